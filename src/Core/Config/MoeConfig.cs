@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DesMoe.Core.Config;
+
+/// <summary>
+/// Architecture of a DeepSeekMoE-style decoder, serialised as a Hugging Face style <c>config.json</c>.
+/// Every layer's feed-forward block is a mixture of fine-grained routed SwiGLU experts plus optional
+/// always-on shared experts (one SwiGLU of width <c>n_shared_experts * moe_intermediate_size</c>, as in DeepSeekMoE).
+/// </summary>
+public sealed record MoeConfig
+{
+    public const string FileName = "config.json";
+
+    [JsonPropertyName("model_type")] public string ModelType { get; init; } = "desmoe";
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
+    [JsonPropertyName("num_hidden_layers")] public int NumLayers { get; init; }
+    [JsonPropertyName("num_attention_heads")] public int NumHeads { get; init; }
+    [JsonPropertyName("num_key_value_heads")] public int NumKvHeads { get; init; }
+    [JsonPropertyName("n_routed_experts")] public int NumRoutedExperts { get; init; }
+    [JsonPropertyName("n_shared_experts")] public int NumSharedExperts { get; init; }
+    [JsonPropertyName("num_experts_per_tok")] public int TopK { get; init; }
+    [JsonPropertyName("moe_intermediate_size")] public int ExpertHiddenSize { get; init; }
+    [JsonPropertyName("norm_topk_prob")] public bool NormalizeTopKProbabilities { get; init; } = true;
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000.0;
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositions { get; init; }
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEpsilon { get; init; } = 1e-6;
+    [JsonPropertyName("aux_loss_alpha")] public double AuxLossAlpha { get; init; } = 0.01;
+
+    [JsonIgnore] public int HeadDim => HiddenSize / NumHeads;
+    [JsonIgnore] public int SharedExpertHiddenSize => NumSharedExperts * ExpertHiddenSize;
+
+    /// <summary>The small model bundled with the repository: ~2M parameters, 16 fine-grained experts, top-4.</summary>
+    public static MoeConfig Small(int vocabSize) => new()
+    {
+        VocabSize = vocabSize,
+        HiddenSize = 128,
+        NumLayers = 4,
+        NumHeads = 4,
+        NumKvHeads = 2,
+        NumRoutedExperts = 16,
+        NumSharedExperts = 1,
+        TopK = 4,
+        ExpertHiddenSize = 64,
+        MaxPositions = 160,
+    };
+
+    /// <summary>Throws <see cref="InvalidDataException"/> naming every inconsistent field.</summary>
+    public MoeConfig Validate()
+    {
+        var problems = new List<string>();
+        void Positive(int value, string name)
+        {
+            if (value <= 0) problems.Add($"{name} must be positive (got {value})");
+        }
+        Positive(VocabSize, "vocab_size");
+        Positive(HiddenSize, "hidden_size");
+        Positive(NumLayers, "num_hidden_layers");
+        Positive(NumHeads, "num_attention_heads");
+        Positive(NumKvHeads, "num_key_value_heads");
+        Positive(NumRoutedExperts, "n_routed_experts");
+        Positive(TopK, "num_experts_per_tok");
+        Positive(ExpertHiddenSize, "moe_intermediate_size");
+        Positive(MaxPositions, "max_position_embeddings");
+        if (NumSharedExperts < 0) problems.Add($"n_shared_experts must not be negative (got {NumSharedExperts})");
+        if (TopK > NumRoutedExperts)
+            problems.Add($"num_experts_per_tok ({TopK}) exceeds n_routed_experts ({NumRoutedExperts})");
+        if (NumHeads > 0 && HiddenSize % NumHeads != 0)
+            problems.Add($"hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumHeads})");
+        if (NumKvHeads > 0 && NumHeads % NumKvHeads != 0)
+            problems.Add($"num_attention_heads ({NumHeads}) is not divisible by num_key_value_heads ({NumKvHeads})");
+        if (NumHeads > 0 && HiddenSize % NumHeads == 0 && HeadDim % 2 != 0)
+            problems.Add($"head dimension ({HeadDim}) must be even for rotary embeddings");
+        if (problems.Count > 0)
+            throw new InvalidDataException("invalid model config: " + string.Join("; ", problems));
+        return this;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static MoeConfig FromJson(string json, string source = "config") =>
+        (JsonSerializer.Deserialize<MoeConfig>(json, JsonOptions)
+         ?? throw new InvalidDataException($"{source}: empty model config")).Validate();
+
+    public static MoeConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"model config not found: {path}", path);
+        try
+        {
+            return FromJson(File.ReadAllText(path), path);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: malformed JSON: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using DesMoe.Core.Config;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace DesMoe.Core.Model;
+
+/// <summary>
+/// Decoder-only MoE language model in the DeepSeekMoE family. Parameter names follow the Hugging Face layout
+/// (<c>embed_tokens</c>, <c>layers.{i}.self_attn.q_proj</c>, <c>layers.{i}.mlp.experts.{e}.gate_proj</c>, ...).
+/// </summary>
+public sealed class MoeTransformer : nn.Module
+{
+    /// <summary>Added to attention scores that must be ignored; finite so that fully padded rows stay NaN-free.</summary>
+    public const float MaskedScore = -1e9f;
+
+    [ComponentName(Name = "embed_tokens")] private readonly Embedding _embed;
+    [ComponentName(Name = "layers")] private readonly ModuleList<DecoderLayer> _layers;
+    [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
+    [ComponentName(Name = "lm_head")] private readonly Linear _lmHead;
+
+    public MoeTransformer(MoeConfig config) : base(nameof(MoeTransformer))
+    {
+        Config = config.Validate();
+        _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
+        _layers = nn.ModuleList(Enumerable.Range(0, config.NumLayers).Select(_ => new DecoderLayer(config)).ToArray());
+        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
+        _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        InitializeWeights();
+    }
+
+    public MoeConfig Config { get; }
+    public IReadOnlyList<DecoderLayer> Layers => _layers.ToList();
+
+    /// <param name="inputIds">[batch, seq] token ids</param>
+    /// <param name="attentionMask">[batch, past+seq], nonzero for real tokens; null means no padding</param>
+    /// <param name="positionIds">[batch, seq]; null means past..past+seq-1 for every row</param>
+    /// <param name="cache">when given, attention reuses and extends it (incremental decoding)</param>
+    /// <param name="expertOutputFilter">see <see cref="MoeFeedForward.Forward"/></param>
+    public ModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null,
+        KvCache? cache = null, ExpertOutputFilter? expertOutputFilter = null)
+    {
+        long batch = inputIds.shape[0], seq = inputIds.shape[1], past = cache?.Length ?? 0;
+        if (past + seq > Config.MaxPositions)
+            throw new ArgumentException($"sequence of {past + seq} tokens exceeds max_position_embeddings ({Config.MaxPositions})");
+
+        var keyMask = attentionMask?.to(@bool) ?? ones(batch, past + seq, dtype: @bool);
+        positionIds ??= arange(past, past + seq, dtype: int64).unsqueeze(0).expand(batch, seq);
+        var (cos, sin) = RotaryEmbedding.ForPositions(positionIds, Config.HeadDim, Config.RopeTheta);
+        var additiveMask = BuildAdditiveMask(keyMask, seq, past);
+        var tokenIsReal = keyMask.narrow(1, past, seq).flatten();
+
+        var hidden = _embed.forward(inputIds);
+        var routing = new List<RouterOutput>(_layers.Count);
+        var balance = new List<Tensor>(_layers.Count);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            var (h, r) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, i, expertOutputFilter);
+            hidden = h;
+            routing.Add(r);
+            balance.Add(LoadBalancingLoss.Compute(r.Probabilities[tokenIsReal], r.TopKIndices[tokenIsReal]));
+        }
+
+        var logits = _lmHead.forward(_norm.forward(hidden));
+        return new ModelOutput(logits, stack(balance).mean(), routing);
+    }
+
+    /// <summary>[batch, 1, seq, past+seq]: 0 where query i may see key j (j &lt;= past+i and key j is real), <see cref="MaskedScore"/> elsewhere.</summary>
+    public static Tensor BuildAdditiveMask(Tensor keyMask, long seq, long past)
+    {
+        long total = past + seq;
+        var causal = arange(total, dtype: int64).unsqueeze(0) <= (arange(seq, dtype: int64) + past).unsqueeze(1);
+        var allowed = causal.unsqueeze(0).unsqueeze(0) & keyMask.unsqueeze(1).unsqueeze(1);
+        return zeros(allowed.shape, dtype: float32).masked_fill(allowed.logical_not(), MaskedScore);
+    }
+
+    private void InitializeWeights()
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in named_parameters())
+        {
+            if (name.EndsWith("layernorm.weight") || name == "norm.weight") continue;
+            nn.init.normal_(parameter, 0.0, 0.02);
+        }
+    }
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+}
