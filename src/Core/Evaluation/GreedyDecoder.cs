@@ -1,0 +1,65 @@
+using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
+using static TorchSharp.torch;
+
+namespace DesMoe.Core.Evaluation;
+
+/// <summary>
+/// Batched greedy decoding with the KV cache. Prompts of different lengths are left-padded; the attention mask
+/// hides the padding and position ids count only real tokens, so each row decodes exactly as it would alone.
+/// </summary>
+public static class GreedyDecoder
+{
+    /// <returns>for each prompt, the generated ids up to (not including) the end token</returns>
+    public static List<List<int>> Generate(MoeTransformer model, SpecialTokens special, IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        int batch = prompts.Count, longest = prompts.Max(p => p.Count);
+        int budget = Math.Min(maxNewTokens, model.Config.MaxPositions - longest);
+        var results = prompts.Select(_ => new List<int>()).ToList();
+        if (budget <= 0) return results;
+
+        var ids = new long[batch * longest];
+        var mask = new bool[batch * longest];
+        var positions = new long[batch * longest];
+        Array.Fill(ids, special.Pad);
+        for (int row = 0; row < batch; row++)
+        {
+            int offset = longest - prompts[row].Count;
+            for (int t = 0; t < prompts[row].Count; t++)
+            {
+                ids[row * longest + offset + t] = prompts[row][t];
+                mask[row * longest + offset + t] = true;
+                positions[row * longest + offset + t] = t;
+            }
+        }
+
+        using var cache = new KvCache(model.Config.NumLayers);
+        var attention = tensor(mask, [batch, longest]);
+        var input = tensor(ids, [batch, longest]);
+        var position = tensor(positions, [batch, longest]);
+        var nextPosition = tensor(prompts.Select(p => (long)p.Count).ToArray()).unsqueeze(1);
+        var finished = new bool[batch];
+
+        for (int step = 0; step < budget; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            var logits = model.Forward(input, attention, position, cache).Logits;
+            var next = logits.select(1, -1).argmax(-1).data<long>().ToArray();
+            for (int row = 0; row < batch; row++)
+            {
+                if (finished[row]) continue;
+                if (next[row] == special.End) finished[row] = true;
+                else results[row].Add((int)next[row]);
+            }
+            if (finished.All(f => f)) break;
+
+            input = tensor(next, [batch, 1]).MoveToOuterDisposeScope();
+            attention = cat([attention, ones(batch, 1, dtype: @bool)], 1).MoveToOuterDisposeScope();
+            position = nextPosition.clone().MoveToOuterDisposeScope();
+            nextPosition = (nextPosition + 1).MoveToOuterDisposeScope();
+        }
+        return results;
+    }
+}

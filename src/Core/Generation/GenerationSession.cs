@@ -1,0 +1,81 @@
+using DesMoe.Core.Tokenization;
+
+namespace DesMoe.Core.Generation;
+
+public enum FinishReason
+{
+    EndOfText,
+    Length,
+    StopSequence,
+}
+
+/// <summary>One decoding step's outcome: the token chosen, text that may be shown now, and why generation ended (if it did).</summary>
+public readonly record struct GenerationStep(int Token, string TextDelta, FinishReason? Finish);
+
+/// <summary>
+/// The per-request decoding state shared by every engine: picks tokens from logits, detects the end token, the
+/// length limit and stop sequences, and releases text only once it can no longer turn out to be part of a stop sequence.
+/// </summary>
+public sealed class GenerationSession
+{
+    private readonly ITextTokenizer _tokenizer;
+    private readonly TokenSampler _sampler;
+    private readonly IReadOnlyList<string> _stops;
+    private readonly int _maxNewTokens;
+    private readonly List<int> _generated = [];
+    private int _released;
+
+    public GenerationSession(ITextTokenizer tokenizer, SamplingSettings sampling, int seed, int maxNewTokens, IReadOnlyList<string>? stops = null)
+    {
+        _tokenizer = tokenizer;
+        _sampler = new TokenSampler(sampling, new Random(seed));
+        _maxNewTokens = maxNewTokens;
+        _stops = stops?.Where(s => s.Length > 0).ToList() ?? [];
+    }
+
+    public IReadOnlyList<int> GeneratedTokens => _generated;
+    public string Text { get; private set; } = "";
+
+    public GenerationStep Step(ReadOnlySpan<float> logits)
+    {
+        int token = _sampler.Next(logits);
+        if (token == _tokenizer.Special.End) return new GenerationStep(token, Release(Text.Length), FinishReason.EndOfText);
+
+        _generated.Add(token);
+        Text = _tokenizer.Decode(_generated);
+        foreach (var stop in _stops)
+        {
+            int at = Text.IndexOf(stop, Math.Max(0, _released - stop.Length + 1), StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                Text = Text[..at];
+                return new GenerationStep(token, Release(at), FinishReason.StopSequence);
+            }
+        }
+        if (_generated.Count >= _maxNewTokens) return new GenerationStep(token, Release(Text.Length), FinishReason.Length);
+        return new GenerationStep(token, Release(SafeLength()), null);
+    }
+
+    /// <summary>Text that can be released now: not ending in an incomplete character nor in a prefix of a stop sequence.</summary>
+    private int SafeLength()
+    {
+        int safe = Text.Length > 0 && Text[^1] == '\uFFFD' ? Text.Length - 1 : Text.Length;
+        int hold = 0;
+        foreach (var stop in _stops)
+            for (int length = Math.Min(stop.Length - 1, safe); length > hold; length--)
+                if (string.CompareOrdinal(Text, safe - length, stop, 0, length) == 0)
+                {
+                    hold = length;
+                    break;
+                }
+        return Math.Max(safe - hold, _released);
+    }
+
+    private string Release(int upTo)
+    {
+        if (upTo <= _released) return "";
+        var delta = Text[_released..upTo];
+        _released = upTo;
+        return delta;
+    }
+}

@@ -1,0 +1,10 @@
+using static TorchSharp.torch;
+
+namespace DesMoe.Core.Training;
+
+public static class LanguageModelLoss
+{
+    /// <summary>Mean cross-entropy over the target positions of <paramref name="targets"/> (ignoring <see cref="SequenceBatch.IgnoreIndex"/>).</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor targets) =>
+        nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: SequenceBatch.IgnoreIndex);
+}
