@@ -1,0 +1,34 @@
+using System.CommandLine;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Data;
+using DesMoe.Core.Evaluation;
+
+namespace DesMoe.Cli.Commands;
+
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOption.Create();
+        var domain = new Option<string>("--domain") { Description = "built-in domain whose held-out set to use", DefaultValueFactory = _ => DomainCatalog.GeneralName };
+        var data = new Option<string?>("--data") { Description = "evaluate on this JSONL file instead" };
+        var count = new Option<int>("--examples") { Description = "held-out examples to generate", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<int>("--seed") { Description = "seed the held-out set is generated from (the training seed keeps it disjoint)", DefaultValueFactory = _ => 1234 };
+        var trainCount = new Option<int>("--train-examples") { Description = "training-set size the held-out set must be disjoint from", DefaultValueFactory = _ => 50_000 };
+
+        var command = new Command("eval", "Greedy exact-match accuracy of a model on a held-out set.") { model, domain, data, count, seed, trainCount };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            using var loaded = ModelFolder.Load(parse.GetValue(model)!);
+            var examples = parse.GetValue(data) is { } path
+                ? Jsonl.Read(path)
+                : DatasetSplit.Create(DomainCatalog.Get(parse.GetValue(domain)!), parse.GetValue(trainCount), parse.GetValue(count), parse.GetValue(seed)).Eval;
+            var result = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, examples);
+            foreach (var (example, answer) in result.Failures)
+                Console.WriteLine($"  miss: {example.Prompt} -> expected \"{example.Completion}\", got \"{answer}\"");
+            Console.WriteLine($"exact match: {result.Accuracy:P2} ({result.Correct}/{result.Total})");
+            return 0;
+        }));
+        return command;
+    }
+}

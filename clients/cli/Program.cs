@@ -1,0 +1,11 @@
+using System.CommandLine;
+using DesMoe.Cli.Commands;
+
+var root = new RootCommand("DesMoe: adapt a Mixture-of-Experts model to many domains without forgetting, and serve it.")
+{
+    PretrainCommand.Create(),
+    EvalCommand.Create(),
+    DataCommand.Create(),
+    BenchCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();
