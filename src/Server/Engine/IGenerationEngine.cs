@@ -1,0 +1,21 @@
+using DesMoe.Core.Config;
+using DesMoe.Core.Generation;
+using DesMoe.Core.Tokenization;
+
+namespace DesMoe.Server.Engine;
+
+/// <summary>Runs the served model. Steps are yielded as they are decoded; cancelling the token stops the work at once.</summary>
+public interface IGenerationEngine
+{
+    MoeConfig Config { get; }
+    ITextTokenizer Tokenizer { get; }
+    string ModelPath { get; }
+    string ModelVersion { get; }
+    string ExecutionProvider { get; }
+    long ParameterCount { get; }
+
+    /// <summary>Domain names the model was adapted to, in id order.</summary>
+    IReadOnlyList<string> Domains { get; }
+
+    IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, CancellationToken cancellation);
+}

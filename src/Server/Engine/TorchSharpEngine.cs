@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Config;
+using DesMoe.Core.Generation;
+using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
+using static TorchSharp.torch;
+
+namespace DesMoe.Server.Engine;
+
+/// <summary>
+/// Serves a model folder with the TorchSharp model on CPU, one KV cache per request. Decoding steps of concurrent
+/// requests are interleaved one at a time, so every stream makes progress and none starves.
+/// </summary>
+public sealed class TorchSharpEngine : IGenerationEngine, IDisposable
+{
+    private readonly LoadedModel _loaded;
+    private readonly SemaphoreSlim _step = new(1, 1);
+
+    public TorchSharpEngine(string modelFolder)
+    {
+        _loaded = ModelFolder.Load(modelFolder);
+        ModelVersion = ModelFolder.WeightsSha256(modelFolder)[..12];
+    }
+
+    public MoeConfig Config => _loaded.Config;
+    public ITextTokenizer Tokenizer => _loaded.Tokenizer;
+    public string ModelPath => _loaded.Folder;
+    public string ModelVersion { get; }
+    public string ExecutionProvider => "CPU";
+    public long ParameterCount => _loaded.Model.ParameterCount();
+    public IReadOnlyList<string> Domains { get; } = [];
+
+    public async IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        int budget = Math.Min(request.MaxNewTokens, Config.MaxPositions - request.PromptTokens.Count);
+        var session = new GenerationSession(Tokenizer, request.Sampling, request.Seed, budget, request.Stops);
+        using var cache = new KvCache(Config.NumLayers);
+        long[] input = request.PromptTokens.Select(t => (long)t).ToArray();
+
+        while (true)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            float[] logits;
+            await _step.WaitAsync(cancellation);
+            try
+            {
+                logits = await Task.Run(() => NextLogits(input, cache), cancellation);
+            }
+            finally
+            {
+                _step.Release();
+            }
+
+            var step = session.Step(logits);
+            yield return step;
+            if (step.Finish is not null) yield break;
+            input = [step.Token];
+        }
+    }
+
+    private float[] NextLogits(long[] input, KvCache cache)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var ids = tensor(input, [1, input.Length]);
+        var logits = _loaded.Model.Forward(ids, cache: cache).Logits;
+        return logits[0, -1].data<float>().ToArray();
+    }
+
+    public void Dispose()
+    {
+        _loaded.Dispose();
+        _step.Dispose();
+    }
+}

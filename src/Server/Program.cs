@@ -1,0 +1,3 @@
+using DesMoe.Server;
+
+await ServerApp.Build(args).RunAsync();
