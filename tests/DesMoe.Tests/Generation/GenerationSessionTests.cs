@@ -1,0 +1,67 @@
+using DesMoe.Core.Generation;
+using DesMoe.Core.Tokenization;
+using Xunit;
+
+namespace DesMoe.Tests.Generation;
+
+public class GenerationSessionTests
+{
+    private static readonly ByteTokenizer Tokenizer = new();
+
+    /// <summary>Feeds the session logits that make greedy decoding choose exactly <paramref name="tokens"/>.</summary>
+    private static List<GenerationStep> Drive(GenerationSession session, IEnumerable<int> tokens)
+    {
+        var steps = new List<GenerationStep>();
+        foreach (var token in tokens)
+        {
+            var logits = new float[Tokenizer.VocabSize];
+            logits[token] = 10;
+            var step = session.Step(logits);
+            steps.Add(step);
+            if (step.Finish is not null) break;
+        }
+        return steps;
+    }
+
+    private static IEnumerable<int> Bytes(string s) => Tokenizer.Encode(s);
+
+    [Fact]
+    public void Stops_at_the_end_token_without_emitting_it()
+    {
+        var session = new GenerationSession(Tokenizer, SamplingSettings.Greedy, 0, 10);
+        var steps = Drive(session, Bytes("hi").Append(Tokenizer.Special.End).Append('x'));
+        Assert.Equal(3, steps.Count);
+        Assert.Equal(FinishReason.EndOfText, steps[^1].Finish);
+        Assert.Equal("hi", string.Concat(steps.Select(s => s.TextDelta)));
+    }
+
+    [Fact]
+    public void Stops_at_the_length_limit()
+    {
+        var session = new GenerationSession(Tokenizer, SamplingSettings.Greedy, 0, 3);
+        var steps = Drive(session, Bytes("abcdef"));
+        Assert.Equal(FinishReason.Length, steps[^1].Finish);
+        Assert.Equal("abc", string.Concat(steps.Select(s => s.TextDelta)));
+    }
+
+    [Fact]
+    public void Stop_sequence_is_cut_and_its_prefix_never_streamed()
+    {
+        var session = new GenerationSession(Tokenizer, SamplingSettings.Greedy, 0, 50, ["END"]);
+        var steps = Drive(session, Bytes("abEXENDzz"));
+        Assert.Equal(FinishReason.StopSequence, steps[^1].Finish);
+        Assert.Equal("abEX", string.Concat(steps.Select(s => s.TextDelta)));
+        Assert.Equal("abEX", session.Text);
+        // "E" after "ab" is held back until it is clear it does not start "END"
+        Assert.Equal("", steps[2].TextDelta);
+        Assert.Equal("EX", steps[3].TextDelta);
+    }
+
+    [Fact]
+    public void Multi_byte_characters_are_released_whole()
+    {
+        var session = new GenerationSession(Tokenizer, SamplingSettings.Greedy, 0, 10);
+        var steps = Drive(session, Bytes("é!"));
+        Assert.Equal(["", "é", "!"], steps.Select(s => s.TextDelta));
+    }
+}
