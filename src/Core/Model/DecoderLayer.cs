@@ -29,7 +29,7 @@ public sealed class DecoderLayer : nn.Module
     {
         var h = x + _attention.Forward(_inputNorm.forward(x), cos, sin, additiveMask, cache, layer);
         var normed = _postAttentionNorm.forward(h);
-        var (moeOut, routing) = _moe.Forward(normed.view(-1, normed.shape[^1]), filter);
+        var (moeOut, routing) = _moe.Forward(normed.view(-1, normed.shape[^1]), layer, filter);
         return (h + moeOut.view(h.shape), routing);
     }
 }

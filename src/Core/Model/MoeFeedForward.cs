@@ -30,9 +30,10 @@ public sealed class MoeFeedForward : nn.Module
     public SwiGluExpert? SharedExpert => _shared;
 
     /// <param name="tokens">[tokens, hidden]</param>
-    /// <param name="expertOutputFilter">optional hook given (expert, token indices, weighted output) that may replace the
-    /// output before it is summed; the trainer uses it to stop gradients of other domains' tokens reaching an expert</param>
-    public (Tensor Output, RouterOutput Routing) Forward(Tensor tokens, ExpertOutputFilter? expertOutputFilter = null)
+    /// <param name="layer">this block's layer index, passed to <paramref name="expertOutputFilter"/></param>
+    /// <param name="expertOutputFilter">optional hook over each expert's (unweighted) output for the tokens routed to it;
+    /// the trainer uses it to stop gradients of other domains' tokens reaching an expert while the router still learns</param>
+    public (Tensor Output, RouterOutput Routing) Forward(Tensor tokens, int layer = 0, ExpertOutputFilter? expertOutputFilter = null)
     {
         var routing = _router.forward(tokens);
         long k = routing.TopKIndices.shape[1];
@@ -51,9 +52,9 @@ public sealed class MoeFeedForward : nn.Module
             long count = counts[e];
             if (count == 0) continue;
             var tokenIndices = tokenOf.narrow(0, start, count);
-            var weighted = _experts[e].forward(tokens.index_select(0, tokenIndices)) * weightOf.narrow(0, start, count).unsqueeze(-1);
-            if (expertOutputFilter is not null) weighted = expertOutputFilter(e, tokenIndices, weighted);
-            output = output.index_add(0, tokenIndices, weighted, 1.0);
+            var expertOutput = _experts[e].forward(tokens.index_select(0, tokenIndices));
+            if (expertOutputFilter is not null) expertOutput = expertOutputFilter(layer, e, tokenIndices, expertOutput);
+            output = output.index_add(0, tokenIndices, expertOutput * weightOf.narrow(0, start, count).unsqueeze(-1), 1.0);
             start += count;
         }
 
@@ -62,4 +63,8 @@ public sealed class MoeFeedForward : nn.Module
     }
 }
 
-public delegate Tensor ExpertOutputFilter(int expert, Tensor tokenIndices, Tensor weightedOutput);
+/// <param name="layer">MoE layer index</param>
+/// <param name="expert">routed expert index</param>
+/// <param name="tokenIndices">[n] rows of the flattened [batch*seq] tokens routed to the expert</param>
+/// <param name="expertOutput">[n, hidden] the expert's output for them, before the routing weight is applied</param>
+public delegate Tensor ExpertOutputFilter(int layer, int expert, Tensor tokenIndices, Tensor expertOutput);

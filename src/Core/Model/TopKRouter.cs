@@ -25,13 +25,16 @@ public sealed class TopKRouter : nn.Module<Tensor, RouterOutput>
     public int TopK => _topK;
 
     /// <param name="tokens">[tokens, hidden]</param>
-    public override RouterOutput forward(Tensor tokens) => FromLogits(_gate.forward(tokens), _topK, _normalize);
+    public override RouterOutput forward(Tensor tokens) => FromLogits(tokens, _gate.forward(tokens), _topK, _normalize);
 
-    public static RouterOutput FromLogits(Tensor logits, int topK, bool normalize)
+    /// <summary>The gate's weight [experts, hidden].</summary>
+    public TorchSharp.Modules.Parameter Weight => _gate.weight!;
+
+    public static RouterOutput FromLogits(Tensor inputs, Tensor logits, int topK, bool normalize)
     {
         var probabilities = logits.softmax(-1);
         var (weights, indices) = probabilities.topk(topK, dim: -1);
         if (normalize) weights = weights / weights.sum(-1, keepdim: true);
-        return new RouterOutput(logits, probabilities, indices, weights);
+        return new RouterOutput(inputs, logits, probabilities, indices, weights);
     }
 }

@@ -55,7 +55,7 @@ public class MoeTransformerTests
         using var scope = NewDisposeScope();
         var logits = tensor(new float[] { 0.1f, 3f, -1f, 2f, 0.5f, 5f, 4f, 0f }, [2, 4]);
 
-        var r = TopKRouter.FromLogits(logits, 2, normalize: false);
+        var r = TopKRouter.FromLogits(logits, logits, 2, normalize: false);
 
         Assert.Equal([1L, 3, 1, 2], r.TopKIndices.data<long>().ToArray());
         var p = logits.softmax(-1);
@@ -77,12 +77,13 @@ public class MoeTransformerTests
         for (int trial = 0; trial < 20; trial++)
         {
             var logits = randn(tokens, experts) * (trial % 4 + 1) + linspace(0, trial % 5, experts);
-            var r = TopKRouter.FromLogits(logits, k, normalize: true);
+            var r = TopKRouter.FromLogits(logits, logits, k, normalize: true);
             double loss = LoadBalancingLoss.Compute(r.Probabilities, r.TopKIndices).item<float>();
             Assert.True(loss >= uniform - 1e-6, $"trial {trial}: loss {loss} below uniform {uniform}");
         }
 
-        var collapsed = TopKRouter.FromLogits(tensor(new float[] { 9, 8, 0, 0, 0, 0, 0, 0 }).expand(tokens, experts), k, true);
+        var peaked = tensor(new float[] { 9, 8, 0, 0, 0, 0, 0, 0 }).expand(tokens, experts);
+        var collapsed = TopKRouter.FromLogits(peaked, peaked, k, true);
         Assert.True(LoadBalancingLoss.Compute(collapsed.Probabilities, collapsed.TopKIndices).item<float>() > 3.5);
     }
 
@@ -145,7 +146,7 @@ public class MoeTransformerTests
         using var scope = NewDisposeScope();
         int calls = 0;
         long tokensSeen = 0;
-        model.Forward(randint(0, 256, [2, 8], dtype: int64), expertOutputFilter: (_, tokens, output) =>
+        model.Forward(randint(0, 256, [2, 8], dtype: int64), expertOutputFilter: (_, _, tokens, output) =>
         {
             calls++;
             tokensSeen += tokens.shape[0];
