@@ -4,6 +4,7 @@ using DesMoe.Cli.Commands;
 var root = new RootCommand("DesMoe: adapt a Mixture-of-Experts model to many domains without forgetting, and serve it.")
 {
     PretrainCommand.Create(),
+    AdaptCommand.Create(),
     EvalCommand.Create(),
     DataCommand.Create(),
     BenchCommand.Create(),

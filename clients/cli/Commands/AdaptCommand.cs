@@ -1,0 +1,99 @@
+using System.CommandLine;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Data;
+using DesMoe.Core.Evaluation;
+using DesMoe.Trainer.Adaptation;
+
+namespace DesMoe.Cli.Commands;
+
+internal static class AdaptCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOption.Create();
+        var method = new Option<AdaptationMethod>("--method") { Description = "DesMoe, FullFineTuning or Esft", DefaultValueFactory = _ => AdaptationMethod.DesMoe };
+        var domains = new Option<string>("--domains") { Description = "comma-separated built-in domains to adapt to", DefaultValueFactory = _ => "math,law" };
+        var data = new Option<string[]>("--data") { Description = "name=file.jsonl: train a domain on your own data instead (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string?>("--out") { Description = "model folder to write (with the specificity matrix and expert assignment)" };
+        var steps = new Option<int>("--steps") { Description = "optimizer steps", DefaultValueFactory = _ => 600 };
+        var batch = new Option<int>("--batch-size") { Description = "sequences per step, domains mixed", DefaultValueFactory = _ => 32 };
+        var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => 1e-3 };
+        var trainCount = new Option<int>("--train-examples") { Description = "generated training examples per domain", DefaultValueFactory = _ => 3000 };
+        var evalCount = new Option<int>("--eval-examples") { Description = "held-out examples per domain", DefaultValueFactory = _ => 200 };
+        var seed = new Option<int>("--seed") { Description = "seed for data, sampling and initialisation", DefaultValueFactory = _ => 1 };
+        var noDistillation = new Option<bool>("--no-distillation") { Description = "ablation: no router distillation" };
+        var noIsolation = new Option<bool>("--no-isolation") { Description = "ablation: no specificity-matrix gradient isolation" };
+        var noSchedule = new Option<bool>("--no-schedule") { Description = "ablation: no consolidation phase (warm-up, then stabilization to the end)" };
+
+        var command = new Command("adapt", "Adapt a model to several domains with DES-MoE or a baseline, then evaluate every domain and the general set.")
+        {
+            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule,
+        };
+        command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
+        {
+            var names = parse.GetValue(domains)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            var train = new List<IReadOnlyList<Example>>();
+            var eval = new List<IReadOnlyList<Example>>();
+            foreach (var name in names)
+            {
+                var split = DatasetSplit.Create(DomainCatalog.Get(name), parse.GetValue(trainCount), parse.GetValue(evalCount), parse.GetValue(seed));
+                train.Add(split.Train);
+                eval.Add(split.Eval);
+            }
+            foreach (var spec in parse.GetValue(data) ?? [])
+            {
+                var parts = spec.Split('=', 2);
+                if (parts.Length != 2 || parts[0].Length == 0) throw new ArgumentException($"--data expects name=file.jsonl, got '{spec}'");
+                var examples = Jsonl.Read(parts[1]);
+                int held = Math.Max(1, examples.Count / 10);
+                names.Add(parts[0]);
+                train.Add(examples.Skip(held).ToList());
+                eval.Add(examples.Take(held).ToList());
+            }
+            var general = DatasetSplit.Create(DomainCatalog.General, 50_000, 300, 1234).Eval;
+
+            using var loaded = ModelFolder.Load(parse.GetValue(model)!);
+            var before = Evaluate(loaded, names, eval, general);
+            var options = new AdaptationOptions
+            {
+                Method = parse.GetValue(method),
+                Steps = parse.GetValue(steps),
+                BatchSize = parse.GetValue(batch),
+                LearningRate = parse.GetValue(lr),
+                Seed = parse.GetValue(seed),
+                RouterDistillation = !parse.GetValue(noDistillation),
+                GradientIsolation = !parse.GetValue(noIsolation),
+                ProgressiveSchedule = !parse.GetValue(noSchedule),
+            };
+            Console.WriteLine($"adapting with {options.Method} to {string.Join(", ", names)}: {options.Steps} steps x {options.BatchSize}");
+            var trainer = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options);
+            trainer.Log += message => Console.WriteLine($"  {message}");
+            var run = trainer.Run(names, train, p => Console.WriteLine(p), cancellation);
+            var after = Evaluate(loaded, names, eval, general);
+
+            Console.WriteLine($"\n{"set",-14} {"before",8} {"after",8}");
+            foreach (var key in before.Keys) Console.WriteLine($"{key,-14} {before[key],8:P1} {after[key],8:P1}");
+            Console.WriteLine($"forgetting (general accuracy drop): {before["general"] - after["general"]:P1}   wall {run.WallSeconds:F0} s");
+            if (run.Matrix is not null) Console.WriteLine("\nspecificity matrix (% of each domain's expert selections):\n" + run.Matrix.ToTable());
+
+            if (parse.GetValue(output) is { } folder)
+            {
+                var extra = new Dictionary<string, string>();
+                if (run.Matrix is not null) extra[SpecificityMatrix.FileName] = run.Matrix.ToJson();
+                if (run.Assignment is not null) extra[ExpertAssignment.FileName] = run.Assignment.ToJson();
+                ModelFolder.Save(folder, loaded.Model, loaded.Tokenizer, extra);
+                Console.WriteLine($"saved {Path.GetFullPath(folder)}");
+            }
+            return 0;
+        })));
+        return command;
+    }
+
+    private static Dictionary<string, double> Evaluate(LoadedModel loaded, IReadOnlyList<string> names, IReadOnlyList<IReadOnlyList<Example>> eval, IReadOnlyList<Example> general)
+    {
+        var result = new Dictionary<string, double>();
+        for (int i = 0; i < names.Count; i++) result[names[i]] = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, eval[i]).Accuracy;
+        result["general"] = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, general).Accuracy;
+        return result;
+    }
+}

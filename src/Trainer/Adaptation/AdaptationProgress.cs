@@ -1,0 +1,24 @@
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>A progress report of an adaptation run: phase, step, loss per domain, router drift, speed, ETA.</summary>
+public sealed record AdaptationProgress(
+    int Step, int TotalSteps, TrainingPhase? Phase, double Loss, IReadOnlyDictionary<string, double> DomainLoss,
+    double RouterKl, double DistillationWeight, double TokensPerSecond, TimeSpan Elapsed)
+{
+    public TimeSpan EstimatedRemaining =>
+        Step == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Elapsed.Ticks / Step * (TotalSteps - Step));
+
+    public override string ToString() =>
+        $"step {Step,5}/{TotalSteps} {(Phase?.ToString() ?? "-"),-13} loss {Loss:F4} [" +
+        string.Join(" ", DomainLoss.Select(kv => $"{kv.Key} {kv.Value:F3}")) + $"] router-kl {RouterKl:F4} (w {DistillationWeight:F2})  " +
+        $"{TokensPerSecond:F0} tok/s  eta {EstimatedRemaining:hh\\:mm\\:ss}";
+}
+
+/// <summary>What an adaptation run produced besides the trained weights.</summary>
+public sealed record AdaptationRun(
+    SpecificityMatrix? Matrix,
+    ExpertAssignment? Assignment,
+    IReadOnlyList<(int Step, double Loss)> LossCurve,
+    int Steps,
+    double WallSeconds,
+    long TrainableParameters);

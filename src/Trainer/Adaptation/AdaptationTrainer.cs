@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using DesMoe.Core.Data;
+using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
+using DesMoe.Core.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>
+/// Adapts a pre-trained MoE model in place to one or more domains, with DES-MoE or a baseline
+/// (<see cref="AdaptationOptions.Method"/>). Batches mix the domains; one run produces one model.
+/// </summary>
+public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer tokenizer, AdaptationOptions options)
+{
+    private readonly IReadOnlyList<RoledParameter> _parameters = ParameterRoles.Classify(model);
+
+    public event Action<string>? Log;
+
+    public AdaptationRun Run(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets,
+        Action<AdaptationProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        options.Validate();
+        if (domains.Count == 0) throw new ArgumentException("no domains to adapt to");
+        if (domains.Count != domainSets.Count) throw new ArgumentException($"{domains.Count} domain names but {domainSets.Count} datasets");
+        for (int d = 0; d < domains.Count; d++)
+            if (domainSets[d].Count == 0) throw new ArgumentException($"domain '{domains[d]}' has no training examples");
+        if (options.Method == AdaptationMethod.Esft && domains.Count != 1)
+            throw new ArgumentException($"ESFT trains one model per domain; got {domains.Count} domains in one run");
+
+        torch.manual_seed(options.Seed);
+        var random = new Random(options.Seed);
+        var config = model.Config;
+        var domainIds = Enumerable.Range(0, domains.Count).ToList();
+        var schedule = PhaseSchedule.FromFractions(options.Steps, options.WarmupFraction, options.StabilizationFraction, options.ProgressiveSchedule);
+        var learningRate = new LearningRateSchedule(options.LearningRate, options.WarmupLearningRateSteps, options.Steps);
+        bool desMoe = options.Method == AdaptationMethod.DesMoe;
+
+        var matrix = desMoe ? new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts) : null;
+        ExpertAssignment? assignment = options.Method == AdaptationMethod.Esft ? EsftAssignment(domains[0], domainSets[0]) : null;
+        if (assignment is not null) Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(assignment, 0));
+
+        using var referenceRouters = new DisposableList(model.Layers.Select(l => l.Moe.Router.Weight.detach().clone()));
+        var distillationWeight = new AdaptiveDistillationWeight(options.DistillationInitialWeight, options.DistillationTargetKl);
+        GradientIsolation? isolation = null;
+        OptimizerHelper? optimizer = null;
+        string trainableKey = "";
+        long trainableCount = 0;
+        TrainingPhase? lastPhase = null;
+
+        var curve = new List<(int, double)>();
+        var clock = Stopwatch.StartNew();
+        long tokens = 0, tokensAtLog = 0;
+        var lastLog = TimeSpan.Zero;
+        var domainLossSum = new double[domains.Count];
+        var domainLossCount = new int[domains.Count];
+        double lossSum = 0, klSum = 0;
+        int logCount = 0;
+
+        model.train();
+        try
+        {
+            for (int step = 0; step < options.Steps; step++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                TrainingPhase? phase = desMoe ? schedule.At(step) : null;
+
+                if (desMoe && phase != TrainingPhase.Warmup && options.GradientIsolation)
+                {
+                    bool enteringStabilization = lastPhase is TrainingPhase.Warmup or null && phase == TrainingPhase.Stabilization;
+                    bool enteringConsolidation = lastPhase != TrainingPhase.Consolidation && phase == TrainingPhase.Consolidation;
+                    bool reassign = phase == TrainingPhase.Stabilization && (step - schedule.WarmupSteps) % options.ReassignEvery == 0;
+                    if (assignment is null || enteringStabilization || enteringConsolidation || reassign)
+                    {
+                        var next = matrix!.Assign(options.AssignmentTopP, options.AssignmentMinSpecificity);
+                        if (assignment is null || next.DistanceTo(assignment) > 0)
+                        {
+                            Log?.Invoke($"step {step}: expert assignment {(assignment is null ? "set" : $"changed ({next.DistanceTo(assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
+                            assignment = next;
+                            isolation?.Dispose();
+                            isolation = new GradientIsolation(assignment);
+                        }
+                    }
+                }
+                if (phase != lastPhase && phase is not null) Log?.Invoke($"step {step}: phase {phase}");
+                lastPhase = phase;
+
+                var trainable = TrainableParameters(phase, assignment);
+                var key = string.Join(",", trainable.Select(p => p.Name));
+                if (key != trainableKey)
+                {
+                    // A fresh optimizer over exactly the trainable tensors: frozen ones get no update at all (no
+                    // momentum, no weight decay), which keeps them bit-identical.
+                    foreach (var p in _parameters) p.Parameter.requires_grad = false;
+                    foreach (var p in trainable) p.Parameter.requires_grad = true;
+                    optimizer?.Dispose();
+                    optimizer = optim.AdamW(trainable.Select(p => p.Parameter), options.LearningRate, 0.9, 0.95, 1e-8, options.WeightDecay);
+                    trainableKey = key;
+                    trainableCount = trainable.Sum(p => p.Parameter.numel());
+                    Log?.Invoke($"step {step}: {trainableCount:N0} trainable parameters");
+                }
+                foreach (var group in optimizer!.ParamGroups) group.LearningRate = learningRate.At(step);
+
+                using (var scope = NewDisposeScope())
+                {
+                    using var batch = DomainBatch.Sample(domainSets, domainIds, options.BatchSize, random, tokenizer, config.MaxPositions);
+                    bool isolate = desMoe && options.GradientIsolation && phase != TrainingPhase.Warmup && isolation is not null;
+                    var output = model.Forward(batch.Batch.InputIds, batch.Batch.AttentionMask,
+                        expertOutputFilter: isolate ? isolation!.For(batch.TokenDomains) : null);
+
+                    var perToken = nn.functional.cross_entropy(output.Logits.view(-1, output.Logits.shape[^1]), batch.Batch.Targets.view(-1),
+                        ignore_index: SequenceBatch.IgnoreIndex, reduction: nn.Reduction.None);
+                    var isTarget = batch.Batch.Targets.view(-1) != SequenceBatch.IgnoreIndex;
+                    var lmLoss = perToken.sum() / isTarget.sum();
+                    var loss = lmLoss + config.AuxLossAlpha * output.BalanceLoss;
+
+                    var realTokens = batch.Batch.AttentionMask.view(-1);
+                    var kl = RouterKl(output.Routing, referenceRouters, realTokens);
+                    bool routerTrains = trainable.Any(p => p.Role == ParameterRole.Router);
+                    if (desMoe && options.RouterDistillation && routerTrains) loss = loss + distillationWeight.Value * kl;
+
+                    optimizer.zero_grad();
+                    loss.backward();
+                    nn.utils.clip_grad_norm_(trainable.Select(p => p.Parameter), options.GradientClip);
+                    optimizer.step();
+
+                    double klValue = kl.item<float>();
+                    if (desMoe && options.RouterDistillation) distillationWeight.Observe(klValue);
+                    if (matrix is not null && phase != TrainingPhase.Consolidation)
+                        UpdateMatrix(matrix, output.Routing, batch, realTokens, domains.Count);
+
+                    double lmValue = lmLoss.item<float>();
+                    lossSum += lmValue;
+                    klSum += klValue;
+                    logCount++;
+                    curve.Add((step + 1, lmValue));
+                    AccumulateDomainLoss(perToken, isTarget, batch.TokenDomains, domainLossSum, domainLossCount);
+                    tokens += batch.Batch.InputTokens;
+                }
+
+                if ((step + 1) % options.LogEvery == 0 || step == options.Steps - 1)
+                {
+                    var elapsed = clock.Elapsed;
+                    var perDomain = domains.Select((name, d) => (name, value: domainLossCount[d] == 0 ? double.NaN : domainLossSum[d] / domainLossCount[d]))
+                        .ToDictionary(x => x.name, x => x.value);
+                    progress?.Invoke(new AdaptationProgress(step + 1, options.Steps, phase, lossSum / logCount, perDomain, klSum / logCount,
+                        distillationWeight.Value, (tokens - tokensAtLog) / Math.Max(1e-9, (elapsed - lastLog).TotalSeconds), elapsed));
+                    Array.Clear(domainLossSum);
+                    Array.Clear(domainLossCount);
+                    lossSum = klSum = 0;
+                    logCount = 0;
+                    tokensAtLog = tokens;
+                    lastLog = elapsed;
+                }
+            }
+        }
+        finally
+        {
+            optimizer?.Dispose();
+            isolation?.Dispose();
+            foreach (var p in _parameters) p.Parameter.requires_grad = true;
+            model.eval();
+        }
+        return new AdaptationRun(matrix, assignment, curve, options.Steps, clock.Elapsed.TotalSeconds, trainableCount);
+    }
+
+    private List<RoledParameter> TrainableParameters(TrainingPhase? phase, ExpertAssignment? assignment)
+    {
+        switch (options.Method)
+        {
+            case AdaptationMethod.FullFineTuning:
+                return _parameters.ToList();
+            case AdaptationMethod.Esft:
+                var selected = assignment!.AssignedPerLayer();
+                return _parameters.Where(p => p.Role == ParameterRole.RoutedExpert && selected[p.Layer].Contains(p.Expert)).ToList();
+        }
+
+        var assigned = phase == TrainingPhase.Warmup || !options.GradientIsolation || assignment is null ? null : assignment.AssignedPerLayer();
+        return _parameters.Where(p => p.Role switch
+        {
+            ParameterRole.Router => phase != TrainingPhase.Consolidation,
+            ParameterRole.RoutedExpert => assigned is null || assigned[p.Layer].Contains(p.Expert),
+            ParameterRole.SharedExpert => options.TrainSharedExperts,
+            _ => false,
+        }).ToList();
+    }
+
+    private static Tensor RouterKl(IReadOnlyList<RouterOutput> routing, DisposableList referenceRouters, Tensor realTokens)
+    {
+        var perLayer = routing.Select((r, l) =>
+        {
+            var inputs = r.Inputs[realTokens];
+            var reference = inputs.detach().matmul(referenceRouters[l].t());
+            return RouterDistillation.KlDivergence(reference, r.Logits[realTokens]);
+        }).ToList();
+        return stack(perLayer).mean();
+    }
+
+    private void UpdateMatrix(SpecificityMatrix matrix, IReadOnlyList<RouterOutput> routing, DomainBatch batch, Tensor realTokens, int domainCount)
+    {
+        using var noGrad = no_grad();
+        for (int d = 0; d < domainCount; d++)
+        {
+            var mine = realTokens & (batch.TokenDomains == d);
+            long count = mine.sum().item<long>();
+            if (count == 0) continue;
+            for (int l = 0; l < routing.Count; l++)
+            {
+                var chosen = routing[l].TopKIndices[mine].flatten();
+                var share = chosen.bincount(null, matrix.NumExperts).to(float64) / chosen.shape[0];
+                matrix.Update(l, d, share.data<double>().ToArray(), options.MatrixEmaRate);
+            }
+        }
+    }
+
+    /// <summary>ESFT: score each expert's relevance to the domain on the base model's routing, keep the top-p set per layer.</summary>
+    private ExpertAssignment EsftAssignment(string domain, IReadOnlyList<Example> examples)
+    {
+        var config = model.Config;
+        var scores = new double[config.NumLayers][];
+        for (int l = 0; l < config.NumLayers; l++) scores[l] = new double[config.NumRoutedExperts];
+        var sample = examples.Take(options.EsftRelevanceExamples).ToList();
+        model.eval();
+        using (no_grad())
+        {
+            foreach (var chunk in sample.Chunk(64))
+            {
+                using var scope = NewDisposeScope();
+                using var batch = SequenceBatch.Create(tokenizer, chunk, config.MaxPositions);
+                var routing = model.Forward(batch.InputIds, batch.AttentionMask).Routing;
+                var real = batch.AttentionMask.view(-1);
+                for (int l = 0; l < routing.Count; l++)
+                {
+                    var score = options.EsftScore == EsftScore.GateScore
+                        ? routing[l].Probabilities[real].sum([0L])
+                        : routing[l].TopKIndices[real].flatten().bincount(null, config.NumRoutedExperts).to(float32);
+                    var values = score.to(float64).data<double>().ToArray();
+                    for (int e = 0; e < values.Length; e++) scores[l][e] += values[e];
+                }
+            }
+        }
+        var matrix = new SpecificityMatrix([domain], config.NumLayers, config.NumRoutedExperts);
+        for (int l = 0; l < config.NumLayers; l++)
+        {
+            double total = scores[l].Sum();
+            matrix.Update(l, 0, scores[l].Select(s => s / total).ToArray(), rate: 1.0);
+        }
+        return matrix.Assign(options.EsftTopP, minSpecificity: 0);
+    }
+
+    private static void AccumulateDomainLoss(Tensor perToken, Tensor isTarget, Tensor tokenDomains, double[] sums, int[] counts)
+    {
+        var losses = perToken.detach().data<float>().ToArray();
+        var targets = isTarget.data<bool>().ToArray();
+        var owners = tokenDomains.data<long>().ToArray();
+        for (int i = 0; i < losses.Length; i++)
+        {
+            if (!targets[i]) continue;
+            sums[owners[i]] += losses[i];
+            counts[owners[i]]++;
+        }
+    }
+
+    private static string Describe(ExpertAssignment assignment, int layer) =>
+        string.Join("; ", assignment.Domains.Select((d, i) => $"{d}=[{string.Join(",", assignment.Experts[layer][i])}]"));
+
+    private sealed class DisposableList(IEnumerable<Tensor> tensors) : IDisposable
+    {
+        private readonly List<Tensor> _items = tensors.Select(t => t.DetachFromDisposeScope()).ToList();
+        public Tensor this[int index] => _items[index];
+        public void Dispose() => _items.ForEach(t => t.Dispose());
+    }
+}

@@ -1,0 +1,47 @@
+using DesMoe.Core.Data;
+using DesMoe.Core.Tokenization;
+using DesMoe.Core.Training;
+using static TorchSharp.torch;
+
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>A training batch whose rows come from different domains, with each token's domain id.</summary>
+public sealed class DomainBatch : IDisposable
+{
+    private DomainBatch(SequenceBatch batch, int[] rowDomains, Tensor tokenDomains)
+    {
+        Batch = batch;
+        RowDomains = rowDomains;
+        TokenDomains = tokenDomains;
+    }
+
+    public SequenceBatch Batch { get; }
+    public int[] RowDomains { get; }
+    /// <summary>[batch*seq] domain id of every (flattened) token.</summary>
+    public Tensor TokenDomains { get; }
+
+    /// <summary>Samples <paramref name="size"/> rows, each from a uniformly chosen domain among <paramref name="domains"/>.</summary>
+    public static DomainBatch Sample(IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<int> domains,
+        int size, Random random, ITextTokenizer tokenizer, int maxPositions)
+    {
+        var rowDomains = new int[size];
+        var examples = new List<Example>(size);
+        for (int i = 0; i < size; i++)
+        {
+            int d = domains[random.Next(domains.Count)];
+            rowDomains[i] = d;
+            var set = domainSets[d];
+            examples.Add(set[random.Next(set.Count)]);
+        }
+        var batch = SequenceBatch.Create(tokenizer, examples, maxPositions);
+        long length = batch.InputIds.shape[1];
+        var tokenDomains = tensor(rowDomains.Select(d => (long)d).ToArray()).repeat_interleave(length);
+        return new DomainBatch(batch, rowDomains, tokenDomains);
+    }
+
+    public void Dispose()
+    {
+        Batch.Dispose();
+        TokenDomains.Dispose();
+    }
+}

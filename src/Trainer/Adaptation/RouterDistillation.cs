@@ -1,0 +1,36 @@
+using static TorchSharp.torch;
+
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>DES-MoE's retention term: how far the router has moved from the frozen pre-trained router on the same inputs.</summary>
+public static class RouterDistillation
+{
+    /// <summary>Mean over tokens of KL(p_reference || p_current) between two routers' softmax distributions.</summary>
+    /// <param name="referenceLogits">[tokens, experts] from the frozen pre-trained router (no gradient)</param>
+    /// <param name="currentLogits">[tokens, experts] from the router being trained</param>
+    public static Tensor KlDivergence(Tensor referenceLogits, Tensor currentLogits)
+    {
+        if (referenceLogits.shape[0] == 0) return zeros(1, dtype: currentLogits.dtype).squeeze();
+        var referenceLog = referenceLogits.log_softmax(-1);
+        var currentLog = currentLogits.log_softmax(-1);
+        return (referenceLog.exp() * (referenceLog - currentLog)).sum(-1).mean();
+    }
+}
+
+/// <summary>
+/// The distillation weight, adapted to the measured router drift the way PPO adapts its KL penalty: drift above
+/// 1.5x the target raises the weight by <see cref="Factor"/>, drift below target/1.5 lowers it; bounded both ways.
+/// Retention pressure therefore grows only when routing actually wanders from the pre-trained router.
+/// </summary>
+public sealed class AdaptiveDistillationWeight(double initial, double targetKl, double factor = 1.5, double min = 1e-3, double max = 100)
+{
+    public double Value { get; private set; } = initial;
+    public double TargetKl => targetKl;
+    public double Factor => factor;
+
+    public void Observe(double kl)
+    {
+        if (kl > 1.5 * targetKl) Value = Math.Min(max, Value * factor);
+        else if (kl < targetKl / 1.5) Value = Math.Max(min, Value / factor);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Text;
+using System.Text.Json;
+
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>
+/// DES-MoE's real-time expert-domain correlation map: per MoE layer, a domains x experts matrix holding an
+/// exponential moving average of each domain's token-selection share of each expert (each row sums to 1).
+/// It starts uniform (blank), sharpens as training routes domains to experts, and is frozen by the trainer in
+/// consolidation. <see cref="Assign"/> turns it into the domain -> experts map used for gradient isolation.
+/// </summary>
+public sealed class SpecificityMatrix
+{
+    public const string FileName = "specificity_matrix.json";
+
+    private readonly double[][,] _share;
+
+    public SpecificityMatrix(IReadOnlyList<string> domains, int numLayers, int numExperts)
+    {
+        if (domains.Count == 0) throw new ArgumentException("at least one domain is needed", nameof(domains));
+        Domains = domains.ToList();
+        NumLayers = numLayers;
+        NumExperts = numExperts;
+        _share = Enumerable.Range(0, numLayers).Select(_ =>
+        {
+            var m = new double[domains.Count, numExperts];
+            for (int d = 0; d < domains.Count; d++)
+                for (int e = 0; e < numExperts; e++) m[d, e] = 1.0 / numExperts;
+            return m;
+        }).ToArray();
+    }
+
+    public IReadOnlyList<string> Domains { get; }
+    public int NumLayers { get; }
+    public int NumExperts { get; }
+
+    public double this[int layer, int domain, int expert] => _share[layer][domain, expert];
+
+    /// <summary>Moves the domain's row towards the observed selection share (a distribution over experts) at <paramref name="rate"/>.</summary>
+    public void Update(int layer, int domain, ReadOnlySpan<double> selectionShare, double rate)
+    {
+        if (selectionShare.Length != NumExperts)
+            throw new ArgumentException($"expected {NumExperts} expert shares, got {selectionShare.Length}", nameof(selectionShare));
+        if (rate is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(rate), $"EMA rate must be in (0, 1], got {rate}");
+        var m = _share[layer];
+        for (int e = 0; e < NumExperts; e++) m[domain, e] = (1 - rate) * m[domain, e] + rate * selectionShare[e];
+    }
+
+    /// <summary>How much more the domain uses the expert than the average domain does (1 = average).</summary>
+    public double Specificity(int layer, int domain, int expert)
+    {
+        double sum = 0;
+        for (int d = 0; d < Domains.Count; d++) sum += _share[layer][d, expert];
+        return sum == 0 ? 0 : _share[layer][domain, expert] * Domains.Count / sum;
+    }
+
+    /// <summary>
+    /// Per layer and domain: the smallest set of the domain's most-used experts whose share reaches
+    /// <paramref name="topP"/>, keeping only experts the domain uses more than <paramref name="minSpecificity"/> times as
+    /// much as the average domain (so experts every domain relies on equally stay unassigned and protected). A domain
+    /// always keeps at least its most specific expert.
+    /// </summary>
+    public ExpertAssignment Assign(double topP, double minSpecificity = 1.0)
+    {
+        if (topP is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(topP), $"top-p must be in (0, 1], got {topP}");
+        var layers = new List<IReadOnlyList<int[]>>(NumLayers);
+        for (int l = 0; l < NumLayers; l++)
+        {
+            var perDomain = new List<int[]>(Domains.Count);
+            for (int d = 0; d < Domains.Count; d++)
+            {
+                var ranked = Enumerable.Range(0, NumExperts).OrderByDescending(e => _share[l][d, e]).ThenBy(e => e).ToList();
+                var chosen = new List<int>();
+                double cumulative = 0;
+                foreach (var e in ranked)
+                {
+                    if (cumulative >= topP) break;
+                    cumulative += _share[l][d, e];
+                    if (Specificity(l, d, e) > minSpecificity + 1e-9) chosen.Add(e);
+                }
+                if (chosen.Count == 0)
+                    chosen.Add(Enumerable.Range(0, NumExperts).OrderByDescending(e => Specificity(l, d, e)).ThenBy(e => e).First());
+                chosen.Sort();
+                perDomain.Add(chosen.ToArray());
+            }
+            layers.Add(perDomain);
+        }
+        return new ExpertAssignment(Domains, NumExperts, layers);
+    }
+
+    /// <summary>The matrix as a fixed-width table per layer, shares in percent.</summary>
+    public string ToTable()
+    {
+        var text = new StringBuilder();
+        int width = Math.Max(8, Domains.Max(d => d.Length) + 1);
+        for (int l = 0; l < NumLayers; l++)
+        {
+            text.Append($"layer {l}".PadRight(width));
+            for (int e = 0; e < NumExperts; e++) text.Append($"{e,5}");
+            text.AppendLine();
+            for (int d = 0; d < Domains.Count; d++)
+            {
+                text.Append(Domains[d].PadRight(width));
+                for (int e = 0; e < NumExperts; e++) text.Append($"{100 * _share[l][d, e],5:F0}");
+                text.AppendLine();
+            }
+        }
+        return text.ToString();
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(new
+    {
+        domains = Domains,
+        num_experts = NumExperts,
+        layers = _share.Select(m => Enumerable.Range(0, Domains.Count).Select(d => Enumerable.Range(0, NumExperts).Select(e => m[d, e]).ToArray()).ToArray()).ToArray(),
+    }, new JsonSerializerOptions { WriteIndented = false });
+
+    public static SpecificityMatrix FromJson(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        var domains = root.GetProperty("domains").EnumerateArray().Select(d => d.GetString()!).ToList();
+        int experts = root.GetProperty("num_experts").GetInt32();
+        var layers = root.GetProperty("layers").EnumerateArray().ToList();
+        var matrix = new SpecificityMatrix(domains, layers.Count, experts);
+        for (int l = 0; l < layers.Count; l++)
+        {
+            var rows = layers[l].EnumerateArray().ToList();
+            for (int d = 0; d < domains.Count; d++)
+            {
+                var values = rows[d].EnumerateArray().Select(v => v.GetDouble()).ToArray();
+                for (int e = 0; e < experts; e++) matrix._share[l][d, e] = values[e];
+            }
+        }
+        return matrix;
+    }
+}
