@@ -5,6 +5,7 @@ var root = new RootCommand("DesMoe: adapt a Mixture-of-Experts model to many dom
 {
     PretrainCommand.Create(),
     AdaptCommand.Create(),
+    CompareCommand.Create(),
     EvalCommand.Create(),
     DataCommand.Create(),
     BenchCommand.Create(),

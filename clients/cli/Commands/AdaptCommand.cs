@@ -83,6 +83,12 @@ internal static class AdaptCommand
                 if (run.Assignment is not null) extra[ExpertAssignment.FileName] = run.Assignment.ToJson();
                 ModelFolder.Save(folder, loaded.Model, loaded.Tokenizer, extra);
                 Console.WriteLine($"saved {Path.GetFullPath(folder)}");
+                if (run.Matrix is not null)
+                {
+                    var heatmap = Path.Combine(folder, "specificity_matrix.png");
+                    DesMoe.Trainer.Reporting.Charts.SpecificityHeatmap(run.Matrix, heatmap);
+                    Console.WriteLine($"heat map {Path.GetFullPath(heatmap)}");
+                }
             }
             return 0;
         })));

@@ -33,6 +33,8 @@ public sealed record AdaptationOptions
     public double GradientClip { get; init; } = 1.0;
     public int Seed { get; init; } = 1;
     public int LogEvery { get; init; } = 50;
+    /// <summary>Validation loss on the held-out sets is measured every this many steps (when held-out sets are given).</summary>
+    public int ValidateEvery { get; init; } = 25;
 
     // Mechanism 1: adaptive router distillation.
     public bool RouterDistillation { get; init; } = true;

@@ -19,6 +19,7 @@ public sealed record AdaptationRun(
     SpecificityMatrix? Matrix,
     ExpertAssignment? Assignment,
     IReadOnlyList<(int Step, double Loss)> LossCurve,
+    IReadOnlyList<(int Step, double Loss, double Seconds)> ValidationCurve,
     int Steps,
     double WallSeconds,
     long TrainableParameters);

@@ -19,8 +19,10 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
 
     public event Action<string>? Log;
 
+    /// <param name="validationSets">optional held-out sets, one per domain: their mean loss is tracked for convergence</param>
     public AdaptationRun Run(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets,
-        Action<AdaptationProgress>? progress = null, CancellationToken cancellation = default)
+        Action<AdaptationProgress>? progress = null, CancellationToken cancellation = default,
+        IReadOnlyList<IReadOnlyList<Example>>? validationSets = null)
     {
         options.Validate();
         if (domains.Count == 0) throw new ArgumentException("no domains to adapt to");
@@ -51,6 +53,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         TrainingPhase? lastPhase = null;
 
         var curve = new List<(int, double)>();
+        var validation = new List<(int, double, double)>();
         var clock = Stopwatch.StartNew();
         long tokens = 0, tokensAtLog = 0;
         var lastLog = TimeSpan.Zero;
@@ -140,6 +143,9 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     tokens += batch.Batch.InputTokens;
                 }
 
+                if (validationSets is not null && ((step + 1) % options.ValidateEvery == 0 || step == options.Steps - 1))
+                    validation.Add((step + 1, ValidationLoss(validationSets), clock.Elapsed.TotalSeconds));
+
                 if ((step + 1) % options.LogEvery == 0 || step == options.Steps - 1)
                 {
                     var elapsed = clock.Elapsed;
@@ -163,7 +169,28 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
             foreach (var p in _parameters) p.Parameter.requires_grad = true;
             model.eval();
         }
-        return new AdaptationRun(matrix, assignment, curve, options.Steps, clock.Elapsed.TotalSeconds, trainableCount);
+        return new AdaptationRun(matrix, assignment, curve, validation, options.Steps, clock.Elapsed.TotalSeconds, trainableCount);
+    }
+
+    /// <summary>Mean over domains of the loss on (up to 64 of) each domain's held-out examples.</summary>
+    private double ValidationLoss(IReadOnlyList<IReadOnlyList<Example>> sets)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            return sets.Average(set =>
+            {
+                using var scope = NewDisposeScope();
+                using var batch = SequenceBatch.Create(tokenizer, set.Take(64).ToList(), model.Config.MaxPositions);
+                return (double)LanguageModelLoss.CrossEntropy(model.Forward(batch.InputIds, batch.AttentionMask).Logits, batch.Targets).item<float>();
+            });
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
     }
 
     private List<RoledParameter> TrainableParameters(TrainingPhase? phase, ExpertAssignment? assignment)

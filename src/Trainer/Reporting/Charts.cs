@@ -1,0 +1,74 @@
+using DesMoe.Trainer.Adaptation;
+using DesMoe.Trainer.Benchmark;
+using ScottPlot;
+
+namespace DesMoe.Trainer.Reporting;
+
+/// <summary>PNG charts of benchmark results and of the specificity matrix.</summary>
+public static class Charts
+{
+    public static void ForgettingByDomainCount(IReadOnlyList<MethodResult> results, string path)
+    {
+        var plot = new Plot();
+        foreach (var method in results.GroupBy(r => r.Method))
+        {
+            var points = method.OrderBy(r => r.Domains.Count).ToList();
+            var line = plot.Add.Scatter(points.Select(r => (double)r.Domains.Count).ToArray(), points.Select(r => 100 * r.Forgetting).ToArray());
+            line.LegendText = method.Key;
+        }
+        plot.Title("Forgetting of the general set vs number of domains");
+        plot.XLabel("domains");
+        plot.YLabel("general accuracy drop (points)");
+        plot.ShowLegend(Alignment.UpperLeft);
+        Save(plot, path, 900, 560);
+    }
+
+    public static void ValidationCurves(IReadOnlyList<MethodResult> results, double target, string path)
+    {
+        var plot = new Plot();
+        foreach (var r in results.Where(r => r.ValidationCurve.Count > 0))
+        {
+            var line = plot.Add.Scatter(r.ValidationCurve.Select(p => (double)p.Step).ToArray(), r.ValidationCurve.Select(p => p.Loss).ToArray());
+            line.LegendText = r.Method;
+            line.MarkerSize = 0;
+        }
+        var targetLine = plot.Add.HorizontalLine(target);
+        targetLine.LinePattern = LinePattern.Dashed;
+        targetLine.LegendText = "target";
+        plot.Title($"Held-out loss, {results.FirstOrDefault()?.Domains.Count} domains");
+        plot.XLabel("step");
+        plot.YLabel("mean held-out loss");
+        plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path, 900, 560);
+    }
+
+    /// <summary>One heat map row block per layer: rows are domains, columns experts, colour the selection share.</summary>
+    public static void SpecificityHeatmap(SpecificityMatrix matrix, string path)
+    {
+        int rows = matrix.NumLayers * matrix.Domains.Count;
+        var data = new double[rows, matrix.NumExperts];
+        for (int l = 0; l < matrix.NumLayers; l++)
+            for (int d = 0; d < matrix.Domains.Count; d++)
+                for (int e = 0; e < matrix.NumExperts; e++)
+                    data[l * matrix.Domains.Count + d, e] = matrix[l, d, e];
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(data);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        plot.Add.ColorBar(heatmap);
+        var ticks = Enumerable.Range(0, rows)
+            .Select(r => new Tick(rows - 1 - r, $"L{r / matrix.Domains.Count} {matrix.Domains[r % matrix.Domains.Count]}")).ToArray();
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
+        plot.Title("Expert-domain specificity (share of each domain's expert selections)");
+        plot.XLabel("expert");
+        Save(plot, path, 1000, 180 + 22 * rows);
+    }
+
+    private static void Save(Plot plot, string path, int width, int height)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = full + ".tmp.png";
+        plot.SavePng(temp, width, height);
+        File.Move(temp, full, overwrite: true);
+    }
+}
