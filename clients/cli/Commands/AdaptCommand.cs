@@ -2,6 +2,7 @@ using System.CommandLine;
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Data;
 using DesMoe.Core.Evaluation;
+using DesMoe.Core.Model;
 using DesMoe.Trainer.Adaptation;
 
 namespace DesMoe.Cli.Commands;
@@ -24,10 +25,14 @@ internal static class AdaptCommand
         var noDistillation = new Option<bool>("--no-distillation") { Description = "ablation: no router distillation" };
         var noIsolation = new Option<bool>("--no-isolation") { Description = "ablation: no specificity-matrix gradient isolation" };
         var noSchedule = new Option<bool>("--no-schedule") { Description = "ablation: no consolidation phase (warm-up, then stabilization to the end)" };
+        var domainRouting = new Option<bool>("--domain-routing")
+        {
+            Description = "evaluate with domain-routed expert selection: each domain's held-out set on its own + unassigned experts, the general set on unassigned experts only",
+        };
 
         var command = new Command("adapt", "Adapt a model to several domains with DES-MoE or a baseline, then evaluate every domain and the general set.")
         {
-            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule,
+            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule, domainRouting,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -50,7 +55,7 @@ internal static class AdaptCommand
                 train.Add(examples.Skip(held).ToList());
                 eval.Add(examples.Take(held).ToList());
             }
-            var general = DatasetSplit.Create(DomainCatalog.General, 50_000, 300, 1234).Eval;
+            var general = GeneralSet.HeldOut(300);
 
             using var loaded = ModelFolder.Load(parse.GetValue(model)!);
             var before = Evaluate(loaded, names, eval, general);
@@ -69,7 +74,10 @@ internal static class AdaptCommand
             var trainer = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options);
             trainer.Log += message => Console.WriteLine($"  {message}");
             var run = trainer.Run(names, train, p => Console.WriteLine(p), cancellation);
-            var after = Evaluate(loaded, names, eval, general);
+            using var routing = parse.GetValue(domainRouting) && run.Assignment is { } assignment
+                ? new DomainRouting(assignment.RoutingTable(loaded.Config.TopK), loaded.Config.TopK)
+                : null;
+            var after = Evaluate(loaded, names, eval, general, routing);
 
             Console.WriteLine($"\n{"set",-14} {"before",8} {"after",8}");
             foreach (var key in before.Keys) Console.WriteLine($"{key,-14} {before[key],8:P1} {after[key],8:P1}");
@@ -95,11 +103,13 @@ internal static class AdaptCommand
         return command;
     }
 
-    private static Dictionary<string, double> Evaluate(LoadedModel loaded, IReadOnlyList<string> names, IReadOnlyList<IReadOnlyList<Example>> eval, IReadOnlyList<Example> general)
+    private static Dictionary<string, double> Evaluate(LoadedModel loaded, IReadOnlyList<string> names, IReadOnlyList<IReadOnlyList<Example>> eval,
+        IReadOnlyList<Example> general, DomainRouting? routing = null)
     {
         var result = new Dictionary<string, double>();
-        for (int i = 0; i < names.Count; i++) result[names[i]] = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, eval[i]).Accuracy;
-        result["general"] = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, general).Accuracy;
+        for (int i = 0; i < names.Count; i++)
+            result[names[i]] = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, eval[i], domainId: i, domainRouting: routing).Accuracy;
+        result["general"] = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, general, domainId: DomainRouting.NoDomain, domainRouting: routing).Accuracy;
         return result;
     }
 }

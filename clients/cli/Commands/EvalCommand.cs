@@ -13,8 +13,8 @@ internal static class EvalCommand
         var domain = new Option<string>("--domain") { Description = "built-in domain whose held-out set to use", DefaultValueFactory = _ => DomainCatalog.GeneralName };
         var data = new Option<string?>("--data") { Description = "evaluate on this JSONL file instead" };
         var count = new Option<int>("--examples") { Description = "held-out examples to generate", DefaultValueFactory = _ => 1000 };
-        var seed = new Option<int>("--seed") { Description = "seed the held-out set is generated from (the training seed keeps it disjoint)", DefaultValueFactory = _ => 1234 };
-        var trainCount = new Option<int>("--train-examples") { Description = "training-set size the held-out set must be disjoint from", DefaultValueFactory = _ => 50_000 };
+        var seed = new Option<int>("--seed") { Description = "seed the held-out set is generated from (the training seed keeps it disjoint)", DefaultValueFactory = _ => GeneralSet.Seed };
+        var trainCount = new Option<int>("--train-examples") { Description = "training-set size the held-out set must be disjoint from", DefaultValueFactory = _ => GeneralSet.PretrainExamples };
 
         var command = new Command("eval", "Greedy exact-match accuracy of a model on a held-out set.") { model, domain, data, count, seed, trainCount };
         command.SetAction(parse => CliErrors.Run(() =>

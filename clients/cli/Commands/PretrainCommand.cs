@@ -15,8 +15,8 @@ internal static class PretrainCommand
         var steps = new Option<int>("--steps") { Description = "optimizer steps", DefaultValueFactory = _ => 3000 };
         var batch = new Option<int>("--batch-size") { Description = "sequences per step", DefaultValueFactory = _ => 64 };
         var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => 3e-3 };
-        var seed = new Option<int>("--seed") { Description = "seed for initialisation, data and sampling", DefaultValueFactory = _ => 1234 };
-        var trainExamples = new Option<int>("--train-examples") { Description = "size of the generated general set", DefaultValueFactory = _ => 50_000 };
+        var seed = new Option<int>("--seed") { Description = "seed for initialisation, data and sampling", DefaultValueFactory = _ => GeneralSet.Seed };
+        var trainExamples = new Option<int>("--train-examples") { Description = "size of the generated general set", DefaultValueFactory = _ => GeneralSet.PretrainExamples };
         var data = new Option<string?>("--data") { Description = "train on this JSONL file instead of the generated general set" };
         var evalData = new Option<string?>("--eval-data") { Description = "held-out JSONL file (default: generated general held-out set)" };
         var threads = new Option<int>("--threads") { Description = "CPU threads for TorchSharp (0 = all cores)", DefaultValueFactory = _ => 0 };

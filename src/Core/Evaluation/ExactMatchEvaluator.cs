@@ -14,7 +14,7 @@ public sealed record ExactMatchResult(int Correct, int Total, IReadOnlyList<(Exa
 public static class ExactMatchEvaluator
 {
     public static ExactMatchResult Evaluate(MoeTransformer model, ITextTokenizer tokenizer, IReadOnlyList<Example> examples,
-        int batchSize = 64, int keepFailures = 5)
+        int batchSize = 64, int keepFailures = 5, int domainId = DomainRouting.NoDomain, DomainRouting? domainRouting = null)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -26,7 +26,7 @@ public static class ExactMatchEvaluator
             {
                 var prompts = chunk.Select(e => (IReadOnlyList<int>)PromptFormat.EncodePrompt(tokenizer, e.Prompt)).ToList();
                 int maxNew = chunk.Max(e => tokenizer.Encode(e.Completion).Count) + 2;
-                var outputs = GreedyDecoder.Generate(model, tokenizer.Special, prompts, maxNew);
+                var outputs = GreedyDecoder.Generate(model, tokenizer.Special, prompts, maxNew, domainId, domainRouting);
                 for (int i = 0; i < chunk.Length; i++)
                 {
                     var answer = tokenizer.Decode(outputs[i]);

@@ -11,7 +11,9 @@ namespace DesMoe.Core.Evaluation;
 public static class GreedyDecoder
 {
     /// <returns>for each prompt, the generated ids up to (not including) the end token</returns>
-    public static List<List<int>> Generate(MoeTransformer model, SpecialTokens special, IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens)
+    /// <param name="domainId">domain of every prompt when <paramref name="domainRouting"/> is given</param>
+    public static List<List<int>> Generate(MoeTransformer model, SpecialTokens special, IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens,
+        int domainId = DomainRouting.NoDomain, DomainRouting? domainRouting = null)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -41,11 +43,12 @@ public static class GreedyDecoder
         var position = tensor(positions, [batch, longest]);
         var nextPosition = tensor(prompts.Select(p => (long)p.Count).ToArray()).unsqueeze(1);
         var finished = new bool[batch];
+        var domains = domainRouting is null ? null : full(batch, (long)domainId, dtype: int64);
 
         for (int step = 0; step < budget; step++)
         {
             using var stepScope = NewDisposeScope();
-            var logits = model.Forward(input, attention, position, cache).Logits;
+            var logits = model.Forward(input, attention, position, cache, domainIds: domains, domainRouting: domainRouting).Logits;
             var next = logits.select(1, -1).argmax(-1).data<long>().ToArray();
             for (int row = 0; row < batch; row++)
             {

@@ -25,11 +25,11 @@ public sealed class DecoderLayer : nn.Module
     public MoeFeedForward Moe => _moe;
 
     public (Tensor Hidden, RouterOutput Routing) Forward(
-        Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer, ExpertOutputFilter? filter)
+        Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer, ExpertOutputFilter? filter, Tensor? allowedExperts = null)
     {
         var h = x + _attention.Forward(_inputNorm.forward(x), cos, sin, additiveMask, cache, layer);
         var normed = _postAttentionNorm.forward(h);
-        var (moeOut, routing) = _moe.Forward(normed.view(-1, normed.shape[^1]), layer, filter);
+        var (moeOut, routing) = _moe.Forward(normed.view(-1, normed.shape[^1]), layer, filter, allowedExperts);
         return (h + moeOut.view(h.shape), routing);
     }
 }

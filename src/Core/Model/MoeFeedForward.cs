@@ -33,9 +33,11 @@ public sealed class MoeFeedForward : nn.Module
     /// <param name="layer">this block's layer index, passed to <paramref name="expertOutputFilter"/></param>
     /// <param name="expertOutputFilter">optional hook over each expert's (unweighted) output for the tokens routed to it;
     /// the trainer uses it to stop gradients of other domains' tokens reaching an expert while the router still learns</param>
-    public (Tensor Output, RouterOutput Routing) Forward(Tensor tokens, int layer = 0, ExpertOutputFilter? expertOutputFilter = null)
+    /// <param name="allowedExperts">[tokens, experts] domain routing restriction, or null for the plain router</param>
+    public (Tensor Output, RouterOutput Routing) Forward(Tensor tokens, int layer = 0, ExpertOutputFilter? expertOutputFilter = null,
+        Tensor? allowedExperts = null)
     {
-        var routing = _router.forward(tokens);
+        var routing = _router.Forward(tokens, allowedExperts);
         long k = routing.TopKIndices.shape[1];
 
         // Sort the (token, slot) pairs by expert once, then hand each expert one contiguous slice.

@@ -39,9 +39,13 @@ public sealed class MoeTransformer : nn.Module
     /// <param name="positionIds">[batch, seq]; null means past..past+seq-1 for every row</param>
     /// <param name="cache">when given, attention reuses and extends it (incremental decoding)</param>
     /// <param name="expertOutputFilter">see <see cref="MoeFeedForward.Forward"/></param>
+    /// <param name="domainIds">[batch] each sequence's domain (<see cref="DomainRouting.NoDomain"/> = -1), used with <paramref name="domainRouting"/></param>
+    /// <param name="domainRouting">restricts each sequence's routing to its domain's experts</param>
     public ModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null,
-        KvCache? cache = null, ExpertOutputFilter? expertOutputFilter = null)
+        KvCache? cache = null, ExpertOutputFilter? expertOutputFilter = null, Tensor? domainIds = null, DomainRouting? domainRouting = null)
     {
+        if ((domainIds is null) != (domainRouting is null))
+            throw new ArgumentException("domain ids and domain routing must be given together");
         long batch = inputIds.shape[0], seq = inputIds.shape[1], past = cache?.Length ?? 0;
         if (past + seq > Config.MaxPositions)
             throw new ArgumentException($"sequence of {past + seq} tokens exceeds max_position_embeddings ({Config.MaxPositions})");
@@ -51,13 +55,15 @@ public sealed class MoeTransformer : nn.Module
         var (cos, sin) = RotaryEmbedding.ForPositions(positionIds, Config.HeadDim, Config.RopeTheta);
         var additiveMask = BuildAdditiveMask(keyMask, seq, past);
         var tokenIsReal = keyMask.narrow(1, past, seq).flatten();
+        var tokenDomains = domainIds?.to(int64).repeat_interleave(seq);
 
         var hidden = _embed.forward(inputIds);
         var routing = new List<RouterOutput>(_layers.Count);
         var balance = new List<Tensor>(_layers.Count);
         for (int i = 0; i < _layers.Count; i++)
         {
-            var (h, r) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, i, expertOutputFilter);
+            var allowed = domainRouting is null ? null : domainRouting.MaskFor(i, tokenDomains!);
+            var (h, r) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, i, expertOutputFilter, allowed);
             hidden = h;
             routing.Add(r);
             balance.Add(LoadBalancingLoss.Compute(r.Probabilities[tokenIsReal], r.TopKIndices[tokenIsReal]));

@@ -27,6 +27,15 @@ public sealed class TopKRouter : nn.Module<Tensor, RouterOutput>
     /// <param name="tokens">[tokens, hidden]</param>
     public override RouterOutput forward(Tensor tokens) => FromLogits(tokens, _gate.forward(tokens), _topK, _normalize);
 
+    /// <param name="tokens">[tokens, hidden]</param>
+    /// <param name="allowed">[tokens, experts] experts each token may use, or null for all</param>
+    public RouterOutput Forward(Tensor tokens, Tensor? allowed)
+    {
+        var logits = _gate.forward(tokens);
+        if (allowed is not null) logits = logits.masked_fill(allowed.logical_not(), float.NegativeInfinity);
+        return FromLogits(tokens, logits, _topK, _normalize);
+    }
+
     /// <summary>The gate's weight [experts, hidden].</summary>
     public TorchSharp.Modules.Parameter Weight => _gate.weight!;
 

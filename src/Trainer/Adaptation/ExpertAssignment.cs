@@ -15,6 +15,28 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
     public IReadOnlyList<HashSet<int>> AssignedPerLayer() =>
         Experts.Select(layer => layer.SelectMany(e => e).ToHashSet()).ToList();
 
+    /// <summary>
+    /// Domain routing table for <see cref="DesMoe.Core.Model.DomainRouting"/>: per layer, row 0 (no domain) allows only
+    /// the unassigned experts, which adaptation never changes after warm-up; row d+1 allows domain d's own experts plus
+    /// the unassigned ones. A row with fewer than <paramref name="topK"/> experts falls back to all experts.
+    /// </summary>
+    public IReadOnlyList<bool[,]> RoutingTable(int topK)
+    {
+        var assigned = AssignedPerLayer();
+        return Enumerable.Range(0, NumLayers).Select(l =>
+        {
+            var table = new bool[Domains.Count + 1, NumExperts];
+            for (int row = 0; row <= Domains.Count; row++)
+            {
+                var allowed = Enumerable.Range(0, NumExperts)
+                    .Where(e => !assigned[l].Contains(e) || (row > 0 && Allows(l, row - 1, e))).ToList();
+                if (allowed.Count < topK) allowed = Enumerable.Range(0, NumExperts).ToList();
+                foreach (var e in allowed) table[row, e] = true;
+            }
+            return table;
+        }).ToList();
+    }
+
     /// <summary>Fraction of (layer, domain, expert) memberships that differ from <paramref name="other"/>: 0 = identical.</summary>
     public double DistanceTo(ExpertAssignment other)
     {

@@ -23,7 +23,7 @@ public sealed class ForgettingBenchmark(string baseModelFolder, BenchmarkOptions
         foreach (var n in options.DomainCounts)
             if (n < 1 || n > maxDomains) throw new ArgumentException($"domain count {n} is outside 1..{maxDomains}");
 
-        var general = DatasetSplit.Create(DomainCatalog.General, 50_000, options.GeneralExamples, 1234).Eval;
+        var general = GeneralSet.HeldOut(options.GeneralExamples);
         double generalBefore;
         using (var baseModel = ModelFolder.Load(baseModelFolder))
             generalBefore = ExactMatchEvaluator.Evaluate(baseModel.Model, baseModel.Tokenizer, general).Accuracy;

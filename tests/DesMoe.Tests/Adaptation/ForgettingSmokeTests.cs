@@ -16,7 +16,7 @@ public class ForgettingSmokeTests
     {
         string[] domains = ["math", "law"];
         var sets = domains.Select(d => DatasetSplit.Create(DomainCatalog.Get(d), 1000, 10, seed: 1).Train).ToList();
-        var general = DatasetSplit.Create(DomainCatalog.General, 50_000, 200, seed: 1234).Eval;
+        var general = GeneralSet.HeldOut(200);
 
         using var loaded = ModelFolder.Load(BundledModel.Folder);
         double before = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, general).Accuracy;

@@ -27,7 +27,7 @@ public class BundledModelTests
     {
         using var loaded = ModelFolder.Load(BundledModel.Folder);
         // Same generator, training size and seed as the pretrain command, so these prompts were never trained on.
-        var eval = DatasetSplit.Create(DomainCatalog.General, 50_000, 300, seed: 1234).Eval;
+        var eval = GeneralSet.HeldOut(300);
 
         var result = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, eval);
 
