@@ -25,6 +25,10 @@ internal static class AdaptCommand
         var noDistillation = new Option<bool>("--no-distillation") { Description = "ablation: no router distillation" };
         var noIsolation = new Option<bool>("--no-isolation") { Description = "ablation: no specificity-matrix gradient isolation" };
         var noSchedule = new Option<bool>("--no-schedule") { Description = "ablation: no consolidation phase (warm-up, then stabilization to the end)" };
+        var phaseStability = new Option<double?>("--phase-stability")
+        {
+            Description = "end warm-up and stabilization early once the expert assignment moves by at most this fraction between checks (step fractions become upper limits)",
+        };
         var domainRouting = new Option<bool>("--domain-routing")
         {
             Description = "evaluate with domain-routed expert selection: each domain's held-out set on its own + unassigned experts, the general set on unassigned experts only",
@@ -32,7 +36,7 @@ internal static class AdaptCommand
 
         var command = new Command("adapt", "Adapt a model to several domains with DES-MoE or a baseline, then evaluate every domain and the general set.")
         {
-            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule, domainRouting,
+            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule, phaseStability, domainRouting,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -69,6 +73,7 @@ internal static class AdaptCommand
                 RouterDistillation = !parse.GetValue(noDistillation),
                 GradientIsolation = !parse.GetValue(noIsolation),
                 ProgressiveSchedule = !parse.GetValue(noSchedule),
+                PhaseStabilityThreshold = parse.GetValue(phaseStability),
             };
             Console.WriteLine($"adapting with {options.Method} to {string.Join(", ", names)}: {options.Steps} steps x {options.BatchSize}");
             var trainer = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options);

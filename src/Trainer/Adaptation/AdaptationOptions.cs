@@ -52,6 +52,11 @@ public sealed record AdaptationOptions
     public bool ProgressiveSchedule { get; init; } = true;
     public double WarmupFraction { get; init; } = 0.15;
     public double StabilizationFraction { get; init; } = 0.35;
+    /// <summary>
+    /// When set, warm-up and stabilization also end early once the assignment recomputed every
+    /// <see cref="ReassignEvery"/> steps moves by at most this fraction of memberships; the fractions above are then upper limits.
+    /// </summary>
+    public double? PhaseStabilityThreshold { get; init; }
 
     /// <summary>Shared experts train too (DeepSeekMoE's shared experts hold common knowledge; frozen by default).</summary>
     public bool TrainSharedExperts { get; init; }
@@ -70,6 +75,8 @@ public sealed record AdaptationOptions
         if (MatrixEmaRate is <= 0 or > 1) problems.Add($"matrix EMA rate must be in (0, 1] (got {MatrixEmaRate})");
         if (AssignmentTopP is <= 0 or > 1) problems.Add($"assignment top-p must be in (0, 1] (got {AssignmentTopP})");
         if (EsftTopP is <= 0 or > 1) problems.Add($"ESFT top-p must be in (0, 1] (got {EsftTopP})");
+        if (PhaseStabilityThreshold is < 0 or > 1) problems.Add($"phase stability threshold must be in [0, 1] (got {PhaseStabilityThreshold})");
+        if (ReassignEvery <= 0) problems.Add($"reassign interval must be positive (got {ReassignEvery})");
         if (WarmupFraction < 0 || StabilizationFraction < 0 || WarmupFraction + StabilizationFraction > 1)
             problems.Add($"phase fractions must be non-negative and sum to at most 1 (warm-up {WarmupFraction}, stabilization {StabilizationFraction})");
         if (problems.Count > 0) throw new ArgumentException("invalid adaptation options: " + string.Join("; ", problems));

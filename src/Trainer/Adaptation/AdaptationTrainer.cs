@@ -37,6 +37,8 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         var config = model.Config;
         var domainIds = Enumerable.Range(0, domains.Count).ToList();
         var schedule = PhaseSchedule.FromFractions(options.Steps, options.WarmupFraction, options.StabilizationFraction, options.ProgressiveSchedule);
+        var phases = new PhaseTracker(schedule, options.PhaseStabilityThreshold);
+        int phaseStart = 0;
         var learningRate = new LearningRateSchedule(options.LearningRate, options.WarmupLearningRateSteps, options.Steps);
         bool desMoe = options.Method == AdaptationMethod.DesMoe;
 
@@ -68,13 +70,21 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
             for (int step = 0; step < options.Steps; step++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                TrainingPhase? phase = desMoe ? schedule.At(step) : null;
+                TrainingPhase? phase = desMoe ? phases.At(step) : null;
+                if (phase != lastPhase) phaseStart = step;
+                bool checkpoint = desMoe && phase != TrainingPhase.Consolidation && step > phaseStart && (step - phaseStart) % options.ReassignEvery == 0;
+                if (checkpoint && phases.ObserveAssignment(step, matrix!.Assign(options.AssignmentTopP, options.AssignmentMinSpecificity)) is { } reason)
+                {
+                    Log?.Invoke($"step {step}: {reason}");
+                    phase = phases.At(step);
+                    phaseStart = step;
+                }
 
                 if (desMoe && phase != TrainingPhase.Warmup && options.GradientIsolation)
                 {
                     bool enteringStabilization = lastPhase is TrainingPhase.Warmup or null && phase == TrainingPhase.Stabilization;
                     bool enteringConsolidation = lastPhase != TrainingPhase.Consolidation && phase == TrainingPhase.Consolidation;
-                    bool reassign = phase == TrainingPhase.Stabilization && (step - schedule.WarmupSteps) % options.ReassignEvery == 0;
+                    bool reassign = phase == TrainingPhase.Stabilization && (step - phaseStart) % options.ReassignEvery == 0;
                     if (assignment is null || enteringStabilization || enteringConsolidation || reassign)
                     {
                         var next = matrix!.Assign(options.AssignmentTopP, options.AssignmentMinSpecificity);

@@ -1,0 +1,48 @@
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>
+/// Tracks the current phase. Step counts from the <see cref="PhaseSchedule"/> are upper limits; with a stability
+/// threshold, warm-up and stabilization also end as soon as the expert assignment recomputed from the matrix moves
+/// by at most that distance (<see cref="ExpertAssignment.DistanceTo"/>) between two checks.
+/// </summary>
+public sealed class PhaseTracker(PhaseSchedule schedule, double? stabilityThreshold)
+{
+    private int _warmupEnd = schedule.WarmupSteps;
+    private int _stabilizationEnd = schedule.WarmupSteps + schedule.StabilizationSteps;
+    private ExpertAssignment? _lastChecked;
+
+    public TrainingPhase Current { get; private set; } = schedule.WarmupSteps > 0 ? TrainingPhase.Warmup : TrainingPhase.Stabilization;
+
+    /// <summary>The phase for <paramref name="step"/>, after the step-count limits.</summary>
+    public TrainingPhase At(int step)
+    {
+        if (step >= _warmupEnd && Current == TrainingPhase.Warmup) Current = TrainingPhase.Stabilization;
+        if (schedule.Progressive && step >= _stabilizationEnd && Current == TrainingPhase.Stabilization) Current = TrainingPhase.Consolidation;
+        return Current;
+    }
+
+    /// <summary>
+    /// Feeds the assignment recomputed at <paramref name="step"/>; returns a reason when it ends the current phase early.
+    /// </summary>
+    public string? ObserveAssignment(int step, ExpertAssignment assignment)
+    {
+        var previous = _lastChecked;
+        _lastChecked = assignment;
+        if (stabilityThreshold is not { } threshold || previous is null || Current == TrainingPhase.Consolidation) return null;
+        if (Current == TrainingPhase.Stabilization && !schedule.Progressive) return null;
+        double distance = assignment.DistanceTo(previous);
+        if (distance > threshold) return null;
+
+        if (Current == TrainingPhase.Warmup)
+        {
+            _stabilizationEnd -= _warmupEnd - step; // stabilization keeps its length, moved earlier
+            _warmupEnd = step;
+        }
+        else
+        {
+            _stabilizationEnd = step;
+        }
+        _lastChecked = null; // the next phase needs two fresh checks of its own
+        return $"assignment moved {distance:P1} (at most {threshold:P1}): {Current} ends at step {step}";
+    }
+}
