@@ -33,7 +33,6 @@ public sealed class GenerationSession
         _stops = stops?.Where(s => s.Length > 0).ToList() ?? [];
     }
 
-    public IReadOnlyList<int> GeneratedTokens => _generated;
     public string Text { get; private set; } = "";
 
     public GenerationStep Step(ReadOnlySpan<float> logits)

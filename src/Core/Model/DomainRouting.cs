@@ -24,10 +24,7 @@ public sealed class DomainRouting : IDisposable
                     throw new ArgumentException($"layer {l}, {(row == 0 ? "the no-domain path" : $"domain {row - 1}")} allows {count} experts, fewer than top-k ({topK})");
             }
         _allowed = allowed.Select(a => tensor(Flatten(a), [a.GetLength(0), a.GetLength(1)]).DetachFromDisposeScope()).ToArray();
-        NumDomains = allowed.Count == 0 ? 0 : allowed[0].GetLength(0) - 1;
     }
-
-    public int NumDomains { get; }
 
     /// <summary>[tokens, experts] allowed mask for tokens whose domain ids are <paramref name="tokenDomains"/> (<see cref="NoDomain"/> = -1).</summary>
     public Tensor MaskFor(int layer, Tensor tokenDomains) => _allowed[layer].index_select(0, tokenDomains + 1);

@@ -26,8 +26,6 @@ public sealed class MoeFeedForward : nn.Module
     }
 
     public TopKRouter Router => _router;
-    public IReadOnlyList<SwiGluExpert> Experts => _experts.ToList();
-    public SwiGluExpert? SharedExpert => _shared;
 
     /// <param name="tokens">[tokens, hidden]</param>
     /// <param name="layer">this block's layer index, passed to <paramref name="expertOutputFilter"/></param>

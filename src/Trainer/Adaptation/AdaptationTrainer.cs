@@ -51,6 +51,8 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         GradientIsolation? isolation = null;
         OptimizerHelper? optimizer = null;
         string trainableKey = "";
+        List<RoledParameter> trainable = [];
+        (TrainingPhase? Phase, ExpertAssignment? Assignment)? trainableFor = null;
         long trainableCount = 0;
         TrainingPhase? lastPhase = null;
 
@@ -100,9 +102,17 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                 if (phase != lastPhase && phase is not null) Log?.Invoke($"step {step}: phase {phase}");
                 lastPhase = phase;
 
-                var trainable = TrainableParameters(phase, assignment);
-                var key = string.Join(",", trainable.Select(p => p.Name));
-                if (key != trainableKey)
+                // The trainable set only depends on the phase and the assignment; recompute it when either changes.
+                bool setChanged = false;
+                if (trainableFor is not { } last || last.Phase != phase || !ReferenceEquals(last.Assignment, assignment))
+                {
+                    trainable = TrainableParameters(phase, assignment);
+                    trainableFor = (phase, assignment);
+                    var key = string.Join(",", trainable.Select(p => p.Name));
+                    setChanged = key != trainableKey;
+                    trainableKey = key;
+                }
+                if (setChanged)
                 {
                     // A fresh optimizer over exactly the trainable tensors: frozen ones get no update at all (no
                     // momentum, no weight decay), which keeps them bit-identical.
@@ -110,7 +120,6 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     foreach (var p in trainable) p.Parameter.requires_grad = true;
                     optimizer?.Dispose();
                     optimizer = optim.AdamW(trainable.Select(p => p.Parameter), options.LearningRate, 0.9, 0.95, 1e-8, options.WeightDecay);
-                    trainableKey = key;
                     trainableCount = trainable.Sum(p => p.Parameter.numel());
                     Log?.Invoke($"step {step}: {trainableCount:N0} trainable parameters");
                 }

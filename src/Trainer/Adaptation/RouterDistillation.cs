@@ -19,14 +19,12 @@ public static class RouterDistillation
 
 /// <summary>
 /// The distillation weight, adapted to the measured router drift the way PPO adapts its KL penalty: drift above
-/// 1.5x the target raises the weight by <see cref="Factor"/>, drift below target/1.5 lowers it; bounded both ways.
+/// 1.5x the target raises the weight by the factor, drift below target/1.5 lowers it; bounded both ways.
 /// Retention pressure therefore grows only when routing actually wanders from the pre-trained router.
 /// </summary>
 public sealed class AdaptiveDistillationWeight(double initial, double targetKl, double factor = 1.5, double min = 1e-3, double max = 100)
 {
     public double Value { get; private set; } = initial;
-    public double TargetKl => targetKl;
-    public double Factor => factor;
 
     public void Observe(double kl)
     {
