@@ -1,3 +1,4 @@
+using DesMoe.Core.Model;
 namespace DesMoe.Trainer.Adaptation;
 
 /// <summary>A progress report of an adaptation run: phase, step, loss per domain, router drift, speed, ETA.</summary>

@@ -1,3 +1,4 @@
+using DesMoe.Core.Model;
 namespace DesMoe.Trainer.Adaptation;
 
 /// <summary>

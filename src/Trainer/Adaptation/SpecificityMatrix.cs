@@ -1,3 +1,4 @@
+using DesMoe.Core.Model;
 using System.Text;
 using System.Text.Json;
 

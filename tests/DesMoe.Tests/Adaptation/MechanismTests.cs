@@ -3,6 +3,7 @@ using DesMoe.Core.Training;
 using DesMoe.Core.Data;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Adaptation;
+using DesMoe.Core.Model;
 using Xunit;
 using static TorchSharp.torch;
 

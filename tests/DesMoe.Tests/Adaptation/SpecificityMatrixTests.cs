@@ -1,4 +1,5 @@
 using DesMoe.Trainer.Adaptation;
+using DesMoe.Core.Model;
 using Xunit;
 
 namespace DesMoe.Tests.Adaptation;

@@ -1,6 +1,5 @@
 using DesMoe.Core.Model;
 using DesMoe.Tests.Support;
-using DesMoe.Trainer.Adaptation;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace DesMoe.Core.Model;
+
+/// <summary>What the no-domain path (<see cref="DomainRouting.NoDomain"/>) may route to.</summary>
+public enum NoDomainRouting
+{
+    /// <summary>The plain router over every expert, as before adaptation.</summary>
+    AllExperts,
+
+    /// <summary>Only experts no domain owns: general text never touches domain-adapted experts.</summary>
+    UnassignedExperts,
+}
+
+/// <summary>Which routed experts belong to which domain, per MoE layer: <c>Experts[layer][domain]</c> is a sorted list of expert ids.</summary>
+public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExperts, IReadOnlyList<IReadOnlyList<int[]>> Experts)
+{
+    public const string FileName = "expert_assignment.json";
+
+    public int NumLayers => Experts.Count;
+
+    public bool Allows(int layer, int domain, int expert) => Array.BinarySearch(Experts[layer][domain], expert) >= 0;
+
+    /// <summary>Experts assigned to at least one domain, per layer.</summary>
+    public IReadOnlyList<HashSet<int>> AssignedPerLayer() =>
+        Experts.Select(layer => layer.SelectMany(e => e).ToHashSet()).ToList();
+
+    /// <summary>
+    /// Domain routing table for <see cref="DomainRouting"/>: per layer, row 0 is the no-domain path (see
+    /// <paramref name="noDomain"/>); row d+1 allows domain d's own experts plus the unassigned ones, which adaptation
+    /// never changes after warm-up. A row with fewer than <paramref name="topK"/> experts falls back to all experts.
+    /// </summary>
+    public IReadOnlyList<bool[,]> RoutingTable(int topK, NoDomainRouting noDomain = NoDomainRouting.UnassignedExperts)
+    {
+        var assigned = AssignedPerLayer();
+        return Enumerable.Range(0, NumLayers).Select(l =>
+        {
+            var table = new bool[Domains.Count + 1, NumExperts];
+            for (int row = 0; row <= Domains.Count; row++)
+            {
+                var allowed = Enumerable.Range(0, NumExperts)
+                    .Where(e => (row == 0 && noDomain == NoDomainRouting.AllExperts)
+                                || !assigned[l].Contains(e) || (row > 0 && Allows(l, row - 1, e))).ToList();
+                if (allowed.Count < topK) allowed = Enumerable.Range(0, NumExperts).ToList();
+                foreach (var e in allowed) table[row, e] = true;
+            }
+            return table;
+        }).ToList();
+    }
+
+    /// <summary>The routing table of a model without domains: one all-experts row per layer.</summary>
+    public static IReadOnlyList<bool[,]> PlainRoutingTable(int numLayers, int numExperts) =>
+        Enumerable.Range(0, numLayers).Select(_ =>
+        {
+            var table = new bool[1, numExperts];
+            for (int e = 0; e < numExperts; e++) table[0, e] = true;
+            return table;
+        }).ToList();
+
+    /// <summary>Fraction of (layer, domain, expert) memberships that differ from <paramref name="other"/>: 0 = identical.</summary>
+    public double DistanceTo(ExpertAssignment other)
+    {
+        int differ = 0, total = 0;
+        for (int l = 0; l < NumLayers; l++)
+            for (int d = 0; d < Domains.Count; d++)
+            {
+                var a = Experts[l][d].ToHashSet();
+                var b = other.Experts[l][d].ToHashSet();
+                differ += a.Count + b.Count - 2 * a.Intersect(b).Count();
+                total += a.Union(b).Count();
+            }
+        return total == 0 ? 0 : differ / (double)total;
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(new
+    {
+        domains = Domains,
+        num_experts = NumExperts,
+        layers = Experts.Select(layer => Domains.Select((name, d) => new { domain = name, experts = layer[d] }).ToList()).ToList(),
+    }, new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>Reads <paramref name="path"/> and checks it against the model it belongs to; every problem is named.</summary>
+    public static ExpertAssignment Load(string path, int numLayers, int numExperts)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"expert assignment not found: {path}", path);
+        try
+        {
+            return Parse(File.ReadAllText(path), numLayers, numExperts);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    public static ExpertAssignment Parse(string json, int numLayers, int numExperts)
+    {
+        JsonNode root;
+        try
+        {
+            root = JsonNode.Parse(json) ?? throw new InvalidDataException("empty expert assignment");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"malformed JSON: {e.Message}", e);
+        }
+        var domains = (root["domains"] as JsonArray ?? throw new InvalidDataException("missing \"domains\" array"))
+            .Select(d => d?.GetValue<string>() ?? throw new InvalidDataException("null domain name")).ToList();
+        var duplicate = domains.GroupBy(d => d).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new InvalidDataException($"domain '{duplicate.Key}' is listed twice");
+        int declaredExperts = root["num_experts"]?.GetValue<int>() ?? throw new InvalidDataException("missing \"num_experts\"");
+        if (declaredExperts != numExperts)
+            throw new InvalidDataException($"num_experts is {declaredExperts} but the model has {numExperts} routed experts");
+        var layers = root["layers"] as JsonArray ?? throw new InvalidDataException("missing \"layers\" array");
+        if (layers.Count != numLayers)
+            throw new InvalidDataException($"has {layers.Count} layers but the model has {numLayers}");
+
+        var experts = new List<IReadOnlyList<int[]>>();
+        for (int l = 0; l < layers.Count; l++)
+        {
+            var perDomain = new int[domains.Count][];
+            foreach (var entry in layers[l] as JsonArray ?? throw new InvalidDataException($"layer {l} is not an array"))
+            {
+                var name = entry?["domain"]?.GetValue<string>() ?? throw new InvalidDataException($"layer {l}: entry without \"domain\"");
+                int d = domains.IndexOf(name);
+                if (d < 0)
+                    throw new InvalidDataException($"layer {l} names unknown domain '{name}'; the assignment's domains are [{string.Join(", ", domains)}]");
+                var ids = (entry["experts"] as JsonArray ?? throw new InvalidDataException($"layer {l}, domain '{name}': missing \"experts\""))
+                    .Select(e => e!.GetValue<int>()).ToArray();
+                var bad = ids.Where(e => e < 0 || e >= numExperts).ToList();
+                if (bad.Count > 0)
+                    throw new InvalidDataException($"layer {l}, domain '{name}': expert ids [{string.Join(", ", bad)}] are outside 0..{numExperts - 1}");
+                Array.Sort(ids);
+                perDomain[d] = ids.Distinct().ToArray();
+            }
+            int missing = Array.FindIndex(perDomain, e => e is null);
+            if (missing >= 0) throw new InvalidDataException($"layer {l} has no entry for domain '{domains[missing]}'");
+            experts.Add(perDomain);
+        }
+        return new ExpertAssignment(domains, numExperts, experts);
+    }
+}
