@@ -7,6 +7,7 @@ var root = new RootCommand("DesMoe: adapt a Mixture-of-Experts model to many dom
     AdaptCommand.Create(),
     CompareCommand.Create(),
     EvalCommand.Create(),
+    ExportCommand.Create(),
     DataCommand.Create(),
     BenchCommand.Create(),
 };

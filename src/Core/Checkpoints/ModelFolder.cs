@@ -27,10 +27,7 @@ public static class ModelFolder
     {
         if (tokenizer.VocabSize > model.Config.VocabSize)
             throw new ArgumentException($"tokenizer '{tokenizer.Name}' needs {tokenizer.VocabSize} ids but the model's vocab_size is {model.Config.VocabSize}");
-        var full = Path.GetFullPath(folder);
-        var staging = full.TrimEnd(Path.DirectorySeparatorChar) + $".saving-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(staging);
-        try
+        AtomicDirectory.Write(folder, staging =>
         {
             File.WriteAllText(Path.Combine(staging, MoeConfig.FileName), model.Config.ToJson());
             File.WriteAllText(Path.Combine(staging, TokenizerFile.FileName), TokenizerFile.ToJson(tokenizer));
@@ -38,13 +35,7 @@ public static class ModelFolder
             Safetensors.SaveStateDict(Path.Combine(staging, WeightsFileName), state);
             foreach (var (name, content) in extraFiles ?? new Dictionary<string, string>())
                 File.WriteAllText(Path.Combine(staging, name), content);
-            ReplaceDirectory(staging, full);
-        }
-        catch
-        {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-            throw;
-        }
+        });
     }
 
     public static LoadedModel Load(string folder)
@@ -112,20 +103,6 @@ public static class ModelFolder
     }
 
     private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
-
-    private static void ReplaceDirectory(string staging, string target)
-    {
-        if (!Directory.Exists(target))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            Directory.Move(staging, target);
-            return;
-        }
-        var old = target + $".old-{Guid.NewGuid():N}";
-        Directory.Move(target, old);
-        Directory.Move(staging, target);
-        Directory.Delete(old, recursive: true);
-    }
 
     private sealed class DisposeAll(IEnumerable<Tensor> tensors) : IDisposable
     {

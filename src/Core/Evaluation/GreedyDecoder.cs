@@ -22,26 +22,12 @@ public static class GreedyDecoder
         var results = prompts.Select(_ => new List<int>()).ToList();
         if (budget <= 0) return results;
 
-        var ids = new long[batch * longest];
-        var mask = new bool[batch * longest];
-        var positions = new long[batch * longest];
-        Array.Fill(ids, special.Pad);
-        for (int row = 0; row < batch; row++)
-        {
-            int offset = longest - prompts[row].Count;
-            for (int t = 0; t < prompts[row].Count; t++)
-            {
-                ids[row * longest + offset + t] = prompts[row][t];
-                mask[row * longest + offset + t] = true;
-                positions[row * longest + offset + t] = t;
-            }
-        }
-
+        var layout = LeftPaddedBatch.Create(prompts, special.Pad);
         using var cache = new KvCache(model.Config.NumLayers);
-        var attention = tensor(mask, [batch, longest]);
-        var input = tensor(ids, [batch, longest]);
-        var position = tensor(positions, [batch, longest]);
-        var nextPosition = tensor(prompts.Select(p => (long)p.Count).ToArray()).unsqueeze(1);
+        var attention = tensor(layout.Mask, [batch, longest]);
+        var input = tensor(layout.Ids, [batch, longest]);
+        var position = tensor(layout.Positions, [batch, longest]);
+        var nextPosition = tensor(layout.Lengths).unsqueeze(1);
         var finished = new bool[batch];
         var domains = domainRouting is null ? null : full(batch, (long)domainId, dtype: int64);
 

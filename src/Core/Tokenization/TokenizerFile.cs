@@ -32,16 +32,22 @@ public static class TokenizerFile
     public static ITextTokenizer Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"tokenizer file not found: {path}", path);
+        return FromJson(File.ReadAllText(path), path);
+    }
+
+    /// <param name="source">names the file (or model) in error messages</param>
+    public static ITextTokenizer FromJson(string json, string source)
+    {
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(File.ReadAllText(path));
+            node = JsonNode.Parse(json);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: malformed JSON: {e.Message}", e);
+            throw new InvalidDataException($"{source}: malformed JSON: {e.Message}", e);
         }
-        var type = node?["type"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}: missing \"type\"");
+        var type = node?["type"]?.GetValue<string>() ?? throw new InvalidDataException($"{source}: missing \"type\"");
         var tokenizer = Create(type);
         var declared = node["special_tokens"]?.AsObject();
         if (declared is not null)
@@ -50,7 +56,7 @@ public static class TokenizerFile
             {
                 var stored = declared[text]?.GetValue<int>();
                 if (stored != id)
-                    throw new InvalidDataException($"{path}: special token {text} is {stored?.ToString() ?? "missing"} but tokenizer '{type}' uses {id}");
+                    throw new InvalidDataException($"{source}: special token {text} is {stored?.ToString() ?? "missing"} but tokenizer '{type}' uses {id}");
             }
         }
         return tokenizer;

@@ -1,0 +1,40 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace DesMoe.Core.Onnx;
+
+/// <summary>
+/// The graph's <c>present.{i}.key/value</c> outputs, fed back as the next step's <c>past_key_values</c>:
+/// per layer [batch, kv_heads, length, head_dim]. The cache owns its ONNX Runtime values.
+/// </summary>
+public sealed class OnnxKvCache : IDisposable
+{
+    private readonly OrtValue[] _keys;
+    private readonly OrtValue[] _values;
+
+    internal OnnxKvCache(OrtValue[] keys, OrtValue[] values)
+    {
+        _keys = keys;
+        _values = values;
+    }
+
+    public int NumLayers => _keys.Length;
+    public long Length => _keys[0].GetTensorTypeAndShape().Shape[2];
+
+    internal OrtValue Key(int layer) => _keys[layer];
+    internal OrtValue Value(int layer) => _values[layer];
+
+    /// <summary>A zero-length cache for <paramref name="batch"/> sequences (the prefill step's past).</summary>
+    public static OnnxKvCache Empty(int numLayers, int batch, int kvHeads, int headDim)
+    {
+        OrtValue Zero() => OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [batch, kvHeads, 0, headDim]);
+        return new OnnxKvCache(
+            Enumerable.Range(0, numLayers).Select(_ => Zero()).ToArray(),
+            Enumerable.Range(0, numLayers).Select(_ => Zero()).ToArray());
+    }
+
+    public void Dispose()
+    {
+        foreach (var v in _keys) v.Dispose();
+        foreach (var v in _values) v.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+namespace DesMoe.Core.Onnx;
+
+/// <summary>Input and output names of the exported decoder graph, shared by the exporter and every ONNX Runtime caller.</summary>
+public static class OnnxNames
+{
+    public const string ModelFileName = "model.onnx";
+
+    /// <summary>[batch, sequence] int64 token ids.</summary>
+    public const string InputIds = "input_ids";
+
+    /// <summary>[batch, past + sequence] int64, 1 for real tokens and 0 for padding.</summary>
+    public const string AttentionMask = "attention_mask";
+
+    /// <summary>[batch, sequence] int64 rotary positions.</summary>
+    public const string PositionIds = "position_ids";
+
+    /// <summary>[batch] int64 domain of each sequence, or <see cref="Model.DomainRouting.NoDomain"/> (-1); defaults to [-1] when not fed.</summary>
+    public const string DomainIds = "domain_ids";
+
+    /// <summary>[batch, sequence, vocab] float32.</summary>
+    public const string Logits = "logits";
+
+    /// <summary>[batch, kv_heads, past, head_dim] float32.</summary>
+    public static string PastKey(int layer) => $"past_key_values.{layer}.key";
+    public static string PastValue(int layer) => $"past_key_values.{layer}.value";
+
+    /// <summary>[batch, kv_heads, past + sequence, head_dim] float32.</summary>
+    public static string PresentKey(int layer) => $"present.{layer}.key";
+    public static string PresentValue(int layer) => $"present.{layer}.value";
+}

@@ -1,0 +1,62 @@
+using DesMoe.Core.Model;
+using DesMoe.Core.Onnx;
+using static TorchSharp.torch;
+
+namespace DesMoe.Exporter.Export;
+
+/// <summary>Largest |ONNX - TorchSharp| logit difference for one domain id over a prefill and a few decode steps.</summary>
+public sealed record DomainParity(int DomainId, string Domain, double MaxAbsError);
+
+/// <summary>
+/// Runs the same token sequences through the exported graph (ONNX Runtime) and the TorchSharp model, prefill then
+/// step-by-step decode with the KV cache, for every domain id and the no-domain path, and reports the worst logit gap.
+/// </summary>
+public static class ExportCheck
+{
+    public static IReadOnlyList<DomainParity> Run(MoeTransformer model, DomainRouting routing, OnnxDecoder decoder,
+        IReadOnlyList<IReadOnlyList<int>> prompts, int decodeSteps)
+    {
+        var domainIds = new[] { DomainRouting.NoDomain }.Concat(Enumerable.Range(0, decoder.Info.Domains.Count));
+        return domainIds.Select(d => new DomainParity(d, d < 0 ? "(none)" : decoder.Info.Domains[d],
+            prompts.Max(p => MaxAbsError(model, routing, decoder, p, d, decodeSteps)))).ToList();
+    }
+
+    private static double MaxAbsError(MoeTransformer model, DomainRouting routing, OnnxDecoder decoder, IReadOnlyList<int> prompt, int domainId, int decodeSteps)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        using var torchCache = new KvCache(model.Config.NumLayers);
+        var domains = tensor(new long[] { domainId });
+        var onnxCache = decoder.EmptyCache(1);
+        double worst = 0;
+        var tokens = prompt.Select(t => (long)t).ToArray();
+        long position = 0;
+        try
+        {
+            for (int step = 0; step <= decodeSteps; step++)
+            {
+                int seq = tokens.Length;
+                var positions = Enumerable.Range(0, seq).Select(i => position + i).ToArray();
+                var reference = model.Forward(tensor(tokens, [1, seq]), null, tensor(positions, [1, seq]), torchCache,
+                    domainIds: domains, domainRouting: routing).Logits.flatten().data<float>().ToArray();
+
+                var mask = Enumerable.Repeat(1L, (int)(position + seq)).ToArray();
+                var output = decoder.Run(new OnnxStepInput(1, seq, tokens, mask, positions, [domainId]), onnxCache);
+                onnxCache.Dispose();
+                onnxCache = output.Present;
+                var logits = output.Logits;
+                for (int i = 0; i < reference.Length; i++) worst = Math.Max(worst, Math.Abs(reference[i] - logits[i]));
+                var next = OnnxGreedyDecoder.ArgMax(output.LastLogits(0));
+                output.DisposeExceptCache();
+
+                position += seq;
+                tokens = [next];
+            }
+        }
+        finally
+        {
+            onnxCache.Dispose();
+        }
+        return worst;
+    }
+}

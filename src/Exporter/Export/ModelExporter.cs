@@ -1,0 +1,121 @@
+using System.Text.Json;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Config;
+using DesMoe.Core.Model;
+using DesMoe.Core.Onnx;
+using DesMoe.Core.Tokenization;
+using DesMoe.Exporter.Graph;
+using DesMoe.Exporter.Onnx;
+using static TorchSharp.torch;
+
+namespace DesMoe.Exporter.Export;
+
+/// <summary>What <see cref="ModelExporter.Export"/> wrote and measured.</summary>
+public sealed record ExportResult(string OutputFolder, string ModelPath, ExportManifest Manifest, TimeSpan Elapsed);
+
+/// <summary>
+/// Turns a model folder (weights, config, tokenizer, optional <c>expert_assignment.json</c>) into an output folder
+/// holding <c>model.onnx</c>, the tokenizer and config, the assignment, and <see cref="ExportManifest"/>. The folder
+/// is staged and renamed into place only after ONNX Runtime has loaded the model and matched the TorchSharp logits,
+/// so a failed export leaves no half-written output and an earlier export at the same path intact.
+/// </summary>
+public static class ModelExporter
+{
+    /// <summary>The largest logit gap accepted at export time (the parity tests use the same bound).</summary>
+    public const double Tolerance = 1e-4;
+
+    public static ExportResult Export(string modelFolder, string outputFolder, ExportOptions options, Action<string>? log = null)
+    {
+        log ??= _ => { };
+        var started = DateTime.UtcNow;
+        using var loaded = ModelFolder.Load(modelFolder);
+        var config = loaded.Config;
+        var assignment = LoadAssignment(modelFolder, config);
+        var routingTable = assignment?.RoutingTable(config.TopK, options.NoDomain)
+                           ?? ExpertAssignment.PlainRoutingTable(config.NumLayers, config.NumRoutedExperts);
+        var domains = assignment?.Domains ?? [];
+        var sourceHash = ModelFolder.WeightsSha256(modelFolder);
+
+        log($"building graph: {config.NumLayers} layers, {config.NumRoutedExperts} experts (top-{config.TopK}), {domains.Count} domains, {options.Experts}, {options.Precision}");
+        var graph = DecoderGraph.Build(loaded.Model, routingTable, options);
+        var metadata = new Dictionary<string, string>
+        {
+            [OnnxMetadataKeys.FormatVersion] = OnnxMetadataKeys.CurrentFormatVersion.ToString(),
+            [OnnxMetadataKeys.Domains] = JsonSerializer.Serialize(domains),
+            [OnnxMetadataKeys.Tokenizer] = TokenizerFile.ToJson(loaded.Tokenizer),
+            [OnnxMetadataKeys.Config] = config.ToJson(),
+            [OnnxMetadataKeys.NoDomainRouting] = options.NoDomain.ToString(),
+            [OnnxMetadataKeys.SourceSha256] = sourceHash,
+            [OnnxMetadataKeys.ExpertKernel] = options.Experts.ToString(),
+            [OnnxMetadataKeys.WeightPrecision] = options.Precision.ToString(),
+        };
+        if (assignment is not null) metadata[OnnxMetadataKeys.ExpertAssignment] = assignment.ToJson();
+        var model = OnnxModelFile.Create(graph, metadata);
+
+        ExportManifest? manifest = null;
+        AtomicDirectory.Write(outputFolder, staging =>
+        {
+            var modelPath = Path.Combine(staging, OnnxNames.ModelFileName);
+            long bytes = OnnxModelFile.Write(model, modelPath);
+            log($"wrote {OnnxNames.ModelFileName}: {bytes / 1e6:F1} MB, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers");
+            File.WriteAllText(Path.Combine(staging, TokenizerFile.FileName), TokenizerFile.ToJson(loaded.Tokenizer));
+            File.WriteAllText(Path.Combine(staging, MoeConfig.FileName), config.ToJson());
+            if (assignment is not null) File.WriteAllText(Path.Combine(staging, ExpertAssignment.FileName), assignment.ToJson());
+
+            log("checking: ONNX Runtime vs TorchSharp logits, prefill + 4 decode steps, every domain id");
+            var parity = Verify(loaded, routingTable, modelPath, options.Precision);
+            foreach (var p in parity) log($"  domain {p.DomainId,2} {p.Domain,-14} max |error| {p.MaxAbsError:E2}");
+
+            manifest = new ExportManifest
+            {
+                FormatVersion = OnnxMetadataKeys.CurrentFormatVersion,
+                ModelFile = OnnxNames.ModelFileName,
+                ModelBytes = bytes,
+                Opset = OnnxFormat.Opset,
+                IrVersion = OnnxFormat.IrVersion,
+                Nodes = model.Graph.Node.Count,
+                Initializers = model.Graph.Initializer.Count,
+                Parameters = loaded.Model.ParameterCount(),
+                ExpertKernel = options.Experts.ToString(),
+                WeightPrecision = options.Precision.ToString(),
+                NoDomainRouting = options.NoDomain.ToString(),
+                Domains = domains,
+                SourceFolder = Path.GetFullPath(modelFolder),
+                SourceSha256 = sourceHash,
+                ParityMaxAbsError = parity.ToDictionary(p => p.Domain, p => p.MaxAbsError),
+            };
+            File.WriteAllText(Path.Combine(staging, ExportManifest.FileName), manifest.ToJson());
+        });
+        var folder = Path.GetFullPath(outputFolder);
+        return new ExportResult(folder, Path.Combine(folder, OnnxNames.ModelFileName), manifest!, DateTime.UtcNow - started);
+    }
+
+    private static ExpertAssignment? LoadAssignment(string modelFolder, MoeConfig config)
+    {
+        var path = Path.Combine(modelFolder, ExpertAssignment.FileName);
+        return File.Exists(path) ? ExpertAssignment.Load(path, config.NumLayers, config.NumRoutedExperts) : null;
+    }
+
+    private static IReadOnlyList<DomainParity> Verify(LoadedModel loaded, IReadOnlyList<bool[,]> routingTable, string modelPath, WeightPrecision precision)
+    {
+        using var decoder = OnnxDecoder.Load(modelPath, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu });
+        using var routing = new DomainRouting(routingTable, loaded.Config.TopK);
+        if (precision == WeightPrecision.Float16) RoundWeightsToHalf(loaded.Model);
+        var prompts = new[] { "12+35=", "the cat sat on the" }.Select(p => (IReadOnlyList<int>)PromptFormat.EncodePrompt(loaded.Tokenizer, p)).ToList();
+        var parity = ExportCheck.Run(loaded.Model, routing, decoder, prompts, decodeSteps: 4);
+        var worst = parity.MaxBy(p => p.MaxAbsError)!;
+        if (!(worst.MaxAbsError <= Tolerance))
+            throw new InvalidDataException($"exported graph disagrees with the TorchSharp model: max |logit error| {worst.MaxAbsError:E2} for domain '{worst.Domain}' exceeds {Tolerance:E0}; nothing was written");
+        return parity;
+    }
+
+    /// <summary>
+    /// fp16 storage rounds every weight; compared against the fp32 model, a router decision flipped by that rounding
+    /// would look like a graph bug. The reference therefore gets the same rounding, and the check stays at fp32 precision.
+    /// </summary>
+    private static void RoundWeightsToHalf(MoeTransformer model)
+    {
+        using var noGrad = no_grad();
+        foreach (var p in model.parameters()) p.copy_(p.to(float16).to(float32));
+    }
+}

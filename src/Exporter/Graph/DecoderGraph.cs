@@ -1,0 +1,210 @@
+using DesMoe.Core.Config;
+using DesMoe.Core.Model;
+using DesMoe.Core.Onnx;
+using DesMoe.Exporter.Onnx;
+using DesMoe.Exporter.Onnx.Schema;
+using static TorchSharp.torch;
+using DataType = DesMoe.Exporter.Onnx.Schema.TensorProto.Types.DataType;
+
+namespace DesMoe.Exporter.Graph;
+
+/// <summary>
+/// Builds the whole decoder as one ONNX graph: embeddings, rotary GQA attention with a KV cache, domain-routed
+/// sparse MoE blocks, final norm and LM head. It mirrors <see cref="MoeTransformer.Forward"/> op for op, so the
+/// two agree to float rounding (the parity tests hold it to 1e-4).
+/// </summary>
+public sealed class DecoderGraph
+{
+    private readonly MoeConfig _config;
+    private readonly GraphBuilder _g;
+    private readonly WeightTable _weights;
+    private readonly ExportOptions _options;
+    private readonly IReadOnlyList<bool[,]> _routing;
+
+    // Values shared by every layer.
+    private string _additiveMask = "", _cos = "", _sin = "", _tokenDomainRows = "";
+
+    private DecoderGraph(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options)
+    {
+        _config = model.Config;
+        _routing = routing;
+        _options = options;
+        _g = new GraphBuilder("desmoe_decoder");
+        _weights = new WeightTable(model, _g, options.Precision);
+    }
+
+    /// <param name="routing">per layer, [domains + 1, experts] allowed experts; row 0 is the no-domain path (domain id -1)</param>
+    public static GraphBuilder Build(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options)
+    {
+        if (routing.Count != model.Config.NumLayers)
+            throw new ArgumentException($"routing table has {routing.Count} layers but the model has {model.Config.NumLayers}");
+        var graph = new DecoderGraph(model, routing, options);
+        graph.BuildGraph();
+        return graph._g;
+    }
+
+    private void BuildGraph()
+    {
+        int kvHeads = _config.NumKvHeads, headDim = _config.HeadDim;
+        var ids = _g.Input(OnnxNames.InputIds, DataType.Int64, "batch", "sequence");
+        var mask = _g.Input(OnnxNames.AttentionMask, DataType.Int64, "batch", "total_sequence");
+        var positions = _g.Input(OnnxNames.PositionIds, DataType.Int64, "batch", "sequence");
+        var domains = _g.Input(OnnxNames.DomainIds, DataType.Int64, "batch");
+        // An input with an initializer of the same name is optional: callers that know nothing of domains
+        // (onnxruntime-genai, generic ORT clients) get the no-domain path.
+        _g.Initializer(Tensors.Int64([DomainRouting.NoDomain], [1], OnnxNames.DomainIds));
+        var past = Enumerable.Range(0, _config.NumLayers).Select(l => (
+            Key: _g.Input(OnnxNames.PastKey(l), DataType.Float, "batch", kvHeads, "past_sequence", headDim),
+            Value: _g.Input(OnnxNames.PastValue(l), DataType.Float, "batch", kvHeads, "past_sequence", headDim))).ToList();
+
+        using (_g.Scope("prologue"))
+        {
+            _additiveMask = AdditiveMask(ids, mask);
+            (_cos, _sin) = RotaryTables(positions);
+            _tokenDomainRows = TokenDomainRows(ids, domains);
+        }
+
+        var hidden = _g.Gather(_weights.Get("embed_tokens.weight"), ids);
+        for (int l = 0; l < _config.NumLayers; l++)
+        {
+            using var scope = _g.Scope($"layers.{l}");
+            var prefix = $"layers.{l}.";
+            var normed = RmsNorm(hidden, _weights.Get(prefix + "input_layernorm.weight"));
+            var (attention, presentKey, presentValue) = Attention(normed, l, past[l].Key, past[l].Value);
+            _g.Output(presentKey, OnnxNames.PresentKey(l), DataType.Float, "batch", kvHeads, "total_sequence", headDim);
+            _g.Output(presentValue, OnnxNames.PresentValue(l), DataType.Float, "batch", kvHeads, "total_sequence", headDim);
+            var h = _g.Add(hidden, attention);
+            var moe = Moe(RmsNorm(h, _weights.Get(prefix + "post_attention_layernorm.weight")), l);
+            hidden = _g.Add(h, moe);
+        }
+
+        var logits = _g.MatMul(RmsNorm(hidden, _weights.Get("norm.weight")), _weights.Linear("lm_head.weight"));
+        _g.Output(logits, OnnxNames.Logits, DataType.Float, "batch", "sequence", _config.VocabSize);
+    }
+
+    /// <summary>[batch, 1, seq, total]: 0 where query i may see key j (j &lt;= past + i and key j is real), <see cref="MoeTransformer.MaskedScore"/> elsewhere.</summary>
+    private string AdditiveMask(string ids, string mask)
+    {
+        var scalarAxis1 = _g.Int64Scalar("axis1", 1);
+        var total = _g.Gather(_g.Shape(mask), scalarAxis1);
+        var seq = _g.Gather(_g.Shape(ids), scalarAxis1);
+        var one = _g.Int64Scalar("one", 1);
+        var keyPositions = _g.Range(_g.Int64Scalar("zero", 0), total, one);
+        var queryPositions = _g.Range(_g.Sub(total, seq), total, one);
+        var causal = _g.LessOrEqual(_g.Unsqueeze(keyPositions, _g.Int64s("axes", 0)), _g.Unsqueeze(queryPositions, _g.Int64s("axes", 1)));
+        var keyIsReal = _g.Unsqueeze(_g.Cast(mask, DataType.Bool), _g.Int64s("axes", 1, 2));
+        return _g.Where(_g.And(causal, keyIsReal), _g.FloatScalar("visible", 0f), _g.FloatScalar("masked", MoeTransformer.MaskedScore));
+    }
+
+    /// <summary>cos and sin [batch, 1, seq, head_dim] for the rotate-half convention of <see cref="RotaryEmbedding"/>.</summary>
+    private (string Cos, string Sin) RotaryTables(string positions)
+    {
+        int headDim = _config.HeadDim;
+        float[] inverseFrequency;
+        using (NewDisposeScope())
+            inverseFrequency = (1.0 / pow(_config.RopeTheta, arange(0, headDim, 2, dtype: float64) / headDim)).to(float32).data<float>().ToArray();
+        var frequencies = _g.Constant("inverse_frequency", Tensors.Float(inverseFrequency, [inverseFrequency.Length]));
+        var angles = _g.Mul(_g.Unsqueeze(_g.Cast(positions, DataType.Float), _g.Int64s("axes", -1)), frequencies);
+        var table = _g.Unsqueeze(_g.Concat(-1, angles, angles), _g.Int64s("axes", 1));
+        return (_g.Cos(table), _g.Sin(table));
+    }
+
+    /// <summary>[batch * seq] row of the routing tables for every token: domain id + 1 (row 0 = no domain).</summary>
+    private string TokenDomainRows(string ids, string domains)
+    {
+        var batch = _g.Dim(ids, 0);
+        var rows = _g.Add(_g.Expand(domains, batch), _g.Int64s("one", 1));
+        var perToken = _g.Expand(_g.Unsqueeze(rows, _g.Int64s("axes", 1)), _g.Shape(ids));
+        return _g.Reshape(perToken, _g.Int64s("flat", -1));
+    }
+
+    private string RmsNorm(string x, string weight)
+    {
+        using var scope = _g.Scope("rms_norm");
+        var variance = _g.ReduceMean(_g.Pow(x, _g.FloatScalar("two", 2f)), _g.Int64s("axes", -1), keepDims: true);
+        var scale = _g.Sqrt(_g.Add(variance, _g.FloatScalar("epsilon", (float)_config.RmsNormEpsilon)));
+        return _g.Mul(_g.Div(x, scale), weight);
+    }
+
+    private (string Output, string PresentKey, string PresentValue) Attention(string x, int layer, string pastKey, string pastValue)
+    {
+        using var scope = _g.Scope("self_attn");
+        int heads = _config.NumHeads, kvHeads = _config.NumKvHeads, headDim = _config.HeadDim;
+        var prefix = $"layers.{layer}.self_attn.";
+        string Project(string name, int n) => _g.Transpose(
+            _g.Reshape(_g.MatMul(x, _weights.Linear(prefix + name + ".weight")), _g.Int64s("heads_shape", 0, 0, n, headDim)), 0, 2, 1, 3);
+
+        var q = Rotate(Project("q_proj", heads));
+        var k = Rotate(Project("k_proj", kvHeads));
+        var v = Project("v_proj", kvHeads);
+        var presentKey = _g.Concat(2, pastKey, k);
+        var presentValue = _g.Concat(2, pastValue, v);
+
+        var keys = RepeatKvHeads(presentKey);
+        var values = RepeatKvHeads(presentValue);
+        var scores = _g.Div(_g.MatMul(q, _g.Transpose(keys, 0, 1, 3, 2)), _g.FloatScalar("sqrt_head_dim", (float)Math.Sqrt(headDim)));
+        var probabilities = _g.Softmax(_g.Add(scores, _additiveMask), -1);
+        var context = _g.Transpose(_g.MatMul(probabilities, values), 0, 2, 1, 3);
+        var merged = _g.Reshape(context, _g.Int64s("merged_shape", 0, 0, heads * headDim));
+        return (_g.MatMul(merged, _weights.Linear(prefix + "o_proj.weight")), presentKey, presentValue);
+    }
+
+    private string Rotate(string x)
+    {
+        long half = _config.HeadDim / 2;
+        var axis = _g.Int64s("last_axis", -1);
+        var first = _g.Slice(x, _g.Int64s("start", 0), _g.Int64s("end", half), axis);
+        var second = _g.Slice(x, _g.Int64s("start", half), _g.Int64s("end", _config.HeadDim), axis);
+        var rotated = _g.Concat(-1, _g.Neg(second), first);
+        return _g.Add(_g.Mul(x, _cos), _g.Mul(rotated, _sin));
+    }
+
+    /// <summary>[batch, kv_heads, t, d] -> [batch, heads, t, d], each kv head repeated for its group of query heads.</summary>
+    private string RepeatKvHeads(string x)
+    {
+        int groups = _config.NumHeads / _config.NumKvHeads;
+        if (groups == 1) return x;
+        var expanded = _g.Expand(_g.Unsqueeze(x, _g.Int64s("axes", 2)), _g.Int64s("group_shape", 1, 1, groups, 1, 1));
+        return _g.Reshape(expanded, _g.Int64s("heads_shape", 0, _config.NumHeads, -1, _config.HeadDim));
+    }
+
+    private string Moe(string x, int layer)
+    {
+        using var scope = _g.Scope("mlp");
+        var prefix = $"layers.{layer}.mlp.";
+        var tokens = _g.Reshape(x, _g.Int64s("tokens_shape", -1, _config.HiddenSize));
+        var logits = _g.MatMul(tokens, _weights.Linear(prefix + "router.gate.weight"));
+        logits = RestrictToDomain(logits, layer);
+
+        var routed = _options.Experts == ExpertKernel.ContribMoe
+            ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)
+            : StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits);
+        if (_config.NumSharedExperts > 0)
+            routed = _g.Add(routed, SwiGlu(_g, _weights, tokens, prefix + "shared_experts."));
+        return _g.Reshape(routed, _g.Shape(x));
+    }
+
+    /// <summary>Sets the router logits of experts outside each token's domain to -inf (skipped where a layer's table allows everything).</summary>
+    private string RestrictToDomain(string logits, int layer)
+    {
+        var table = _routing[layer];
+        int rows = table.GetLength(0), experts = table.GetLength(1);
+        if (experts != _config.NumRoutedExperts)
+            throw new ArgumentException($"routing table of layer {layer} has {experts} experts but the model has {_config.NumRoutedExperts}");
+        var flat = new bool[table.Length];
+        int i = 0;
+        foreach (var allowed in table) flat[i++] = allowed;
+        if (flat.All(a => a)) return logits;
+        var allowedTable = _g.Constant($"domain_routing.{layer}", Tensors.Bool(flat, [rows, experts]));
+        var allowedPerToken = _g.Gather(allowedTable, _tokenDomainRows);
+        return _g.Where(allowedPerToken, logits, _g.FloatScalar("minus_infinity", float.NegativeInfinity));
+    }
+
+    /// <summary>down(silu(gate(x)) * up(x)) for the SwiGLU expert whose parameters start with <paramref name="prefix"/>.</summary>
+    internal static string SwiGlu(GraphBuilder g, WeightTable weights, string x, string prefix)
+    {
+        var gate = g.MatMul(x, weights.Linear(prefix + "gate_proj.weight"));
+        var up = g.MatMul(x, weights.Linear(prefix + "up_proj.weight"));
+        return g.MatMul(g.Mul(g.Mul(gate, g.Sigmoid(gate)), up), weights.Linear(prefix + "down_proj.weight"));
+    }
+}

@@ -1,0 +1,33 @@
+using DesMoe.Core.Config;
+using DesMoe.Exporter.Onnx;
+
+namespace DesMoe.Exporter.Graph;
+
+/// <summary>
+/// Routed experts from standard ONNX ops. Softmax and top-k pick each token's experts; the top-k weights are scattered
+/// into a dense [tokens, experts] matrix; then, per expert, NonZero finds the tokens routed to it, which alone go
+/// through its SwiGLU and are scatter-added back. Work is proportional to tokens x top-k, not to the number of experts.
+/// </summary>
+internal static class StandardOpsExperts
+{
+    public static string Build(GraphBuilder g, WeightTable weights, MoeConfig config, string prefix, string tokens, string logits)
+    {
+        var probabilities = g.Softmax(logits, -1);
+        var (topWeights, topExperts) = g.TopK(probabilities, g.Int64s("k", config.TopK), -1);
+        if (config.NormalizeTopKProbabilities)
+            topWeights = g.Div(topWeights, g.ReduceSum(topWeights, g.Int64s("axes", -1), keepDims: true));
+        var perExpertWeight = g.Op("ScatterElements", [g.ConstantOfShape(g.Shape(logits)), topExperts, topWeights], Attr.Int("axis", 1));
+
+        var output = g.ConstantOfShape(g.Shape(tokens));
+        for (int e = 0; e < config.NumRoutedExperts; e++)
+        {
+            using var scope = g.Scope($"expert.{e}");
+            var weight = g.Gather(perExpertWeight, g.Int64Scalar("expert", e), axis: 1);
+            var rows = g.Reshape(g.NonZero(weight), g.Int64s("flat", -1));
+            var expertOutput = DecoderGraph.SwiGlu(g, weights, g.Gather(tokens, rows), $"{prefix}experts.{e}.");
+            var weighted = g.Mul(expertOutput, g.Unsqueeze(g.Gather(weight, rows), g.Int64s("axes", 1)));
+            output = g.ScatterNdAdd(output, g.Unsqueeze(rows, g.Int64s("axes", 1)), weighted);
+        }
+        return output;
+    }
+}

@@ -1,0 +1,40 @@
+using DesMoe.Core.Model;
+using DesMoe.Exporter.Onnx;
+using static TorchSharp.torch;
+using DataType = DesMoe.Exporter.Onnx.Schema.TensorProto.Types.DataType;
+
+namespace DesMoe.Exporter.Graph;
+
+/// <summary>
+/// The model's parameters as graph initializers, under their checkpoint names. In <see cref="WeightPrecision.Float16"/>
+/// mode each initializer is stored as float16 and followed by a Cast to float32.
+/// </summary>
+internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, WeightPrecision precision)
+{
+    private readonly Dictionary<string, Tensor> _state = model.state_dict();
+
+    /// <summary>The parameter as stored ([out, in] for linear layers).</summary>
+    public string Get(string name) => Add(name, () => Find(name));
+
+    /// <summary>A linear layer's weight transposed to [in, out], ready for <c>MatMul(x, w)</c>.</summary>
+    public string Linear(string name) => Add(name + ".T", () => Find(name).t());
+
+    /// <summary>Parameters built from several checkpoint tensors, e.g. every expert's down projection stacked as [experts, out, in].</summary>
+    public string Computed(string name, Func<Func<string, Tensor>, Tensor> build) => Add(name, () => build(Find));
+
+    private Tensor Find(string name) =>
+        _state.TryGetValue(name, out var t) ? t.detach() : throw new KeyNotFoundException($"the model has no parameter '{name}'");
+
+    private string Add(string name, Func<Tensor> source)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var tensor = source().to(float32).contiguous();
+        var values = tensor.data<float>().ToArray();
+        var dims = tensor.shape.ToArray();
+        if (precision == WeightPrecision.Float32)
+            return graph.Initializer(Tensors.Float(values, dims, name));
+        graph.Initializer(Tensors.Float16(values, dims, name + ".fp16"));
+        return graph.Cast(name + ".fp16", DataType.Float);
+    }
+}
