@@ -12,7 +12,7 @@ internal static class ExportCommand
         var source = new Argument<string>("model-folder") { Description = "trained model folder (config.json, model.safetensors, tokenizer.json, optional expert_assignment.json)" };
         var target = new Argument<string>("out-folder") { Description = "folder to write model.onnx, tokenizer, config and manifest into (replaced atomically)" };
         var precision = new Option<WeightPrecision>("--precision") { Description = "weight storage: Float32, or Float16 (half the size, for GPU serving)", DefaultValueFactory = _ => WeightPrecision.Float32 };
-        var kernel = new Option<ExpertKernel>("--experts") { Description = "routed-expert computation: StandardOps (portable) or ContribMoe (ONNX Runtime com.microsoft.MoE)", DefaultValueFactory = _ => ExpertKernel.StandardOps };
+        var kernel = new Option<ExpertKernel>("--experts") { Description = "routed-expert computation: ContribMoe (ONNX Runtime com.microsoft.MoE, fastest) or StandardOps (standard ops only, for other runtimes)", DefaultValueFactory = _ => ExpertKernel.ContribMoe };
         var noDomain = new Option<NoDomainRouting>("--no-domain-routing") { Description = "what domain id -1 routes to: AllExperts (the plain router) or UnassignedExperts", DefaultValueFactory = _ => NoDomainRouting.AllExperts };
 
         var command = new Command("export", "Export a model folder to one ONNX model with domain-routed experts and a KV cache, checked against ONNX Runtime.")

@@ -23,6 +23,6 @@ public enum ExpertKernel
 public sealed record ExportOptions
 {
     public WeightPrecision Precision { get; init; } = WeightPrecision.Float32;
-    public ExpertKernel Experts { get; init; } = ExpertKernel.StandardOps;
+    public ExpertKernel Experts { get; init; } = ExpertKernel.ContribMoe;
     public NoDomainRouting NoDomain { get; init; } = NoDomainRouting.AllExperts;
 }

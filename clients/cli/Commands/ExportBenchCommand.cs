@@ -1,0 +1,57 @@
+using System.CommandLine;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Onnx;
+using DesMoe.Exporter.Benchmark;
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
+using static TorchSharp.torch;
+
+namespace DesMoe.Cli.Commands;
+
+internal static class ExportBenchCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOption.Create();
+        var prompt = new Option<int>("--prompt-tokens") { Description = "tokens per prompt in the prefill", DefaultValueFactory = _ => 32 };
+        var decode = new Option<int>("--decode-tokens") { Description = "single-token decode steps after the prefill", DefaultValueFactory = _ => 32 };
+        var batches = new Option<string>("--batch-sizes") { Description = "comma-separated batch sizes", DefaultValueFactory = _ => "1,8" };
+        var repeats = new Option<int>("--repeats") { Description = "timed repetitions (after one warm-up)", DefaultValueFactory = _ => 5 };
+
+        var command = new Command("onnx", "Prefill and per-token decode latency: TorchSharp eager vs the exported ONNX graph (both expert kernels) on ONNX Runtime CPU.")
+        {
+            model, prompt, decode, batches, repeats,
+        };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var folder = parse.GetValue(model)!;
+            using var loaded = ModelFolder.Load(folder);
+            var work = Path.Combine(Path.GetTempPath(), $"desmoe-bench-{Guid.NewGuid():N}");
+            try
+            {
+                var decoders = new[] { ExpertKernel.StandardOps, ExpertKernel.ContribMoe }.Select(kernel =>
+                {
+                    var exported = ModelExporter.Export(folder, Path.Combine(work, kernel.ToString()), new ExportOptions { Experts = kernel });
+                    return (Name: $"ONNX Runtime {kernel}", Decoder: OnnxDecoder.Load(exported.ModelPath, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }));
+                }).ToList();
+                Console.WriteLine($"model {loaded.Folder}: {loaded.Model.ParameterCount():N0} parameters; {Environment.ProcessorCount} cores, TorchSharp {get_num_threads()} threads, ONNX Runtime CPU");
+                Console.WriteLine($"{"engine",-28} {"batch",5} {"prompt",6} {"prefill ms",11} {"decode ms/step",15} {"decode tok/s",13}");
+                int p = parse.GetValue(prompt), d = parse.GetValue(decode), n = parse.GetValue(repeats);
+                foreach (var batch in parse.GetValue(batches)!.Split(',').Select(int.Parse))
+                {
+                    var rows = new List<LatencyRow> { LatencyBenchmark.TorchSharp(loaded.Model, batch, p, d, n) };
+                    rows.AddRange(decoders.Select(x => LatencyBenchmark.Onnx(x.Name, x.Decoder, batch, p, d, n)));
+                    foreach (var r in rows)
+                        Console.WriteLine($"{r.Engine,-28} {r.Batch,5} {r.PromptTokens,6} {r.PrefillMs,11:F2} {r.DecodeMsPerStep,15:F2} {r.DecodeTokensPerSecond,13:F0}");
+                }
+                foreach (var x in decoders) x.Decoder.Dispose();
+            }
+            finally
+            {
+                if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

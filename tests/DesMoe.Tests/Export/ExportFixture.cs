@@ -1,0 +1,43 @@
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Model;
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
+using DesMoe.Tests.Support;
+
+namespace DesMoe.Tests.Export;
+
+/// <summary>
+/// The bundled model with a two-domain expert assignment (math owns experts 0-3, law 4-7 in every layer), exported
+/// once with each expert kernel for the whole test class.
+/// </summary>
+public sealed class ExportFixture : IDisposable
+{
+    public static readonly string[] Domains = ["math", "law"];
+    private readonly TempDirectory _dir = new();
+
+    public ExportFixture()
+    {
+        ModelFolder = _dir.File("model");
+        CopyFolder(BundledModel.Folder, ModelFolder);
+        var config = DesMoe.Core.Config.MoeConfig.Load(Path.Combine(ModelFolder, DesMoe.Core.Config.MoeConfig.FileName));
+        Assignment = new ExpertAssignment(Domains, config.NumRoutedExperts,
+            Enumerable.Range(0, config.NumLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1, 2, 3], [4, 5, 6, 7]]).ToList());
+        File.WriteAllText(Path.Combine(ModelFolder, ExpertAssignment.FileName), Assignment.ToJson());
+        foreach (var kernel in Enum.GetValues<ExpertKernel>())
+            Exports[kernel] = ModelExporter.Export(ModelFolder, _dir.File($"onnx-{kernel}"), new ExportOptions { Experts = kernel });
+    }
+
+    public string ModelFolder { get; }
+    public ExpertAssignment Assignment { get; }
+    public Dictionary<ExpertKernel, ExportResult> Exports { get; } = new();
+
+    public string NewPath(string name) => _dir.File(name);
+
+    public static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
