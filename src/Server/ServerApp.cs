@@ -1,4 +1,3 @@
-using DesMoe.Core.Checkpoints;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
 using DesMoe.Server.Services;
@@ -22,13 +21,10 @@ public static class ServerApp
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ServerOptions>>().Value);
         builder.Services.AddSingleton<IGenerationEngine>(sp =>
         {
-            var options = sp.GetRequiredService<ServerOptions>();
-            if (options.Threads > 0) TorchSharp.torch.set_num_threads(options.Threads);
-            var path = string.IsNullOrWhiteSpace(options.ModelPath) ? BundledModel.Folder : options.ModelPath;
-            var engine = new TorchSharpEngine(path);
-            sp.GetRequiredService<ILogger<TorchSharpEngine>>().LogInformation(
-                "Serving {Model} (version {Version}, {Parameters:N0} parameters) on {Provider}",
-                engine.ModelPath, engine.ModelVersion, engine.ParameterCount, engine.ExecutionProvider);
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("DesMoe.Engine");
+            var engine = EngineFactory.Create(sp.GetRequiredService<ServerOptions>(), logger);
+            logger.LogInformation("Serving {Model} (version {Version}, {Parameters:N0} parameters, domains [{Domains}]) on {Provider}",
+                engine.ModelPath, engine.ModelVersion, engine.ParameterCount, string.Join(", ", engine.Domains), engine.ExecutionProvider);
             return engine;
         });
         builder.Services.AddSingleton<RequestValidator>();

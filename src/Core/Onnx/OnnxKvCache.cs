@@ -23,6 +23,22 @@ public sealed class OnnxKvCache : IDisposable
     internal OrtValue Key(int layer) => _keys[layer];
     internal OrtValue Value(int layer) => _values[layer];
 
+    /// <summary>Layer <paramref name="layer"/>'s keys, row-major [batch, kv_heads, length, head_dim].</summary>
+    public ReadOnlySpan<float> Keys(int layer) => _keys[layer].GetTensorDataAsSpan<float>();
+    public ReadOnlySpan<float> Values(int layer) => _values[layer].GetTensorDataAsSpan<float>();
+
+    /// <summary>
+    /// A cache over caller-owned arrays, each [batch, kvHeads, length, headDim] row-major; the arrays must stay
+    /// unchanged until the cache is disposed (ONNX Runtime reads them in place).
+    /// </summary>
+    public static OnnxKvCache FromArrays(IReadOnlyList<float[]> keys, IReadOnlyList<float[]> values, int batch, int kvHeads, long length, int headDim)
+    {
+        long[] shape = [batch, kvHeads, length, headDim];
+        return new OnnxKvCache(
+            keys.Select(k => OrtValue.CreateTensorValueFromMemory(k, shape)).ToArray(),
+            values.Select(v => OrtValue.CreateTensorValueFromMemory(v, shape)).ToArray());
+    }
+
     /// <summary>A zero-length cache for <paramref name="batch"/> sequences (the prefill step's past).</summary>
     public static OnnxKvCache Empty(int numLayers, int batch, int kvHeads, int headDim)
     {

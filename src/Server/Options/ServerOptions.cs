@@ -1,12 +1,37 @@
+using DesMoe.Core.Onnx;
+
 namespace DesMoe.Server.Options;
+
+public enum EngineKind
+{
+    /// <summary>The exported ONNX model on ONNX Runtime with continuous batching (production).</summary>
+    Onnx,
+
+    /// <summary>The TorchSharp eager model, one request step at a time (reference and debugging).</summary>
+    TorchSharp,
+}
 
 /// <summary>The "DesMoe" configuration section (appsettings.json, DESMOE__* environment variables, --DesMoe:* arguments).</summary>
 public sealed class ServerOptions
 {
     public const string Section = "DesMoe";
 
-    /// <summary>Model folder to serve; empty serves the bundled base model.</summary>
+    /// <summary>An exported folder (model.onnx) or a model folder (model.safetensors, exported on start); empty serves the bundled base model.</summary>
     public string ModelPath { get; set; } = "";
+
+    /// <summary>Where the server keeps its own files (exports of model folders, later model versions and jobs).</summary>
+    public string DataDirectory { get; set; } = "";
+
+    public EngineKind Engine { get; set; } = EngineKind.Onnx;
+
+    /// <summary>Auto (CUDA when available), Cpu or Cuda.</summary>
+    public ExecutionProviderPreference ExecutionProvider { get; set; } = ExecutionProviderPreference.Auto;
+
+    /// <summary>Most sequences decoded together in one batched step.</summary>
+    public int MaxBatch { get; set; } = 32;
+
+    /// <summary>Requests that may wait for a batch slot; more are refused with RESOURCE_EXHAUSTED.</summary>
+    public int QueueSize { get; set; } = 64;
 
     /// <summary>Used when a request leaves max_new_tokens at 0.</summary>
     public int DefaultMaxNewTokens { get; set; } = 64;
@@ -16,4 +41,8 @@ public sealed class ServerOptions
 
     /// <summary>CPU threads for inference; 0 = all cores.</summary>
     public int Threads { get; set; }
+
+    public string ResolvedDataDirectory() => string.IsNullOrWhiteSpace(DataDirectory)
+        ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "desmoe")
+        : DataDirectory;
 }

@@ -3,6 +3,7 @@ using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
 using Grpc.Core;
+using DesMoe.Core.Generation;
 using CoreFinish = DesMoe.Core.Generation.FinishReason;
 
 namespace DesMoe.Server.Services;
@@ -14,7 +15,7 @@ public sealed class InferenceService(IGenerationEngine engine, RequestValidator 
         var validated = validator.Validate(request);
         var response = new GenerateResponse { ModelVersion = engine.ModelVersion };
         var text = new StringBuilder();
-        await foreach (var step in engine.GenerateAsync(validated, context.CancellationToken))
+        await foreach (var step in Steps(validated, context))
         {
             text.Append(step.TextDelta);
             if (step.Finish is { } finish)
@@ -36,7 +37,7 @@ public sealed class InferenceService(IGenerationEngine engine, RequestValidator 
     {
         var validated = validator.Validate(request);
         uint completionTokens = 0;
-        await foreach (var step in engine.GenerateAsync(validated, context.CancellationToken))
+        await foreach (var step in Steps(validated, context))
         {
             var chunk = new GenerateChunk { Text = step.TextDelta };
             if (step.Finish != CoreFinish.EndOfText)
@@ -50,6 +51,31 @@ public sealed class InferenceService(IGenerationEngine engine, RequestValidator 
                 chunk.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = completionTokens };
             }
             await responseStream.WriteAsync(chunk, context.CancellationToken);
+        }
+    }
+
+    /// <summary>The engine's steps, with a full queue reported as RESOURCE_EXHAUSTED.</summary>
+    private async IAsyncEnumerable<GenerationStep> Steps(GenerationRequest request, ServerCallContext context)
+    {
+        var steps = engine.GenerateAsync(request, context.CancellationToken).GetAsyncEnumerator(context.CancellationToken);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await steps.MoveNextAsync()) yield break;
+                }
+                catch (EngineOverloadedException e)
+                {
+                    throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
+                }
+                yield return steps.Current;
+            }
+        }
+        finally
+        {
+            await steps.DisposeAsync();
         }
     }
 

@@ -5,22 +5,30 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using DesMoe.Tests.Support;
 using Xunit;
 
 namespace DesMoe.Tests.Server;
 
 /// <summary>The real server (Kestrel, HTTP/2) on a free loopback port, serving the bundled model.</summary>
-public sealed class ServerFixture : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
+    private readonly TempDirectory _data = new();
     private WebApplication? _app;
 
     public GrpcChannel Channel { get; private set; } = null!;
     public Inference.InferenceClient Client { get; private set; } = null!;
     public string Address { get; private set; } = "";
 
+    /// <summary>Configuration a derived fixture adds, e.g. a small queue.</summary>
+    protected virtual string[] ExtraArguments => [];
+
+    public WebApplication App => _app!;
+
     public async Task InitializeAsync()
     {
-        _app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning"]);
+        _app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
+            $"--DesMoe:DataDirectory={_data.Path}", .. ExtraArguments]);
         await _app.StartAsync();
         Address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Assert.StartsWith("http://127.0.0.1:", Address);
@@ -36,5 +44,6 @@ public sealed class ServerFixture : IAsyncLifetime
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
+        _data.Dispose();
     }
 }

@@ -1,0 +1,10 @@
+namespace DesMoe.Server.Engine;
+
+public sealed record BatchingOptions
+{
+    /// <summary>Most sequences decoded together in one step.</summary>
+    public int MaxBatch { get; init; } = 32;
+
+    /// <summary>Requests allowed to wait for a batch slot; beyond it requests are refused at once.</summary>
+    public int QueueCapacity { get; init; } = 64;
+}

@@ -1,0 +1,210 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using DesMoe.Core.Config;
+using DesMoe.Core.Generation;
+using DesMoe.Core.Onnx;
+using DesMoe.Core.Tokenization;
+
+namespace DesMoe.Server.Engine;
+
+/// <summary>
+/// Serves an exported ONNX model with continuous batching. One scheduler thread owns the model: between decode steps
+/// it admits waiting requests (each prefilled on its own), drops cancelled ones, and then decodes one token for every
+/// active sequence in a single batched run, whatever their domains and lengths. Each sequence keeps its own KV cache,
+/// laid right-aligned into the batch with the padding masked, so a sequence decodes as it would alone.
+/// </summary>
+public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
+{
+    private readonly OnnxDecoder _decoder;
+    private readonly BatchingOptions _options;
+    private readonly Channel<ActiveSequence> _waiting;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _scheduler;
+    private readonly ILogger _logger;
+    private int _inFlight;
+
+    public OnnxBatchingEngine(OnnxDecoder decoder, BatchingOptions options, string modelVersion, long parameterCount, ILogger logger)
+    {
+        _decoder = decoder;
+        _options = options;
+        _logger = logger;
+        ModelVersion = modelVersion;
+        ParameterCount = parameterCount;
+        _waiting = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
+        _scheduler = Task.Factory.StartNew(RunScheduler, TaskCreationOptions.LongRunning).Unwrap();
+    }
+
+    public MoeConfig Config => _decoder.Info.Config;
+    public ITextTokenizer Tokenizer => _decoder.Info.Tokenizer;
+    public string ModelPath => _decoder.ModelPath;
+    public string ModelVersion { get; }
+    public string ExecutionProvider => _decoder.ExecutionProvider;
+    public long ParameterCount { get; }
+    public IReadOnlyList<string> Domains => _decoder.Info.Domains;
+
+    /// <summary>Sequences in the running batch (for metrics and tests).</summary>
+    public int Active { get; private set; }
+
+    /// <summary>Requests accepted and not yet finished: the running batch plus those waiting for a slot.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    private int Capacity => _options.MaxBatch + _options.QueueCapacity;
+
+    public async IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        if (Interlocked.Increment(ref _inFlight) > Capacity)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            throw new EngineOverloadedException(_options.MaxBatch, _options.QueueCapacity);
+        }
+        try
+        {
+            var sequence = new ActiveSequence(request, _decoder.Info.DomainId(request.Domain ?? ""), Config, Tokenizer, cancellation);
+            if (!_waiting.Writer.TryWrite(sequence)) throw new ObjectDisposedException(nameof(OnnxBatchingEngine), "the engine is shutting down");
+            await foreach (var step in sequence.Steps.ReadAllAsync(cancellation))
+                yield return step;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task RunScheduler()
+    {
+        var active = new List<ActiveSequence>();
+        var stop = _stopping.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (active.Count == 0 && !await _waiting.Reader.WaitToReadAsync(stop)) break;
+                while (active.Count < _options.MaxBatch && _waiting.Reader.TryRead(out var next))
+                {
+                    if (next.Cancellation.IsCancellationRequested) next.Complete(new OperationCanceledException(next.Cancellation));
+                    else if (Prefill(next)) active.Add(next);
+                }
+                active.RemoveAll(s =>
+                {
+                    if (!s.Cancellation.IsCancellationRequested) return false;
+                    s.Complete(new OperationCanceledException(s.Cancellation));
+                    return true;
+                });
+                Active = active.Count;
+                if (active.Count > 0) DecodeStep(active);
+                Active = active.Count;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Decode step failed; failing the {Count} sequences in the batch", active.Count);
+                foreach (var s in active) s.Complete(e);
+                active.Clear();
+            }
+        }
+        foreach (var s in active) s.Complete(new OperationCanceledException("the server is shutting down"));
+        while (_waiting.Reader.TryRead(out var left)) left.Complete(new OperationCanceledException("the server is shutting down"));
+    }
+
+    /// <returns>whether the sequence continues (false when its first token already finished it)</returns>
+    private bool Prefill(ActiveSequence s)
+    {
+        var prompt = s.Request.PromptTokens.Select(t => (long)t).ToArray();
+        int n = prompt.Length;
+        using var empty = _decoder.EmptyCache(1);
+        using var output = _decoder.Run(new OnnxStepInput(1, n, prompt, Enumerable.Repeat(1L, n).ToArray(),
+            Enumerable.Range(0, n).Select(i => (long)i).ToArray(), [s.DomainId]), empty);
+        for (int l = 0; l < Config.NumLayers; l++)
+            s.Cache.Append(l, output.Present.Keys(l), output.Present.Values(l), 0, n, 0, n);
+        s.Cache.Advance(n);
+        return s.Emit(output.LastLogits(0));
+    }
+
+    private void DecodeStep(List<ActiveSequence> batch)
+    {
+        int b = batch.Count, width = batch.Max(s => s.Cache.Length), kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
+        var keys = new float[Config.NumLayers][];
+        var values = new float[Config.NumLayers][];
+        for (int l = 0; l < Config.NumLayers; l++)
+        {
+            keys[l] = new float[b * kvHeads * width * headDim];
+            values[l] = new float[b * kvHeads * width * headDim];
+            for (int row = 0; row < b; row++) batch[row].Cache.CopyInto(l, keys[l], values[l], row, width);
+        }
+        var mask = new long[b * (width + 1)];
+        for (int row = 0; row < b; row++)
+            Array.Fill(mask, 1L, row * (width + 1) + width - batch[row].Cache.Length, batch[row].Cache.Length + 1);
+        var input = new OnnxStepInput(b, 1,
+            batch.Select(s => (long)s.LastToken).ToArray(), mask,
+            batch.Select(s => (long)s.Cache.Length).ToArray(),
+            batch.Select(s => (long)s.DomainId).ToArray());
+
+        using var past = OnnxKvCache.FromArrays(keys, values, b, kvHeads, width, headDim);
+        using var output = _decoder.Run(input, past);
+        for (int row = 0; row < b; row++)
+        {
+            for (int l = 0; l < Config.NumLayers; l++)
+                batch[row].Cache.Append(l, output.Present.Keys(l), output.Present.Values(l), row, width + 1, width, 1);
+            batch[row].Cache.Advance(1);
+        }
+        var finished = new List<ActiveSequence>();
+        for (int row = 0; row < b; row++)
+            if (!batch[row].Emit(output.LastLogits(row))) finished.Add(batch[row]);
+        batch.RemoveAll(finished.Contains);
+    }
+
+    public void Dispose()
+    {
+        _waiting.Writer.TryComplete();
+        _stopping.Cancel();
+        try
+        {
+            _scheduler.Wait(TimeSpan.FromSeconds(10));
+        }
+        catch (AggregateException)
+        {
+        }
+        _decoder.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>A request between admission and completion: its decoding state, cache and output channel.</summary>
+    private sealed class ActiveSequence
+    {
+        private readonly GenerationSession _session;
+        private readonly Channel<GenerationStep> _steps = Channel.CreateUnbounded<GenerationStep>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+
+        public ActiveSequence(GenerationRequest request, int domainId, MoeConfig config, ITextTokenizer tokenizer, CancellationToken cancellation)
+        {
+            Request = request;
+            DomainId = domainId;
+            Cancellation = cancellation;
+            Cache = new SequenceCache(config.NumLayers, config.NumKvHeads, config.MaxPositions, config.HeadDim);
+            int budget = Math.Min(request.MaxNewTokens, config.MaxPositions - request.PromptTokens.Count);
+            _session = new GenerationSession(tokenizer, request.Sampling, request.Seed, budget, request.Stops);
+        }
+
+        public GenerationRequest Request { get; }
+        public int DomainId { get; }
+        public CancellationToken Cancellation { get; }
+        public SequenceCache Cache { get; }
+        public int LastToken { get; private set; }
+        public ChannelReader<GenerationStep> Steps => _steps.Reader;
+
+        /// <returns>whether the sequence goes on</returns>
+        public bool Emit(ReadOnlySpan<float> logits)
+        {
+            var step = _session.Step(logits);
+            LastToken = step.Token;
+            _steps.Writer.TryWrite(step);
+            if (step.Finish is null) return true;
+            _steps.Writer.TryComplete();
+            return false;
+        }
+
+        public void Complete(Exception error) => _steps.Writer.TryComplete(error);
+    }
+}
