@@ -3,7 +3,8 @@
 #   docker build -t desmoe-server .
 #   docker run --rm -p 50051:50051 -v desmoe-data:/data desmoe-server
 # The server listens on 0.0.0.0:50051 inside the container and serves the bundled base model on CPU
-# unless DESMOE__MODELPATH points at another model folder (e.g. under the /data volume).
+# unless DesMoe__ModelPath points at another model folder (e.g. under the /data volume); exports of model
+# folders to ONNX are kept under /data.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-bookworm-slim AS build
 WORKDIR /src
@@ -17,6 +18,7 @@ WORKDIR /app
 COPY --from=build /app .
 USER desmoe
 VOLUME /data
-ENV Kestrel__Endpoints__Grpc__Url=http://0.0.0.0:50051
+ENV Kestrel__Endpoints__Grpc__Url=http://0.0.0.0:50051 \
+    DesMoe__DataDirectory=/data
 EXPOSE 50051
 ENTRYPOINT ["dotnet", "DesMoe.Server.dll"]
