@@ -113,5 +113,27 @@ public sealed class OnnxDecoder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one step, lets <paramref name="read"/> look at its logits, then frees them and <paramref name="past"/>
+    /// and returns the extended cache: the loop body of every incremental decoder. If <paramref name="read"/> throws,
+    /// the step's outputs are freed and <paramref name="past"/> stays with the caller.
+    /// </summary>
+    public OnnxKvCache Advance(OnnxStepInput input, OnnxKvCache past, Action<OnnxStepOutput> read)
+    {
+        var output = Run(input, past);
+        try
+        {
+            read(output);
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+        output.DisposeExceptCache();
+        past.Dispose();
+        return output.Present;
+    }
+
     public void Dispose() => _session.Dispose();
 }

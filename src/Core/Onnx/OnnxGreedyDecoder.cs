@@ -1,4 +1,5 @@
 using DesMoe.Core.Evaluation;
+using DesMoe.Core.Generation;
 using DesMoe.Core.Tokenization;
 
 namespace DesMoe.Core.Onnx;
@@ -25,18 +26,11 @@ public static class OnnxGreedyDecoder
         {
             for (int step = 0; step < budget; step++)
             {
-                var output = decoder.Run(input, cache);
-                cache.Dispose();
-                cache = output.Present;
                 var next = new long[batch];
-                try
+                cache = decoder.Advance(input, cache, output =>
                 {
-                    for (int row = 0; row < batch; row++) next[row] = ArgMax(output.LastLogits(row));
-                }
-                finally
-                {
-                    output.DisposeExceptCache();
-                }
+                    for (int row = 0; row < batch; row++) next[row] = TokenSampler.ArgMax(output.LastLogits(row));
+                });
                 for (int row = 0; row < batch; row++)
                 {
                     if (finished[row]) continue;
@@ -61,13 +55,5 @@ public static class OnnxGreedyDecoder
             cache.Dispose();
         }
         return results;
-    }
-
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-            if (values[i] > values[best]) best = i;
-        return best;
     }
 }

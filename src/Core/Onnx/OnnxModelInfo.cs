@@ -26,7 +26,8 @@ public sealed record OnnxModelInfo(MoeConfig Config, ITextTokenizer Tokenizer, I
     public int DomainId(string domain)
     {
         if (string.IsNullOrEmpty(domain)) return Model.DomainRouting.NoDomain;
-        int id = Array.IndexOf(Domains.ToArray(), domain);
-        return id >= 0 ? id : throw new KeyNotFoundException($"unknown domain '{domain}'; this model serves [{string.Join(", ", Domains)}]");
+        for (int id = 0; id < Domains.Count; id++)
+            if (Domains[id] == domain) return id;
+        throw new KeyNotFoundException($"unknown domain '{domain}'; this model serves [{string.Join(", ", Domains)}]");
     }
 }

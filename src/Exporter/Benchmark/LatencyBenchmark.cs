@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DesMoe.Core.Generation;
 using DesMoe.Core.Model;
 using DesMoe.Core.Onnx;
 using static TorchSharp.torch;
@@ -76,14 +77,11 @@ public static class LatencyBenchmark
     }
 
     /// <summary>One step including reading the next-token argmax, as a generator would; returns the new cache.</summary>
-    private static OnnxKvCache Step(OnnxDecoder decoder, OnnxKvCache cache, OnnxStepInput input)
-    {
-        var output = decoder.Run(input, cache);
-        cache.Dispose();
-        for (int row = 0; row < input.Batch; row++) OnnxGreedyDecoder.ArgMax(output.LastLogits(row));
-        output.DisposeExceptCache();
-        return output.Present;
-    }
+    private static OnnxKvCache Step(OnnxDecoder decoder, OnnxKvCache cache, OnnxStepInput input) =>
+        decoder.Advance(input, cache, output =>
+        {
+            for (int row = 0; row < input.Batch; row++) TokenSampler.ArgMax(output.LastLogits(row));
+        });
 
     private static (long[] Prompt, List<long[]> Steps) Tokens(int batch, int promptTokens, int decodeSteps, int vocab, int seed)
     {

@@ -1,3 +1,4 @@
+using DesMoe.Core.Generation;
 using DesMoe.Core.Model;
 using DesMoe.Core.Onnx;
 using static TorchSharp.torch;
@@ -41,13 +42,13 @@ public static class ExportCheck
                     domainIds: domains, domainRouting: routing).Logits.flatten().data<float>().ToArray();
 
                 var mask = Enumerable.Repeat(1L, (int)(position + seq)).ToArray();
-                var output = decoder.Run(new OnnxStepInput(1, seq, tokens, mask, positions, [domainId]), onnxCache);
-                onnxCache.Dispose();
-                onnxCache = output.Present;
-                var logits = output.Logits;
-                for (int i = 0; i < reference.Length; i++) worst = Math.Max(worst, Math.Abs(reference[i] - logits[i]));
-                var next = OnnxGreedyDecoder.ArgMax(output.LastLogits(0));
-                output.DisposeExceptCache();
+                int next = 0;
+                onnxCache = decoder.Advance(new OnnxStepInput(1, seq, tokens, mask, positions, [domainId]), onnxCache, output =>
+                {
+                    var logits = output.Logits;
+                    for (int i = 0; i < reference.Length; i++) worst = Math.Max(worst, Math.Abs(reference[i] - logits[i]));
+                    next = TokenSampler.ArgMax(output.LastLogits(0));
+                });
 
                 position += seq;
                 tokens = [next];

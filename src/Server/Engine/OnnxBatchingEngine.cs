@@ -90,9 +90,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
                     s.Complete(new OperationCanceledException(s.Cancellation));
                     return true;
                 });
-                Active = active.Count;
                 if (active.Count > 0) DecodeStep(active);
-                Active = active.Count;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -104,6 +102,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
                 foreach (var s in active) s.Complete(e);
                 active.Clear();
             }
+            Active = active.Count;
         }
         foreach (var s in active) s.Complete(new OperationCanceledException("the server is shutting down"));
         while (_waiting.Reader.TryRead(out var left)) left.Complete(new OperationCanceledException("the server is shutting down"));
