@@ -18,11 +18,7 @@ public sealed class ExportFixture : IDisposable
     public ExportFixture()
     {
         ModelFolder = _dir.File("model");
-        CopyFolder(BundledModel.Folder, ModelFolder);
-        var config = DesMoe.Core.Config.MoeConfig.Load(Path.Combine(ModelFolder, DesMoe.Core.Config.MoeConfig.FileName));
-        Assignment = new ExpertAssignment(Domains, config.NumRoutedExperts,
-            Enumerable.Range(0, config.NumLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1, 2, 3], [4, 5, 6, 7]]).ToList());
-        File.WriteAllText(Path.Combine(ModelFolder, ExpertAssignment.FileName), Assignment.ToJson());
+        Assignment = CreateTwoDomainModel(ModelFolder);
         foreach (var kernel in Enum.GetValues<ExpertKernel>())
             Exports[kernel] = ModelExporter.Export(ModelFolder, _dir.File($"onnx-{kernel}"), new ExportOptions { Experts = kernel });
     }
@@ -32,6 +28,17 @@ public sealed class ExportFixture : IDisposable
     public Dictionary<ExpertKernel, ExportResult> Exports { get; } = new();
 
     public string NewPath(string name) => _dir.File(name);
+
+    /// <summary>Copies the bundled model into <paramref name="folder"/> and gives it the two-domain assignment.</summary>
+    public static ExpertAssignment CreateTwoDomainModel(string folder)
+    {
+        CopyFolder(BundledModel.Folder, folder);
+        var config = DesMoe.Core.Config.MoeConfig.Load(Path.Combine(folder, DesMoe.Core.Config.MoeConfig.FileName));
+        var assignment = new ExpertAssignment(Domains, config.NumRoutedExperts,
+            Enumerable.Range(0, config.NumLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1, 2, 3], [4, 5, 6, 7]]).ToList());
+        File.WriteAllText(Path.Combine(folder, ExpertAssignment.FileName), assignment.ToJson());
+        return assignment;
+    }
 
     public static void CopyFolder(string from, string to)
     {

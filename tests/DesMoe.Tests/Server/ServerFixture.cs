@@ -14,6 +14,9 @@ namespace DesMoe.Tests.Server;
 public class ServerFixture : IAsyncLifetime
 {
     private readonly TempDirectory _data = new();
+
+    /// <summary>The server's data directory, removed with the fixture.</summary>
+    protected TempDirectory Data => _data;
     private WebApplication? _app;
 
     public GrpcChannel Channel { get; private set; } = null!;
