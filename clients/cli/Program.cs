@@ -8,6 +8,7 @@ var root = new RootCommand("DesMoe: adapt a Mixture-of-Experts model to many dom
     CompareCommand.Create(),
     EvalCommand.Create(),
     ExportCommand.Create(),
+    ExtendCommand.Create(),
     DataCommand.Create(),
     BenchCommand.Create(),
 };

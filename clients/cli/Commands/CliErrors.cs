@@ -1,4 +1,5 @@
 using DesMoe.Core.Data;
+using Grpc.Core;
 
 namespace DesMoe.Cli.Commands;
 
@@ -6,22 +7,37 @@ namespace DesMoe.Cli.Commands;
 internal static class CliErrors
 {
     public const int Failure = 1;
+    public const int Cancelled = 130;
 
-    public static int Run(Func<int> action)
+    public static int Run(Func<int> action) => RunAsync(() => Task.FromResult(action())).GetAwaiter().GetResult();
+
+    public static async Task<int> RunAsync(Func<Task<int>> action)
     {
         try
         {
-            return action();
+            return await action();
         }
         catch (Exception e) when (e is IOException or InvalidDataException or DataFormatException or KeyNotFoundException or ArgumentException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return Failure;
         }
-        catch (OperationCanceledException)
+        catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+        {
+            Console.Error.WriteLine($"error: {Describe(e)}");
+            return Failure;
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException)
         {
             Console.Error.WriteLine("cancelled");
-            return 130;
+            return Cancelled;
         }
     }
+
+    private static string Describe(RpcException e) => e.StatusCode switch
+    {
+        StatusCode.Unavailable => $"server unavailable ({e.Status.Detail})",
+        StatusCode.Unauthenticated => $"unauthenticated: {e.Status.Detail} (pass --admin-token or set DESMOE_ADMIN_TOKEN)",
+        _ => $"{e.StatusCode}: {e.Status.Detail}",
+    };
 }

@@ -27,22 +27,62 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
         Experts.Select(layer => layer.SelectMany(e => e).ToHashSet()).ToList();
 
     /// <summary>
+    /// Domains added to a served model one at a time (<c>AddDomain</c>): each owns its experts exclusively. Its tokens
+    /// route to its own experts only (so its learning concentrates in what it may train), and no other row may route to
+    /// them, so training them cannot change how any other domain or the no-domain path computes.
+    /// </summary>
+    public IReadOnlySet<string> ExclusiveDomains { get; init; } = new HashSet<string>();
+
+    /// <summary>An assignment without domains, the starting point for adding domains to a base model.</summary>
+    public static ExpertAssignment Empty(int numLayers, int numExperts) =>
+        new([], numExperts, Enumerable.Range(0, numLayers).Select(_ => (IReadOnlyList<int[]>)[]).ToList());
+
+    /// <summary>This assignment plus <paramref name="domain"/> owning <paramref name="experts"/>[layer] exclusively.</summary>
+    public ExpertAssignment WithExclusiveDomain(string domain, IReadOnlyList<int[]> experts)
+    {
+        if (Domains.Contains(domain)) throw new ArgumentException($"domain '{domain}' is already assigned");
+        if (experts.Count != NumLayers) throw new ArgumentException($"{experts.Count} layers of experts for a {NumLayers}-layer model");
+        var assigned = AssignedPerLayer();
+        for (int l = 0; l < NumLayers; l++)
+        {
+            var taken = experts[l].Where(assigned[l].Contains).ToList();
+            if (taken.Count > 0) throw new ArgumentException($"layer {l}: experts [{string.Join(", ", taken)}] already belong to another domain");
+        }
+        return new ExpertAssignment([.. Domains, domain], NumExperts,
+            Experts.Select((layer, l) => (IReadOnlyList<int[]>)[.. layer, experts[l].Order().ToArray()]).ToList())
+        {
+            ExclusiveDomains = new HashSet<string>(ExclusiveDomains) { domain },
+        };
+    }
+
+    /// <summary>Experts owned by exclusive domains, per layer.</summary>
+    public IReadOnlyList<HashSet<int>> ExclusivePerLayer() =>
+        Experts.Select(layer => Domains.Select((name, d) => (name, d)).Where(x => ExclusiveDomains.Contains(x.name))
+            .SelectMany(x => layer[x.d]).ToHashSet()).ToList();
+
+    /// <summary>
     /// Domain routing table for <see cref="DomainRouting"/>: per layer, row 0 is the no-domain path (see
     /// <paramref name="noDomain"/>); row d+1 allows domain d's own experts plus the unassigned ones, which adaptation
-    /// never changes after warm-up. A row with fewer than <paramref name="topK"/> experts falls back to all experts.
+    /// never changes after warm-up; an exclusive domain's row allows its own experts only, and no other row allows
+    /// them. A row with fewer than <paramref name="topK"/> experts falls back to all non-exclusive experts.
     /// </summary>
     public IReadOnlyList<bool[,]> RoutingTable(int topK, NoDomainRouting noDomain = NoDomainRouting.UnassignedExperts)
     {
         var assigned = AssignedPerLayer();
+        var exclusive = ExclusivePerLayer();
         return Enumerable.Range(0, NumLayers).Select(l =>
         {
             var table = new bool[Domains.Count + 1, NumExperts];
+            var shared = Enumerable.Range(0, NumExperts).Where(e => !exclusive[l].Contains(e)).ToList();
             for (int row = 0; row <= Domains.Count; row++)
             {
-                var allowed = Enumerable.Range(0, NumExperts)
-                    .Where(e => (row == 0 && noDomain == NoDomainRouting.AllExperts)
-                                || !assigned[l].Contains(e) || (row > 0 && Allows(l, row - 1, e))).ToList();
-                if (allowed.Count < topK) allowed = Enumerable.Range(0, NumExperts).ToList();
+                List<int> allowed;
+                if (row > 0 && ExclusiveDomains.Contains(Domains[row - 1]))
+                    allowed = Experts[l][row - 1].ToList();
+                else
+                    allowed = Enumerable.Range(0, NumExperts).Where(e => !exclusive[l].Contains(e) && ((row == 0 && noDomain == NoDomainRouting.AllExperts)
+                                                                          || !assigned[l].Contains(e) || (row > 0 && Allows(l, row - 1, e)))).ToList();
+                if (allowed.Count < topK) allowed = shared;
                 foreach (var e in allowed) table[row, e] = true;
             }
             return table;
@@ -77,6 +117,7 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
     {
         domains = Domains,
         num_experts = NumExperts,
+        exclusive_domains = Domains.Where(ExclusiveDomains.Contains).ToList(),
         layers = Experts.Select(layer => Domains.Select((name, d) => new { domain = name, experts = layer[d] }).ToList()).ToList(),
     }, new JsonSerializerOptions { WriteIndented = true });
 
@@ -138,6 +179,17 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
             if (missing >= 0) throw new InvalidDataException($"layer {l} has no entry for domain '{domains[missing]}'");
             experts.Add(perDomain);
         }
-        return new ExpertAssignment(domains, numExperts, experts);
+        var exclusive = (root["exclusive_domains"] as JsonArray ?? []).Select(d => d?.GetValue<string>() ?? "").ToHashSet();
+        var stranger = exclusive.FirstOrDefault(d => !domains.Contains(d));
+        if (stranger is not null) throw new InvalidDataException($"exclusive_domains names unknown domain '{stranger}'");
+        for (int l = 0; l < experts.Count; l++)
+            foreach (var owner in exclusive)
+            {
+                int d = domains.IndexOf(owner);
+                var shared = experts[l][d].Where(e => experts[l].Where((_, other) => other != d).Any(o => o.Contains(e))).ToList();
+                if (shared.Count > 0)
+                    throw new InvalidDataException($"layer {l}: exclusive domain '{owner}' shares experts [{string.Join(", ", shared)}] with another domain");
+            }
+        return new ExpertAssignment(domains, numExperts, experts) { ExclusiveDomains = exclusive };
     }
 }

@@ -46,7 +46,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         ExpertAssignment? assignment = options.Method == AdaptationMethod.Esft ? EsftAssignment(domains[0], domainSets[0]) : null;
         if (assignment is not null) Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(assignment, 0));
 
-        using var referenceRouters = new DisposableList(model.Layers.Select(l => l.Moe.Router.Weight.detach().clone()));
+        using var referenceRouters = new DisposableTensors(model.Layers.Select(l => l.Moe.Router.Weight.detach().clone()));
         var distillationWeight = new AdaptiveDistillationWeight(options.DistillationInitialWeight, options.DistillationTargetKl);
         GradientIsolation? isolation = null;
         OptimizerHelper? optimizer = null;
@@ -233,7 +233,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         }).ToList();
     }
 
-    private static Tensor RouterKl(IReadOnlyList<RouterOutput> routing, DisposableList referenceRouters, Tensor realTokens)
+    private static Tensor RouterKl(IReadOnlyList<RouterOutput> routing, DisposableTensors referenceRouters, Tensor realTokens)
     {
         var perLayer = routing.Select((r, l) =>
         {
@@ -311,11 +311,4 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
 
     private static string Describe(ExpertAssignment assignment, int layer) =>
         string.Join("; ", assignment.Domains.Select((d, i) => $"{d}=[{string.Join(",", assignment.Experts[layer][i])}]"));
-
-    private sealed class DisposableList(IEnumerable<Tensor> tensors) : IDisposable
-    {
-        private readonly List<Tensor> _items = tensors.Select(t => t.DetachFromDisposeScope()).ToList();
-        public Tensor this[int index] => _items[index];
-        public void Dispose() => _items.ForEach(t => t.Dispose());
-    }
 }

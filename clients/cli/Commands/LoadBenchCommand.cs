@@ -1,0 +1,65 @@
+using System.CommandLine;
+using DesMoe.Cli.Load;
+using DesMoe.Cli.Remote;
+using DesMoe.Protos.V1;
+
+namespace DesMoe.Cli.Commands;
+
+/// <summary><c>desmoe bench load</c>: the serving benchmark against a running server.</summary>
+internal static class LoadBenchCommand
+{
+    private static readonly string[] DefaultPrompts =
+        ["reverse hello world", "upper stream me", "copy batching", "sort 9817263", "length abcdefghij", "last router", "reverse experts", "upper grpc"];
+
+    public static Command Create()
+    {
+        var address = ServerConnection.AddressOption();
+        var clients = new Option<string>("--clients") { Description = "comma-separated numbers of concurrent streaming clients, one level each", DefaultValueFactory = _ => "1,8,32" };
+        var duration = new Option<double>("--duration") { Description = "seconds each level sends new requests", DefaultValueFactory = _ => 20 };
+        var maxTokens = new Option<uint>("--max-new-tokens") { Description = "new tokens per request", DefaultValueFactory = _ => 64 };
+        var domains = new Option<string>("--domains") { Description = "comma-separated domains the clients cycle through (empty = no domain)", DefaultValueFactory = _ => "" };
+        var prompts = new Option<string?>("--prompts") { Description = "a text file with one prompt per line (default: built-in general-set prompts)" };
+
+        var command = new Command("load", "Drive a running server with concurrent streaming clients; print tokens/s, time to first token and inter-token latency percentiles.")
+        {
+            address, clients, duration, maxTokens, domains, prompts,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
+        {
+            var levels = parse.GetValue(clients)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, out var n) && n > 0 ? n : throw new ArgumentException($"--clients expects positive integers, got '{s}'")).ToList();
+            var seconds = parse.GetValue(duration);
+            if (seconds <= 0) throw new ArgumentException($"--duration must be positive, got {seconds}");
+            var promptList = parse.GetValue(prompts) is { } file ? File.ReadAllLines(file).Where(l => l.Length > 0).ToList() : DefaultPrompts.ToList();
+            if (promptList.Count == 0) throw new ArgumentException("the prompts file holds no prompt");
+            var domainList = parse.GetValue(domains)!.Split(',', StringSplitOptions.TrimEntries).ToList();
+
+            using var channel = ServerConnection.Open(parse.GetValue(address)!);
+            var client = new Inference.InferenceClient(channel);
+            var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
+            Console.WriteLine($"server {parse.GetValue(address)}: model {info.ModelVersion} on {info.ExecutionProvider}; client machine {Environment.ProcessorCount} cores");
+            Console.WriteLine($"{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}]");
+
+            var generator = new LoadGenerator(client, new LoadRequest(promptList, domainList, parse.GetValue(maxTokens)));
+            await generator.RunAsync(Math.Min(4, levels.Max()), TimeSpan.FromSeconds(1), cancellation); // warm-up
+
+            Console.WriteLine($"{"clients",7} {"requests",8} {"failed",6} {"tokens/s",9} {"req/s",7} | {"TTFT p50",8} {"p95",7} {"p99",7} | {"ITL p50",8} {"p95",7} {"p99",7}  (ms)");
+            var results = new List<LoadResult>();
+            foreach (var level in levels)
+            {
+                var r = await generator.RunAsync(level, TimeSpan.FromSeconds(seconds), cancellation);
+                results.Add(r);
+                Console.WriteLine($"{r.Clients,7} {r.CompletedRequests,8} {r.FailedRequests,6} {r.TokensPerSecond,9:F0} {r.RequestsPerSecond,7:F1} | " +
+                                  $"{r.TimeToFirstToken.P50,8:F1} {r.TimeToFirstToken.P95,7:F1} {r.TimeToFirstToken.P99,7:F1} | " +
+                                  $"{r.InterToken.P50,8:F2} {r.InterToken.P95,7:F2} {r.InterToken.P99,7:F2}");
+                foreach (var (status, count) in r.Failures) Console.WriteLine($"        {count} failed with {status}");
+            }
+            var single = results.FirstOrDefault(r => r.Clients == 1);
+            if (single is not null)
+                foreach (var r in results.Where(r => r.Clients > 1))
+                    Console.WriteLine($"throughput at {r.Clients} clients: {r.TokensPerSecond / single.TokensPerSecond:F1}x the single-client throughput");
+            return results.Sum(r => r.FailedRequests) == 0 ? 0 : CliErrors.Failure;
+        }));
+        return command;
+    }
+}

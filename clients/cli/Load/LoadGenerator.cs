@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using DesMoe.Protos.V1;
+using Grpc.Core;
+
+namespace DesMoe.Cli.Load;
+
+/// <summary>The request every simulated client sends, varied by client and request number.</summary>
+public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<string> Domains, uint MaxNewTokens);
+
+/// <summary>
+/// Drives a running server with N concurrent streaming clients, each sending its next request as soon as the last
+/// one finished, for a bounded time; requests still running when the time is up are waited for and counted.
+/// Times are taken on the client: time to first token from sending the request to the first chunk carrying a token,
+/// inter-token latency between consecutive tokens of one stream.
+/// </summary>
+public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest request)
+{
+    public async Task<LoadResult> RunAsync(int clients, TimeSpan duration, CancellationToken cancellation = default)
+    {
+        var firstToken = new ConcurrentBag<double>();
+        var interToken = new ConcurrentBag<double>();
+        var failures = new ConcurrentDictionary<string, int>();
+        long tokens = 0;
+        int completed = 0;
+        var wall = Stopwatch.StartNew();
+
+        async Task Client(int index)
+        {
+            for (int n = 0; wall.Elapsed < duration; n++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var message = new GenerateRequest
+                {
+                    Text = request.Prompts[(index + n * clients) % request.Prompts.Count],
+                    Domain = request.Domains[(index + n) % request.Domains.Count],
+                    MaxNewTokens = request.MaxNewTokens,
+                };
+                var sent = Stopwatch.GetTimestamp();
+                long last = 0;
+                var gaps = new List<double>();
+                try
+                {
+                    using var call = client.GenerateStream(message, cancellationToken: cancellation);
+                    await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellation))
+                    {
+                        if (chunk.TokenIds.Count == 0) continue;
+                        var now = Stopwatch.GetTimestamp();
+                        if (last == 0) firstToken.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
+                        else gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+                        last = now;
+                        Interlocked.Add(ref tokens, chunk.TokenIds.Count);
+                    }
+                    foreach (var gap in gaps) interToken.Add(gap);
+                    Interlocked.Increment(ref completed);
+                }
+                catch (RpcException e) when (!cancellation.IsCancellationRequested)
+                {
+                    failures.AddOrUpdate(e.StatusCode.ToString(), 1, (_, count) => count + 1);
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(i => Task.Run(() => Client(i), cancellation)));
+        wall.Stop();
+        return new LoadResult(clients, completed, failures.Values.Sum(), tokens, wall.Elapsed,
+            LatencySummary.Of(firstToken), LatencySummary.Of(interToken), new Dictionary<string, int>(failures));
+    }
+}

@@ -1,0 +1,34 @@
+using DesMoe.Core.Data;
+using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
+
+namespace DesMoe.Core.Evaluation;
+
+/// <summary>A named held-out set: a domain's, or <see cref="DomainCatalog.GeneralName"/> for the no-domain path.</summary>
+public sealed record EvaluationSet(string Name, IReadOnlyList<Example> Examples);
+
+/// <summary>Exact-match accuracy of held-out sets under the routing the exported model serves them with.</summary>
+public static class RoutedEvaluation
+{
+    /// <summary>
+    /// A domain's set runs through its domain id and the assignment's routing table (as in the ONNX graph); the general
+    /// set runs through the no-domain path. Without an assignment every set runs through the plain router.
+    /// </summary>
+    public static Dictionary<string, ExactMatchResult> Evaluate(MoeTransformer model, ITextTokenizer tokenizer, ExpertAssignment? assignment,
+        NoDomainRouting noDomain, IEnumerable<EvaluationSet> sets)
+    {
+        using var routing = assignment is null ? null : new DomainRouting(assignment.RoutingTable(model.Config.TopK, noDomain), model.Config.TopK);
+        var results = new Dictionary<string, ExactMatchResult>();
+        foreach (var set in sets)
+        {
+            int domainId = DomainRouting.NoDomain;
+            if (set.Name != DomainCatalog.GeneralName && assignment is not null)
+            {
+                domainId = assignment.Domains.ToList().IndexOf(set.Name);
+                if (domainId < 0) throw new KeyNotFoundException($"no domain '{set.Name}' in the assignment; its domains are [{string.Join(", ", assignment.Domains)}]");
+            }
+            results[set.Name] = ExactMatchEvaluator.Evaluate(model, tokenizer, set.Examples, domainId: domainId, domainRouting: routing);
+        }
+        return results;
+    }
+}

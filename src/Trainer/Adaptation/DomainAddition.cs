@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using DesMoe.Core.Data;
+using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
+using DesMoe.Core.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>What adding a domain produced besides the trained weights.</summary>
+public sealed record DomainAdditionRun(ExpertAssignment Assignment, SpecificityMatrix Matrix, IReadOnlyList<(int Step, double Loss)> LossCurve,
+    double WallSeconds, long TrainableParameters);
+
+/// <summary>
+/// Incremental DES-MoE: adds one domain to a model that already serves others, in place, without touching what they
+/// compute. The new domain gets a row in the specificity matrix from profiling: its tokens and the reference tokens
+/// (general set and earlier domains) are routed through the frozen model, and the free experts (owned by no domain)
+/// the reference relies on least become its own, exclusively (see <see cref="ExpertAssignment.ExclusiveDomains"/>).
+/// Training then runs under domain routing, so its tokens use only those experts: first the experts plus their
+/// router rows (with the adaptive distillation term pulling those rows towards the pre-trained router), then, in
+/// consolidation, the experts alone. Every other parameter, including the other rows of each router, stays
+/// bit-identical, and no other routing row may select the new experts; earlier domains and the no-domain path
+/// therefore only lose access to the experts the new domain took.
+/// </summary>
+public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenizer, DomainAdditionOptions options)
+{
+    private readonly IReadOnlyList<RoledParameter> _parameters = ParameterRoles.Classify(model);
+
+    public event Action<string>? Log;
+
+    /// <param name="current">the served assignment (<see cref="ExpertAssignment.Empty"/> for a base model)</param>
+    /// <param name="currentMatrix">the served specificity matrix, whose rows are carried over; null starts them blank</param>
+    /// <param name="reference">general and earlier-domain examples: what the new domain's experts should matter least to</param>
+    public DomainAdditionRun Run(ExpertAssignment current, SpecificityMatrix? currentMatrix, string domain, IReadOnlyList<Example> train,
+        IReadOnlyList<Example> reference, Action<AdaptationProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        options.Validate();
+        var config = model.Config;
+        if (current.Domains.Contains(domain)) throw new ArgumentException($"the model already has a domain named '{domain}'");
+        if (train.Count == 0) throw new ArgumentException($"domain '{domain}' has no training examples");
+        if (reference.Count == 0) throw new ArgumentException("no reference examples to profile the routing against");
+        int slots = options.ExpertsPerLayer == 0 ? config.TopK : options.ExpertsPerLayer;
+        if (slots < config.TopK) throw new ArgumentException($"a domain needs at least top-k ({config.TopK}) experts per layer, got {slots}");
+
+        torch.manual_seed(options.Seed);
+        var clock = Stopwatch.StartNew();
+        var newShare = RoutingShare(train.Take(options.ProfileExamples).ToList());
+        var referenceShare = RoutingShare(reference.Take(options.ProfileExamples).ToList());
+        var experts = ChooseExperts(current, newShare, referenceShare, slots);
+        var assignment = current.WithExclusiveDomain(domain, experts);
+        var matrix = Matrix(current, currentMatrix, domain, newShare);
+        Log?.Invoke($"profiled routing; '{domain}' owns experts per layer: " + string.Join("; ", experts.Select((e, l) => $"{l}=[{string.Join(",", e)}]")));
+
+        int domainId = assignment.Domains.Count - 1;
+        using var routing = new DomainRouting(assignment.RoutingTable(config.TopK), config.TopK);
+        var ownExperts = experts.Select(e => e.ToHashSet()).ToList();
+        var expertParameters = _parameters.Where(p => p.Role == ParameterRole.RoutedExpert && ownExperts[p.Layer].Contains(p.Expert)).ToList();
+        var routerParameters = _parameters.Where(p => p.Role == ParameterRole.Router).ToList();
+        using var routerRows = new DisposableTensors(model.Layers.Select((_, l) =>
+        {
+            var mask = zeros(config.NumRoutedExperts, 1);
+            foreach (var e in experts[l]) mask[e, 0] = tensor(1f);
+            return mask;
+        }));
+        using var referenceRouters = new DisposableTensors(model.Layers.Select(l => l.Moe.Router.Weight.detach().clone()));
+
+        int routerSteps = (int)Math.Round(options.Steps * options.RouterTrainingFraction);
+        var learningRate = new LearningRateSchedule(options.LearningRate, options.WarmupLearningRateSteps, options.Steps);
+        var distillation = new AdaptiveDistillationWeight(options.DistillationInitialWeight, options.DistillationTargetKl);
+        var random = new Random(options.Seed);
+        var curve = new List<(int, double)>();
+        double lossSum = 0, klSum = 0;
+        int logCount = 0;
+        long tokens = 0, tokensAtLog = 0;
+        var lastLog = TimeSpan.Zero;
+        optim.Optimizer? optimizer = null;
+        TrainingPhase? phase = null;
+        long trainableCount = 0;
+
+        model.train();
+        try
+        {
+            for (int step = 0; step < options.Steps; step++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var next = step < routerSteps ? TrainingPhase.Stabilization : TrainingPhase.Consolidation;
+                if (next != phase)
+                {
+                    phase = next;
+                    var trainable = phase == TrainingPhase.Stabilization ? [.. expertParameters, .. routerParameters] : expertParameters;
+                    foreach (var p in _parameters) p.Parameter.requires_grad = false;
+                    foreach (var p in trainable) p.Parameter.requires_grad = true;
+                    optimizer?.Dispose();
+                    // No weight decay: a tensor whose gradient is always zero (the other router rows) then never moves.
+                    optimizer = optim.AdamW(trainable.Select(p => p.Parameter), options.LearningRate, 0.9, 0.95, 1e-8, weight_decay: 0);
+                    trainableCount = expertParameters.Sum(p => p.Parameter.numel())
+                                     + (phase == TrainingPhase.Stabilization ? slots * config.HiddenSize * config.NumLayers : 0);
+                    Log?.Invoke($"step {step}: phase {phase}, {trainableCount:N0} trainable parameters");
+                }
+                foreach (var group in optimizer!.ParamGroups) group.LearningRate = learningRate.At(step);
+
+                using (NewDisposeScope())
+                {
+                    var examples = Enumerable.Range(0, options.BatchSize).Select(_ => train[random.Next(train.Count)]).ToList();
+                    using var batch = SequenceBatch.Create(tokenizer, examples, config.MaxPositions);
+                    var domainIds = full(options.BatchSize, domainId, dtype: int64);
+                    var output = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: domainIds, domainRouting: routing);
+                    var lmLoss = LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets);
+                    var loss = lmLoss + config.AuxLossAlpha * output.BalanceLoss;
+                    var real = batch.AttentionMask.view(-1);
+                    var kl = stack(output.Routing.Select((r, l) => RouterDistillation.KlDivergence(
+                        r.Inputs[real].detach().matmul(referenceRouters[l].t()), r.Inputs[real].matmul(model.Layers[l].Moe.Router.Weight.t()))).ToList()).mean();
+                    bool routerTrains = phase == TrainingPhase.Stabilization;
+                    if (routerTrains && options.RouterDistillation) loss = loss + distillation.Value * kl;
+
+                    optimizer.zero_grad();
+                    loss.backward();
+                    if (routerTrains)
+                        using (no_grad())
+                            for (int l = 0; l < config.NumLayers; l++)
+                                model.Layers[l].Moe.Router.Weight.grad!.mul_(routerRows[l]);
+                    nn.utils.clip_grad_norm_(optimizer.parameters(), options.GradientClip);
+                    optimizer.step();
+
+                    double klValue = kl.item<float>(), lmValue = lmLoss.item<float>();
+                    if (routerTrains && options.RouterDistillation) distillation.Observe(klValue);
+                    lossSum += lmValue;
+                    klSum += klValue;
+                    logCount++;
+                    curve.Add((step + 1, lmValue));
+                    tokens += batch.InputTokens;
+                }
+
+                if ((step + 1) % options.LogEvery == 0 || step == options.Steps - 1)
+                {
+                    var elapsed = clock.Elapsed;
+                    progress?.Invoke(new AdaptationProgress(step + 1, options.Steps, phase, lossSum / logCount,
+                        new Dictionary<string, double> { [domain] = lossSum / logCount }, klSum / logCount, distillation.Value,
+                        (tokens - tokensAtLog) / Math.Max(1e-9, (elapsed - lastLog).TotalSeconds), elapsed));
+                    lossSum = klSum = 0;
+                    logCount = 0;
+                    tokensAtLog = tokens;
+                    lastLog = elapsed;
+                }
+            }
+        }
+        finally
+        {
+            optimizer?.Dispose();
+            foreach (var p in _parameters) p.Parameter.requires_grad = true;
+            model.eval();
+        }
+        return new DomainAdditionRun(assignment, matrix, curve, clock.Elapsed.TotalSeconds, trainableCount);
+    }
+
+    /// <summary>Per layer, each expert's share of the router probability the examples' real tokens give (the frozen model, no domain routing).</summary>
+    private double[][] RoutingShare(IReadOnlyList<Example> examples)
+    {
+        var config = model.Config;
+        var share = Enumerable.Range(0, config.NumLayers).Select(_ => new double[config.NumRoutedExperts]).ToArray();
+        model.eval();
+        using (no_grad())
+            foreach (var chunk in examples.Chunk(64))
+            {
+                using var scope = NewDisposeScope();
+                using var batch = SequenceBatch.Create(tokenizer, chunk, config.MaxPositions);
+                var routing = model.Forward(batch.InputIds, batch.AttentionMask).Routing;
+                var real = batch.AttentionMask.view(-1);
+                for (int l = 0; l < routing.Count; l++)
+                {
+                    var sums = routing[l].Probabilities[real].sum([0L]).to(float64).data<double>().ToArray();
+                    for (int e = 0; e < sums.Length; e++) share[l][e] += sums[e];
+                }
+            }
+        foreach (var layer in share)
+        {
+            double total = layer.Sum();
+            for (int e = 0; e < layer.Length; e++) layer[e] /= total;
+        }
+        return share;
+    }
+
+    /// <summary>
+    /// The free experts the reference sets rely on least (every other row loses access to them), leaving every other
+    /// row at least top-k experts. Measured on the bundled model: choosing by the new domain's relative use instead
+    /// cost the general set 11 points of accuracy instead of 6, for the same new-domain accuracy.
+    /// </summary>
+    private int[][] ChooseExperts(ExpertAssignment current, double[][] newShare, double[][] referenceShare, int slots)
+    {
+        var assigned = current.AssignedPerLayer();
+        var exclusive = current.ExclusivePerLayer();
+        int topK = model.Config.TopK, experts = model.Config.NumRoutedExperts;
+        return Enumerable.Range(0, model.Config.NumLayers).Select(l =>
+        {
+            var free = Enumerable.Range(0, experts).Where(e => !assigned[l].Contains(e)).ToList();
+            if (free.Count < slots || experts - exclusive[l].Count - slots < topK)
+                throw new InvalidOperationException(
+                    $"no room for another domain: layer {l} has {free.Count} free experts; a new domain takes {slots} and every routing row must keep at least top-k ({topK}) experts");
+            return free.OrderBy(e => referenceShare[l][e]).ThenByDescending(e => newShare[l][e]).Take(slots).Order().ToArray();
+        }).ToArray();
+    }
+
+    private SpecificityMatrix Matrix(ExpertAssignment current, SpecificityMatrix? currentMatrix, string domain, double[][] newShare)
+    {
+        var config = model.Config;
+        var matrix = new SpecificityMatrix([.. current.Domains, domain], config.NumLayers, config.NumRoutedExperts);
+        for (int l = 0; l < config.NumLayers; l++)
+        {
+            for (int d = 0; d < current.Domains.Count; d++)
+            {
+                int old = currentMatrix?.Domains.ToList().IndexOf(current.Domains[d]) ?? -1;
+                if (old < 0 || currentMatrix!.NumExperts != config.NumRoutedExperts || currentMatrix.NumLayers != config.NumLayers) continue;
+                matrix.Update(l, d, Enumerable.Range(0, config.NumRoutedExperts).Select(e => currentMatrix[l, old, e]).ToArray(), rate: 1.0);
+            }
+            matrix.Update(l, current.Domains.Count, newShare[l], rate: 1.0);
+        }
+        return matrix;
+    }
+}
