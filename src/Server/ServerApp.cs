@@ -1,7 +1,11 @@
+using DesMoe.Core.Checkpoints;
 using DesMoe.Server.Engine;
+using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;
+using DesMoe.Server.Security;
+using DesMoe.Server.Serving;
 using DesMoe.Server.Services;
-using Grpc.Health.V1;
+using DesMoe.Server.Versions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -18,15 +22,33 @@ public static class ServerApp
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Services.Configure<ServerOptions>(builder.Configuration.GetSection(ServerOptions.Section));
+        builder.Services.Configure<AdaptationSettings>(builder.Configuration.GetSection(AdaptationSettings.Section));
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ServerOptions>>().Value);
-        builder.Services.AddSingleton<IGenerationEngine>(sp =>
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<AdaptationSettings>>().Value);
+        builder.Services.AddSingleton(sp =>
         {
-            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("DesMoe.Engine");
-            var engine = EngineFactory.Create(sp.GetRequiredService<ServerOptions>(), logger);
-            logger.LogInformation("Serving {Model} (version {Version}, {Parameters:N0} parameters, domains [{Domains}]) on {Provider}",
-                engine.ModelPath, engine.ModelVersion, engine.ParameterCount, string.Join(", ", engine.Domains), engine.ExecutionProvider);
-            return engine;
+            var options = sp.GetRequiredService<ServerOptions>();
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("DesMoe.Store");
+            var source = string.IsNullOrWhiteSpace(options.ModelPath) ? BundledModel.Folder : options.ModelPath;
+            return ModelStore.Open(source, options.ResolvedDataDirectory(), line => logger.LogInformation("{Line}", line));
         });
+        builder.Services.AddSingleton(sp =>
+        {
+            var store = sp.GetRequiredService<ModelStore>();
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("DesMoe.Engine");
+            var version = store.Current;
+            var engine = EngineFactory.Create(sp.GetRequiredService<ServerOptions>(), store, version, logger);
+            logger.LogInformation("Serving {Model} (version {Version}, {Parameters:N0} parameters, domains [{Domains}]) on {Provider}",
+                engine.ModelPath, version.Id, engine.ParameterCount, string.Join(", ", engine.Domains), engine.ExecutionProvider);
+            var host = new ModelHost(engine, version);
+            host.Swapped += v => logger.LogInformation("Now serving version {Version} (domains [{Domains}])", v.Id, string.Join(", ", v.Domains));
+            return host;
+        });
+        builder.Services.AddSingleton(sp => new JobStore(sp.GetRequiredService<ModelStore>().JobsFolder));
+        builder.Services.AddSingleton<AdaptationPipeline>();
+        builder.Services.AddSingleton<JobRunner>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
+        builder.Services.AddSingleton<AdminCredential>();
         builder.Services.AddSingleton<RequestValidator>();
         builder.Services.AddGrpc(o => o.EnableDetailedErrors = false);
         builder.Services.AddGrpcReflection();
@@ -34,8 +56,10 @@ public static class ServerApp
 
         var app = builder.Build();
         // Load the model before accepting traffic so the first request does not pay for it and a bad path fails fast.
-        _ = app.Services.GetRequiredService<IGenerationEngine>();
+        _ = app.Services.GetRequiredService<ModelHost>();
+        _ = app.Services.GetRequiredService<AdminCredential>();
         app.MapGrpcService<InferenceService>();
+        app.MapGrpcService<AdaptationService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         return app;

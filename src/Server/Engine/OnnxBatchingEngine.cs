@@ -60,7 +60,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         try
         {
             var sequence = new ActiveSequence(request, _decoder.Info.DomainId(request.Domain ?? ""), Config, Tokenizer, cancellation);
-            if (!_waiting.Writer.TryWrite(sequence)) throw new ObjectDisposedException(nameof(OnnxBatchingEngine), "the engine is shutting down");
+            if (!_waiting.Writer.TryWrite(sequence)) throw new EngineStoppedException();
             await foreach (var step in sequence.Steps.ReadAllAsync(cancellation))
                 yield return step;
         }
@@ -104,8 +104,8 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             }
             Active = active.Count;
         }
-        foreach (var s in active) s.Complete(new OperationCanceledException("the server is shutting down"));
-        while (_waiting.Reader.TryRead(out var left)) left.Complete(new OperationCanceledException("the server is shutting down"));
+        foreach (var s in active) s.Complete(new EngineStoppedException());
+        while (_waiting.Reader.TryRead(out var left)) left.Complete(new EngineStoppedException());
     }
 
     /// <returns>whether the sequence continues (false when its first token already finished it)</returns>

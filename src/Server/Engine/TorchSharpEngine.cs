@@ -17,10 +17,10 @@ public sealed class TorchSharpEngine : IGenerationEngine, IDisposable
     private readonly LoadedModel _loaded;
     private readonly SemaphoreSlim _step = new(1, 1);
 
-    public TorchSharpEngine(string modelFolder)
+    public TorchSharpEngine(string modelFolder, string modelVersion)
     {
         _loaded = ModelFolder.Load(modelFolder);
-        ModelVersion = ModelFolder.WeightsSha256(modelFolder)[..12];
+        ModelVersion = modelVersion;
     }
 
     public MoeConfig Config => _loaded.Config;

@@ -2,20 +2,22 @@ using System.Text;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
+using DesMoe.Server.Serving;
 using Grpc.Core;
 using DesMoe.Core.Generation;
 using CoreFinish = DesMoe.Core.Generation.FinishReason;
 
 namespace DesMoe.Server.Services;
 
-public sealed class InferenceService(IGenerationEngine engine, RequestValidator validator, ServerOptions options) : Inference.InferenceBase
+public sealed class InferenceService(ModelHost host, RequestValidator validator, ServerOptions options) : Inference.InferenceBase
 {
     public override async Task<GenerateResponse> Generate(GenerateRequest request, ServerCallContext context)
     {
-        var validated = validator.Validate(request);
-        var response = new GenerateResponse { ModelVersion = engine.ModelVersion };
+        using var lease = host.Acquire();
+        var validated = validator.Validate(request, lease.Engine);
+        var response = new GenerateResponse { ModelVersion = lease.Version.Id };
         var text = new StringBuilder();
-        await foreach (var step in Steps(validated, context))
+        await foreach (var step in Steps(lease.Engine, validated, context))
         {
             text.Append(step.TextDelta);
             if (step.Finish is { } finish)
@@ -35,9 +37,10 @@ public sealed class InferenceService(IGenerationEngine engine, RequestValidator 
 
     public override async Task GenerateStream(GenerateRequest request, IServerStreamWriter<GenerateChunk> responseStream, ServerCallContext context)
     {
-        var validated = validator.Validate(request);
+        using var lease = host.Acquire();
+        var validated = validator.Validate(request, lease.Engine);
         uint completionTokens = 0;
-        await foreach (var step in Steps(validated, context))
+        await foreach (var step in Steps(lease.Engine, validated, context))
         {
             var chunk = new GenerateChunk { Text = step.TextDelta };
             if (step.Finish != CoreFinish.EndOfText)
@@ -54,8 +57,8 @@ public sealed class InferenceService(IGenerationEngine engine, RequestValidator 
         }
     }
 
-    /// <summary>The engine's steps, with a full queue reported as RESOURCE_EXHAUSTED.</summary>
-    private async IAsyncEnumerable<GenerationStep> Steps(GenerationRequest request, ServerCallContext context)
+    /// <summary>The engine's steps, with a full queue reported as RESOURCE_EXHAUSTED and a stopping engine as UNAVAILABLE.</summary>
+    private static async IAsyncEnumerable<GenerationStep> Steps(IGenerationEngine engine, GenerationRequest request, ServerCallContext context)
     {
         var steps = engine.GenerateAsync(request, context.CancellationToken).GetAsyncEnumerator(context.CancellationToken);
         try
@@ -70,6 +73,10 @@ public sealed class InferenceService(IGenerationEngine engine, RequestValidator 
                 {
                     throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
                 }
+                catch (EngineStoppedException e)
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
+                }
                 yield return steps.Current;
             }
         }
@@ -81,16 +88,20 @@ public sealed class InferenceService(IGenerationEngine engine, RequestValidator 
 
     public override Task<ListDomainsResponse> ListDomains(ListDomainsRequest request, ServerCallContext context)
     {
+        using var lease = host.Acquire();
         var response = new ListDomainsResponse();
-        response.Domains.AddRange(engine.Domains.Select((name, id) => new Domain { Name = name, Id = id }));
+        response.Domains.AddRange(lease.Engine.Domains.Select((name, id) => new Domain { Name = name, Id = id }));
         return Task.FromResult(response);
     }
 
-    public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context) =>
-        Task.FromResult(new ModelInfo
+    public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context)
+    {
+        using var lease = host.Acquire();
+        var engine = lease.Engine;
+        return Task.FromResult(new ModelInfo
         {
             ModelPath = engine.ModelPath,
-            ModelVersion = engine.ModelVersion,
+            ModelVersion = lease.Version.Id,
             ExecutionProvider = engine.ExecutionProvider,
             ConfigJson = engine.Config.ToJson(),
             Tokenizer = engine.Tokenizer.Name,
@@ -98,6 +109,7 @@ public sealed class InferenceService(IGenerationEngine engine, RequestValidator 
             Parameters = (ulong)engine.ParameterCount,
             MaxNewTokensLimit = (uint)options.MaxNewTokensLimit,
         });
+    }
 
     private static DesMoe.Protos.V1.FinishReason ToWire(CoreFinish finish) => finish switch
     {

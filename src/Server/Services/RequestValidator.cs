@@ -8,9 +8,9 @@ using Grpc.Core;
 namespace DesMoe.Server.Services;
 
 /// <summary>Turns a wire request into a <see cref="GenerationRequest"/>, or an RpcException with the right status and a message naming the problem.</summary>
-public sealed class RequestValidator(IGenerationEngine engine, ServerOptions options)
+public sealed class RequestValidator(ServerOptions options)
 {
-    public GenerationRequest Validate(GenerateRequest request)
+    public GenerationRequest Validate(GenerateRequest request, IGenerationEngine engine)
     {
         var tokenizer = engine.Tokenizer;
         List<int> prompt;

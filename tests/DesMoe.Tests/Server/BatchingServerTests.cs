@@ -17,7 +17,7 @@ public sealed class BatchingServerTests(DomainServerFixture server) : IClassFixt
     /// <summary>Each prompt decoded alone, greedily, through the same exported graph.</summary>
     private List<string> Unbatched(string domain, IEnumerable<string> prompts, int maxNewTokens)
     {
-        var engine = (OnnxBatchingEngine)server.App.Services.GetRequiredService<IGenerationEngine>();
+        var engine = (OnnxBatchingEngine)server.CurrentEngine;
         using var decoder = OnnxDecoder.Load(engine.ModelPath);
         int domainId = decoder.Info.DomainId(domain);
         return prompts.Select(p => decoder.Info.Tokenizer.Decode(OnnxGreedyDecoder.Generate(decoder, decoder.Info.Tokenizer.Special,
@@ -90,7 +90,7 @@ public sealed class BatchingServerTests(DomainServerFixture server) : IClassFixt
     [Fact]
     public async Task A_cancelled_stream_leaves_the_batch_at_once()
     {
-        var engine = (OnnxBatchingEngine)server.App.Services.GetRequiredService<IGenerationEngine>();
+        var engine = (OnnxBatchingEngine)server.CurrentEngine;
         using var cancel = new CancellationTokenSource();
         using var call = server.Client.GenerateStream(new GenerateRequest { Text = "copy abc", MaxNewTokens = 150, Sampling = new SamplingParams { Temperature = 1.5f, Seed = 3 } },
             cancellationToken: cancel.Token);

@@ -1,5 +1,7 @@
 using DesMoe.Protos.V1;
 using DesMoe.Server;
+using DesMoe.Server.Engine;
+using DesMoe.Server.Serving;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -27,6 +29,16 @@ public class ServerFixture : IAsyncLifetime
     protected virtual string[] ExtraArguments => [];
 
     public WebApplication App => _app!;
+
+    /// <summary>The engine of the version in service now.</summary>
+    public IGenerationEngine CurrentEngine
+    {
+        get
+        {
+            using var lease = App.Services.GetRequiredService<ModelHost>().Acquire();
+            return lease.Engine;
+        }
+    }
 
     public async Task InitializeAsync()
     {

@@ -1,0 +1,38 @@
+namespace DesMoe.Server.Options;
+
+/// <summary>The "DesMoe:Adaptation" configuration section: online domain adaptation, its limits and the regression gate.</summary>
+public sealed class AdaptationSettings
+{
+    public const string Section = "DesMoe:Adaptation";
+
+    /// <summary>Bearer token the admin RPCs require; empty = one is generated into the data directory's <c>admin-token</c> file.</summary>
+    public string AdminToken { get; set; } = "";
+
+    /// <summary>Folder whose JSONL files AddDomain may name as server-side paths; empty = server-side paths are refused.</summary>
+    public string ImportDirectory { get; set; } = "";
+
+    public int DefaultSteps { get; set; } = 300;
+    public int DefaultBatchSize { get; set; } = 16;
+    public double DefaultLearningRate { get; set; } = 3e-3;
+    public int MaxSteps { get; set; } = 5000;
+    public int MaxBatchSize { get; set; } = 256;
+
+    public int MinTrainExamples { get; set; } = 16;
+    public int MaxExamples { get; set; } = 50_000;
+    /// <summary>Most bytes of prompt and completion text one AddDomain may upload.</summary>
+    public long MaxUploadBytes { get; set; } = 32L << 20;
+    /// <summary>Held-out examples taken from the training upload when no eval examples are given (fraction, at least 1).</summary>
+    public double HeldOutFraction { get; set; } = 0.1;
+    public int MaxEvalExamples { get; set; } = 200;
+    /// <summary>General-set examples every job evaluates before and after.</summary>
+    public int GeneralEvalExamples { get; set; } = 300;
+
+    /// <summary>The gate: the most any earlier domain or the general set may lose (exact-match accuracy, 0..1).</summary>
+    public double MaxAllowedDrop { get; set; } = 0.10;
+
+    /// <summary>Model versions kept on disk for rollback (the served one is always kept).</summary>
+    public int KeepVersions { get; set; } = 5;
+
+    /// <summary>CPU threads training may use, so that generation keeps serving.</summary>
+    public int TrainingThreads { get; set; } = 1;
+}

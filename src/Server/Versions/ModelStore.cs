@@ -1,0 +1,183 @@
+using System.Text.Json;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Data;
+using DesMoe.Core.Model;
+using DesMoe.Core.Onnx;
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
+
+namespace DesMoe.Server.Versions;
+
+/// <summary>
+/// The model versions of one served model, on disk under <c>{data}/models/{key}</c>: <c>versions/{id}/</c> (model folder,
+/// ONNX export, the held-out sets of its domains, version.json), the <c>current</c> pointer and the adaptation jobs.
+/// Every version folder and the pointer are written by rename, so a crash leaves the previous state whole.
+/// </summary>
+public sealed class ModelStore
+{
+    private const string CurrentFileName = "current";
+    private const string EvalFolder = "eval";
+    private readonly object _lock = new();
+
+    private ModelStore(string root) => Root = root;
+
+    public string Root { get; }
+    public string JobsFolder => Path.Combine(Root, "jobs");
+    private string VersionsFolder => Path.Combine(Root, "versions");
+
+    /// <summary>Opens the store of <paramref name="source"/> (model folder or export), creating its base version on first use.</summary>
+    public static ModelStore Open(string source, string dataDirectory, Action<string> log)
+    {
+        bool hasWeights = File.Exists(Path.Combine(source, ModelFolder.WeightsFileName));
+        bool hasOnnx = File.Exists(Path.Combine(source, OnnxNames.ModelFileName));
+        if (!hasWeights && !hasOnnx)
+            throw new FileNotFoundException($"{source} holds neither {OnnxNames.ModelFileName} nor {ModelFolder.WeightsFileName}", source);
+        var key = hasOnnx ? FileSha256(Path.Combine(source, OnnxNames.ModelFileName)) : ModelFolder.WeightsSha256(source);
+        var store = new ModelStore(Path.Combine(dataDirectory, "models", key[..16]));
+        store.RemoveStaleStaging();
+        if (store.CurrentId() is null) store.CreateBase(Path.GetFullPath(source), hasOnnx, log);
+        return store;
+    }
+
+    public VersionRecord Current => Get(CurrentId() ?? throw new InvalidOperationException($"{Root} has no current version"));
+
+    public IReadOnlyList<VersionRecord> Versions() =>
+        Directory.Exists(VersionsFolder)
+            ? Directory.GetDirectories(VersionsFolder).Where(d => File.Exists(Path.Combine(d, VersionRecord.FileName)))
+                .Select(d => Get(Path.GetFileName(d))).OrderBy(v => v.Id, StringComparer.Ordinal).ToList()
+            : [];
+
+    public VersionRecord Get(string id)
+    {
+        var file = Path.Combine(VersionsFolder, id, VersionRecord.FileName);
+        if (!File.Exists(file)) throw new KeyNotFoundException($"no model version '{id}'");
+        return JsonSerializer.Deserialize<VersionRecord>(File.ReadAllText(file)) ?? throw new InvalidDataException($"{file} is empty");
+    }
+
+    public string OnnxFolder(VersionRecord v) => Resolve(v, v.Onnx);
+    public string? ModelFolderOf(VersionRecord v) => v.Model is null ? null : Resolve(v, v.Model);
+
+    /// <summary>The held-out sets stored with a version, by domain name.</summary>
+    public IReadOnlyList<(string Domain, IReadOnlyList<Example> Examples)> EvalSets(VersionRecord v)
+    {
+        var folder = Path.Combine(VersionsFolder, v.Id, EvalFolder);
+        return v.Domains.Where(d => File.Exists(Path.Combine(folder, d + ".jsonl")))
+            .Select(d => (d, (IReadOnlyList<Example>)Jsonl.Read(Path.Combine(folder, d + ".jsonl")))).ToList();
+    }
+
+    /// <summary>Writes a new version folder (by rename): <paramref name="fill"/> saves the model folder into the path it is given.</summary>
+    public VersionRecord CreateVersion(VersionRecord parent, string jobId, IReadOnlyList<string> domains, Action<string> saveModel,
+        IReadOnlyDictionary<string, IReadOnlyList<Example>> newEvalSets, Action<string> log)
+    {
+        lock (_lock)
+        {
+            var record = new VersionRecord
+            {
+                Id = NextId(), Parent = parent.Id, JobId = jobId, Created = DateTimeOffset.UtcNow, Domains = domains, Onnx = "onnx", Model = "model",
+            };
+            AtomicDirectory.Write(Path.Combine(VersionsFolder, record.Id), staging =>
+            {
+                saveModel(Path.Combine(staging, "model"));
+                ModelExporter.Export(Path.Combine(staging, "model"), Path.Combine(staging, "onnx"), new ExportOptions(), log);
+                var eval = Directory.CreateDirectory(Path.Combine(staging, EvalFolder)).FullName;
+                var parentEval = Path.Combine(VersionsFolder, parent.Id, EvalFolder);
+                if (Directory.Exists(parentEval))
+                    foreach (var file in Directory.GetFiles(parentEval, "*.jsonl")) File.Copy(file, Path.Combine(eval, Path.GetFileName(file)));
+                foreach (var (domain, examples) in newEvalSets) Jsonl.Write(Path.Combine(eval, domain + ".jsonl"), examples);
+                File.WriteAllText(Path.Combine(staging, VersionRecord.FileName), JsonSerializer.Serialize(record, Indented));
+            });
+            return record;
+        }
+    }
+
+    /// <summary>Points <c>current</c> at <paramref name="id"/> (write-then-rename).</summary>
+    public void SetCurrent(string id)
+    {
+        _ = Get(id);
+        WriteFileAtomically(Path.Combine(Root, CurrentFileName), id);
+    }
+
+    /// <summary>Deletes the oldest versions beyond <paramref name="keep"/>, never the current one; returns the deleted ids.</summary>
+    public IReadOnlyList<string> Prune(int keep)
+    {
+        lock (_lock)
+        {
+            var current = CurrentId();
+            var doomed = Versions().Where(v => v.Id != current).Reverse().Skip(Math.Max(0, keep - 1)).Select(v => v.Id).ToList();
+            foreach (var id in doomed) Delete(id);
+            return doomed;
+        }
+    }
+
+    /// <summary>Removes a version that is not served (e.g. one a job wrote before the server stopped).</summary>
+    public void Delete(string id)
+    {
+        if (id == CurrentId()) throw new InvalidOperationException($"version {id} is being served");
+        var folder = Path.Combine(VersionsFolder, id);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+    }
+
+    public static void WriteFileAtomically(string path, string content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.tmp-{Guid.NewGuid():N}";
+        File.WriteAllText(temp, content);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private string? CurrentId()
+    {
+        var file = Path.Combine(Root, CurrentFileName);
+        return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
+    }
+
+    private void CreateBase(string source, bool isExport, Action<string> log)
+    {
+        var domains = ReadDomains(source); // an export carries the config and assignment of its model folder too
+        var record = new VersionRecord
+        {
+            Id = NextId(), Created = DateTimeOffset.UtcNow, Domains = domains,
+            Onnx = isExport ? source : "onnx", Model = isExport ? null : source,
+        };
+        log($"creating the base version {record.Id} of {source} in {Root}");
+        AtomicDirectory.Write(Path.Combine(VersionsFolder, record.Id), staging =>
+        {
+            if (!isExport) ModelExporter.Export(source, Path.Combine(staging, "onnx"), new ExportOptions(), log);
+            File.WriteAllText(Path.Combine(staging, VersionRecord.FileName), JsonSerializer.Serialize(record, Indented));
+        });
+        SetCurrent(record.Id);
+    }
+
+    private static IReadOnlyList<string> ReadDomains(string modelFolder)
+    {
+        var path = Path.Combine(modelFolder, ExpertAssignment.FileName);
+        if (!File.Exists(path)) return [];
+        var config = Core.Config.MoeConfig.Load(Path.Combine(modelFolder, Core.Config.MoeConfig.FileName));
+        return ExpertAssignment.Load(path, config.NumLayers, config.NumRoutedExperts).Domains;
+    }
+
+    private string NextId()
+    {
+        int last = Directory.Exists(VersionsFolder)
+            ? Directory.GetDirectories(VersionsFolder).Select(Path.GetFileName).Select(n => n is ['v', .. var digits] && int.TryParse(digits, out var k) ? k : 0).DefaultIfEmpty(0).Max()
+            : 0;
+        return $"v{last + 1:D4}";
+    }
+
+    private string Resolve(VersionRecord v, string path) => Path.IsPathRooted(path) ? path : Path.Combine(VersionsFolder, v.Id, path);
+
+    private void RemoveStaleStaging()
+    {
+        if (!Directory.Exists(VersionsFolder)) return;
+        foreach (var dir in Directory.GetDirectories(VersionsFolder).Where(d => Path.GetFileName(d).Contains(".saving-") || Path.GetFileName(d).Contains(".old-")))
+            Directory.Delete(dir, recursive: true);
+    }
+
+    private static string FileSha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+}
