@@ -56,7 +56,7 @@ public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipelin
             lock (_lock) _running = (id, cancel);
             try
             {
-                await Task.Factory.StartNew(() => pipeline.Run(id, cancel.Token), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                await pipeline.RunAsync(id, cancel.Token);
             }
             catch (OperationCanceledException)
             {

@@ -42,14 +42,14 @@ public sealed class JobStore
     {
         var dir = Path.Combine(_folder, job.Id);
         Directory.CreateDirectory(dir);
-        WriteExamples(Path.Combine(dir, TrainFile), train);
-        WriteExamples(Path.Combine(dir, EvalFile), eval);
+        Jsonl.Write(Path.Combine(dir, TrainFile), train);
+        Jsonl.Write(Path.Combine(dir, EvalFile), eval);
         Save(job);
         return job;
     }
 
-    public (IReadOnlyList<Example> Train, IReadOnlyList<Example> Eval) Data(string id) =>
-        (Jsonl.Read(Path.Combine(_folder, id, TrainFile)), Jsonl.Read(Path.Combine(_folder, id, EvalFile)));
+    /// <summary>The job's stored training and held-out files.</summary>
+    public (string Train, string Eval) DataFiles(string id) => (Path.Combine(_folder, id, TrainFile), Path.Combine(_folder, id, EvalFile));
 
     /// <summary>Applies <paramref name="change"/>, persists the result and wakes the watchers.</summary>
     public JobRecord Update(string id, Func<JobRecord, JobRecord> change)
@@ -71,12 +71,5 @@ public sealed class JobStore
         ModelStore.WriteFileAtomically(Path.Combine(_folder, job.Id, JobRecord.FileName), JsonSerializer.Serialize(job, Json));
         _jobs[job.Id] = job;
         if (_changed.TryRemove(job.Id, out var waiters)) waiters.TrySetResult();
-    }
-
-    private static void WriteExamples(string path, IReadOnlyList<Example> examples)
-    {
-        var temp = path + ".tmp";
-        Jsonl.Write(temp, examples);
-        File.Move(temp, path, overwrite: true);
     }
 }

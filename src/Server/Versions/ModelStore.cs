@@ -1,6 +1,5 @@
 using System.Text.Json;
 using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
 using DesMoe.Core.Model;
 using DesMoe.Core.Onnx;
 using DesMoe.Exporter.Export;
@@ -43,7 +42,7 @@ public sealed class ModelStore
 
     public IReadOnlyList<VersionRecord> Versions() =>
         Directory.Exists(VersionsFolder)
-            ? Directory.GetDirectories(VersionsFolder).Where(d => File.Exists(Path.Combine(d, VersionRecord.FileName)))
+            ? Directory.GetDirectories(VersionsFolder).Where(d => !Path.GetFileName(d).Contains(".saving-") && File.Exists(Path.Combine(d, VersionRecord.FileName)))
                 .Select(d => Get(Path.GetFileName(d))).OrderBy(v => v.Id, StringComparer.Ordinal).ToList()
             : [];
 
@@ -57,36 +56,42 @@ public sealed class ModelStore
     public string OnnxFolder(VersionRecord v) => Resolve(v, v.Onnx);
     public string? ModelFolderOf(VersionRecord v) => v.Model is null ? null : Resolve(v, v.Model);
 
-    /// <summary>The held-out sets stored with a version, by domain name.</summary>
-    public IReadOnlyList<(string Domain, IReadOnlyList<Example> Examples)> EvalSets(VersionRecord v)
+    /// <summary>The held-out set files stored with a version, by domain name.</summary>
+    public IReadOnlyDictionary<string, string> EvalFiles(VersionRecord v)
     {
         var folder = Path.Combine(VersionsFolder, v.Id, EvalFolder);
-        return v.Domains.Where(d => File.Exists(Path.Combine(folder, d + ".jsonl")))
-            .Select(d => (d, (IReadOnlyList<Example>)Jsonl.Read(Path.Combine(folder, d + ".jsonl")))).ToList();
+        return v.Domains.Select(d => (d, Path.Combine(folder, d + ".jsonl"))).Where(x => File.Exists(x.Item2)).ToDictionary(x => x.d, x => x.Item2);
     }
 
-    /// <summary>Writes a new version folder (by rename): <paramref name="fill"/> saves the model folder into the path it is given.</summary>
-    public VersionRecord CreateVersion(VersionRecord parent, string jobId, IReadOnlyList<string> domains, Action<string> saveModel,
-        IReadOnlyDictionary<string, IReadOnlyList<Example>> newEvalSets, Action<string> log)
+    /// <summary>
+    /// Writes a new version folder by rename. <paramref name="fill"/> writes <c>model/</c> and <c>onnx/</c> into the staging
+    /// folder it is given and returns the version's domains and the new held-out set files; it throws to abandon the version.
+    /// </summary>
+    public async Task<VersionRecord> CreateVersionAsync(VersionRecord parent, string jobId,
+        Func<string, Task<(IReadOnlyList<string> Domains, IReadOnlyDictionary<string, string> NewEvalFiles)>> fill)
     {
-        lock (_lock)
+        var staging = Path.Combine(VersionsFolder, $"{jobId}.saving-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
         {
-            var record = new VersionRecord
+            var (domains, newEvalFiles) = await fill(staging);
+            var eval = Directory.CreateDirectory(Path.Combine(staging, EvalFolder)).FullName;
+            foreach (var (domain, file) in EvalFiles(parent).Concat(newEvalFiles)) File.Copy(file, Path.Combine(eval, domain + ".jsonl"));
+            lock (_lock)
             {
-                Id = NextId(), Parent = parent.Id, JobId = jobId, Created = DateTimeOffset.UtcNow, Domains = domains, Onnx = "onnx", Model = "model",
-            };
-            AtomicDirectory.Write(Path.Combine(VersionsFolder, record.Id), staging =>
-            {
-                saveModel(Path.Combine(staging, "model"));
-                ModelExporter.Export(Path.Combine(staging, "model"), Path.Combine(staging, "onnx"), new ExportOptions(), log);
-                var eval = Directory.CreateDirectory(Path.Combine(staging, EvalFolder)).FullName;
-                var parentEval = Path.Combine(VersionsFolder, parent.Id, EvalFolder);
-                if (Directory.Exists(parentEval))
-                    foreach (var file in Directory.GetFiles(parentEval, "*.jsonl")) File.Copy(file, Path.Combine(eval, Path.GetFileName(file)));
-                foreach (var (domain, examples) in newEvalSets) Jsonl.Write(Path.Combine(eval, domain + ".jsonl"), examples);
+                var record = new VersionRecord
+                {
+                    Id = NextId(), Parent = parent.Id, JobId = jobId, Created = DateTimeOffset.UtcNow, Domains = domains, Onnx = "onnx", Model = "model",
+                };
                 File.WriteAllText(Path.Combine(staging, VersionRecord.FileName), JsonSerializer.Serialize(record, Indented));
-            });
-            return record;
+                Directory.Move(staging, Path.Combine(VersionsFolder, record.Id));
+                return record;
+            }
+        }
+        catch
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            throw;
         }
     }
 

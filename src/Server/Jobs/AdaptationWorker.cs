@@ -1,0 +1,85 @@
+using System.Text.Json;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Data;
+using DesMoe.Core.Evaluation;
+using DesMoe.Core.Model;
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
+using DesMoe.Trainer.Adaptation;
+
+namespace DesMoe.Server.Jobs;
+
+/// <summary>
+/// The adaptation job's heavy half, run in a child process (<c>DesMoe.Server adapt-worker request.json</c>): incremental
+/// DES-MoE, evaluation of every earlier domain and the general set before and after, the regression gate, and for an
+/// accepted result the checkpoint and its ONNX export. A separate process bounds the CPU training takes, lets a
+/// cancel stop it at once, keeps a native crash away from the server, and keeps the server's request traffic (and
+/// its garbage collections) away from TorchSharp, whose native calls are not safe against a concurrent finalizer.
+/// </summary>
+public static class AdaptationWorker
+{
+    public const string Command = "adapt-worker";
+
+    public static int Run(string requestPath)
+    {
+        try
+        {
+            var request = JsonSerializer.Deserialize<WorkerRequest>(File.ReadAllText(requestPath)) ?? throw new InvalidDataException($"{requestPath} is empty");
+            Execute(request, e => Console.Out.WriteLine(e.ToLine()));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+    }
+
+    public static void Execute(WorkerRequest request, Action<WorkerEvent> emit)
+    {
+        TorchSharp.torch.set_num_threads(Math.Max(1, request.Threads));
+        using var loaded = ModelFolder.Load(request.ParentModelFolder);
+        var config = loaded.Config;
+        var assignmentPath = Path.Combine(request.ParentModelFolder, ExpertAssignment.FileName);
+        var assignment = File.Exists(assignmentPath)
+            ? ExpertAssignment.Load(assignmentPath, config.NumLayers, config.NumRoutedExperts)
+            : ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
+        var matrixPath = Path.Combine(request.ParentModelFolder, SpecificityMatrix.FileName);
+        var matrix = File.Exists(matrixPath) ? SpecificityMatrix.FromJson(File.ReadAllText(matrixPath)) : null;
+
+        var earlier = request.EarlierEvalFiles.Select(kv => new EvaluationSet(kv.Key, Jsonl.Read(kv.Value)))
+            .Prepend(new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(request.GeneralEvalExamples))).ToList();
+        var before = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, assignment, NoDomainRouting.AllExperts, earlier);
+
+        var addition = new DomainAddition(loaded.Model, loaded.Tokenizer, new DomainAdditionOptions
+        {
+            Steps = request.Steps, BatchSize = request.BatchSize, LearningRate = request.LearningRate,
+        });
+        addition.Log += message => emit(new WorkerEvent { Message = message });
+        var run = addition.Run(assignment, matrix, request.Domain, Jsonl.Read(request.TrainFile), earlier.SelectMany(s => s.Examples).ToList(),
+            p => emit(new WorkerEvent
+            {
+                Progress = new ProgressRecord(p.Phase?.ToString() ?? "", p.Step, p.TotalSteps, p.Loss, p.RouterKl, p.TokensPerSecond, p.EstimatedRemaining.TotalSeconds),
+            }));
+
+        emit(new WorkerEvent { State = JobStatus.Evaluating, Message = "evaluating every domain and the general set" });
+        var heldOut = new EvaluationSet(request.Domain, Jsonl.Read(request.EvalFile));
+        var after = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, run.Assignment, NoDomainRouting.AllExperts, [.. earlier, heldOut]);
+        var scores = earlier.Select(s => new ScoreRecord(s.Name, before[s.Name].Accuracy, after[s.Name].Accuracy, s.Examples.Count)).ToList();
+        bool passed = scores.All(s => s.Before - s.After <= request.MaxAllowedDrop + 1e-12);
+        scores.Add(new ScoreRecord(request.Domain, null, after[request.Domain].Accuracy, heldOut.Examples.Count));
+        var evaluation = new EvaluationRecord(scores, request.MaxAllowedDrop, passed);
+        if (!passed)
+        {
+            emit(new WorkerEvent { Evaluation = evaluation });
+            return;
+        }
+
+        emit(new WorkerEvent { State = JobStatus.Exporting, Message = "exporting to ONNX", Evaluation = evaluation });
+        var modelFolder = Path.Combine(request.OutputFolder, "model");
+        ModelFolder.Save(modelFolder, loaded.Model, loaded.Tokenizer,
+            new Dictionary<string, string> { [ExpertAssignment.FileName] = run.Assignment.ToJson(), [SpecificityMatrix.FileName] = run.Matrix.ToJson() });
+        ModelExporter.Export(modelFolder, Path.Combine(request.OutputFolder, "onnx"), new ExportOptions(), line => emit(new WorkerEvent { Message = "export: " + line }));
+        emit(new WorkerEvent { Evaluation = evaluation, Domains = run.Assignment.Domains });
+    }
+}

@@ -1,0 +1,146 @@
+using Example = DesMoe.Core.Data.Example;
+using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
+using System.Collections.Concurrent;
+using DesMoe.Core.Data;
+using DesMoe.Protos.V1;
+using Grpc.Core;
+using Xunit;
+
+namespace DesMoe.Tests.Server;
+
+/// <summary>A server over the bundled model whose jobs evaluate a smaller general set, to keep the suite quick.</summary>
+public sealed class AdaptationServerFixture : ServerFixture
+{
+    protected override string[] ExtraArguments => ["--DesMoe:Adaptation:GeneralEvalExamples=150"];
+}
+
+public sealed class AdaptationServerTests(AdaptationServerFixture server) : IClassFixture<AdaptationServerFixture>
+{
+    private static readonly string[] Prompts = ["copy hello", "reverse abcde", "upper moe", "sort 93142", "length abcdefg", "last router"];
+
+    [Fact]
+    public async Task A_domain_added_under_load_is_served_without_failed_requests_and_rollback_restores_the_outputs()
+    {
+        var baseline = await GreedyAsync(Prompts);
+        var split = DatasetSplit.Create(DomainCatalog.Get("intent"), 1200, 60, seed: 5);
+
+        using var stopLoad = new CancellationTokenSource();
+        var failures = new ConcurrentBag<string>();
+        var versionsSeen = new ConcurrentDictionary<string, int>();
+        var load = Enumerable.Range(0, 3).Select(client => Task.Run(async () =>
+        {
+            for (int n = 0; !stopLoad.IsCancellationRequested; n++)
+            {
+                try
+                {
+                    var r = await server.Client.GenerateAsync(new GenerateRequest { Text = Prompts[(client + n) % Prompts.Length], MaxNewTokens = 24 });
+                    versionsSeen.AddOrUpdate(r.ModelVersion, 1, (_, c) => c + 1);
+                }
+                catch (RpcException e)
+                {
+                    failures.Add(e.Status.ToString());
+                }
+            }
+        })).ToList();
+
+        var job = await server.Admin.AddDomainAsync("intent", split.Train, split.Eval, steps: 300);
+        Assert.Equal(JobState.Queued, job.State);
+        Assert.Equal("v0001", job.BaseVersion);
+        var states = await server.Admin.WatchToEndAsync(job.Id, TimeSpan.FromMinutes(8));
+        await Task.Delay(500); // requests on the new version
+        stopLoad.Cancel();
+        await Task.WhenAll(load);
+
+        var done = states[^1];
+        Assert.True(done.State == JobState.Succeeded, $"job ended {done.State}: {done.Message}");
+        Assert.Contains(states, s => s.State == JobState.Training && s.Progress?.Step > 0);
+        Assert.Empty(failures);
+        Assert.Contains("v0001", versionsSeen.Keys);
+        Assert.Contains("v0002", versionsSeen.Keys);
+        Assert.Equal("v0002", done.ResultVersion);
+
+        var scores = done.Evaluation.Scores.ToDictionary(s => s.Name);
+        Assert.True(done.Evaluation.Passed);
+        Assert.True(scores["intent"].After >= 0.5, $"intent accuracy {scores["intent"].After:P1}");
+        Assert.False(scores["intent"].HasBefore);
+        Assert.True(scores["general"].Before - scores["general"].After <= done.Evaluation.MaxAllowedDrop);
+
+        var domains = await server.Client.ListDomainsAsync(new ListDomainsRequest());
+        Assert.Equal(["intent"], domains.Domains.Select(d => d.Name));
+        int correct = 0;
+        foreach (var e in split.Eval.Take(20))
+            if ((await server.Client.GenerateAsync(new GenerateRequest { Text = e.Prompt, Domain = "intent", MaxNewTokens = 24 })).Text == e.Completion) correct++;
+        Assert.True(correct >= 8, $"the served intent domain answered {correct}/20");
+
+        var versions = await server.Admin.ListModelVersionsAsync(new ListModelVersionsRequest());
+        Assert.Equal(["v0001", "v0002"], versions.Versions.Select(v => v.Id));
+        Assert.True(versions.Versions[1].Serving);
+        Assert.Equal(job.Id, versions.Versions[1].JobId);
+
+        var rolledBack = await server.Admin.RollbackAsync(new RollbackRequest(), LoopbackServer.AsAdmin());
+        Assert.Equal("v0001", rolledBack.Id);
+        Assert.Empty((await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains);
+        Assert.Equal(baseline, await GreedyAsync(Prompts));
+        var gone = await Assert.ThrowsAsync<RpcException>(() => server.Client.GenerateAsync(new GenerateRequest { Text = "intent: hi", Domain = "intent" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, gone.StatusCode);
+
+        Assert.Equal("v0002", (await server.Admin.RollbackAsync(new RollbackRequest { Version = "v0002" }, LoopbackServer.AsAdmin())).Id);
+        Assert.Equal(["intent"], (await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains.Select(d => d.Name));
+        await server.Admin.RollbackAsync(new RollbackRequest { Version = "v0001" }, LoopbackServer.AsAdmin());
+    }
+
+    [Fact]
+    public async Task Admin_rpcs_need_the_token()
+    {
+        var examples = DatasetSplit.Create(DomainCatalog.Get("law"), 40, 0, seed: 1).Train;
+        var none = await Assert.ThrowsAsync<RpcException>(() => server.Admin.AddDomainAsync("law", examples, options: new CallOptions()));
+        Assert.Equal(StatusCode.Unauthenticated, none.StatusCode);
+        var wrong = new CallOptions(new Metadata { { "authorization", "Bearer not-the-token" } });
+        var denied = await Assert.ThrowsAsync<RpcException>(() => server.Admin.AddDomainAsync("law", examples, options: wrong));
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, (await Assert.ThrowsAsync<RpcException>(() =>
+            server.Admin.RollbackAsync(new RollbackRequest()).ResponseAsync)).StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, (await Assert.ThrowsAsync<RpcException>(() =>
+            server.Admin.CancelJobAsync(new JobRequest { JobId = "x" }).ResponseAsync)).StatusCode);
+        Assert.DoesNotContain((await server.Admin.ListJobsAsync(new ListJobsRequest())).Jobs, j => j.Domain == "law");
+    }
+
+    [Theory]
+    [InlineData("Law", 40, StatusCode.InvalidArgument, "is invalid")]
+    [InlineData("general", 40, StatusCode.InvalidArgument, "general set")]
+    [InlineData("tiny", 5, StatusCode.InvalidArgument, "at least 16 are needed")]
+    public async Task Bad_uploads_are_refused_with_the_reason(string name, int count, StatusCode status, string message)
+    {
+        var examples = DatasetSplit.Create(DomainCatalog.Get("law"), count, 0, seed: 1).Train;
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Admin.AddDomainAsync(name, examples));
+        Assert.Equal(status, error.StatusCode);
+        Assert.Contains(message, error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Examples_longer_than_the_context_and_server_paths_are_refused()
+    {
+        var tooLong = Enumerable.Repeat(new Example(new string('a', 300), "b"), 20);
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.Admin.AddDomainAsync("longs", tooLong));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("context is 160", error.Status.Detail);
+
+        using var call = server.Admin.AddDomain(LoopbackServer.AsAdmin());
+        await call.RequestStream.WriteAsync(new AddDomainRequest { Header = new AddDomainHeader { Name = "remote", ServerTrainPath = "/etc/passwd" } });
+        await call.RequestStream.CompleteAsync();
+        var denied = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => server.Admin.GetJobAsync(new JobRequest { JobId = "nope" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, missing.StatusCode);
+        var noVersion = await Assert.ThrowsAsync<RpcException>(() => server.Admin.RollbackAsync(new RollbackRequest { Version = "v0099" }, LoopbackServer.AsAdmin()).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, noVersion.StatusCode);
+    }
+
+    private async Task<List<string>> GreedyAsync(IEnumerable<string> prompts)
+    {
+        var texts = new List<string>();
+        foreach (var p in prompts) texts.Add((await server.Client.GenerateAsync(new GenerateRequest { Text = p, MaxNewTokens = 24 })).Text);
+        return texts;
+    }
+}

@@ -1,0 +1,54 @@
+using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
+using DesMoe.Protos.V1;
+using DesMoe.Server;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace DesMoe.Tests.Server;
+
+/// <summary>The real server (Kestrel, HTTP/2) on a free loopback port over a given data directory, with gRPC clients.</summary>
+public sealed class LoopbackServer : IAsyncDisposable
+{
+    public const string AdminToken = "test-admin-token";
+
+    private LoopbackServer(WebApplication app, string address)
+    {
+        App = app;
+        Address = address;
+        Channel = GrpcChannel.ForAddress(address);
+        Client = new Inference.InferenceClient(Channel);
+        Admin = new AdaptationClient(Channel);
+    }
+
+    public WebApplication App { get; }
+    public string Address { get; }
+    public GrpcChannel Channel { get; }
+    public Inference.InferenceClient Client { get; }
+    public AdaptationClient Admin { get; }
+
+    /// <summary>Call options carrying the admin bearer token.</summary>
+    public static CallOptions AsAdmin(CancellationToken cancellation = default) =>
+        new(new Metadata { { "authorization", $"Bearer {AdminToken}" } }, cancellationToken: cancellation);
+
+    public static async Task<LoopbackServer> StartAsync(string dataDirectory, params string[] arguments)
+    {
+        var app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
+            $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", .. arguments]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Assert.StartsWith("http://127.0.0.1:", address);
+        return new LoopbackServer(app, address);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
