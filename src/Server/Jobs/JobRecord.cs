@@ -18,7 +18,7 @@ public sealed record JobRecord
 
     [JsonPropertyName("id")] public required string Id { get; init; }
     [JsonPropertyName("domain")] public required string Domain { get; init; }
-    [JsonPropertyName("status")] public JobStatus Status { get; init; }
+    [JsonPropertyName("status"), JsonConverter(typeof(JsonStringEnumConverter<JobStatus>))] public JobStatus Status { get; init; }
     [JsonPropertyName("message")] public string Message { get; init; } = "";
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
     [JsonPropertyName("updated")] public DateTimeOffset Updated { get; init; }

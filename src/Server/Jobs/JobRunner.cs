@@ -51,6 +51,7 @@ public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipelin
     {
         await foreach (var id in _queue.Reader.ReadAllAsync(stopping))
         {
+            if (stopping.IsCancellationRequested) break; // queued jobs stay queued and resume on the next start
             if (!jobs.TryGet(id, out var job) || job.Status != JobStatus.Queued) continue;
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
             lock (_lock) _running = (id, cancel);

@@ -25,7 +25,7 @@ public sealed record WorkerRequest
 /// <summary>One line the worker prints on stdout: progress, a state change, or the final evaluation.</summary>
 public sealed record WorkerEvent
 {
-    [JsonPropertyName("state")] public JobStatus? State { get; init; }
+    [JsonPropertyName("state"), JsonConverter(typeof(JsonStringEnumConverter<JobStatus>))] public JobStatus? State { get; init; }
     [JsonPropertyName("message")] public string? Message { get; init; }
     [JsonPropertyName("progress")] public ProgressRecord? Progress { get; init; }
     [JsonPropertyName("evaluation")] public EvaluationRecord? Evaluation { get; init; }
