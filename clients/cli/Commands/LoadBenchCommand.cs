@@ -19,10 +19,11 @@ internal static class LoadBenchCommand
         var maxTokens = new Option<uint>("--max-new-tokens") { Description = "new tokens per request", DefaultValueFactory = _ => 64 };
         var domains = new Option<string>("--domains") { Description = "comma-separated domains the clients cycle through (empty = no domain)", DefaultValueFactory = _ => "" };
         var prompts = new Option<string?>("--prompts") { Description = "a text file with one prompt per line (default: built-in general-set prompts)" };
+        var stopAtEnd = new Option<bool>("--stop-at-end") { Description = "let requests end at the end token (default: each decodes exactly --max-new-tokens)" };
 
         var command = new Command("load", "Drive a running server with concurrent streaming clients; print tokens/s, time to first token and inter-token latency percentiles.")
         {
-            address, clients, duration, maxTokens, domains, prompts,
+            address, clients, duration, maxTokens, domains, prompts, stopAtEnd,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -38,9 +39,9 @@ internal static class LoadBenchCommand
             var client = new Inference.InferenceClient(channel);
             var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
             Console.WriteLine($"server {parse.GetValue(address)}: model {info.ModelVersion} on {info.ExecutionProvider}; client machine {Environment.ProcessorCount} cores");
-            Console.WriteLine($"{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}]");
+            Console.WriteLine($"{(parse.GetValue(stopAtEnd) ? "up to " : "")}{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}]");
 
-            var generator = new LoadGenerator(client, new LoadRequest(promptList, domainList, parse.GetValue(maxTokens)));
+            var generator = new LoadGenerator(client, new LoadRequest(promptList, domainList, parse.GetValue(maxTokens), !parse.GetValue(stopAtEnd)));
             await generator.RunAsync(Math.Min(4, levels.Max()), TimeSpan.FromSeconds(1), cancellation); // warm-up
 
             Console.WriteLine($"{"clients",7} {"requests",8} {"failed",6} {"tokens/s",9} {"req/s",7} | {"TTFT p50",8} {"p95",7} {"p99",7} | {"ITL p50",8} {"p95",7} {"p99",7}  (ms)");

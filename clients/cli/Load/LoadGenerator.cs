@@ -6,7 +6,8 @@ using Grpc.Core;
 namespace DesMoe.Cli.Load;
 
 /// <summary>The request every simulated client sends, varied by client and request number.</summary>
-public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<string> Domains, uint MaxNewTokens);
+/// <param name="IgnoreEndOfText">every request decodes exactly MaxNewTokens tokens, so the figures do not depend on where the model stops</param>
+public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<string> Domains, uint MaxNewTokens, bool IgnoreEndOfText = false);
 
 /// <summary>
 /// Drives a running server with N concurrent streaming clients, each sending its next request as soon as the last
@@ -16,7 +17,8 @@ public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<st
 /// </summary>
 public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest request)
 {
-    public async Task<LoadResult> RunAsync(int clients, TimeSpan duration, CancellationToken cancellation = default)
+    /// <param name="stop">ends the run early the same way the time limit does: no new requests, running ones finish</param>
+    public async Task<LoadResult> RunAsync(int clients, TimeSpan duration, CancellationToken cancellation = default, CancellationToken stop = default)
     {
         var firstToken = new ConcurrentBag<double>();
         var interToken = new ConcurrentBag<double>();
@@ -27,7 +29,7 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
 
         async Task Client(int index)
         {
-            for (int n = 0; wall.Elapsed < duration; n++)
+            for (int n = 0; wall.Elapsed < duration && !stop.IsCancellationRequested; n++)
             {
                 cancellation.ThrowIfCancellationRequested();
                 var message = new GenerateRequest
@@ -35,6 +37,7 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
                     Text = request.Prompts[(index + n * clients) % request.Prompts.Count],
                     Domain = request.Domains[(index + n) % request.Domains.Count],
                     MaxNewTokens = request.MaxNewTokens,
+                    IgnoreEndOfText = request.IgnoreEndOfText,
                 };
                 var sent = Stopwatch.GetTimestamp();
                 long last = 0;

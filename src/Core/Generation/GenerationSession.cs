@@ -23,11 +23,16 @@ public sealed class GenerationSession
     private readonly IReadOnlyList<string> _stops;
     private readonly int _maxNewTokens;
     private readonly List<int> _generated = [];
+    private readonly bool _ignoreEnd;
+    private float[]? _withoutEnd;
     private int _released;
 
-    public GenerationSession(ITextTokenizer tokenizer, SamplingSettings sampling, int seed, int maxNewTokens, IReadOnlyList<string>? stops = null)
+    /// <param name="ignoreEndOfText">never pick the end token, so generation runs to <paramref name="maxNewTokens"/> (benchmarks)</param>
+    public GenerationSession(ITextTokenizer tokenizer, SamplingSettings sampling, int seed, int maxNewTokens, IReadOnlyList<string>? stops = null,
+        bool ignoreEndOfText = false)
     {
         _tokenizer = tokenizer;
+        _ignoreEnd = ignoreEndOfText;
         _sampler = new TokenSampler(sampling, new Random(seed));
         _maxNewTokens = maxNewTokens;
         _stops = stops?.Where(s => s.Length > 0).ToList() ?? [];
@@ -37,6 +42,13 @@ public sealed class GenerationSession
 
     public GenerationStep Step(ReadOnlySpan<float> logits)
     {
+        if (_ignoreEnd)
+        {
+            if (_withoutEnd?.Length != logits.Length) _withoutEnd = new float[logits.Length];
+            logits.CopyTo(_withoutEnd);
+            _withoutEnd[_tokenizer.Special.End] = float.NegativeInfinity;
+            logits = _withoutEnd;
+        }
         int token = _sampler.Next(logits);
         if (token == _tokenizer.Special.End) return new GenerationStep(token, Release(Text.Length), FinishReason.EndOfText);
 

@@ -39,6 +39,18 @@ public sealed class OnnxKvCache : IDisposable
             values.Select(v => OrtValue.CreateTensorValueFromMemory(v, shape)).ToArray());
     }
 
+    /// <summary>
+    /// A cache over caller-owned memory (e.g. prefixes of buffers reused across steps), each [batch, kvHeads, length,
+    /// headDim] row-major; the memory must stay unchanged until the cache is disposed.
+    /// </summary>
+    public static OnnxKvCache FromMemory(IReadOnlyList<Memory<float>> keys, IReadOnlyList<Memory<float>> values, int batch, int kvHeads, long length, int headDim)
+    {
+        long[] shape = [batch, kvHeads, length, headDim];
+        return new OnnxKvCache(
+            keys.Select(k => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, k, shape)).ToArray(),
+            values.Select(v => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, v, shape)).ToArray());
+    }
+
     /// <summary>A zero-length cache for <paramref name="batch"/> sequences (the prefill step's past).</summary>
     public static OnnxKvCache Empty(int numLayers, int batch, int kvHeads, int headDim)
     {

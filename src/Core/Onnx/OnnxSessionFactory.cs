@@ -18,6 +18,12 @@ public sealed record OnnxSessionSettings
 
     /// <summary>Intra-op threads; 0 lets ONNX Runtime use one per core.</summary>
     public int Threads { get; init; }
+
+    /// <summary>
+    /// Whether idle intra-op threads spin (ONNX Runtime's default: lowest latency for a process that owns the cores).
+    /// A server turns it off: spinning workers take CPU from the threads that schedule batches and write responses.
+    /// </summary>
+    public bool AllowSpinning { get; init; } = true;
 }
 
 /// <summary>Creates ONNX Runtime sessions on the best available execution provider and says which one it got.</summary>
@@ -49,13 +55,18 @@ public static class OnnxSessionFactory
         return (new InferenceSession(modelPath, BaseOptions(settings)), CpuProvider);
     }
 
-    private static SessionOptions BaseOptions(OnnxSessionSettings settings) => new()
+    private static SessionOptions BaseOptions(OnnxSessionSettings settings)
     {
-        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        IntraOpNumThreads = settings.Threads,
-        InterOpNumThreads = 1,
-        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-        // Warnings about the optional domain_ids input (an initializer that is also an input) are expected.
-        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-    };
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = settings.Threads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            // Warnings about the optional domain_ids input (an initializer that is also an input) are expected.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        if (!settings.AllowSpinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
 }

@@ -9,4 +9,5 @@ public sealed record GenerationRequest(
     int MaxNewTokens,
     SamplingSettings Sampling,
     int Seed,
-    IReadOnlyList<string> Stops);
+    IReadOnlyList<string> Stops,
+    bool IgnoreEndOfText = false);

@@ -21,6 +21,9 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _scheduler;
     private readonly ILogger _logger;
+    // The batch's padded past keys and values per layer, reused every decode step: [MaxBatch, kv_heads, context, head_dim] at most.
+    private readonly float[][] _pastKeys;
+    private readonly float[][] _pastValues;
     private int _inFlight;
 
     public OnnxBatchingEngine(OnnxDecoder decoder, BatchingOptions options, string modelVersion, long parameterCount, ILogger logger)
@@ -30,6 +33,10 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         _logger = logger;
         ModelVersion = modelVersion;
         ParameterCount = parameterCount;
+        var config = decoder.Info.Config;
+        int capacity = options.MaxBatch * config.NumKvHeads * config.MaxPositions * config.HeadDim;
+        _pastKeys = Enumerable.Range(0, config.NumLayers).Select(_ => new float[capacity]).ToArray();
+        _pastValues = Enumerable.Range(0, config.NumLayers).Select(_ => new float[capacity]).ToArray();
         _waiting = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
         _scheduler = Task.Factory.StartNew(RunScheduler, TaskCreationOptions.LongRunning).Unwrap();
     }
@@ -125,14 +132,9 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     private void DecodeStep(List<ActiveSequence> batch)
     {
         int b = batch.Count, width = batch.Max(s => s.Cache.Length), kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        var keys = new float[Config.NumLayers][];
-        var values = new float[Config.NumLayers][];
+        int size = b * kvHeads * width * headDim;
         for (int l = 0; l < Config.NumLayers; l++)
-        {
-            keys[l] = new float[b * kvHeads * width * headDim];
-            values[l] = new float[b * kvHeads * width * headDim];
-            for (int row = 0; row < b; row++) batch[row].Cache.CopyInto(l, keys[l], values[l], row, width);
-        }
+            for (int row = 0; row < b; row++) batch[row].Cache.CopyInto(l, _pastKeys[l], _pastValues[l], row, width);
         var mask = new long[b * (width + 1)];
         for (int row = 0; row < b; row++)
             Array.Fill(mask, 1L, row * (width + 1) + width - batch[row].Cache.Length, batch[row].Cache.Length + 1);
@@ -141,7 +143,8 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             batch.Select(s => (long)s.Cache.Length).ToArray(),
             batch.Select(s => (long)s.DomainId).ToArray());
 
-        using var past = OnnxKvCache.FromArrays(keys, values, b, kvHeads, width, headDim);
+        using var past = OnnxKvCache.FromMemory(_pastKeys.Select(k => k.AsMemory(0, size)).ToList(), _pastValues.Select(v => v.AsMemory(0, size)).ToList(),
+            b, kvHeads, width, headDim);
         using var output = _decoder.Run(input, past);
         for (int row = 0; row < b; row++)
         {
@@ -183,7 +186,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             Cancellation = cancellation;
             Cache = new SequenceCache(config.NumLayers, config.NumKvHeads, config.MaxPositions, config.HeadDim);
             int budget = Math.Min(request.MaxNewTokens, config.MaxPositions - request.PromptTokens.Count);
-            _session = new GenerationSession(tokenizer, request.Sampling, request.Seed, budget, request.Stops);
+            _session = new GenerationSession(tokenizer, request.Sampling, request.Seed, budget, request.Stops, request.IgnoreEndOfText);
         }
 
         public GenerationRequest Request { get; }

@@ -34,7 +34,7 @@ public sealed class TorchSharpEngine : IGenerationEngine, IDisposable
     public async IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
     {
         int budget = Math.Min(request.MaxNewTokens, Config.MaxPositions - request.PromptTokens.Count);
-        var session = new GenerationSession(Tokenizer, request.Sampling, request.Seed, budget, request.Stops);
+        var session = new GenerationSession(Tokenizer, request.Sampling, request.Seed, budget, request.Stops, request.IgnoreEndOfText);
         using var cache = new KvCache(Config.NumLayers);
         long[] input = request.PromptTokens.Select(t => (long)t).ToArray();
 

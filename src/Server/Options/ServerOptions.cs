@@ -42,6 +42,9 @@ public sealed class ServerOptions
     /// <summary>CPU threads for inference; 0 = all cores.</summary>
     public int Threads { get; set; }
 
+    /// <summary>Let ONNX Runtime's idle threads spin (faster alone on a machine, slower when the cores are shared).</summary>
+    public bool OrtSpinning { get; set; }
+
     public string ResolvedDataDirectory() => string.IsNullOrWhiteSpace(DataDirectory)
         ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "desmoe")
         : DataDirectory;

@@ -55,7 +55,7 @@ public sealed class RequestValidator(ServerOptions options)
         if (request.Stop.Any(s => s.Length == 0)) throw Invalid("stop sequences must not be empty");
 
         int seed = request.Sampling?.HasSeed == true ? unchecked((int)request.Sampling.Seed) : Random.Shared.Next();
-        return new GenerationRequest(prompt, domain, maxNew, sampling, seed, request.Stop.ToList());
+        return new GenerationRequest(prompt, domain, maxNew, sampling, seed, request.Stop.ToList(), request.IgnoreEndOfText);
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));

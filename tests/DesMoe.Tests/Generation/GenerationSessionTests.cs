@@ -36,6 +36,18 @@ public class GenerationSessionTests
     }
 
     [Fact]
+    public void Ignoring_the_end_token_picks_the_next_best_and_runs_to_the_length_limit()
+    {
+        var session = new GenerationSession(Tokenizer, SamplingSettings.Greedy, 0, 3, ignoreEndOfText: true);
+        var logits = new float[Tokenizer.VocabSize];
+        logits[Tokenizer.Special.End] = 10;
+        logits['z'] = 5;
+        var steps = Enumerable.Range(0, 3).Select(_ => session.Step(logits)).ToList();
+        Assert.Equal("zzz", string.Concat(steps.Select(s => s.TextDelta)));
+        Assert.Equal(FinishReason.Length, steps[^1].Finish);
+    }
+
+    [Fact]
     public void Stops_at_the_length_limit()
     {
         var session = new GenerationSession(Tokenizer, SamplingSettings.Greedy, 0, 3);

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Starts a Release server on the bundled model with a fresh data directory, waits until it is healthy, runs one
+# `desmoe` command against it, and stops it. Used for the load benchmark and the add-domain scenario:
+#   bash bench/run-against-server.sh bench load
+#   bash bench/run-against-server.sh scenario add-domain
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port="${DESMOE_BENCH_PORT:-50151}"
+data="$(mktemp -d)"
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
+
+dotnet build src/Server -c Release -v q -nologo >/dev/null
+dotnet build clients/cli -c Release -v q -nologo >/dev/null
+export DESMOE_ADDRESS="http://127.0.0.1:$port" DESMOE_ADMIN_TOKEN="bench-$RANDOM$RANDOM"
+DesMoe__DataDirectory="$data" DesMoe__Adaptation__AdminToken="$DESMOE_ADMIN_TOKEN" Kestrel__Endpoints__Grpc__Url="$DESMOE_ADDRESS" \
+  Logging__LogLevel__Default=Warning dotnet src/Server/bin/Release/net10.0/DesMoe.Server.dll &
+server=$!
+for _ in $(seq 1 120); do
+  if dotnet clients/cli/bin/Release/net10.0/desmoe.dll health >/dev/null 2>&1; then break; fi
+  sleep 0.5
+done
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(. /etc/os-release && echo "$PRETTY_NAME")"
+dotnet clients/cli/bin/Release/net10.0/desmoe.dll "$@"
