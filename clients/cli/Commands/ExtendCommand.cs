@@ -46,7 +46,7 @@ internal static class ExtendCommand
                 Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), ExpertsPerLayer = parse.GetValue(slots), Seed = parse.GetValue(seed),
             });
             addition.Log += message => Console.WriteLine($"  {message}");
-            var run = addition.Run(current, matrix, name, train, general.Examples, p => Console.WriteLine(p), cancellation);
+            var run = addition.Run(current, matrix, name, train, [general], p => Console.WriteLine(p), cancellation);
             var after = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, run.Assignment, NoDomainRouting.AllExperts,
                 [general, new EvaluationSet(name, held)]);
 

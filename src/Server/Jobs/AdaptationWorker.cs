@@ -56,7 +56,7 @@ public static class AdaptationWorker
             Steps = request.Steps, BatchSize = request.BatchSize, LearningRate = request.LearningRate,
         });
         addition.Log += message => emit(new WorkerEvent { Message = message });
-        var run = addition.Run(assignment, matrix, request.Domain, Jsonl.Read(request.TrainFile), earlier.SelectMany(s => s.Examples).ToList(),
+        var run = addition.Run(assignment, matrix, request.Domain, Jsonl.Read(request.TrainFile), earlier,
             p => emit(new WorkerEvent
             {
                 Progress = new ProgressRecord(p.Phase?.ToString() ?? "", p.Step, p.TotalSteps, p.Loss, p.RouterKl, p.TokensPerSecond, p.EstimatedRemaining.TotalSeconds),

@@ -17,6 +17,9 @@ public sealed record DomainAdditionOptions
     /// <summary>Examples of the new domain and of the reference sets routed through the frozen model to choose its experts.</summary>
     public int ProfileExamples { get; init; } = 256;
 
+    /// <summary>Reference examples (split over the reference sets) on which each free expert's removal cost is measured.</summary>
+    public int RemovalCostExamples { get; init; } = 128;
+
     /// <summary>Fraction of the steps in which the router (the new experts' rows only) trains; consolidation follows with it frozen.</summary>
     public double RouterTrainingFraction { get; init; } = 0.5;
 
@@ -32,6 +35,7 @@ public sealed record DomainAdditionOptions
         if (LearningRate <= 0 || double.IsNaN(LearningRate)) problems.Add($"learning rate must be positive (got {LearningRate})");
         if (ExpertsPerLayer < 0) problems.Add($"experts per layer must not be negative (got {ExpertsPerLayer})");
         if (ProfileExamples <= 0) problems.Add($"profile examples must be positive (got {ProfileExamples})");
+        if (RemovalCostExamples <= 0) problems.Add($"removal cost examples must be positive (got {RemovalCostExamples})");
         if (RouterTrainingFraction is < 0 or > 1) problems.Add($"router training fraction must be in [0, 1] (got {RouterTrainingFraction})");
         if (problems.Count > 0) throw new ArgumentException("invalid domain addition options: " + string.Join("; ", problems));
         return this;

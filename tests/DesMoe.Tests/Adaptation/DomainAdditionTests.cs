@@ -1,4 +1,5 @@
 using DesMoe.Core.Data;
+using DesMoe.Core.Evaluation;
 using DesMoe.Core.Model;
 using DesMoe.Core.Tokenization;
 using DesMoe.Tests.Support;
@@ -26,7 +27,7 @@ public class DomainAdditionTests
         var before = Snapshot(model);
 
         var run = new DomainAddition(model, Tokenizer, new DomainAdditionOptions { Steps = 6, BatchSize = 4, ProfileExamples = 16 })
-            .Run(current, null, "law", Examples("law", 32), Examples(DomainCatalog.GeneralName, 32));
+            .Run(current, null, "law", Examples("law", 32), [new EvaluationSet(DomainCatalog.GeneralName, Examples(DomainCatalog.GeneralName, 32))]);
 
         Assert.Equal(["math", "law"], run.Assignment.Domains);
         Assert.Contains("law", run.Assignment.ExclusiveDomains);
@@ -70,7 +71,7 @@ public class DomainAdditionTests
         var full = ExpertAssignment.Empty(2, 6).WithExclusiveDomain("math", [[0, 1], [0, 1]]).WithExclusiveDomain("law", [[2, 3], [2, 3]]);
         var error = Assert.Throws<InvalidOperationException>(() =>
             new DomainAddition(model, Tokenizer, new DomainAdditionOptions { Steps = 1, ProfileExamples = 4 })
-                .Run(full, null, "code", Examples("code", 8), Examples(DomainCatalog.GeneralName, 8)));
+                .Run(full, null, "code", Examples("code", 8), [new EvaluationSet(DomainCatalog.GeneralName, Examples(DomainCatalog.GeneralName, 8))]));
         Assert.Contains("layer 0", error.Message);
         Assert.Contains("no room", error.Message);
     }
