@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using DesMoe.Core.Config;
 using DesMoe.Core.Data;
+using DesMoe.Core.Model;
 using DesMoe.Core.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Jobs;
@@ -71,9 +73,10 @@ public sealed partial class AdaptationService(
         eval = eval.Take(settings.MaxEvalExamples).ToList();
 
         var current = store.Current;
-        if (store.ModelFolderOf(current) is null)
-            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+        var modelFolder = store.ModelFolderOf(current)
+            ?? throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"version {current.Id} is served from an ONNX export without its checkpoint; serve a model folder (model.safetensors) to add domains"));
+        CheckRoom(modelFolder, current);
         lock (Submitting)
         {
             CheckName(header.Name); // again, under the lock: two uploads of one name must not both be queued
@@ -159,6 +162,17 @@ public sealed partial class AdaptationService(
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{name}' is already served by {host.Version.Id}"));
         if (jobs.All().FirstOrDefault(j => j.Domain == name && !j.IsFinished) is { } pending)
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{name}' is already being added by job {pending.Id}"));
+    }
+
+    /// <summary>FAILED_PRECONDITION when the served model has no free experts left for another domain (queued jobs count too).</summary>
+    private void CheckRoom(string modelFolder, VersionRecord current)
+    {
+        var config = MoeConfig.Load(Path.Combine(modelFolder, MoeConfig.FileName));
+        var path = Path.Combine(modelFolder, ExpertAssignment.FileName);
+        var assignment = File.Exists(path) ? ExpertAssignment.Load(path, config.NumLayers, config.NumRoutedExperts) : ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
+        int pending = jobs.All().Count(j => !j.IsFinished);
+        if (assignment.NoRoomFor(config.TopK * (pending + 1), config.TopK) is { } problem)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{current.Id}: {problem}" + (pending > 0 ? $" ({pending} queued or running job(s) will take theirs first)" : "")));
     }
 
     private (int Steps, int Batch, double LearningRate) Budget(TrainingBudget? budget)

@@ -47,6 +47,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         int slots = options.ExpertsPerLayer == 0 ? config.TopK : options.ExpertsPerLayer;
         if (slots < config.TopK) throw new ArgumentException($"a domain needs at least top-k ({config.TopK}) experts per layer, got {slots}");
 
+        if (current.NoRoomFor(slots, config.TopK) is { } problem) throw new InvalidOperationException(problem);
         torch.manual_seed(options.Seed);
         var clock = Stopwatch.StartNew();
         var newShare = RoutingShare(train.Take(options.ProfileExamples).ToList());
@@ -193,14 +194,10 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
     private int[][] ChooseExperts(ExpertAssignment current, double[][] newShare, double[][] removalCost, int slots)
     {
         var assigned = current.AssignedPerLayer();
-        var exclusive = current.ExclusivePerLayer();
-        int topK = model.Config.TopK, experts = model.Config.NumRoutedExperts;
+        int experts = model.Config.NumRoutedExperts;
         return Enumerable.Range(0, model.Config.NumLayers).Select(l =>
         {
             var free = Enumerable.Range(0, experts).Where(e => !assigned[l].Contains(e)).ToList();
-            if (free.Count < slots || experts - exclusive[l].Count - slots < topK)
-                throw new InvalidOperationException(
-                    $"no room for another domain: layer {l} has {free.Count} free experts; a new domain takes {slots} and every routing row must keep at least top-k ({topK}) experts");
             return free.OrderBy(e => removalCost[l][e]).ThenByDescending(e => newShare[l][e]).Take(slots).Order().ToArray();
         }).ToArray();
     }
