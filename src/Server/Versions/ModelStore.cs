@@ -18,7 +18,19 @@ public sealed class ModelStore
     private const string EvalFolder = "eval";
     private readonly object _lock = new();
 
-    private ModelStore(string root) => Root = root;
+    /// <summary>
+    /// Stands for the configured model in the base version's record: the store is keyed by that model's hash, so the
+    /// path it is found at today (e.g. a Debug or Release build folder) is the one to use.
+    /// </summary>
+    public const string ConfiguredSource = "<configured model>";
+
+    private readonly string _source;
+
+    private ModelStore(string root, string source)
+    {
+        Root = root;
+        _source = source;
+    }
 
     public string Root { get; }
     public string JobsFolder => Path.Combine(Root, "jobs");
@@ -32,7 +44,7 @@ public sealed class ModelStore
         if (!hasWeights && !hasOnnx)
             throw new FileNotFoundException($"{source} holds neither {OnnxNames.ModelFileName} nor {ModelFolder.WeightsFileName}", source);
         var key = hasOnnx ? FileSha256(Path.Combine(source, OnnxNames.ModelFileName)) : ModelFolder.WeightsSha256(source);
-        var store = new ModelStore(Path.Combine(dataDirectory, "models", key[..16]));
+        var store = new ModelStore(Path.Combine(dataDirectory, "models", key[..16]), Path.GetFullPath(source));
         store.RemoveStaleStaging();
         if (store.CurrentId() is null) store.CreateBase(Path.GetFullPath(source), hasOnnx, log);
         return store;
@@ -144,7 +156,7 @@ public sealed class ModelStore
         var record = new VersionRecord
         {
             Id = NextId(), Created = DateTimeOffset.UtcNow, Domains = domains,
-            Onnx = isExport ? source : "onnx", Model = isExport ? null : source,
+            Onnx = isExport ? ConfiguredSource : "onnx", Model = isExport ? null : ConfiguredSource,
         };
         log($"creating the base version {record.Id} of {source} in {Root}");
         AtomicDirectory.Write(Path.Combine(VersionsFolder, record.Id), staging =>
@@ -171,7 +183,8 @@ public sealed class ModelStore
         return $"v{last + 1:D4}";
     }
 
-    private string Resolve(VersionRecord v, string path) => Path.IsPathRooted(path) ? path : Path.Combine(VersionsFolder, v.Id, path);
+    private string Resolve(VersionRecord v, string path) =>
+        path == ConfiguredSource ? _source : Path.IsPathRooted(path) ? path : Path.Combine(VersionsFolder, v.Id, path);
 
     private void RemoveStaleStaging()
     {

@@ -3,8 +3,8 @@ using System.Text.Json.Serialization;
 namespace DesMoe.Server.Versions;
 
 /// <summary>
-/// <c>version.json</c>: one served model version. Paths are relative to the version's folder, or absolute for the
-/// base version, which points at the configured model rather than copying it.
+/// <c>version.json</c>: one served model version. Paths are relative to the version's folder; the base version points
+/// at the configured model (<see cref="ModelStore.ConfiguredSource"/>) rather than copying it.
 /// </summary>
 public sealed record VersionRecord
 {
