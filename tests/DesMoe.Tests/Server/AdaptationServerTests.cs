@@ -90,6 +90,24 @@ public sealed class AdaptationServerTests(AdaptationServerFixture server) : ICla
     }
 
     [Fact]
+    public async Task A_cancelled_job_stops_and_leaves_the_served_model_alone()
+    {
+        var before = (await server.Client.GetModelInfoAsync(new GetModelInfoRequest())).ModelVersion;
+        var split = DatasetSplit.Create(DomainCatalog.Get("summarization"), 200, 20, seed: 4);
+        var job = await server.Admin.AddDomainAsync("summarization", split.Train, split.Eval, steps: 5000);
+        using (var watch = server.Admin.WatchJob(new JobRequest { JobId = job.Id }))
+            while (await watch.ResponseStream.MoveNext() && watch.ResponseStream.Current.State != JobState.Training) { }
+
+        var cancelled = await server.Admin.CancelJobAsync(new JobRequest { JobId = job.Id }, LoopbackServer.AsAdmin());
+        Assert.Equal(job.Id, cancelled.Id);
+        var end = (await server.Admin.WatchToEndAsync(job.Id, TimeSpan.FromMinutes(1)))[^1];
+        Assert.Equal(JobState.Cancelled, end.State);
+        Assert.Contains("not changed", end.Message);
+        Assert.Equal(before, (await server.Client.GetModelInfoAsync(new GetModelInfoRequest())).ModelVersion);
+        Assert.DoesNotContain((await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains, d => d.Name == "summarization");
+    }
+
+    [Fact]
     public async Task Admin_rpcs_need_the_token()
     {
         var examples = DatasetSplit.Create(DomainCatalog.Get("law"), 40, 0, seed: 1).Train;
