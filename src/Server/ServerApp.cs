@@ -8,6 +8,10 @@ using DesMoe.Server.Services;
 using DesMoe.Server.Versions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using DesMoe.Server.Telemetry;
 
 namespace DesMoe.Server;
 
@@ -50,6 +54,8 @@ public static class ServerApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
         builder.Services.AddSingleton<AdminCredential>();
         builder.Services.AddSingleton<RequestValidator>();
+        builder.Services.AddSingleton<ServerGauges>();
+        AddTelemetry(builder);
         builder.Services.AddGrpc(o => o.EnableDetailedErrors = false);
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck("model", () => HealthCheckResult.Healthy());
@@ -58,10 +64,35 @@ public static class ServerApp
         // Load the model before accepting traffic so the first request does not pay for it and a bad path fails fast.
         _ = app.Services.GetRequiredService<ModelHost>();
         _ = app.Services.GetRequiredService<AdminCredential>();
+        _ = app.Services.GetRequiredService<ServerGauges>();
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<AdaptationService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        app.MapPrometheusScrapingEndpoint();
         return app;
+    }
+
+    /// <summary>
+    /// Traces (every RPC, plus queue/prefill/decode and adaptation job phase spans) and metrics, exported over OTLP
+    /// when the standard OTEL_EXPORTER_OTLP_ENDPOINT is set, and metrics scraped at /metrics (an HTTP/1.1 endpoint:
+    /// Kestrel:Endpoints:Metrics). Log lines carry the trace and span ids.
+    /// </summary>
+    private static void AddTelemetry(WebApplicationBuilder builder)
+    {
+        bool otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("desmoe-server"))
+            .WithTracing(t =>
+            {
+                t.AddSource(ServerTelemetry.Name).AddAspNetCoreInstrumentation();
+                if (otlp) t.AddOtlpExporter();
+            })
+            .WithMetrics(m =>
+            {
+                m.AddMeter(ServerTelemetry.Name).AddAspNetCoreInstrumentation().AddPrometheusExporter();
+                if (otlp) m.AddOtlpExporter();
+            });
     }
 }

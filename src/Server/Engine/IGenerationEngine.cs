@@ -17,5 +17,8 @@ public interface IGenerationEngine
     /// <summary>Domain names the model was adapted to, in id order.</summary>
     IReadOnlyList<string> Domains { get; }
 
+    /// <summary>Requests waiting for a batch slot, sequences decoding, and the bytes their KV caches hold.</summary>
+    EngineStats Stats { get; }
+
     IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, CancellationToken cancellation);
 }

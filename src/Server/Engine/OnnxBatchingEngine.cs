@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using DesMoe.Core.Config;
 using DesMoe.Core.Generation;
 using DesMoe.Core.Onnx;
 using DesMoe.Core.Tokenization;
+using DesMoe.Server.Telemetry;
 
 namespace DesMoe.Server.Engine;
 
@@ -52,10 +54,17 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     /// <summary>Sequences in the running batch (for metrics and tests).</summary>
     public int Active { get; private set; }
 
+    private long _kvCacheBytes;
+
+    public EngineStats Stats => new(Math.Max(0, InFlight - Active), Active, Interlocked.Read(ref _kvCacheBytes));
+
     /// <summary>Requests accepted and not yet finished: the running batch plus those waiting for a slot.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
     private int Capacity => _options.MaxBatch + _options.QueueCapacity;
+
+    /// <summary>Keys and values of every layer for one position of one sequence, in bytes.</summary>
+    private long KvBytesPerPosition => 2L * Config.NumLayers * Config.NumKvHeads * Config.HeadDim * sizeof(float);
 
     public async IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
     {
@@ -110,6 +119,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
                 active.Clear();
             }
             Active = active.Count;
+            Interlocked.Exchange(ref _kvCacheBytes, active.Sum(a => (long)a.Cache.Length) * KvBytesPerPosition);
         }
         foreach (var s in active) s.Complete(new EngineStoppedException());
         while (_waiting.Reader.TryRead(out var left)) left.Complete(new EngineStoppedException());
@@ -118,6 +128,9 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     /// <returns>whether the sequence continues (false when its first token already finished it)</returns>
     private bool Prefill(ActiveSequence s)
     {
+        s.Queued?.Dispose();
+        using var span = ServerTelemetry.StartChild("desmoe.prefill", s.Parent);
+        span?.SetTag("desmoe.prompt_tokens", s.Request.PromptTokens.Count);
         var prompt = s.Request.PromptTokens.Select(t => (long)t).ToArray();
         int n = prompt.Length;
         using var empty = _decoder.EmptyCache(1);
@@ -126,7 +139,9 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         for (int l = 0; l < Config.NumLayers; l++)
             s.Cache.Append(l, output.Present.Keys(l), output.Present.Values(l), 0, n, 0, n);
         s.Cache.Advance(n);
-        return s.Emit(output.LastLogits(0));
+        bool goesOn = s.Emit(output.LastLogits(0));
+        if (goesOn) s.Decoding = ServerTelemetry.StartChild("desmoe.decode", s.Parent);
+        return goesOn;
     }
 
     private void DecodeStep(List<ActiveSequence> batch)
@@ -135,6 +150,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         int size = b * kvHeads * width * headDim;
         for (int l = 0; l < Config.NumLayers; l++)
             for (int row = 0; row < b; row++) batch[row].Cache.CopyInto(l, _pastKeys[l], _pastValues[l], row, width);
+        ServerTelemetry.BatchSize.Record(b);
         var mask = new long[b * (width + 1)];
         for (int row = 0; row < b; row++)
             Array.Fill(mask, 1L, row * (width + 1) + width - batch[row].Cache.Length, batch[row].Cache.Length + 1);
@@ -184,6 +200,8 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             Request = request;
             DomainId = domainId;
             Cancellation = cancellation;
+            Parent = Activity.Current?.Context ?? default;
+            Queued = ServerTelemetry.StartChild("desmoe.queue", Parent);
             Cache = new SequenceCache(config.NumLayers, config.NumKvHeads, config.MaxPositions, config.HeadDim);
             int budget = Math.Min(request.MaxNewTokens, config.MaxPositions - request.PromptTokens.Count);
             _session = new GenerationSession(tokenizer, request.Sampling, request.Seed, budget, request.Stops, request.IgnoreEndOfText);
@@ -196,17 +214,39 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         public int LastToken { get; private set; }
         public ChannelReader<GenerationStep> Steps => _steps.Reader;
 
+        /// <summary>The request's span, the parent of this sequence's queue, prefill and decode spans.</summary>
+        public ActivityContext Parent { get; }
+        public Activity? Queued { get; }
+        public Activity? Decoding { get; set; }
+
         /// <returns>whether the sequence goes on</returns>
         public bool Emit(ReadOnlySpan<float> logits)
         {
             var step = _session.Step(logits);
             LastToken = step.Token;
             _steps.Writer.TryWrite(step);
+            _generated++;
             if (step.Finish is null) return true;
             _steps.Writer.TryComplete();
+            EndSpans(null);
             return false;
         }
 
-        public void Complete(Exception error) => _steps.Writer.TryComplete(error);
+        public void Complete(Exception error)
+        {
+            _steps.Writer.TryComplete(error);
+            EndSpans(error);
+        }
+
+        private int _generated;
+
+        private void EndSpans(Exception? error)
+        {
+            Queued?.Dispose();
+            if (Decoding is null) return;
+            Decoding.SetTag("desmoe.completion_tokens", _generated);
+            if (error is not null) Decoding.SetStatus(ActivityStatusCode.Error, error.Message);
+            Decoding.Dispose();
+        }
     }
 }

@@ -31,11 +31,17 @@ public sealed class TorchSharpEngine : IGenerationEngine, IDisposable
     public long ParameterCount => _loaded.Model.ParameterCount();
     public IReadOnlyList<string> Domains { get; } = [];
 
+    /// <summary>Requests in progress count as active; their caches live in TorchSharp and are not measured.</summary>
+    public EngineStats Stats => new(0, Volatile.Read(ref _running), 0);
+    private int _running;
+
     public async IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
     {
         int budget = Math.Min(request.MaxNewTokens, Config.MaxPositions - request.PromptTokens.Count);
         var session = new GenerationSession(Tokenizer, request.Sampling, request.Seed, budget, request.Stops, request.IgnoreEndOfText);
         using var cache = new KvCache(Config.NumLayers);
+        Interlocked.Increment(ref _running);
+        using var running = new Release(() => Interlocked.Decrement(ref _running));
         long[] input = request.PromptTokens.Select(t => (long)t).ToArray();
 
         while (true)
@@ -66,6 +72,11 @@ public sealed class TorchSharpEngine : IGenerationEngine, IDisposable
         var ids = tensor(input, [1, input.Length]);
         var logits = _loaded.Model.Forward(ids, cache: cache).Logits;
         return logits[0, -1].data<float>().ToArray();
+    }
+
+    private sealed class Release(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 
     public void Dispose()

@@ -1,6 +1,7 @@
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
 using DesMoe.Server.Serving;
+using DesMoe.Server.Telemetry;
 using DesMoe.Server.Versions;
 
 namespace DesMoe.Server.Jobs;
@@ -22,6 +23,10 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
         if (parent.Domains.Contains(job.Domain)) throw new InvalidOperationException($"version {parent.Id} already serves a domain named '{job.Domain}'");
         var (trainFile, evalFile) = jobs.DataFiles(jobId);
         jobs.Update(jobId, j => j with { Status = JobStatus.Training, BaseVersion = parent.Id, Message = $"adapting {parent.Id}" });
+        using var jobSpan = ServerTelemetry.Traces.StartActivity("desmoe.adaptation.job");
+        jobSpan?.SetTag("desmoe.job", jobId).SetTag("desmoe.domain", job.Domain).SetTag("desmoe.base_version", parent.Id);
+        using var phases = new PhaseSpans(jobSpan?.Context ?? default);
+        phases.Enter(JobStatus.Training);
 
         EvaluationRecord? evaluation = null;
         IReadOnlyList<string>? domains = null;
@@ -41,6 +46,7 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
                 {
                     if (e.Message is { } message) logger.LogInformation("job {Job}: {Message}", jobId, message);
                     if (e.Evaluation is not null) evaluation = e.Evaluation;
+                    if (e.State is { } state) phases.Enter(state);
                     if (e.Domains is not null) domains = e.Domains;
                     if (e.State is not null || e.Progress is not null)
                         jobs.Update(jobId, j => j with
@@ -67,12 +73,31 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
         }
         cancellation.ThrowIfCancellationRequested();
 
+        phases.Enter(null);
+        using var swapSpan = ServerTelemetry.StartChild("desmoe.adaptation.swap", jobSpan?.Context ?? default);
         var engine = EngineFactory.Create(options, store, version, logger);
         store.SetCurrent(version.Id);
         host.Swap(engine, version);
         jobs.Update(jobId, j => j with { Status = JobStatus.Succeeded, ResultVersion = version.Id, Evaluation = evaluation, Message = $"{version.Id} is in service" });
         logger.LogInformation("job {Job}: {Version} with domain '{Domain}' is in service", jobId, version.Id, job.Domain);
         foreach (var id in store.Prune(settings.KeepVersions)) logger.LogInformation("removed model version {Version} (retention {Keep})", id, settings.KeepVersions);
+    }
+
+    /// <summary>One span per job phase (training, evaluating, exporting) under the job's span.</summary>
+    private sealed class PhaseSpans(System.Diagnostics.ActivityContext job) : IDisposable
+    {
+        private System.Diagnostics.Activity? _current;
+
+        public void Enter(JobStatus? state)
+        {
+            lock (this)
+            {
+                _current?.Dispose();
+                _current = state is null ? null : ServerTelemetry.StartChild($"desmoe.adaptation.{state.ToString()!.ToLowerInvariant()}", job);
+            }
+        }
+
+        public void Dispose() => Enter(null);
     }
 
     private sealed class GateRejectedException() : Exception("the regression gate rejected the result");

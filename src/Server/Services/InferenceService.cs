@@ -3,6 +3,7 @@ using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
 using DesMoe.Server.Serving;
+using DesMoe.Server.Telemetry;
 using Grpc.Core;
 using DesMoe.Core.Generation;
 using CoreFinish = DesMoe.Core.Generation.FinishReason;
@@ -11,51 +12,53 @@ namespace DesMoe.Server.Services;
 
 public sealed class InferenceService(ModelHost host, RequestValidator validator, ServerOptions options) : Inference.InferenceBase
 {
-    public override async Task<GenerateResponse> Generate(GenerateRequest request, ServerCallContext context)
-    {
-        using var lease = host.Acquire();
-        var validated = validator.Validate(request, lease.Engine);
-        var response = new GenerateResponse { ModelVersion = lease.Version.Id };
-        var text = new StringBuilder();
-        await foreach (var step in Steps(lease.Engine, validated, context))
+    public override Task<GenerateResponse> Generate(GenerateRequest request, ServerCallContext context) =>
+        new RequestMetrics(nameof(Generate), request.Domain).Run(async metrics =>
         {
-            text.Append(step.TextDelta);
-            if (step.Finish is { } finish)
+            using var lease = host.Acquire();
+            var validated = validator.Validate(request, lease.Engine);
+            var response = new GenerateResponse { ModelVersion = lease.Version.Id };
+            var text = new StringBuilder();
+            await foreach (var step in Steps(lease.Engine, validated, context))
             {
-                response.FinishReason = ToWire(finish);
-                if (finish != CoreFinish.EndOfText) response.TokenIds.Add(step.Token);
-            }
-            else
-            {
+                text.Append(step.TextDelta);
+                if (step.Finish is { } finish)
+                {
+                    response.FinishReason = ToWire(finish);
+                    if (finish == CoreFinish.EndOfText) continue;
+                }
                 response.TokenIds.Add(step.Token);
+                metrics.Token();
             }
-        }
-        response.Text = text.ToString();
-        response.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = (uint)response.TokenIds.Count };
-        return response;
-    }
+            response.Text = text.ToString();
+            response.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = (uint)response.TokenIds.Count };
+            return response;
+        });
 
-    public override async Task GenerateStream(GenerateRequest request, IServerStreamWriter<GenerateChunk> responseStream, ServerCallContext context)
-    {
-        using var lease = host.Acquire();
-        var validated = validator.Validate(request, lease.Engine);
-        uint completionTokens = 0;
-        await foreach (var step in Steps(lease.Engine, validated, context))
+    public override Task GenerateStream(GenerateRequest request, IServerStreamWriter<GenerateChunk> responseStream, ServerCallContext context) =>
+        new RequestMetrics(nameof(GenerateStream), request.Domain).Run(async metrics =>
         {
-            var chunk = new GenerateChunk { Text = step.TextDelta };
-            if (step.Finish != CoreFinish.EndOfText)
+            using var lease = host.Acquire();
+            var validated = validator.Validate(request, lease.Engine);
+            uint completionTokens = 0;
+            await foreach (var step in Steps(lease.Engine, validated, context))
             {
-                chunk.TokenIds.Add(step.Token);
-                completionTokens++;
+                var chunk = new GenerateChunk { Text = step.TextDelta };
+                if (step.Finish != CoreFinish.EndOfText)
+                {
+                    chunk.TokenIds.Add(step.Token);
+                    completionTokens++;
+                    metrics.Token();
+                }
+                if (step.Finish is { } finish)
+                {
+                    chunk.FinishReason = ToWire(finish);
+                    chunk.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = completionTokens };
+                }
+                await responseStream.WriteAsync(chunk, context.CancellationToken);
             }
-            if (step.Finish is { } finish)
-            {
-                chunk.FinishReason = ToWire(finish);
-                chunk.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = completionTokens };
-            }
-            await responseStream.WriteAsync(chunk, context.CancellationToken);
-        }
-    }
+            return true;
+        });
 
     /// <summary>The engine's steps, with a full queue reported as RESOURCE_EXHAUSTED and a stopping engine as UNAVAILABLE.</summary>
     private static async IAsyncEnumerable<GenerationStep> Steps(IGenerationEngine engine, GenerationRequest request, ServerCallContext context)

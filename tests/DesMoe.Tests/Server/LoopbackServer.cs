@@ -16,10 +16,11 @@ public sealed class LoopbackServer : IAsyncDisposable
 {
     public const string AdminToken = "test-admin-token";
 
-    private LoopbackServer(WebApplication app, string address)
+    private LoopbackServer(WebApplication app, string address, string metricsAddress)
     {
         App = app;
         Address = address;
+        MetricsAddress = metricsAddress;
         Channel = GrpcChannel.ForAddress(address);
         Client = new Inference.InferenceClient(Channel);
         Admin = new AdaptationClient(Channel);
@@ -27,6 +28,9 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public WebApplication App { get; }
     public string Address { get; }
+
+    /// <summary>The HTTP/1.1 endpoint serving /metrics.</summary>
+    public string MetricsAddress { get; }
     public GrpcChannel Channel { get; }
     public Inference.InferenceClient Client { get; }
     public AdaptationClient Admin { get; }
@@ -37,12 +41,23 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public static async Task<LoopbackServer> StartAsync(string dataDirectory, params string[] arguments)
     {
-        var app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
+        var metrics = $"http://127.0.0.1:{FreePort()}";
+        var app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", $"--Kestrel:Endpoints:Metrics:Url={metrics}",
+            "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
             $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", .. arguments]);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics);
         Assert.StartsWith("http://127.0.0.1:", address);
-        return new LoopbackServer(app, address);
+        return new LoopbackServer(app, address, metrics);
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Grpc.Core;
+
+namespace DesMoe.Server.Telemetry;
+
+/// <summary>One generation request's measurements: time to first token, inter-token gaps, tokens, and its final status.</summary>
+public sealed class RequestMetrics(string method, string? domain)
+{
+    private readonly long _start = Stopwatch.GetTimestamp();
+    private readonly KeyValuePair<string, object?> _domain = new("domain", ServerTelemetry.DomainTag(domain));
+    private long _last;
+    private long _tokens;
+    private bool _finished;
+
+    public void Token()
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (_last == 0) ServerTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _domain);
+        else ServerTelemetry.InterTokenLatency.Record(Stopwatch.GetElapsedTime(_last, now).TotalSeconds, _domain);
+        _last = now;
+        _tokens++;
+    }
+
+    public void Finish(StatusCode status)
+    {
+        if (_finished) return;
+        _finished = true;
+        if (_tokens > 0) ServerTelemetry.TokensGenerated.Add(_tokens, _domain);
+        ServerTelemetry.Requests.Add(1, new KeyValuePair<string, object?>("method", method), _domain,
+            new KeyValuePair<string, object?>("status", status.ToString()));
+    }
+
+    /// <summary>Runs the request, recording the gRPC status it ends with (OK, the RpcException's, or CANCELLED).</summary>
+    public async Task<T> Run<T>(Func<RequestMetrics, Task<T>> body)
+    {
+        try
+        {
+            var result = await body(this);
+            Finish(StatusCode.OK);
+            return result;
+        }
+        catch (RpcException e)
+        {
+            Finish(e.StatusCode);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            Finish(StatusCode.Cancelled);
+            throw;
+        }
+        catch
+        {
+            Finish(StatusCode.Internal);
+            throw;
+        }
+    }
+}
