@@ -5,9 +5,16 @@ namespace DesMoe.Core.Onnx;
 /// <summary>One forward step's inputs, row-major: ids and positions [batch, sequence], mask [batch, past + sequence], domains [batch].</summary>
 public sealed record OnnxStepInput(int Batch, int Sequence, long[] InputIds, long[] AttentionMask, long[] PositionIds, long[] DomainIds);
 
-/// <summary>Logits [batch, sequence, vocab] of one step and the extended KV cache; disposing frees both.</summary>
-public sealed class OnnxStepOutput(IDisposableReadOnlyCollection<OrtValue> outputs, OnnxKvCache present, int batch, int sequence, int vocab) : IDisposable
+/// <summary>Logits [batch, sequence, vocab] of one step, the routed experts when the model reports them, and the extended KV cache; disposing frees all.</summary>
+public sealed class OnnxStepOutput(IDisposableReadOnlyCollection<OrtValue> outputs, OnnxKvCache present, int batch, int sequence, int vocab,
+    int routingLayers = 0) : IDisposable
 {
+    /// <summary>Whether <see cref="RouterExperts"/> is available (exports from before the routing outputs lack it).</summary>
+    public bool HasRouting => routingLayers > 0;
+
+    /// <summary>[batch * sequence, top_k] the experts layer <paramref name="layer"/> routed each token to.</summary>
+    public ReadOnlySpan<long> RouterExperts(int layer) => outputs[1 + 2 * routingLayers + layer].GetTensorDataAsSpan<long>();
+
     public OnnxKvCache Present { get; } = present;
     public int Batch { get; } = batch;
     public int Sequence { get; } = sequence;
@@ -22,11 +29,12 @@ public sealed class OnnxStepOutput(IDisposableReadOnlyCollection<OrtValue> outpu
     public void DisposeExceptCache()
     {
         outputs[0].Dispose();
+        for (int l = 0; l < routingLayers; l++) outputs[1 + 2 * routingLayers + l].Dispose();
     }
 
     public void Dispose()
     {
-        outputs[0].Dispose();
+        DisposeExceptCache();
         Present.Dispose();
     }
 }
@@ -50,9 +58,13 @@ public sealed class OnnxDecoder : IDisposable
         int layers = info.Config.NumLayers;
         _inputNames = new[] { OnnxNames.InputIds, OnnxNames.AttentionMask, OnnxNames.PositionIds, OnnxNames.DomainIds }
             .Concat(Enumerable.Range(0, layers).SelectMany(l => new[] { OnnxNames.PastKey(l), OnnxNames.PastValue(l) })).ToArray();
+        _reportsRouting = session.OutputMetadata.ContainsKey(OnnxNames.RouterExperts(0));
         _outputNames = new[] { OnnxNames.Logits }
-            .Concat(Enumerable.Range(0, layers).SelectMany(l => new[] { OnnxNames.PresentKey(l), OnnxNames.PresentValue(l) })).ToArray();
+            .Concat(Enumerable.Range(0, layers).SelectMany(l => new[] { OnnxNames.PresentKey(l), OnnxNames.PresentValue(l) }))
+            .Concat(_reportsRouting ? Enumerable.Range(0, layers).Select(OnnxNames.RouterExperts) : []).ToArray();
     }
+
+    private readonly bool _reportsRouting;
 
     public OnnxModelInfo Info { get; }
     public string ExecutionProvider { get; }
@@ -105,7 +117,7 @@ public sealed class OnnxDecoder : IDisposable
             var present = new OnnxKvCache(
                 Enumerable.Range(0, layers).Select(l => outputs[1 + 2 * l]).ToArray(),
                 Enumerable.Range(0, layers).Select(l => outputs[2 + 2 * l]).ToArray());
-            return new OnnxStepOutput(outputs, present, input.Batch, input.Sequence, Info.Config.VocabSize);
+            return new OnnxStepOutput(outputs, present, input.Batch, input.Sequence, Info.Config.VocabSize, _reportsRouting ? layers : 0);
         }
         finally
         {

@@ -24,6 +24,9 @@ public static class OnnxNames
     public static string PastKey(int layer) => $"past_key_values.{layer}.key";
     public static string PastValue(int layer) => $"past_key_values.{layer}.value";
 
+    /// <summary>[batch * sequence, top_k] int64: the routed experts each token of the step was sent to (after domain routing).</summary>
+    public static string RouterExperts(int layer) => $"router.{layer}.experts";
+
     /// <summary>[batch, kv_heads, past + sequence, head_dim] float32.</summary>
     public static string PresentKey(int layer) => $"present.{layer}.key";
     public static string PresentValue(int layer) => $"present.{layer}.value";

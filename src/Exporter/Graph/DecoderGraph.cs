@@ -175,6 +175,8 @@ public sealed class DecoderGraph
         var tokens = _g.Reshape(x, _g.Int64s("tokens_shape", -1, _config.HiddenSize));
         var logits = _g.MatMul(tokens, _weights.Linear(prefix + "router.gate.weight"));
         logits = RestrictToDomain(logits, layer);
+        var (_, chosen) = _g.TopK(logits, _g.Int64s("k", _config.TopK), -1);
+        _g.Output(chosen, OnnxNames.RouterExperts(layer), DataType.Int64, "tokens", _config.TopK);
 
         var routed = _options.Experts == ExpertKernel.ContribMoe
             ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)

@@ -26,6 +26,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     // The batch's padded past keys and values per layer, reused every decode step: [MaxBatch, kv_heads, context, head_dim] at most.
     private readonly float[][] _pastKeys;
     private readonly float[][] _pastValues;
+    private readonly Telemetry.ExpertUtilization _utilization;
     private int _inFlight;
 
     public OnnxBatchingEngine(OnnxDecoder decoder, BatchingOptions options, string modelVersion, long parameterCount, ILogger logger)
@@ -36,6 +37,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         ModelVersion = modelVersion;
         ParameterCount = parameterCount;
         var config = decoder.Info.Config;
+        _utilization = new Telemetry.ExpertUtilization(decoder.Info.Domains, config.NumLayers, config.NumRoutedExperts);
         int capacity = options.MaxBatch * config.NumKvHeads * config.MaxPositions * config.HeadDim;
         _pastKeys = Enumerable.Range(0, config.NumLayers).Select(_ => new float[capacity]).ToArray();
         _pastValues = Enumerable.Range(0, config.NumLayers).Select(_ => new float[capacity]).ToArray();
@@ -136,6 +138,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         using var empty = _decoder.EmptyCache(1);
         using var output = _decoder.Run(new OnnxStepInput(1, n, prompt, Enumerable.Repeat(1L, n).ToArray(),
             Enumerable.Range(0, n).Select(i => (long)i).ToArray(), [s.DomainId]), empty);
+        _utilization.Record(output, [s.DomainId]);
         for (int l = 0; l < Config.NumLayers; l++)
             s.Cache.Append(l, output.Present.Keys(l), output.Present.Values(l), 0, n, 0, n);
         s.Cache.Advance(n);
@@ -162,6 +165,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         using var past = OnnxKvCache.FromMemory(_pastKeys.Select(k => k.AsMemory(0, size)).ToList(), _pastValues.Select(v => v.AsMemory(0, size)).ToList(),
             b, kvHeads, width, headDim);
         using var output = _decoder.Run(input, past);
+        _utilization.Record(output, batch.Select(s => s.DomainId).ToList());
         for (int row = 0; row < b; row++)
         {
             for (int l = 0; l < Config.NumLayers; l++)

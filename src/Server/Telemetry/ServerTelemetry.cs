@@ -26,6 +26,9 @@ public static class ServerTelemetry
     public static readonly Histogram<int> BatchSize = Meter.CreateHistogram("desmoe.batch.size", "{sequence}",
         "Sequences decoded together in one batched step", advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
 
+    public static readonly Counter<long> ExpertSelections = Meter.CreateCounter<long>("desmoe.expert.selections", "{selection}",
+        "Top-k router selections of each routed expert by domain and MoE layer, after domain routing: the live specificity matrix");
+
     private static InstrumentAdvice<double> LatencyBuckets => new()
     {
         HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],

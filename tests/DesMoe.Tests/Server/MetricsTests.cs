@@ -32,6 +32,11 @@ public sealed class MetricsTests(ServerFixture server) : IClassFixture<ServerFix
         Assert.True(Value(text, "desmoe_batch_size_count") >= 1);
         Assert.Equal(1, Value(text, "desmoe_model_version", "version=\"v0001\""));
         Assert.InRange(Value(text, "desmoe_queue_depth"), 0, 1000);
+        var experts = Regex.Matches(text, @"^desmoe_expert_selections_total\{(?<labels>[^}]*)\} (?<value>\S+)", RegexOptions.Multiline)
+            .Where(m => m.Groups["labels"].Value.Contains("domain=\"none\"") && m.Groups["labels"].Value.Contains("layer=\"0\""))
+            .Select(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.InRange(experts.Count, 2, 16); // top-4 routing spreads over several of the 16 experts
+        Assert.True(experts.Sum() >= 4 * 40, $"layer 0 counted {experts.Sum()} selections"); // 4 per token, 40+ tokens
         Assert.InRange(Value(text, "desmoe_kv_cache_size_bytes"), 0, 1e9);
     }
 
