@@ -34,7 +34,8 @@ public static class ServerApp
             var options = sp.GetRequiredService<ServerOptions>();
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("DesMoe.Store");
             var source = string.IsNullOrWhiteSpace(options.ModelPath) ? BundledModel.Folder : options.ModelPath;
-            return ModelStore.Open(source, options.ResolvedDataDirectory(), line => logger.LogInformation("{Line}", line));
+            return ModelStore.Open(source, options.ResolvedDataDirectory(), line => logger.LogInformation("{Line}", line),
+                owner: sp.GetRequiredService<AdaptationSettings>().Enabled);
         });
         builder.Services.AddSingleton(sp =>
         {
@@ -52,6 +53,7 @@ public static class ServerApp
         builder.Services.AddSingleton<AdaptationPipeline>();
         builder.Services.AddSingleton<JobRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
+        builder.Services.AddHostedService<VersionWatcher>();
         builder.Services.AddSingleton<AdminCredential>();
         builder.Services.AddSingleton<RequestValidator>();
         builder.Services.AddSingleton<ServerGauges>();

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using DesMoe.Server.Options;
 using DesMoe.Server.Versions;
 
 namespace DesMoe.Server.Jobs;
@@ -8,7 +9,8 @@ namespace DesMoe.Server.Jobs;
 /// previous run of the server left: queued jobs are queued again; a job that was running either finished its swap
 /// (the current version is its result) or is marked failed, and any version it wrote but never served is removed.
 /// </summary>
-public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipeline pipeline, ILogger<JobRunner> logger) : BackgroundService
+public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipeline pipeline, AdaptationSettings settings, ILogger<JobRunner> logger)
+    : BackgroundService
 {
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
     private readonly object _lock = new();
@@ -43,6 +45,7 @@ public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipelin
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!settings.Enabled) return Task.CompletedTask; // a serving-only replica leaves the shared jobs to the adapting one
         Recover();
         return base.StartAsync(cancellationToken);
     }

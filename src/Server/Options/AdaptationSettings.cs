@@ -5,6 +5,15 @@ public sealed class AdaptationSettings
 {
     public const string Section = "DesMoe:Adaptation";
 
+    /// <summary>
+    /// False makes this a serving-only replica over a shared model store: no jobs run here, admin RPCs are refused,
+    /// and the replica follows the store's current version (see <see cref="WatchIntervalSeconds"/>).
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How often a serving-only replica checks the store for a new current version; 0 = never.</summary>
+    public double WatchIntervalSeconds { get; set; } = 5;
+
     /// <summary>Bearer token the admin RPCs require; empty = one is generated into the data directory's <c>admin-token</c> file.</summary>
     public string AdminToken { get; set; } = "";
 

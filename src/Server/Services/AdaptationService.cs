@@ -28,6 +28,7 @@ public sealed partial class AdaptationService(
     public override async Task<Job> AddDomain(IAsyncStreamReader<AddDomainRequest> requestStream, ServerCallContext context)
     {
         admin.Demand(context, "AddDomain");
+        RequireAdaptingReplica("AddDomain");
         if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != AddDomainRequest.PartOneofCase.Header)
             throw Invalid("the first AddDomain message must carry the header (name and budget)");
         var header = requestStream.Current.Header;
@@ -117,6 +118,7 @@ public sealed partial class AdaptationService(
     public override Task<Job> CancelJob(JobRequest request, ServerCallContext context)
     {
         admin.Demand(context, "CancelJob");
+        RequireAdaptingReplica("CancelJob");
         return Task.FromResult(runner.Cancel(Find(request.JobId).Id).ToWire());
     }
 
@@ -131,6 +133,7 @@ public sealed partial class AdaptationService(
     public override Task<ModelVersion> Rollback(RollbackRequest request, ServerCallContext context)
     {
         admin.Demand(context, "Rollback");
+        RequireAdaptingReplica("Rollback");
         var served = host.Version;
         VersionRecord target;
         if (request.Version.Length == 0)
@@ -151,6 +154,13 @@ public sealed partial class AdaptationService(
         store.SetCurrent(target.Id);
         host.Swap(engine, target);
         return Task.FromResult(target.ToWire(target.Id));
+    }
+
+    private void RequireAdaptingReplica(string action)
+    {
+        if (!settings.Enabled)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"{action}: this replica only serves (DesMoe:Adaptation:Enabled=false); send admin calls to the adapting replica"));
     }
 
     private void CheckName(string name)

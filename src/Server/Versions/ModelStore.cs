@@ -37,7 +37,11 @@ public sealed class ModelStore
     private string VersionsFolder => Path.Combine(Root, "versions");
 
     /// <summary>Opens the store of <paramref name="source"/> (model folder or export), creating its base version on first use.</summary>
-    public static ModelStore Open(string source, string dataDirectory, Action<string> log)
+    /// <param name="owner">
+    /// false for a serving-only replica sharing the store: it neither creates the base version nor removes staged
+    /// folders (the adapting replica may be writing one)
+    /// </param>
+    public static ModelStore Open(string source, string dataDirectory, Action<string> log, bool owner = true)
     {
         bool hasWeights = File.Exists(Path.Combine(source, ModelFolder.WeightsFileName));
         bool hasOnnx = File.Exists(Path.Combine(source, OnnxNames.ModelFileName));
@@ -45,6 +49,10 @@ public sealed class ModelStore
             throw new FileNotFoundException($"{source} holds neither {OnnxNames.ModelFileName} nor {ModelFolder.WeightsFileName}", source);
         var key = hasOnnx ? FileSha256(Path.Combine(source, OnnxNames.ModelFileName)) : ModelFolder.WeightsSha256(source);
         var store = new ModelStore(Path.Combine(dataDirectory, "models", key[..16]), Path.GetFullPath(source));
+        if (!owner)
+            return store.CurrentId() is null
+                ? throw new InvalidOperationException($"the shared model store {store.Root} has no current version yet; start the adapting replica first")
+                : store;
         store.RemoveStaleStaging();
         if (store.CurrentId() is null) store.CreateBase(Path.GetFullPath(source), hasOnnx, log);
         return store;
