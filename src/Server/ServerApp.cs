@@ -18,7 +18,8 @@ namespace DesMoe.Server;
 /// <summary>Builds the gRPC server; used by Program and by end-to-end tests that start it on a loopback port.</summary>
 public static class ServerApp
 {
-    public static WebApplication Build(string[] args)
+    /// <param name="configure">last changes to the builder (tests add in-memory log providers or exporters)</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -62,6 +63,7 @@ public static class ServerApp
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck("model", () => HealthCheckResult.Healthy());
 
+        configure?.Invoke(builder);
         var app = builder.Build();
         // Load the model before accepting traffic so the first request does not pay for it and a bad path fails fast.
         _ = app.Services.GetRequiredService<ModelHost>();

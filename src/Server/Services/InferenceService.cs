@@ -10,10 +10,11 @@ using CoreFinish = DesMoe.Core.Generation.FinishReason;
 
 namespace DesMoe.Server.Services;
 
-public sealed class InferenceService(ModelHost host, RequestValidator validator, ServerOptions options) : Inference.InferenceBase
+public sealed class InferenceService(ModelHost host, RequestValidator validator, ServerOptions options, ILogger<InferenceService> logger)
+    : Inference.InferenceBase
 {
     public override Task<GenerateResponse> Generate(GenerateRequest request, ServerCallContext context) =>
-        new RequestMetrics(nameof(Generate), request.Domain).Run(async metrics =>
+        new RequestMetrics(nameof(Generate), request.Domain, logger).Run(async metrics =>
         {
             using var lease = host.Acquire();
             var validated = validator.Validate(request, lease.Engine);
@@ -36,7 +37,7 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
         });
 
     public override Task GenerateStream(GenerateRequest request, IServerStreamWriter<GenerateChunk> responseStream, ServerCallContext context) =>
-        new RequestMetrics(nameof(GenerateStream), request.Domain).Run(async metrics =>
+        new RequestMetrics(nameof(GenerateStream), request.Domain, logger).Run(async metrics =>
         {
             using var lease = host.Acquire();
             var validated = validator.Validate(request, lease.Engine);

@@ -4,7 +4,7 @@ using Grpc.Core;
 namespace DesMoe.Server.Telemetry;
 
 /// <summary>One generation request's measurements: time to first token, inter-token gaps, tokens, and its final status.</summary>
-public sealed class RequestMetrics(string method, string? domain)
+public sealed class RequestMetrics(string method, string? domain, ILogger logger)
 {
     private readonly long _start = Stopwatch.GetTimestamp();
     private readonly KeyValuePair<string, object?> _domain = new("domain", ServerTelemetry.DomainTag(domain));
@@ -28,6 +28,9 @@ public sealed class RequestMetrics(string method, string? domain)
         if (_tokens > 0) ServerTelemetry.TokensGenerated.Add(_tokens, _domain);
         ServerTelemetry.Requests.Add(1, new KeyValuePair<string, object?>("method", method), _domain,
             new KeyValuePair<string, object?>("status", status.ToString()));
+        // One structured line per request; the log scope carries the request's trace and span ids.
+        logger.LogDebug("{Method} domain={Domain} status={Status} tokens={Tokens} seconds={Seconds:F4}",
+            method, _domain.Value, status, _tokens, Stopwatch.GetElapsedTime(_start).TotalSeconds);
     }
 
     /// <summary>Runs the request, recording the gRPC status it ends with (OK, the RpcException's, or CANCELLED).</summary>

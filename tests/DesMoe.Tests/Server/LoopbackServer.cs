@@ -39,12 +39,14 @@ public sealed class LoopbackServer : IAsyncDisposable
     public static CallOptions AsAdmin(CancellationToken cancellation = default) =>
         new(new Metadata { { "authorization", $"Bearer {AdminToken}" } }, cancellationToken: cancellation);
 
-    public static async Task<LoopbackServer> StartAsync(string dataDirectory, params string[] arguments)
+    public static Task<LoopbackServer> StartAsync(string dataDirectory, params string[] arguments) => StartAsync(dataDirectory, null, arguments);
+
+    public static async Task<LoopbackServer> StartAsync(string dataDirectory, Action<WebApplicationBuilder>? configure, params string[] arguments)
     {
         var metrics = $"http://127.0.0.1:{FreePort()}";
         var app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", $"--Kestrel:Endpoints:Metrics:Url={metrics}",
             "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
-            $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", .. arguments]);
+            $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", .. arguments], configure);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics);
         Assert.StartsWith("http://127.0.0.1:", address);
