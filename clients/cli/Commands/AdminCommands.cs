@@ -45,10 +45,17 @@ internal static class AdminCommands
         uint steps, Metadata headers, CancellationToken cancellation)
     {
         using var call = client.AddDomain(headers, cancellationToken: cancellation);
-        await call.RequestStream.WriteAsync(new AddDomainRequest { Header = new AddDomainHeader { Name = name, Budget = new TrainingBudget { Steps = steps } } }, cancellation);
-        foreach (var chunk in train.Chunk(512)) await call.RequestStream.WriteAsync(new AddDomainRequest { Train = Batch(chunk) }, cancellation);
-        foreach (var chunk in eval.Chunk(512)) await call.RequestStream.WriteAsync(new AddDomainRequest { Eval = Batch(chunk) }, cancellation);
-        await call.RequestStream.CompleteAsync();
+        try
+        {
+            await call.RequestStream.WriteAsync(new AddDomainRequest { Header = new AddDomainHeader { Name = name, Budget = new TrainingBudget { Steps = steps } } }, cancellation);
+            foreach (var chunk in train.Chunk(512)) await call.RequestStream.WriteAsync(new AddDomainRequest { Train = Batch(chunk) }, cancellation);
+            foreach (var chunk in eval.Chunk(512)) await call.RequestStream.WriteAsync(new AddDomainRequest { Eval = Batch(chunk) }, cancellation);
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException) when (!cancellation.IsCancellationRequested)
+        {
+            // The server refused the upload before reading all of it (bad name, no credential...): its reason is the call's status.
+        }
         return await call.ResponseAsync;
     }
 

@@ -42,6 +42,12 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
         var unauthenticated = await CliRunner.RunAsync(server.Address, null, "rollback");
         Assert.Equal(1, unauthenticated.ExitCode);
         Assert.StartsWith("error: unauthenticated", unauthenticated.Error.Trim());
+
+        using var files = new TempDirectory();
+        Jsonl.Write(files.File("law.jsonl"), DatasetSplit.Create(DomainCatalog.Get("law"), 2000, 0, seed: 2).Train);
+        var upload = await CliRunner.RunAsync(server.Address, null, "add-domain", "--name", "law", "--data", files.File("law.jsonl"));
+        Assert.Equal(1, upload.ExitCode);
+        Assert.StartsWith("error: unauthenticated: AddDomain needs the admin credential", upload.Error.Trim());
     }
 
     [Fact]

@@ -13,13 +13,20 @@ internal static class AdaptationClientExtensions
         IEnumerable<Example>? eval = null, uint steps = 0, CallOptions? options = null)
     {
         using var call = client.AddDomain(options ?? LoopbackServer.AsAdmin());
-        await call.RequestStream.WriteAsync(new AddDomainRequest { Header = new AddDomainHeader { Name = name, Budget = new TrainingBudget { Steps = steps } } });
-        foreach (var chunk in train.Chunk(256))
-            await call.RequestStream.WriteAsync(new AddDomainRequest { Train = Batch(chunk) });
-        if (eval is not null)
-            foreach (var chunk in eval.Chunk(256))
-                await call.RequestStream.WriteAsync(new AddDomainRequest { Eval = Batch(chunk) });
-        await call.RequestStream.CompleteAsync();
+        try
+        {
+            await call.RequestStream.WriteAsync(new AddDomainRequest { Header = new AddDomainHeader { Name = name, Budget = new TrainingBudget { Steps = steps } } });
+            foreach (var chunk in train.Chunk(256))
+                await call.RequestStream.WriteAsync(new AddDomainRequest { Train = Batch(chunk) });
+            if (eval is not null)
+                foreach (var chunk in eval.Chunk(256))
+                    await call.RequestStream.WriteAsync(new AddDomainRequest { Eval = Batch(chunk) });
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // The server refused the upload before reading all of it; the reason is the call's status, below.
+        }
         return await call.ResponseAsync;
     }
 
