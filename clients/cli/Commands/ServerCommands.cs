@@ -41,7 +41,10 @@ internal static class ServerCommands
                 if (parse.GetValue(json)) Console.WriteLine(Google.Protobuf.JsonFormatter.Default.Format(chunk));
                 else Console.Write(chunk.Text);
                 if (chunk.Usage is { } usage && !parse.GetValue(json))
-                    Console.Error.WriteLine($"\n[{chunk.FinishReason}, {usage.PromptTokens} prompt + {usage.CompletionTokens} completion tokens]");
+                {
+                    Console.WriteLine();
+                    Console.Error.WriteLine($"[{chunk.FinishReason}, {usage.PromptTokens} prompt + {usage.CompletionTokens} completion tokens]");
+                }
             }
             return 0;
         }));
