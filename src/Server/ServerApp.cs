@@ -57,6 +57,7 @@ public static class ServerApp
         builder.Services.AddHostedService<VersionWatcher>();
         builder.Services.AddSingleton<AdminCredential>();
         builder.Services.AddSingleton<RequestValidator>();
+        builder.Services.AddSingleton<UploadValidator>();
         builder.Services.AddSingleton<ServerGauges>();
         AddTelemetry(builder);
         builder.Services.AddGrpc(o => o.EnableDetailedErrors = false);

@@ -1,9 +1,5 @@
 using System.Text;
-using System.Text.RegularExpressions;
-using DesMoe.Core.Config;
 using DesMoe.Core.Data;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;
@@ -15,15 +11,12 @@ using Grpc.Core;
 
 namespace DesMoe.Server.Services;
 
-public sealed partial class AdaptationService(
-    ModelHost host, ModelStore store, JobStore jobs, JobRunner runner, AdminCredential admin, AdaptationSettings settings, ServerOptions options,
-    ILoggerFactory loggers)
+public sealed class AdaptationService(
+    ModelHost host, ModelStore store, JobStore jobs, JobRunner runner, AdminCredential admin, UploadValidator uploads, AdaptationSettings settings,
+    ServerOptions options, ILoggerFactory loggers)
     : Protos.V1.Adaptation.AdaptationBase
 {
     private static readonly object Submitting = new();
-
-    [GeneratedRegex("^[a-z][a-z0-9_-]{0,31}$")]
-    private static partial Regex DomainName();
 
     public override async Task<Job> AddDomain(IAsyncStreamReader<AddDomainRequest> requestStream, ServerCallContext context)
     {
@@ -32,8 +25,8 @@ public sealed partial class AdaptationService(
         if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != AddDomainRequest.PartOneofCase.Header)
             throw Invalid("the first AddDomain message must carry the header (name and budget)");
         var header = requestStream.Current.Header;
-        CheckName(header.Name);
-        var (steps, batch, lr) = Budget(header.Budget);
+        uploads.CheckName(header.Name);
+        var (steps, batch, lr) = uploads.Budget(header.Budget);
 
         var train = new List<Example>();
         var eval = new List<Example>();
@@ -52,16 +45,16 @@ public sealed partial class AdaptationService(
                 bytes += Encoding.UTF8.GetByteCount(e.Prompt) + Encoding.UTF8.GetByteCount(e.Completion);
                 target.Add(new Example(e.Prompt, e.Completion));
             }
-            CheckLimits(train.Count + eval.Count, bytes);
+            uploads.CheckLimits(train.Count + eval.Count, bytes);
         }
-        if (header.ServerTrainPath.Length > 0) train.AddRange(ReadImport(header.ServerTrainPath, "server_train_path"));
-        if (header.ServerEvalPath.Length > 0) eval.AddRange(ReadImport(header.ServerEvalPath, "server_eval_path"));
-        CheckLimits(train.Count + eval.Count, bytes);
+        if (header.ServerTrainPath.Length > 0) train.AddRange(uploads.ReadImport(header.ServerTrainPath, "server_train_path"));
+        if (header.ServerEvalPath.Length > 0) eval.AddRange(uploads.ReadImport(header.ServerEvalPath, "server_eval_path"));
+        uploads.CheckLimits(train.Count + eval.Count, bytes);
 
         using (var lease = host.Acquire())
         {
-            CheckExamples(train, "train", lease.Engine.Tokenizer, lease.Engine.Config.MaxPositions);
-            CheckExamples(eval, "eval", lease.Engine.Tokenizer, lease.Engine.Config.MaxPositions);
+            UploadValidator.CheckExamples(train, "train", lease.Engine.Tokenizer, lease.Engine.Config.MaxPositions);
+            UploadValidator.CheckExamples(eval, "eval", lease.Engine.Tokenizer, lease.Engine.Config.MaxPositions);
         }
         if (eval.Count == 0)
         {
@@ -77,10 +70,10 @@ public sealed partial class AdaptationService(
         var modelFolder = store.ModelFolderOf(current)
             ?? throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"version {current.Id} is served from an ONNX export without its checkpoint; serve a model folder (model.safetensors) to add domains"));
-        CheckRoom(modelFolder, current);
+        uploads.CheckRoom(modelFolder, current);
         lock (Submitting)
         {
-            CheckName(header.Name); // again, under the lock: two uploads of one name must not both be queued
+            uploads.CheckName(header.Name); // again, under the lock: two uploads of one name must not both be queued
             var now = DateTimeOffset.UtcNow;
             var job = jobs.Create(new JobRecord
             {
@@ -161,78 +154,6 @@ public sealed partial class AdaptationService(
         if (!settings.Enabled)
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"{action}: this replica only serves (DesMoe:Adaptation:Enabled=false); send admin calls to the adapting replica"));
-    }
-
-    private void CheckName(string name)
-    {
-        if (!DomainName().IsMatch(name))
-            throw Invalid($"domain name '{name}' is invalid: use 1-32 lower-case letters, digits, '-' or '_', starting with a letter");
-        if (name == DomainCatalog.GeneralName) throw Invalid($"'{name}' names the general set and cannot be a domain");
-        if (host.Version.Domains.Contains(name))
-            throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{name}' is already served by {host.Version.Id}"));
-        if (jobs.All().FirstOrDefault(j => j.Domain == name && !j.IsFinished) is { } pending)
-            throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{name}' is already being added by job {pending.Id}"));
-    }
-
-    /// <summary>FAILED_PRECONDITION when the served model has no free experts left for another domain (queued jobs count too).</summary>
-    private void CheckRoom(string modelFolder, VersionRecord current)
-    {
-        var config = MoeConfig.Load(Path.Combine(modelFolder, MoeConfig.FileName));
-        var path = Path.Combine(modelFolder, ExpertAssignment.FileName);
-        var assignment = File.Exists(path) ? ExpertAssignment.Load(path, config.NumLayers, config.NumRoutedExperts) : ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
-        int pending = jobs.All().Count(j => !j.IsFinished);
-        if (assignment.NoRoomFor(config.TopK * (pending + 1), config.TopK) is { } problem)
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{current.Id}: {problem}" + (pending > 0 ? $" ({pending} queued or running job(s) will take theirs first)" : "")));
-    }
-
-    private (int Steps, int Batch, double LearningRate) Budget(TrainingBudget? budget)
-    {
-        int steps = budget?.Steps > 0 ? (int)budget.Steps : settings.DefaultSteps;
-        int batch = budget?.BatchSize > 0 ? (int)budget.BatchSize : settings.DefaultBatchSize;
-        double lr = budget?.LearningRate > 0 ? budget.LearningRate : settings.DefaultLearningRate;
-        if (steps > settings.MaxSteps) throw Invalid($"budget.steps {steps} is over the server's limit of {settings.MaxSteps}");
-        if (batch > settings.MaxBatchSize) throw Invalid($"budget.batch_size {batch} is over the server's limit of {settings.MaxBatchSize}");
-        if (!(lr <= 0.1) || double.IsNaN(lr)) throw Invalid($"budget.learning_rate {lr} must be in (0, 0.1]");
-        return (steps, batch, lr);
-    }
-
-    private void CheckLimits(int examples, long bytes)
-    {
-        if (examples > settings.MaxExamples)
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"more than {settings.MaxExamples} examples in one AddDomain (the server's limit)"));
-        if (bytes > settings.MaxUploadBytes)
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the upload exceeds the server's limit of {settings.MaxUploadBytes:N0} bytes of text"));
-    }
-
-    private static void CheckExamples(IReadOnlyList<Example> examples, string set, ITextTokenizer tokenizer, int maxPositions)
-    {
-        for (int i = 0; i < examples.Count; i++)
-        {
-            var e = examples[i];
-            if (e.Prompt.Length == 0 || e.Completion.Length == 0)
-                throw Invalid($"{set} example {i}: prompt and completion must both be non-empty");
-            int length = PromptFormat.EncodeExample(tokenizer, e.Prompt, e.Completion).Ids.Count;
-            if (length > maxPositions)
-                throw Invalid($"{set} example {i} is {length} tokens long; the model's context is {maxPositions}");
-        }
-    }
-
-    private IReadOnlyList<Example> ReadImport(string path, string field)
-    {
-        if (string.IsNullOrWhiteSpace(settings.ImportDirectory))
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{field}: server-side paths are disabled (set DesMoe:Adaptation:ImportDirectory)"));
-        var root = Path.GetFullPath(settings.ImportDirectory).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        var full = Path.GetFullPath(Path.Combine(root, path));
-        if (!full.StartsWith(root, StringComparison.Ordinal))
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{field} '{path}' is outside the import directory"));
-        try
-        {
-            return Jsonl.Read(full);
-        }
-        catch (Exception e) when (e is IOException or DataFormatException)
-        {
-            throw Invalid($"{field}: {e.Message}");
-        }
     }
 
     private JobRecord Find(string id) =>

@@ -1,0 +1,95 @@
+using System.Text.RegularExpressions;
+using DesMoe.Core.Config;
+using DesMoe.Core.Data;
+using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
+using DesMoe.Protos.V1;
+using DesMoe.Server.Jobs;
+using DesMoe.Server.Options;
+using DesMoe.Server.Serving;
+using DesMoe.Server.Versions;
+using Example = DesMoe.Core.Data.Example;
+using Grpc.Core;
+
+namespace DesMoe.Server.Services;
+
+/// <summary>The checks an AddDomain upload passes before anything is stored, each failing with the right status and a message naming the problem.</summary>
+public sealed partial class UploadValidator(ModelHost host, JobStore jobs, AdaptationSettings settings)
+{
+    [GeneratedRegex("^[a-z][a-z0-9_-]{0,31}$")]
+    private static partial Regex DomainName();
+
+    public void CheckName(string name)
+    {
+        if (!DomainName().IsMatch(name))
+            throw Invalid($"domain name '{name}' is invalid: use 1-32 lower-case letters, digits, '-' or '_', starting with a letter");
+        if (name == DomainCatalog.GeneralName) throw Invalid($"'{name}' names the general set and cannot be a domain");
+        if (host.Version.Domains.Contains(name))
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{name}' is already served by {host.Version.Id}"));
+        if (jobs.All().FirstOrDefault(j => j.Domain == name && !j.IsFinished) is { } pending)
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{name}' is already being added by job {pending.Id}"));
+    }
+
+    /// <summary>FAILED_PRECONDITION when the served model has no free experts left for another domain (queued jobs count too).</summary>
+    public void CheckRoom(string modelFolder, VersionRecord current)
+    {
+        var config = MoeConfig.Load(Path.Combine(modelFolder, MoeConfig.FileName));
+        var path = Path.Combine(modelFolder, ExpertAssignment.FileName);
+        var assignment = File.Exists(path) ? ExpertAssignment.Load(path, config.NumLayers, config.NumRoutedExperts) : ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
+        int pending = jobs.All().Count(j => !j.IsFinished);
+        if (assignment.NoRoomFor(config.TopK * (pending + 1), config.TopK) is { } problem)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{current.Id}: {problem}" + (pending > 0 ? $" ({pending} queued or running job(s) will take theirs first)" : "")));
+    }
+
+    public (int Steps, int Batch, double LearningRate) Budget(TrainingBudget? budget)
+    {
+        int steps = budget?.Steps > 0 ? (int)budget.Steps : settings.DefaultSteps;
+        int batch = budget?.BatchSize > 0 ? (int)budget.BatchSize : settings.DefaultBatchSize;
+        double lr = budget?.LearningRate > 0 ? budget.LearningRate : settings.DefaultLearningRate;
+        if (steps > settings.MaxSteps) throw Invalid($"budget.steps {steps} is over the server's limit of {settings.MaxSteps}");
+        if (batch > settings.MaxBatchSize) throw Invalid($"budget.batch_size {batch} is over the server's limit of {settings.MaxBatchSize}");
+        if (!(lr <= 0.1) || double.IsNaN(lr)) throw Invalid($"budget.learning_rate {lr} must be in (0, 0.1]");
+        return (steps, batch, lr);
+    }
+
+    public void CheckLimits(int examples, long bytes)
+    {
+        if (examples > settings.MaxExamples)
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"more than {settings.MaxExamples} examples in one AddDomain (the server's limit)"));
+        if (bytes > settings.MaxUploadBytes)
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the upload exceeds the server's limit of {settings.MaxUploadBytes:N0} bytes of text"));
+    }
+
+    public static void CheckExamples(IReadOnlyList<Example> examples, string set, ITextTokenizer tokenizer, int maxPositions)
+    {
+        for (int i = 0; i < examples.Count; i++)
+        {
+            var e = examples[i];
+            if (e.Prompt.Length == 0 || e.Completion.Length == 0)
+                throw Invalid($"{set} example {i}: prompt and completion must both be non-empty");
+            int length = PromptFormat.EncodeExample(tokenizer, e.Prompt, e.Completion).Ids.Count;
+            if (length > maxPositions)
+                throw Invalid($"{set} example {i} is {length} tokens long; the model's context is {maxPositions}");
+        }
+    }
+
+    public IReadOnlyList<Example> ReadImport(string path, string field)
+    {
+        if (string.IsNullOrWhiteSpace(settings.ImportDirectory))
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{field}: server-side paths are disabled (set DesMoe:Adaptation:ImportDirectory)"));
+        var root = Path.GetFullPath(settings.ImportDirectory).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        var full = Path.GetFullPath(Path.Combine(root, path));
+        if (!full.StartsWith(root, StringComparison.Ordinal))
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"{field} '{path}' is outside the import directory"));
+        try
+        {
+            return Jsonl.Read(full);
+        }
+        catch (Exception e) when (e is IOException or DataFormatException)
+        {
+            throw Invalid($"{field}: {e.Message}");
+        }
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}
