@@ -97,11 +97,13 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             try
             {
                 if (active.Count == 0 && !await _waiting.Reader.WaitToReadAsync(stop)) break;
-                while (active.Count < _options.MaxBatch && _waiting.Reader.TryRead(out var next))
+                var admitted = new List<ActiveSequence>();
+                while (active.Count + admitted.Count < _options.MaxBatch && _waiting.Reader.TryRead(out var next))
                 {
                     if (next.Cancellation.IsCancellationRequested) next.Complete(new OperationCanceledException(next.Cancellation));
-                    else if (Prefill(next)) active.Add(next);
+                    else admitted.Add(next);
                 }
+                if (admitted.Count > 0) active.AddRange(Prefill(admitted));
                 active.RemoveAll(s =>
                 {
                     if (!s.Cancellation.IsCancellationRequested) return false;
@@ -113,6 +115,10 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 break;
+            }
+            catch (PrefillFailedException e)
+            {
+                _logger.LogError(e.InnerException, "Prefill failed; the admitted requests failed, the running batch goes on");
             }
             catch (Exception e)
             {
@@ -127,25 +133,67 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         while (_waiting.Reader.TryRead(out var left)) left.Complete(new EngineStoppedException());
     }
 
-    /// <returns>whether the sequence continues (false when its first token already finished it)</returns>
-    private bool Prefill(ActiveSequence s)
+    /// <summary>
+    /// Prefills the newly admitted sequences together: prompts left-padded to the longest, padding masked, each row
+    /// with its own positions and domain, so every row computes what it would alone.
+    /// </summary>
+    /// <returns>the sequences that go on decoding (not finished by their first token)</returns>
+    private List<ActiveSequence> Prefill(List<ActiveSequence> admitted)
     {
-        s.Queued?.Dispose();
-        using var span = ServerTelemetry.StartChild("desmoe.prefill", s.Parent);
-        span?.SetTag("desmoe.prompt_tokens", s.Request.PromptTokens.Count);
-        var prompt = s.Request.PromptTokens.Select(t => (long)t).ToArray();
-        int n = prompt.Length;
-        using var empty = _decoder.EmptyCache(1);
-        using var output = _decoder.Run(new OnnxStepInput(1, n, prompt, Enumerable.Repeat(1L, n).ToArray(),
-            Enumerable.Range(0, n).Select(i => (long)i).ToArray(), [s.DomainId]), empty);
-        _utilization.Record(output, [s.DomainId]);
-        for (int l = 0; l < Config.NumLayers; l++)
-            s.Cache.Append(l, output.Present.Keys(l), output.Present.Values(l), 0, n, 0, n);
-        s.Cache.Advance(n);
-        bool goesOn = s.Emit(output.LastLogits(0));
-        if (goesOn) s.Decoding = ServerTelemetry.StartChild("desmoe.decode", s.Parent);
-        return goesOn;
+        int b = admitted.Count, width = admitted.Max(s => s.Request.PromptTokens.Count);
+        var spans = admitted.Select(s =>
+        {
+            s.Queued?.Dispose();
+            var span = ServerTelemetry.StartChild("desmoe.prefill", s.Parent);
+            span?.SetTag("desmoe.prompt_tokens", s.Request.PromptTokens.Count).SetTag("desmoe.prefill_batch", b);
+            return span;
+        }).ToList();
+        try
+        {
+            var ids = new long[b * width];
+            var mask = new long[b * width];
+            var positions = new long[b * width];
+            for (int row = 0; row < b; row++)
+            {
+                var prompt = admitted[row].Request.PromptTokens;
+                int pad = width - prompt.Count;
+                for (int i = 0; i < prompt.Count; i++)
+                {
+                    ids[row * width + pad + i] = prompt[i];
+                    mask[row * width + pad + i] = 1;
+                    positions[row * width + pad + i] = i;
+                }
+            }
+            using var empty = _decoder.EmptyCache(b);
+            using var output = _decoder.Run(new OnnxStepInput(b, width, ids, mask, positions, admitted.Select(s => (long)s.DomainId).ToArray()), empty);
+            _utilization.Record(output, admitted.Select(s => s.DomainId).ToList());
+            var continuing = new List<ActiveSequence>(b);
+            for (int row = 0; row < b; row++)
+            {
+                var s = admitted[row];
+                int n = s.Request.PromptTokens.Count;
+                for (int l = 0; l < Config.NumLayers; l++)
+                    s.Cache.Append(l, output.Present.Keys(l), output.Present.Values(l), row, width, width - n, n);
+                s.Cache.Advance(n);
+                if (!s.Emit(output.LastLogits(row))) continue;
+                s.Decoding = ServerTelemetry.StartChild("desmoe.decode", s.Parent);
+                continuing.Add(s);
+            }
+            return continuing;
+        }
+        catch (Exception e)
+        {
+            foreach (var s in admitted) s.Complete(e);
+            throw new PrefillFailedException(e);
+        }
+        finally
+        {
+            foreach (var span in spans) span?.Dispose();
+        }
     }
+
+    /// <summary>A failed prefill already failed its own sequences; the running batch is not affected.</summary>
+    private sealed class PrefillFailedException(Exception inner) : Exception("prefill failed", inner);
 
     private void DecodeStep(List<ActiveSequence> batch)
     {
