@@ -32,12 +32,9 @@ internal static class ExtendCommand
         {
             var (name, train, held) = Examples(parse.GetValue(domain), parse.GetValue(data), parse.GetValue(trainCount), parse.GetValue(evalCount), parse.GetValue(seed));
             using var loaded = ModelFolder.Load(parse.GetValue(model)!);
-            var assignmentPath = Path.Combine(loaded.Folder, ExpertAssignment.FileName);
-            var current = File.Exists(assignmentPath)
-                ? ExpertAssignment.Load(assignmentPath, loaded.Config.NumLayers, loaded.Config.NumRoutedExperts)
-                : ExpertAssignment.Empty(loaded.Config.NumLayers, loaded.Config.NumRoutedExperts);
-            var matrixPath = Path.Combine(loaded.Folder, SpecificityMatrix.FileName);
-            var matrix = File.Exists(matrixPath) ? SpecificityMatrix.FromJson(File.ReadAllText(matrixPath)) : null;
+            var current = ExpertAssignment.LoadFrom(loaded.Folder, loaded.Config)
+                          ?? ExpertAssignment.Empty(loaded.Config.NumLayers, loaded.Config.NumRoutedExperts);
+            var matrix = SpecificityMatrix.LoadFrom(loaded.Folder);
 
             var general = new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(parse.GetValue(evalCount) * 3));
             var before = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, current, NoDomainRouting.AllExperts, [general]);

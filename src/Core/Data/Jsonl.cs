@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using DesMoe.Core.Checkpoints;
 
 namespace DesMoe.Core.Data;
 
@@ -72,22 +73,9 @@ public static class Jsonl
     }
 
     /// <summary>Writes atomically: a temporary file renamed over <paramref name="path"/>.</summary>
-    public static void Write(string path, IEnumerable<Example> examples)
+    public static void Write(string path, IEnumerable<Example> examples) => AtomicFile.Write(path, temp =>
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + $".tmp-{Guid.NewGuid():N}";
-        try
-        {
-            using (var writer = new StreamWriter(temp, false, new UTF8Encoding(false)))
-            {
-                foreach (var example in examples) writer.WriteLine(JsonSerializer.Serialize(example));
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+        using var writer = new StreamWriter(temp, false, new UTF8Encoding(false));
+        foreach (var example in examples) writer.WriteLine(JsonSerializer.Serialize(example));
+    });
 }

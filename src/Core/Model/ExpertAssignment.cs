@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DesMoe.Core.Config;
 
 namespace DesMoe.Core.Model;
 
@@ -137,6 +138,13 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
         exclusive_domains = Domains.Where(ExclusiveDomains.Contains).ToList(),
         layers = Experts.Select(layer => Domains.Select((name, d) => new { domain = name, experts = layer[d] }).ToList()).ToList(),
     }, new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>The assignment saved in a model (or export) folder, checked against <paramref name="config"/>; null when the folder has none.</summary>
+    public static ExpertAssignment? LoadFrom(string folder, MoeConfig config)
+    {
+        var path = Path.Combine(folder, FileName);
+        return File.Exists(path) ? Load(path, config.NumLayers, config.NumRoutedExperts) : null;
+    }
 
     /// <summary>Reads <paramref name="path"/> and checks it against the model it belongs to; every problem is named.</summary>
     public static ExpertAssignment Load(string path, int numLayers, int numExperts)

@@ -30,7 +30,7 @@ public static class ModelExporter
         var started = DateTime.UtcNow;
         using var loaded = ModelFolder.Load(modelFolder);
         var config = loaded.Config;
-        var assignment = LoadAssignment(modelFolder, config);
+        var assignment = ExpertAssignment.LoadFrom(modelFolder, config);
         var routingTable = assignment?.RoutingTable(config.TopK, options.NoDomain)
                            ?? ExpertAssignment.PlainRoutingTable(config.NumLayers, config.NumRoutedExperts);
         var domains = assignment?.Domains ?? [];
@@ -88,12 +88,6 @@ public static class ModelExporter
         });
         var folder = Path.GetFullPath(outputFolder);
         return new ExportResult(folder, Path.Combine(folder, OnnxNames.ModelFileName), manifest!, DateTime.UtcNow - started);
-    }
-
-    private static ExpertAssignment? LoadAssignment(string modelFolder, MoeConfig config)
-    {
-        var path = Path.Combine(modelFolder, ExpertAssignment.FileName);
-        return File.Exists(path) ? ExpertAssignment.Load(path, config.NumLayers, config.NumRoutedExperts) : null;
     }
 
     private static IReadOnlyList<DomainParity> Verify(LoadedModel loaded, IReadOnlyList<bool[,]> routingTable, string modelPath, WeightPrecision precision)

@@ -40,12 +40,8 @@ public static class AdaptationWorker
         TorchSharp.torch.set_num_threads(Math.Max(1, request.Threads));
         using var loaded = ModelFolder.Load(request.ParentModelFolder);
         var config = loaded.Config;
-        var assignmentPath = Path.Combine(request.ParentModelFolder, ExpertAssignment.FileName);
-        var assignment = File.Exists(assignmentPath)
-            ? ExpertAssignment.Load(assignmentPath, config.NumLayers, config.NumRoutedExperts)
-            : ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
-        var matrixPath = Path.Combine(request.ParentModelFolder, SpecificityMatrix.FileName);
-        var matrix = File.Exists(matrixPath) ? SpecificityMatrix.FromJson(File.ReadAllText(matrixPath)) : null;
+        var assignment = ExpertAssignment.LoadFrom(request.ParentModelFolder, config) ?? ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
+        var matrix = SpecificityMatrix.LoadFrom(request.ParentModelFolder);
 
         var earlier = request.EarlierEvalFiles.Select(kv => new EvaluationSet(kv.Key, Jsonl.Read(kv.Value)))
             .Prepend(new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(request.GeneralEvalExamples))).ToList();

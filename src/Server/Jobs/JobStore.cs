@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using DesMoe.Core.Data;
-using DesMoe.Server.Versions;
+using DesMoe.Core.Checkpoints;
 
 namespace DesMoe.Server.Jobs;
 
@@ -68,7 +68,7 @@ public sealed class JobStore
 
     private void Save(JobRecord job)
     {
-        ModelStore.WriteFileAtomically(Path.Combine(_folder, job.Id, JobRecord.FileName), JsonSerializer.Serialize(job, Json));
+        AtomicFile.WriteAllText(Path.Combine(_folder, job.Id, JobRecord.FileName), JsonSerializer.Serialize(job, Json));
         _jobs[job.Id] = job;
         if (_changed.TryRemove(job.Id, out var waiters)) waiters.TrySetResult();
     }

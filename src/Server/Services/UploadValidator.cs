@@ -34,8 +34,7 @@ public sealed partial class UploadValidator(ModelHost host, JobStore jobs, Adapt
     public void CheckRoom(string modelFolder, VersionRecord current)
     {
         var config = MoeConfig.Load(Path.Combine(modelFolder, MoeConfig.FileName));
-        var path = Path.Combine(modelFolder, ExpertAssignment.FileName);
-        var assignment = File.Exists(path) ? ExpertAssignment.Load(path, config.NumLayers, config.NumRoutedExperts) : ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
+        var assignment = ExpertAssignment.LoadFrom(modelFolder, config) ?? ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
         int pending = jobs.All().Count(j => !j.IsFinished);
         if (assignment.NoRoomFor(config.TopK * (pending + 1), config.TopK) is { } problem)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{current.Id}: {problem}" + (pending > 0 ? $" ({pending} queued or running job(s) will take theirs first)" : "")));

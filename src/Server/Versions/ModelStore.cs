@@ -119,7 +119,7 @@ public sealed class ModelStore
     public void SetCurrent(string id)
     {
         _ = Get(id);
-        WriteFileAtomically(Path.Combine(Root, CurrentFileName), id);
+        AtomicFile.WriteAllText(Path.Combine(Root, CurrentFileName), id);
     }
 
     /// <summary>Deletes the oldest versions beyond <paramref name="keep"/>, never the current one; returns the deleted ids.</summary>
@@ -140,14 +140,6 @@ public sealed class ModelStore
         if (id == CurrentId()) throw new InvalidOperationException($"version {id} is being served");
         var folder = Path.Combine(VersionsFolder, id);
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-    }
-
-    public static void WriteFileAtomically(string path, string content)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = $"{path}.tmp-{Guid.NewGuid():N}";
-        File.WriteAllText(temp, content);
-        File.Move(temp, path, overwrite: true);
     }
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
@@ -175,13 +167,8 @@ public sealed class ModelStore
         SetCurrent(record.Id);
     }
 
-    private static IReadOnlyList<string> ReadDomains(string modelFolder)
-    {
-        var path = Path.Combine(modelFolder, ExpertAssignment.FileName);
-        if (!File.Exists(path)) return [];
-        var config = Core.Config.MoeConfig.Load(Path.Combine(modelFolder, Core.Config.MoeConfig.FileName));
-        return ExpertAssignment.Load(path, config.NumLayers, config.NumRoutedExperts).Domains;
-    }
+    private static IReadOnlyList<string> ReadDomains(string modelFolder) =>
+        ExpertAssignment.LoadFrom(modelFolder, Core.Config.MoeConfig.Load(Path.Combine(modelFolder, Core.Config.MoeConfig.FileName)))?.Domains ?? [];
 
     private string NextId()
     {

@@ -116,6 +116,13 @@ public sealed class SpecificityMatrix
         layers = _share.Select(m => Enumerable.Range(0, Domains.Count).Select(d => Enumerable.Range(0, NumExperts).Select(e => m[d, e]).ToArray()).ToArray()).ToArray(),
     }, new JsonSerializerOptions { WriteIndented = false });
 
+    /// <summary>The matrix saved in a model folder, or null when it has none.</summary>
+    public static SpecificityMatrix? LoadFrom(string folder)
+    {
+        var path = Path.Combine(folder, FileName);
+        return File.Exists(path) ? FromJson(File.ReadAllText(path)) : null;
+    }
+
     public static SpecificityMatrix FromJson(string json)
     {
         using var doc = JsonDocument.Parse(json);

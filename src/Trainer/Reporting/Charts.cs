@@ -1,3 +1,4 @@
+using DesMoe.Core.Checkpoints;
 using DesMoe.Trainer.Adaptation;
 using DesMoe.Trainer.Benchmark;
 using ScottPlot;
@@ -63,12 +64,6 @@ public static class Charts
         Save(plot, path, 1000, 180 + 22 * rows);
     }
 
-    private static void Save(Plot plot, string path, int width, int height)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + ".tmp.png";
-        plot.SavePng(temp, width, height);
-        File.Move(temp, full, overwrite: true);
-    }
+    private static void Save(Plot plot, string path, int width, int height) =>
+        AtomicFile.Write(path, temp => plot.SavePng(temp, width, height));
 }
