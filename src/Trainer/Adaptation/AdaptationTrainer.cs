@@ -59,12 +59,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         var curve = new List<(int, double)>();
         var validation = new List<(int, double, double)>();
         var clock = Stopwatch.StartNew();
-        long tokens = 0, tokensAtLog = 0;
-        var lastLog = TimeSpan.Zero;
-        var domainLossSum = new double[domains.Count];
-        var domainLossCount = new int[domains.Count];
-        double lossSum = 0, klSum = 0;
-        int logCount = 0;
+        var window = new ProgressWindow(domains);
 
         model.train();
         try
@@ -154,31 +149,16 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                         UpdateMatrix(matrix, output.Routing, batch, realTokens, domains.Count);
 
                     double lmValue = lmLoss.item<float>();
-                    lossSum += lmValue;
-                    klSum += klValue;
-                    logCount++;
+                    window.AddStep(lmValue, klValue, batch.Batch.InputTokens);
                     curve.Add((step + 1, lmValue));
-                    AccumulateDomainLoss(perToken, isTarget, batch.TokenDomains, domainLossSum, domainLossCount);
-                    tokens += batch.Batch.InputTokens;
+                    AccumulateDomainLoss(perToken, isTarget, batch.TokenDomains, window);
                 }
 
                 if (validationSets is not null && ((step + 1) % options.ValidateEvery == 0 || step == options.Steps - 1))
                     validation.Add((step + 1, ValidationLoss(validationSets), clock.Elapsed.TotalSeconds));
 
                 if ((step + 1) % options.LogEvery == 0 || step == options.Steps - 1)
-                {
-                    var elapsed = clock.Elapsed;
-                    var perDomain = domains.Select((name, d) => (name, value: domainLossCount[d] == 0 ? double.NaN : domainLossSum[d] / domainLossCount[d]))
-                        .ToDictionary(x => x.name, x => x.value);
-                    progress?.Invoke(new AdaptationProgress(step + 1, options.Steps, phase, lossSum / logCount, perDomain, klSum / logCount,
-                        distillationWeight.Value, (tokens - tokensAtLog) / Math.Max(1e-9, (elapsed - lastLog).TotalSeconds), elapsed));
-                    Array.Clear(domainLossSum);
-                    Array.Clear(domainLossCount);
-                    lossSum = klSum = 0;
-                    logCount = 0;
-                    tokensAtLog = tokens;
-                    lastLog = elapsed;
-                }
+                    progress?.Invoke(window.Report(step + 1, options.Steps, phase, distillationWeight.Value, clock.Elapsed));
             }
         }
         finally
@@ -296,17 +276,13 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         return matrix.Assign(options.EsftTopP, minSpecificity: 0);
     }
 
-    private static void AccumulateDomainLoss(Tensor perToken, Tensor isTarget, Tensor tokenDomains, double[] sums, int[] counts)
+    private static void AccumulateDomainLoss(Tensor perToken, Tensor isTarget, Tensor tokenDomains, ProgressWindow window)
     {
         var losses = perToken.detach().data<float>().ToArray();
         var targets = isTarget.data<bool>().ToArray();
         var owners = tokenDomains.data<long>().ToArray();
         for (int i = 0; i < losses.Length; i++)
-        {
-            if (!targets[i]) continue;
-            sums[owners[i]] += losses[i];
-            counts[owners[i]]++;
-        }
+            if (targets[i]) window.AddDomainLoss((int)owners[i], losses[i]);
     }
 
     private static string Describe(ExpertAssignment assignment, int layer) =>

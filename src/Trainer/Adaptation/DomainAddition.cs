@@ -74,10 +74,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         var distillation = new AdaptiveDistillationWeight(options.DistillationInitialWeight, options.DistillationTargetKl);
         var random = new Random(options.Seed);
         var curve = new List<(int, double)>();
-        double lossSum = 0, klSum = 0;
-        int logCount = 0;
-        long tokens = 0, tokensAtLog = 0;
-        var lastLog = TimeSpan.Zero;
+        var window = new ProgressWindow([domain]);
         optim.Optimizer? optimizer = null;
         TrainingPhase? phase = null;
         long trainableCount = 0;
@@ -129,24 +126,13 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
 
                     double klValue = kl.item<float>(), lmValue = lmLoss.item<float>();
                     if (routerTrains && options.RouterDistillation) distillation.Observe(klValue);
-                    lossSum += lmValue;
-                    klSum += klValue;
-                    logCount++;
+                    window.AddStep(lmValue, klValue, batch.InputTokens);
+                    window.AddDomainLoss(0, lmValue); // every row is the new domain's: its mean is the steps' mean
                     curve.Add((step + 1, lmValue));
-                    tokens += batch.InputTokens;
                 }
 
                 if ((step + 1) % options.LogEvery == 0 || step == options.Steps - 1)
-                {
-                    var elapsed = clock.Elapsed;
-                    progress?.Invoke(new AdaptationProgress(step + 1, options.Steps, phase, lossSum / logCount,
-                        new Dictionary<string, double> { [domain] = lossSum / logCount }, klSum / logCount, distillation.Value,
-                        (tokens - tokensAtLog) / Math.Max(1e-9, (elapsed - lastLog).TotalSeconds), elapsed));
-                    lossSum = klSum = 0;
-                    logCount = 0;
-                    tokensAtLog = tokens;
-                    lastLog = elapsed;
-                }
+                    progress?.Invoke(window.Report(step + 1, options.Steps, phase, distillation.Value, clock.Elapsed));
             }
         }
         finally
