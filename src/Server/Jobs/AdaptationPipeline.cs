@@ -86,11 +86,12 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
     /// <summary>One span per job phase (training, evaluating, exporting) under the job's span.</summary>
     private sealed class PhaseSpans(System.Diagnostics.ActivityContext job) : IDisposable
     {
+        private readonly object _lock = new();
         private System.Diagnostics.Activity? _current;
 
         public void Enter(JobStatus? state)
         {
-            lock (this)
+            lock (_lock)
             {
                 _current?.Dispose();
                 _current = state is null ? null : ServerTelemetry.StartChild($"desmoe.adaptation.{state.ToString()!.ToLowerInvariant()}", job);

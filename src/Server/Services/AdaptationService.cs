@@ -128,19 +128,13 @@ public sealed class AdaptationService(
         admin.Demand(context, "Rollback");
         RequireAdaptingReplica("Rollback");
         var served = host.Version;
-        VersionRecord target;
-        if (request.Version.Length == 0)
-        {
-            target = served.Parent is { } parent && store.Versions().Any(v => v.Id == parent)
-                ? store.Get(parent)
-                : throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{served.Id} has no earlier version on disk to roll back to"));
-        }
-        else
-        {
-            var found = store.Versions().FirstOrDefault(v => v.Id == request.Version);
-            target = found ?? throw new RpcException(new Status(StatusCode.NotFound,
-                $"no model version '{request.Version}'; versions on disk: {string.Join(", ", store.Versions().Select(v => v.Id))}"));
-        }
+        var versions = store.Versions();
+        VersionRecord target = request.Version.Length == 0
+            ? versions.FirstOrDefault(v => v.Id == served.Parent)
+              ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{served.Id} has no earlier version on disk to roll back to"))
+            : versions.FirstOrDefault(v => v.Id == request.Version)
+              ?? throw new RpcException(new Status(StatusCode.NotFound,
+                  $"no model version '{request.Version}'; versions on disk: {string.Join(", ", versions.Select(v => v.Id))}"));
         if (runner.IsBusy)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, "an adaptation job is running; cancel it or wait before rolling back"));
         var engine = Engine.EngineFactory.Create(options, store, target, loggers.CreateLogger("DesMoe.Engine"));

@@ -58,7 +58,6 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
                 }
                 await responseStream.WriteAsync(chunk, context.CancellationToken);
             }
-            return true;
         });
 
     /// <summary>The engine's steps, with a full queue reported as RESOURCE_EXHAUSTED and a stopping engine as UNAVAILABLE.</summary>

@@ -33,6 +33,13 @@ public sealed class RequestMetrics(string method, string? domain, ILogger logger
             method, _domain.Value, status, _tokens, Stopwatch.GetElapsedTime(_start).TotalSeconds);
     }
 
+    /// <summary>Runs a request without a result (a stream), recording the gRPC status it ends with.</summary>
+    public Task Run(Func<RequestMetrics, Task> body) => Run<bool>(async metrics =>
+    {
+        await body(metrics);
+        return true;
+    });
+
     /// <summary>Runs the request, recording the gRPC status it ends with (OK, the RpcException's, or CANCELLED).</summary>
     public async Task<T> Run<T>(Func<RequestMetrics, Task<T>> body)
     {
