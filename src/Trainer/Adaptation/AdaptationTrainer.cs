@@ -245,34 +245,10 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
     private ExpertAssignment EsftAssignment(string domain, IReadOnlyList<Example> examples)
     {
         var config = model.Config;
-        var scores = new double[config.NumLayers][];
-        for (int l = 0; l < config.NumLayers; l++) scores[l] = new double[config.NumRoutedExperts];
-        var sample = examples.Take(options.EsftRelevanceExamples).ToList();
-        model.eval();
-        using (no_grad())
-        {
-            foreach (var chunk in sample.Chunk(64))
-            {
-                using var scope = NewDisposeScope();
-                using var batch = SequenceBatch.Create(tokenizer, chunk, config.MaxPositions);
-                var routing = model.Forward(batch.InputIds, batch.AttentionMask).Routing;
-                var real = batch.AttentionMask.view(-1);
-                for (int l = 0; l < routing.Count; l++)
-                {
-                    var score = options.EsftScore == EsftScore.GateScore
-                        ? routing[l].Probabilities[real].sum([0L])
-                        : routing[l].TopKIndices[real].flatten().bincount(null, config.NumRoutedExperts).to(float32);
-                    var values = score.to(float64).data<double>().ToArray();
-                    for (int e = 0; e < values.Length; e++) scores[l][e] += values[e];
-                }
-            }
-        }
+        var shares = RoutingShares.Of(model, tokenizer, examples.Take(options.EsftRelevanceExamples).ToList(),
+            bySelections: options.EsftScore == EsftScore.TokenSelectionRatio);
         var matrix = new SpecificityMatrix([domain], config.NumLayers, config.NumRoutedExperts);
-        for (int l = 0; l < config.NumLayers; l++)
-        {
-            double total = scores[l].Sum();
-            matrix.Update(l, 0, scores[l].Select(s => s / total).ToArray(), rate: 1.0);
-        }
+        for (int l = 0; l < config.NumLayers; l++) matrix.Update(l, 0, shares[l], rate: 1.0);
         return matrix.Assign(options.EsftTopP, minSpecificity: 0);
     }
 

@@ -50,7 +50,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         if (current.NoRoomFor(slots, config.TopK) is { } problem) throw new InvalidOperationException(problem);
         torch.manual_seed(options.Seed);
         var clock = Stopwatch.StartNew();
-        var newShare = RoutingShare(train.Take(options.ProfileExamples).ToList());
+        var newShare = RoutingShares.Of(model, tokenizer, train.Take(options.ProfileExamples).ToList(), bySelections: false);
         var experts = ChooseExperts(current, newShare, RemovalCost(current, reference), slots);
         var assignment = current.WithExclusiveDomain(domain, experts);
         var matrix = Matrix(current, currentMatrix, domain, newShare);
@@ -142,33 +142,6 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
             model.eval();
         }
         return new DomainAdditionRun(assignment, matrix, curve, clock.Elapsed.TotalSeconds, trainableCount);
-    }
-
-    /// <summary>Per layer, each expert's share of the router probability the examples' real tokens give (the frozen model, no domain routing).</summary>
-    private double[][] RoutingShare(IReadOnlyList<Example> examples)
-    {
-        var config = model.Config;
-        var share = Enumerable.Range(0, config.NumLayers).Select(_ => new double[config.NumRoutedExperts]).ToArray();
-        model.eval();
-        using (no_grad())
-            foreach (var chunk in examples.Chunk(64))
-            {
-                using var scope = NewDisposeScope();
-                using var batch = SequenceBatch.Create(tokenizer, chunk, config.MaxPositions);
-                var routing = model.Forward(batch.InputIds, batch.AttentionMask).Routing;
-                var real = batch.AttentionMask.view(-1);
-                for (int l = 0; l < routing.Count; l++)
-                {
-                    var sums = routing[l].Probabilities[real].sum([0L]).to(float64).data<double>().ToArray();
-                    for (int e = 0; e < sums.Length; e++) share[l][e] += sums[e];
-                }
-            }
-        foreach (var layer in share)
-        {
-            double total = layer.Sum();
-            for (int e = 0; e < layer.Length; e++) layer[e] /= total;
-        }
-        return share;
     }
 
     /// <summary>
