@@ -51,13 +51,10 @@ internal static class AdaptCommand
             }
             foreach (var spec in parse.GetValue(data) ?? [])
             {
-                var parts = spec.Split('=', 2);
-                if (parts.Length != 2 || parts[0].Length == 0) throw new ArgumentException($"--data expects name=file.jsonl, got '{spec}'");
-                var examples = Jsonl.Read(parts[1]);
-                int held = Math.Max(1, examples.Count / 10);
-                names.Add(parts[0]);
-                train.Add(examples.Skip(held).ToList());
-                eval.Add(examples.Take(held).ToList());
+                var (name, own, heldOut) = NamedDataFile.Read(spec, "--data");
+                names.Add(name);
+                train.Add(own);
+                eval.Add(heldOut);
             }
             var general = GeneralSet.HeldOut(300);
 

@@ -73,10 +73,6 @@ internal static class ExtendCommand
             var split = DatasetSplit.Create(DomainCatalog.Get(domain), trainCount, evalCount, seed);
             return (domain, split.Train, split.Eval);
         }
-        var parts = data!.Split('=', 2);
-        if (parts.Length != 2 || parts[0].Length == 0) throw new ArgumentException($"--data expects name=file.jsonl, got '{data}'");
-        var examples = Jsonl.Read(parts[1]);
-        int held = Math.Max(1, examples.Count / 10);
-        return (parts[0], examples.Skip(held).ToList(), examples.Take(held).ToList());
+        return NamedDataFile.Read(data!, "--data");
     }
 }
