@@ -51,7 +51,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         torch.manual_seed(options.Seed);
         var clock = Stopwatch.StartNew();
         var newShare = RoutingShares.Of(model, tokenizer, train.Take(options.ProfileExamples).ToList(), bySelections: false);
-        var experts = ChooseExperts(current, newShare, RemovalCost(current, reference), slots);
+        var experts = ChooseExperts(current, newShare, ExpertRemovalCost.Measure(model, tokenizer, current, reference, options.RemovalCostExamples), slots);
         var assignment = current.WithExclusiveDomain(domain, experts);
         var matrix = Matrix(current, currentMatrix, domain, newShare);
         Log?.Invoke($"profiled routing; '{domain}' owns experts per layer: " + string.Join("; ", experts.Select((e, l) => $"{l}=[{string.Join(",", e)}]")));
@@ -159,45 +159,6 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
             var free = Enumerable.Range(0, experts).Where(e => !assigned[l].Contains(e)).ToList();
             return free.OrderBy(e => removalCost[l][e]).ThenByDescending(e => newShare[l][e]).Take(slots).Order().ToArray();
         }).ToArray();
-    }
-
-    /// <summary>
-    /// Per layer and free expert, how much the reference sets' loss rises when that expert is taken away from every
-    /// row that may use it now (each set under the routing it is served with).
-    /// </summary>
-    private double[][] RemovalCost(ExpertAssignment current, IReadOnlyList<EvaluationSet> reference)
-    {
-        var config = model.Config;
-        var assigned = current.AssignedPerLayer();
-        int perSet = Math.Max(1, options.RemovalCostExamples / Math.Max(1, reference.Count(r => r.Examples.Count > 0)));
-        var sets = reference.Where(r => r.Examples.Count > 0).Select(r => (Examples: r.Examples.Take(perSet).ToList(),
-            DomainId: r.Name == DomainCatalog.GeneralName ? DomainRouting.NoDomain : current.Domains.ToList().IndexOf(r.Name))).ToList();
-        var unknown = reference.FirstOrDefault(r => r.Name != DomainCatalog.GeneralName && !current.Domains.Contains(r.Name));
-        if (unknown is not null) throw new ArgumentException($"reference set '{unknown.Name}' is not a domain of the model ([{string.Join(", ", current.Domains)}])");
-
-        double Loss(ExpertAssignment assignment)
-        {
-            using var routing = new DomainRouting(assignment.RoutingTable(config.TopK, NoDomainRouting.AllExperts), config.TopK);
-            double total = 0;
-            foreach (var (examples, domainId) in sets)
-            {
-                using var scope = NewDisposeScope();
-                using var batch = SequenceBatch.Create(tokenizer, examples, config.MaxPositions);
-                var logits = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: full(examples.Count, domainId, dtype: int64), domainRouting: routing).Logits;
-                total += LanguageModelLoss.CrossEntropy(logits, batch.Targets).item<float>();
-            }
-            return total / sets.Count;
-        }
-
-        model.eval();
-        using var noGrad = no_grad();
-        double baseline = Loss(current);
-        return Enumerable.Range(0, config.NumLayers).Select(l => Enumerable.Range(0, config.NumRoutedExperts).Select(e =>
-        {
-            if (assigned[l].Contains(e)) return double.PositiveInfinity;
-            var probe = current.WithExclusiveDomain("\u0001probe", Enumerable.Range(0, config.NumLayers).Select(layer => layer == l ? new[] { e } : []).ToList());
-            return Loss(probe) - baseline;
-        }).ToArray()).ToArray();
     }
 
     private SpecificityMatrix Matrix(ExpertAssignment current, SpecificityMatrix? currentMatrix, string domain, double[][] newShare)
