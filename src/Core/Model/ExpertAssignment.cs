@@ -34,6 +34,12 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
     /// </summary>
     public IReadOnlySet<string> ExclusiveDomains { get; init; } = new HashSet<string>();
 
+    /// <summary>
+    /// Domains adapted jointly under domain routing (DES-MoE's trainer): they may share experts with each other, and
+    /// their experts are adapted, so the no-domain path never routes to them, whatever <see cref="NoDomainRouting"/> asks.
+    /// </summary>
+    public IReadOnlySet<string> RoutedDomains { get; init; } = new HashSet<string>();
+
     /// <summary>An assignment without domains, the starting point for adding domains to a base model.</summary>
     public static ExpertAssignment Empty(int numLayers, int numExperts) =>
         new([], numExperts, Enumerable.Range(0, numLayers).Select(_ => (IReadOnlyList<int[]>)[]).ToList());
@@ -53,6 +59,7 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
             Experts.Select((layer, l) => (IReadOnlyList<int[]>)[.. layer, experts[l].Order().ToArray()]).ToList())
         {
             ExclusiveDomains = new HashSet<string>(ExclusiveDomains) { domain },
+            RoutedDomains = RoutedDomains,
         };
     }
 
@@ -80,14 +87,17 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
 
     /// <summary>
     /// Domain routing table for <see cref="DomainRouting"/>: per layer, row 0 is the no-domain path (see
-    /// <paramref name="noDomain"/>); row d+1 allows domain d's own experts plus the unassigned ones, which adaptation
-    /// never changes after warm-up; an exclusive domain's row allows its own experts only, and no other row allows
-    /// them. A row with fewer than <paramref name="topK"/> experts falls back to all non-exclusive experts.
+    /// <paramref name="noDomain"/>; it never includes the experts of <see cref="RoutedDomains"/>); row d+1 allows
+    /// domain d's own experts plus the unassigned ones, which adaptation never changes after warm-up; an exclusive
+    /// domain's row allows its own experts only, and no other row allows them. A row with fewer than
+    /// <paramref name="topK"/> experts falls back to all non-exclusive experts.
     /// </summary>
     public IReadOnlyList<bool[,]> RoutingTable(int topK, NoDomainRouting noDomain = NoDomainRouting.UnassignedExperts)
     {
         var assigned = AssignedPerLayer();
         var exclusive = ExclusivePerLayer();
+        var routed = Experts.Select(layer => Domains.Select((name, d) => (name, d)).Where(x => RoutedDomains.Contains(x.name))
+            .SelectMany(x => layer[x.d]).ToHashSet()).ToList();
         return Enumerable.Range(0, NumLayers).Select(l =>
         {
             var table = new bool[Domains.Count + 1, NumExperts];
@@ -98,8 +108,9 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
                 if (row > 0 && ExclusiveDomains.Contains(Domains[row - 1]))
                     allowed = Experts[l][row - 1].ToList();
                 else
-                    allowed = Enumerable.Range(0, NumExperts).Where(e => !exclusive[l].Contains(e) && ((row == 0 && noDomain == NoDomainRouting.AllExperts)
-                                                                          || !assigned[l].Contains(e) || (row > 0 && Allows(l, row - 1, e)))).ToList();
+                    allowed = Enumerable.Range(0, NumExperts).Where(e => !exclusive[l].Contains(e) && !(row == 0 && routed[l].Contains(e))
+                                                                     && ((row == 0 && noDomain == NoDomainRouting.AllExperts)
+                                                                         || !assigned[l].Contains(e) || (row > 0 && Allows(l, row - 1, e)))).ToList();
                 if (allowed.Count < topK) allowed = shared;
                 foreach (var e in allowed) table[row, e] = true;
             }
@@ -136,6 +147,7 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
         domains = Domains,
         num_experts = NumExperts,
         exclusive_domains = Domains.Where(ExclusiveDomains.Contains).ToList(),
+        routed_domains = Domains.Where(RoutedDomains.Contains).ToList(),
         layers = Experts.Select(layer => Domains.Select((name, d) => new { domain = name, experts = layer[d] }).ToList()).ToList(),
     }, new JsonSerializerOptions { WriteIndented = true });
 
@@ -215,6 +227,9 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
                 if (shared.Count > 0)
                     throw new InvalidDataException($"layer {l}: exclusive domain '{owner}' shares experts [{string.Join(", ", shared)}] with another domain");
             }
-        return new ExpertAssignment(domains, numExperts, experts) { ExclusiveDomains = exclusive };
+        var routedDomains = (root["routed_domains"] as JsonArray ?? []).Select(d => d?.GetValue<string>() ?? "").ToHashSet();
+        var unknownRouted = routedDomains.FirstOrDefault(d => !domains.Contains(d));
+        if (unknownRouted is not null) throw new InvalidDataException($"routed_domains names unknown domain '{unknownRouted}'");
+        return new ExpertAssignment(domains, numExperts, experts) { ExclusiveDomains = exclusive, RoutedDomains = routedDomains };
     }
 }

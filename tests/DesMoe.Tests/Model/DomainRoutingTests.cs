@@ -65,6 +65,27 @@ public class DomainRoutingTests
     }
 
     [Fact]
+    public void Jointly_routed_domains_keep_the_no_domain_path_off_their_experts_even_with_all_experts_asked_and_after_a_reload()
+    {
+        // math and law share expert 2; both were adapted under domain routing.
+        var trained = new ExpertAssignment(["math", "law"], 6, [[[0, 2], [1, 2]]]) { RoutedDomains = new HashSet<string> { "math", "law" } };
+        var reloaded = ExpertAssignment.Parse(trained.ToJson(), numLayers: 1, numExperts: 6);
+        Assert.Equal(trained.RoutedDomains.Order(), reloaded.RoutedDomains.Order());
+
+        var table = reloaded.RoutingTable(topK: 2, NoDomainRouting.AllExperts)[0];
+
+        bool[] Row(int row) => Enumerable.Range(0, 6).Select(e => table[row, e]).ToArray();
+        Assert.Equal([false, false, false, true, true, true], Row(0));
+        Assert.Equal([true, false, true, true, true, true], Row(1));
+        Assert.Equal([false, true, true, true, true, true], Row(2));
+
+        var json = System.Text.Json.Nodes.JsonNode.Parse(trained.ToJson())!;
+        json["routed_domains"] = new System.Text.Json.Nodes.JsonArray("maths");
+        var error = Assert.Throws<InvalidDataException>(() => ExpertAssignment.Parse(json.ToJsonString(), 1, 6));
+        Assert.Contains("routed_domains names unknown domain 'maths'", error.Message);
+    }
+
+    [Fact]
     public void Assignment_routing_keeps_the_no_domain_path_on_experts_adaptation_never_changed()
     {
         // 8 experts; math owns 0,1 and law owns 2,3 in layer 0; in layer 1 they own so much that little is left
