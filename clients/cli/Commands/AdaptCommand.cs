@@ -31,12 +31,17 @@ internal static class AdaptCommand
         };
         var domainRouting = new Option<bool>("--domain-routing")
         {
-            Description = "evaluate with domain-routed expert selection: each domain's held-out set on its own + unassigned experts, the general set on unassigned experts only",
+            Description = "evaluate with domain-routed expert selection even when training did not use it: each domain's held-out set on its own + unassigned experts, the general set on unassigned experts only",
         };
+        var plainRouting = new Option<bool>("--no-domain-routed-training")
+        {
+            Description = "DES-MoE trains every token through the plain router (isolation by detaching other domains' expert outputs) instead of as served",
+        };
+        var adaptable = new Option<int>("--adaptable-experts") { Description = "routed experts per layer DES-MoE may adapt (least removal cost on general data)", DefaultValueFactory = _ => 8 };
 
         var command = new Command("adapt", "Adapt a model to several domains with DES-MoE or a baseline, then evaluate every domain and the general set.")
         {
-            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule, phaseStability, domainRouting,
+            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule, phaseStability, domainRouting, plainRouting, adaptable,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -71,12 +76,14 @@ internal static class AdaptCommand
                 GradientIsolation = !parse.GetValue(noIsolation),
                 ProgressiveSchedule = !parse.GetValue(noSchedule),
                 PhaseStabilityThreshold = parse.GetValue(phaseStability),
+                DomainRoutedTraining = !parse.GetValue(plainRouting),
+                AdaptableExperts = parse.GetValue(adaptable),
             };
             Console.WriteLine($"adapting with {options.Method} to {string.Join(", ", names)}: {options.Steps} steps x {options.BatchSize}");
             var trainer = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options);
             trainer.Log += message => Console.WriteLine($"  {message}");
-            var run = trainer.Run(names, train, p => Console.WriteLine(p), cancellation);
-            using var routing = parse.GetValue(domainRouting) && run.Assignment is { } assignment
+            var run = trainer.Run(names, train, p => Console.WriteLine(p), cancellation, generalReference: GeneralSet.PretrainSample(256));
+            using var routing = (run.DomainRouted || parse.GetValue(domainRouting)) && run.Assignment is { } assignment
                 ? new DomainRouting(assignment.RoutingTable(loaded.Config.TopK), loaded.Config.TopK)
                 : null;
             var after = Evaluate(loaded, names, eval, general, routing);

@@ -13,4 +13,7 @@ public static class GeneralSet
         DatasetSplit.Create(DomainCatalog.General, PretrainExamples, heldOutExamples, Seed);
 
     public static IReadOnlyList<Example> HeldOut(int count) => Split(count).Eval;
+
+    /// <summary>The first <paramref name="count"/> pre-training examples: what adaptation may consult about general ability without touching the held-out probe.</summary>
+    public static IReadOnlyList<Example> PretrainSample(int count) => DatasetSplit.Generate(DomainCatalog.General, count, Seed);
 }

@@ -48,6 +48,18 @@ public sealed record AdaptationOptions
     public double AssignmentMinSpecificity { get; init; } = 1.0;
     public int ReassignEvery { get; init; } = 50;
 
+    /// <summary>
+    /// Train as the model is served: once the assignment exists, each domain's tokens route to its own experts plus
+    /// the experts outside the adaptable pool, and the no-domain path to the latter only. Only the pool's experts and
+    /// router rows ever train, so the no-domain path is the base model without the pool. Off: the plain router for
+    /// every token, with isolation by detaching other domains' expert outputs (needs no general reference).
+    /// </summary>
+    public bool DomainRoutedTraining { get; init; } = true;
+    /// <summary>Routed experts per layer the domains may adapt, chosen by least removal cost on the general reference.</summary>
+    public int AdaptableExperts { get; init; } = 8;
+    /// <summary>General reference examples on which each expert's removal cost is measured.</summary>
+    public int RemovalCostExamples { get; init; } = 128;
+
     // Mechanism 3: three-phase schedule (fractions of Steps).
     public bool ProgressiveSchedule { get; init; } = true;
     public double WarmupFraction { get; init; } = 0.15;
@@ -66,6 +78,9 @@ public sealed record AdaptationOptions
     public double EsftTopP { get; init; } = 0.2;
     public int EsftRelevanceExamples { get; init; } = 256;
 
+    /// <summary>DES-MoE with gradient isolation and <see cref="DomainRoutedTraining"/>: the run chooses an adaptable pool and trains under domain routing.</summary>
+    public bool UsesDomainRouting => Method == AdaptationMethod.DesMoe && GradientIsolation && DomainRoutedTraining;
+
     public AdaptationOptions Validate()
     {
         var problems = new List<string>();
@@ -76,6 +91,12 @@ public sealed record AdaptationOptions
         if (AssignmentTopP is <= 0 or > 1) problems.Add($"assignment top-p must be in (0, 1] (got {AssignmentTopP})");
         if (EsftTopP is <= 0 or > 1) problems.Add($"ESFT top-p must be in (0, 1] (got {EsftTopP})");
         if (PhaseStabilityThreshold is < 0 or > 1) problems.Add($"phase stability threshold must be in [0, 1] (got {PhaseStabilityThreshold})");
+        if (AdaptableExperts <= 0) problems.Add($"adaptable experts must be positive (got {AdaptableExperts})");
+        if (RemovalCostExamples <= 0) problems.Add($"removal cost examples must be positive (got {RemovalCostExamples})");
+        if (UsesDomainRouting && TrainSharedExperts)
+            problems.Add("domain-routed training keeps the shared experts frozen: they also serve the no-domain path");
+        if (UsesDomainRouting && WeightDecay > 0)
+            problems.Add($"domain-routed training needs weight decay 0 (got {WeightDecay}): decay would move the router rows it keeps frozen");
         if (ReassignEvery <= 0) problems.Add($"reassign interval must be positive (got {ReassignEvery})");
         if (WarmupFraction < 0 || StabilizationFraction < 0 || WarmupFraction + StabilizationFraction > 1)
             problems.Add($"phase fractions must be non-negative and sum to at most 1 (warm-up {WarmupFraction}, stabilization {StabilizationFraction})");

@@ -23,4 +23,11 @@ public sealed record AdaptationRun(
     IReadOnlyList<(int Step, double Loss, double Seconds)> ValidationCurve,
     int Steps,
     double WallSeconds,
-    long TrainableParameters);
+    long TrainableParameters)
+{
+    /// <summary>
+    /// Trained under domain routing: serve and evaluate it with <see cref="Assignment"/>'s routing table and the
+    /// no-domain path on unassigned experts only (<see cref="NoDomainRouting.UnassignedExperts"/>).
+    /// </summary>
+    public bool DomainRouted { get; init; }
+}

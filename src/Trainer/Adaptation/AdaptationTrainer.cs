@@ -20,9 +20,13 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
     public event Action<string>? Log;
 
     /// <param name="validationSets">optional held-out sets, one per domain: their mean loss is tracked for convergence</param>
+    /// <param name="generalReference">
+    /// a sample of the pre-training (general) data: domain-routed DES-MoE (<see cref="AdaptationOptions.UsesDomainRouting"/>)
+    /// measures on it which experts the domains may adapt
+    /// </param>
     public AdaptationRun Run(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets,
         Action<AdaptationProgress>? progress = null, CancellationToken cancellation = default,
-        IReadOnlyList<IReadOnlyList<Example>>? validationSets = null)
+        IReadOnlyList<IReadOnlyList<Example>>? validationSets = null, IReadOnlyList<Example>? generalReference = null)
     {
         options.Validate();
         if (domains.Count == 0) throw new ArgumentException("no domains to adapt to");
@@ -31,10 +35,19 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
             if (domainSets[d].Count == 0) throw new ArgumentException($"domain '{domains[d]}' has no training examples");
         if (options.Method == AdaptationMethod.Esft && domains.Count != 1)
             throw new ArgumentException($"ESFT trains one model per domain; got {domains.Count} domains in one run");
+        var config = model.Config;
+        if (options.UsesDomainRouting)
+        {
+            if (generalReference is null || generalReference.Count == 0)
+                throw new ArgumentException("domain-routed DES-MoE needs general reference examples (a sample of the pre-training data) to choose the experts " +
+                                            "that may adapt; pass them, or turn DomainRoutedTraining off");
+            if (options.AdaptableExperts > config.NumRoutedExperts - config.TopK)
+                throw new ArgumentException($"{options.AdaptableExperts} adaptable experts per layer would leave the no-domain path fewer than " +
+                                            $"top-k ({config.TopK}) of the {config.NumRoutedExperts} routed experts");
+        }
 
         torch.manual_seed(options.Seed);
         var random = new Random(options.Seed);
-        var config = model.Config;
         var domainIds = Enumerable.Range(0, domains.Count).ToList();
         var schedule = PhaseSchedule.FromFractions(options.Steps, options.WarmupFraction, options.StabilizationFraction, options.ProgressiveSchedule);
         var phases = new PhaseTracker(schedule, options.PhaseStabilityThreshold);
@@ -45,10 +58,19 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         var matrix = desMoe ? new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts) : null;
         ExpertAssignment? assignment = options.Method == AdaptationMethod.Esft ? EsftAssignment(domains[0], domainSets[0]) : null;
         if (assignment is not null) Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(assignment, 0));
+        using var pool = options.UsesDomainRouting
+            ? AdaptablePool.Choose(model, tokenizer, generalReference!, options.AdaptableExperts, options.RemovalCostExamples)
+            : null;
+        if (pool is not null)
+            Log?.Invoke($"adaptable experts (least removal cost on {Math.Min(generalReference!.Count, options.RemovalCostExamples)} general examples), layer 0: [{string.Join(",", pool.Experts[0].Order())}]");
+        ExpertAssignment AssignFromMatrix() => pool is null
+            ? matrix!.Assign(options.AssignmentTopP, options.AssignmentMinSpecificity)
+            : matrix!.AssignWithin(pool.Experts, options.AssignmentTopP, options.AssignmentMinSpecificity);
 
         using var referenceRouters = new DisposableTensors(model.Layers.Select(l => l.Moe.Router.Weight.detach().clone()));
         var distillationWeight = new AdaptiveDistillationWeight(options.DistillationInitialWeight, options.DistillationTargetKl);
         GradientIsolation? isolation = null;
+        DomainRouting? routing = null;
         OptimizerHelper? optimizer = null;
         string trainableKey = "";
         List<RoledParameter> trainable = [];
@@ -70,7 +92,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                 TrainingPhase? phase = desMoe ? phases.At(step) : null;
                 if (phase != lastPhase) phaseStart = step;
                 bool checkpoint = desMoe && phase != TrainingPhase.Consolidation && step > phaseStart && (step - phaseStart) % options.ReassignEvery == 0;
-                if (checkpoint && phases.ObserveAssignment(step, matrix!.Assign(options.AssignmentTopP, options.AssignmentMinSpecificity)) is { } reason)
+                if (checkpoint && phases.ObserveAssignment(step, AssignFromMatrix()) is { } reason)
                 {
                     Log?.Invoke($"step {step}: {reason}");
                     phase = phases.At(step);
@@ -84,13 +106,16 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     bool reassign = phase == TrainingPhase.Stabilization && (step - phaseStart) % options.ReassignEvery == 0;
                     if (assignment is null || enteringStabilization || enteringConsolidation || reassign)
                     {
-                        var next = matrix!.Assign(options.AssignmentTopP, options.AssignmentMinSpecificity);
+                        var next = AssignFromMatrix();
                         if (assignment is null || next.DistanceTo(assignment) > 0)
                         {
                             Log?.Invoke($"step {step}: expert assignment {(assignment is null ? "set" : $"changed ({next.DistanceTo(assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
                             assignment = next;
                             isolation?.Dispose();
-                            isolation = new GradientIsolation(assignment);
+                            routing?.Dispose();
+                            // Domain routing isolates by construction: a domain's tokens only reach its own trainable experts.
+                            if (pool is null) isolation = new GradientIsolation(assignment);
+                            else routing = new DomainRouting(assignment.RoutingTable(config.TopK, NoDomainRouting.UnassignedExperts), config.TopK);
                         }
                     }
                 }
@@ -101,7 +126,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                 bool setChanged = false;
                 if (trainableFor is not { } last || last.Phase != phase || !ReferenceEquals(last.Assignment, assignment))
                 {
-                    trainable = TrainableParameters(phase, assignment);
+                    trainable = TrainableParameters(phase, assignment, pool);
                     trainableFor = (phase, assignment);
                     var key = string.Join(",", trainable.Select(p => p.Name));
                     setChanged = key != trainableKey;
@@ -115,7 +140,9 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     foreach (var p in trainable) p.Parameter.requires_grad = true;
                     optimizer?.Dispose();
                     optimizer = optim.AdamW(trainable.Select(p => p.Parameter), options.LearningRate, 0.9, 0.95, 1e-8, options.WeightDecay);
-                    trainableCount = trainable.Sum(p => p.Parameter.numel());
+                    trainableCount = trainable.Sum(p => p.Role == ParameterRole.Router && pool is not null
+                        ? pool.Experts[p.Layer].Count * config.HiddenSize
+                        : p.Parameter.numel());
                     Log?.Invoke($"step {step}: {trainableCount:N0} trainable parameters");
                 }
                 foreach (var group in optimizer!.ParamGroups) group.LearningRate = learningRate.At(step);
@@ -125,7 +152,8 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     using var batch = DomainBatch.Sample(domainSets, domainIds, options.BatchSize, random, tokenizer, config.MaxPositions);
                     bool isolate = desMoe && options.GradientIsolation && phase != TrainingPhase.Warmup && isolation is not null;
                     var output = model.Forward(batch.Batch.InputIds, batch.Batch.AttentionMask,
-                        expertOutputFilter: isolate ? isolation!.For(batch.TokenDomains) : null);
+                        expertOutputFilter: isolate ? isolation!.For(batch.TokenDomains) : null,
+                        domainIds: routing is null ? null : batch.SequenceDomains, domainRouting: routing);
 
                     var perToken = nn.functional.cross_entropy(output.Logits.view(-1, output.Logits.shape[^1]), batch.Batch.Targets.view(-1),
                         ignore_index: SequenceBatch.IgnoreIndex, reduction: nn.Reduction.None);
@@ -140,6 +168,10 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
 
                     optimizer.zero_grad();
                     loss.backward();
+                    if (pool is not null && routerTrains)
+                        using (no_grad())
+                            for (int l = 0; l < config.NumLayers; l++)
+                                model.Layers[l].Moe.Router.Weight.grad!.mul_(pool.RouterRowMask(l));
                     nn.utils.clip_grad_norm_(trainable.Select(p => p.Parameter), options.GradientClip);
                     optimizer.step();
 
@@ -155,7 +187,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                 }
 
                 if (validationSets is not null && ((step + 1) % options.ValidateEvery == 0 || step == options.Steps - 1))
-                    validation.Add((step + 1, ValidationLoss(validationSets), clock.Elapsed.TotalSeconds));
+                    validation.Add((step + 1, ValidationLoss(validationSets, routing), clock.Elapsed.TotalSeconds));
 
                 if ((step + 1) % options.LogEvery == 0 || step == options.Steps - 1)
                     progress?.Invoke(window.Report(step + 1, options.Steps, phase, distillationWeight.Value, clock.Elapsed));
@@ -165,26 +197,34 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         {
             optimizer?.Dispose();
             isolation?.Dispose();
+            routing?.Dispose();
             foreach (var p in _parameters) p.Parameter.requires_grad = true;
             model.eval();
         }
-        return new AdaptationRun(matrix, assignment, curve, validation, options.Steps, clock.Elapsed.TotalSeconds, trainableCount);
+        bool domainRouted = pool is not null && assignment is not null;
+        if (domainRouted) assignment = assignment! with { RoutedDomains = domains.ToHashSet() };
+        return new AdaptationRun(matrix, assignment, curve, validation, options.Steps, clock.Elapsed.TotalSeconds, trainableCount)
+        {
+            DomainRouted = domainRouted,
+        };
     }
 
-    /// <summary>Mean over domains of the loss on (up to 64 of) each domain's held-out examples.</summary>
-    private double ValidationLoss(IReadOnlyList<IReadOnlyList<Example>> sets)
+    /// <summary>Mean over domains of the loss on (up to 64 of) each domain's held-out examples, under the routing training uses now.</summary>
+    private double ValidationLoss(IReadOnlyList<IReadOnlyList<Example>> sets, DomainRouting? routing)
     {
         bool wasTraining = model.training;
         model.eval();
         try
         {
             using var noGrad = no_grad();
-            return sets.Average(set =>
+            return sets.Select((set, domain) =>
             {
                 using var scope = NewDisposeScope();
                 using var batch = SequenceBatch.Create(tokenizer, set.Take(64).ToList(), model.Config.MaxPositions);
-                return (double)LanguageModelLoss.CrossEntropy(model.Forward(batch.InputIds, batch.AttentionMask).Logits, batch.Targets).item<float>();
-            });
+                var domainIds = routing is null ? null : full(batch.InputIds.shape[0], domain, dtype: int64);
+                var logits = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: domainIds, domainRouting: routing).Logits;
+                return (double)LanguageModelLoss.CrossEntropy(logits, batch.Targets).item<float>();
+            }).Average();
         }
         finally
         {
@@ -192,7 +232,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         }
     }
 
-    private List<RoledParameter> TrainableParameters(TrainingPhase? phase, ExpertAssignment? assignment)
+    private List<RoledParameter> TrainableParameters(TrainingPhase? phase, ExpertAssignment? assignment, AdaptablePool? pool)
     {
         switch (options.Method)
         {
@@ -203,23 +243,30 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                 return _parameters.Where(p => p.Role == ParameterRole.RoutedExpert && selected[p.Layer].Contains(p.Expert)).ToList();
         }
 
-        var assigned = phase == TrainingPhase.Warmup || !options.GradientIsolation || assignment is null ? null : assignment.AssignedPerLayer();
+        // Warm-up trains every expert that may adapt: all of them, or with domain routing the pool's.
+        IReadOnlyList<IReadOnlySet<int>>? adaptable = phase == TrainingPhase.Warmup || !options.GradientIsolation || assignment is null
+            ? pool?.Experts
+            : assignment.AssignedPerLayer();
         return _parameters.Where(p => p.Role switch
         {
             ParameterRole.Router => phase != TrainingPhase.Consolidation,
-            ParameterRole.RoutedExpert => assigned is null || assigned[p.Layer].Contains(p.Expert),
+            ParameterRole.RoutedExpert => adaptable is null || adaptable[p.Layer].Contains(p.Expert),
             ParameterRole.SharedExpert => options.TrainSharedExperts,
             _ => false,
         }).ToList();
     }
 
-    private static Tensor RouterKl(IReadOnlyList<RouterOutput> routing, DisposableTensors referenceRouters, Tensor realTokens)
+    /// <summary>
+    /// Mean over layers of KL(reference router || current router) over every expert, from the router inputs (the
+    /// logits in <see cref="RouterOutput"/> are masked to -inf under domain routing, which would make the KL infinite).
+    /// </summary>
+    private Tensor RouterKl(IReadOnlyList<RouterOutput> routing, DisposableTensors referenceRouters, Tensor realTokens)
     {
         var perLayer = routing.Select((r, l) =>
         {
             var inputs = r.Inputs[realTokens];
             var reference = inputs.detach().matmul(referenceRouters[l].t());
-            return RouterDistillation.KlDivergence(reference, r.Logits[realTokens]);
+            return RouterDistillation.KlDivergence(reference, inputs.matmul(model.Layers[l].Moe.Router.Weight.t()));
         }).ToList();
         return stack(perLayer).mean();
     }

@@ -8,15 +8,18 @@ namespace DesMoe.Trainer.Adaptation;
 /// <summary>A training batch whose rows come from different domains, with each token's domain id.</summary>
 public sealed class DomainBatch : IDisposable
 {
-    private DomainBatch(SequenceBatch batch, int[] rowDomains, Tensor tokenDomains)
+    private DomainBatch(SequenceBatch batch, int[] rowDomains, Tensor sequenceDomains, Tensor tokenDomains)
     {
         Batch = batch;
         RowDomains = rowDomains;
+        SequenceDomains = sequenceDomains;
         TokenDomains = tokenDomains;
     }
 
     public SequenceBatch Batch { get; }
     public int[] RowDomains { get; }
+    /// <summary>[batch] domain id of every row, for domain-routed forward passes.</summary>
+    public Tensor SequenceDomains { get; }
     /// <summary>[batch*seq] domain id of every (flattened) token.</summary>
     public Tensor TokenDomains { get; }
 
@@ -35,13 +38,14 @@ public sealed class DomainBatch : IDisposable
         }
         var batch = SequenceBatch.Create(tokenizer, examples, maxPositions);
         long length = batch.InputIds.shape[1];
-        var tokenDomains = tensor(rowDomains.Select(d => (long)d).ToArray()).repeat_interleave(length);
-        return new DomainBatch(batch, rowDomains, tokenDomains);
+        var sequenceDomains = tensor(rowDomains.Select(d => (long)d).ToArray());
+        return new DomainBatch(batch, rowDomains, sequenceDomains, sequenceDomains.repeat_interleave(length));
     }
 
     public void Dispose()
     {
         Batch.Dispose();
+        SequenceDomains.Dispose();
         TokenDomains.Dispose();
     }
 }

@@ -89,6 +89,41 @@ public sealed class SpecificityMatrix
         return new ExpertAssignment(Domains, NumExperts, layers);
     }
 
+    /// <summary>
+    /// Like <see cref="Assign"/>, but only the experts in <paramref name="pool"/>[layer] can belong to a domain, with
+    /// each domain's shares renormalised over the pool; and every pool expert belongs to somebody: one no domain
+    /// chose goes to the domain that uses it most relative to the others. Domain-routed training relies on that
+    /// cover: the no-domain path routes to unassigned experts only, so an adapted expert must never stay unassigned.
+    /// </summary>
+    public ExpertAssignment AssignWithin(IReadOnlyList<IReadOnlySet<int>> pool, double topP, double minSpecificity = 1.0)
+    {
+        if (topP is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(topP), $"top-p must be in (0, 1], got {topP}");
+        if (pool.Count != NumLayers) throw new ArgumentException($"{pool.Count} layers of pool experts for a {NumLayers}-layer matrix", nameof(pool));
+        var layers = new List<IReadOnlyList<int[]>>(NumLayers);
+        for (int l = 0; l < NumLayers; l++)
+        {
+            var candidates = pool[l].Order().ToList();
+            if (candidates.Count == 0) throw new ArgumentException($"layer {l} has no pool experts", nameof(pool));
+            var perDomain = Enumerable.Range(0, Domains.Count).Select(_ => new SortedSet<int>()).ToList();
+            for (int d = 0; d < Domains.Count; d++)
+            {
+                double poolShare = candidates.Sum(e => _share[l][d, e]);
+                double cumulative = 0;
+                foreach (var e in candidates.OrderByDescending(e => _share[l][d, e]).ThenBy(e => e))
+                {
+                    if (cumulative >= topP) break;
+                    cumulative += poolShare == 0 ? 1.0 / candidates.Count : _share[l][d, e] / poolShare;
+                    if (Specificity(l, d, e) > minSpecificity + 1e-9) perDomain[d].Add(e);
+                }
+                if (perDomain[d].Count == 0) perDomain[d].Add(candidates.OrderByDescending(e => Specificity(l, d, e)).ThenBy(e => e).First());
+            }
+            foreach (var e in candidates.Where(e => !perDomain.Any(s => s.Contains(e))))
+                perDomain[Enumerable.Range(0, Domains.Count).OrderByDescending(d => Specificity(l, d, e)).ThenBy(d => d).First()].Add(e);
+            layers.Add(perDomain.Select(s => s.ToArray()).ToList());
+        }
+        return new ExpertAssignment(Domains, NumExperts, layers);
+    }
+
     /// <summary>The matrix as a fixed-width table per layer, shares in percent.</summary>
     public string ToTable()
     {

@@ -1,6 +1,7 @@
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Data;
 using DesMoe.Core.Evaluation;
+using DesMoe.Core.Model;
 using DesMoe.Trainer.Adaptation;
 using Xunit;
 
@@ -21,8 +22,10 @@ public class ForgettingSmokeTests
         using var loaded = ModelFolder.Load(BundledModel.Folder);
         double before = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, general).Accuracy;
         var options = new AdaptationOptions { Method = method, Steps = 150, BatchSize = 24, Seed = 1, LogEvery = 1000 };
-        var run = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options).Run(domains, sets);
-        double after = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, general).Accuracy;
+        var run = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options).Run(domains, sets, generalReference: GeneralSet.PretrainSample(128));
+        // as served: a domain-routed model's general requests take the no-domain path
+        double after = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, run.DomainRouted ? run.Assignment : null, NoDomainRouting.UnassignedExperts,
+            [new EvaluationSet(DomainCatalog.GeneralName, general)])[DomainCatalog.GeneralName].Accuracy;
         return (before, after, run);
     }
 

@@ -100,7 +100,7 @@ public class MechanismTests
         var before = Snapshot(model);
         // No warm-up or stabilization: straight into consolidation with the blank (uniform) matrix, where no expert
         // is specific to a domain, so each domain falls back to one expert (the lowest id).
-        var options = new AdaptationOptions { Steps = 4, BatchSize = 8, WarmupFraction = 0, StabilizationFraction = 0, LearningRate = 1e-2 };
+        var options = new AdaptationOptions { Steps = 4, BatchSize = 8, WarmupFraction = 0, StabilizationFraction = 0, LearningRate = 1e-2, DomainRoutedTraining = false };
 
         var run = new AdaptationTrainer(model, new ByteTokenizer(), options).Run(["math", "law"], Sets("math", "law"));
 
@@ -115,7 +115,7 @@ public class MechanismTests
     {
         using var model = TinyModels.Create(seed: 6);
         var before = Snapshot(model);
-        var options = new AdaptationOptions { Steps = 3, BatchSize = 8, WarmupFraction = 1.0, StabilizationFraction = 0, LearningRate = 1e-2 };
+        var options = new AdaptationOptions { Steps = 3, BatchSize = 8, WarmupFraction = 1.0, StabilizationFraction = 0, LearningRate = 1e-2, DomainRoutedTraining = false };
 
         new AdaptationTrainer(model, new ByteTokenizer(), options).Run(["math"], Sets("math"));
 
@@ -123,6 +123,48 @@ public class MechanismTests
         Assert.Contains("layers.0.mlp.router.gate.weight", changed);
         Assert.Contains(changed, n => n.Contains(".mlp.experts."));
         Assert.DoesNotContain(changed, n => n.StartsWith("embed_tokens") || n.Contains("self_attn") || n.Contains("shared_experts") || n.StartsWith("lm_head"));
+    }
+
+    [Fact]
+    public void Domain_routed_training_changes_only_the_pool_so_the_no_domain_path_is_the_base_model_without_it()
+    {
+        using var model = TinyModels.Create(seed: 8, config: TinyModels.Config(experts: 8, topK: 2));
+        var before = Snapshot(model);
+        var general = DatasetSplit.Generate(DomainCatalog.General, 16, 2);
+        var options = new AdaptationOptions { Steps = 8, BatchSize = 8, WarmupFraction = 0.25, StabilizationFraction = 0.25, LearningRate = 1e-2, AdaptableExperts = 3, ReassignEvery = 2 };
+
+        var run = new AdaptationTrainer(model, new ByteTokenizer(), options).Run(["math", "law"], Sets("math", "law"), generalReference: general);
+
+        Assert.True(run.DomainRouted);
+        var assignment = run.Assignment!;
+        var pool = assignment.AssignedPerLayer();
+        Assert.All(pool, layer => Assert.Equal(3, layer.Count)); // every pool expert belongs to some domain
+        var (changed, _) = Compare(before, model);
+        Assert.NotEmpty(changed);
+        Assert.All(changed, name =>
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(name, @"^layers\.(\d)\.mlp\.(?:experts\.(\d+)\.|router\.)");
+            Assert.True(m.Success, $"{name} changed but is neither a routed expert nor a router");
+            if (m.Groups[2].Success) Assert.Contains(int.Parse(m.Groups[2].Value), pool[int.Parse(m.Groups[1].Value)]);
+        });
+        for (int l = 0; l < 2; l++)
+        {
+            var rowsBefore = before[$"layers.{l}.mlp.router.gate.weight"];
+            var rowsAfter = model.state_dict()[$"layers.{l}.mlp.router.gate.weight"];
+            for (int e = 0; e < 8; e++)
+                Assert.Equal(!pool[l].Contains(e), rowsBefore[e].equal(rowsAfter[e]).all().item<bool>());
+        }
+
+        // The no-domain path of the adapted model computes exactly what the base model computes without the pool.
+        using var scope = NewDisposeScope();
+        using var batch = SequenceBatch.Create(new ByteTokenizer(), general, 64);
+        using var routing = new DomainRouting(assignment.RoutingTable(2, NoDomainRouting.UnassignedExperts), 2);
+        var noDomain = full(general.Count, DomainRouting.NoDomain, dtype: int64);
+        model.eval();
+        var adapted = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: noDomain, domainRouting: routing).Logits;
+        model.load_state_dict(before);
+        var original = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: noDomain, domainRouting: routing).Logits;
+        Assert.True(adapted.equal(original).all().item<bool>());
     }
 
     [Fact]
@@ -156,6 +198,12 @@ public class MechanismTests
 
         var esft = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Method = AdaptationMethod.Esft, Steps = 1 });
         Assert.Contains("one model per domain", Assert.Throws<ArgumentException>(() => esft.Run(["math", "law"], Sets("math", "law"))).Message);
+
+        var noReference = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Steps = 1 });
+        Assert.Contains("needs general reference examples", Assert.Throws<ArgumentException>(() => noReference.Run(["math"], Sets("math"))).Message);
+        var tooMany = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Steps = 1, AdaptableExperts = 5 });
+        Assert.Contains("5 adaptable experts per layer would leave the no-domain path fewer than top-k (2)",
+            Assert.Throws<ArgumentException>(() => tooMany.Run(["math"], Sets("math"), generalReference: Sets("general")[0])).Message);
 
         var bad = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Steps = 0, AssignmentTopP = 2 });
         var error = Assert.Throws<ArgumentException>(() => bad.Run(["math"], Sets("math"))).Message;

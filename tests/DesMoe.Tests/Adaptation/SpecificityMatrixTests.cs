@@ -46,6 +46,23 @@ public class SpecificityMatrixTests
     }
 
     [Fact]
+    public void Assignment_within_a_pool_uses_only_pool_experts_and_gives_every_one_an_owner()
+    {
+        // math uses 0 (outside the pool), 1 and 2; law uses 3 and 4; nobody uses pool expert 5.
+        var matrix = new SpecificityMatrix(["math", "law"], numLayers: 1, numExperts: 6);
+        matrix.Update(0, 0, Share(6, (0, 0.5), (1, 0.3), (2, 0.15), (5, 0.05)), rate: 1.0);
+        matrix.Update(0, 1, Share(6, (3, 0.6), (4, 0.4)), rate: 1.0);
+
+        var assignment = matrix.AssignWithin([new HashSet<int> { 1, 2, 3, 4, 5 }], topP: 0.55);
+
+        // math's pool shares renormalise to 1 = 0.6, 2 = 0.3, 5 = 0.1: top-p 0.55 takes expert 1 only; law's takes 3.
+        // 2, 4 and 5 are left over and go to whoever uses them most relative to the other domain.
+        Assert.Equal([1, 2, 5], assignment.Experts[0][0]);
+        Assert.Equal([3, 4], assignment.Experts[0][1]);
+        Assert.DoesNotContain(0, assignment.AssignedPerLayer()[0]);
+    }
+
+    [Fact]
     public void Every_domain_keeps_at_least_one_expert_and_top_p_bounds_the_set()
     {
         var matrix = new SpecificityMatrix(["a", "b"], 1, 4);
