@@ -15,11 +15,12 @@ internal static class CompareCommand
         var methods = new Option<string?>("--methods") { Description = "comma-separated method names (default: all)" };
         var output = new Option<string>("--out") { Description = "folder for results.md and the PNG plots", DefaultValueFactory = _ => "docs" };
         var seed = new Option<int>("--seed") { Description = "seed for data, sampling and initialisation", DefaultValueFactory = _ => 1 };
+        var lr = new Option<double>("--lr") { Description = "peak learning rate, the same for every method", DefaultValueFactory = _ => new BenchmarkOptions().LearningRate };
         var target = new Option<double>("--target-loss") { Description = "held-out loss that counts as converged", DefaultValueFactory = _ => 1.0 };
 
         var command = new Command("compare", "Run DES-MoE, full fine-tuning (joint, sequential), ESFT and the DES-MoE ablations on 2, 4 and 6 domains; write results.md and plots.")
         {
-            model, counts, steps, methods, output, seed, target,
+            model, counts, steps, methods, output, seed, target, lr,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -28,6 +29,7 @@ internal static class CompareCommand
                 DomainCounts = parse.GetValue(counts)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList(),
                 StepsPerDomain = parse.GetValue(steps),
                 Seed = parse.GetValue(seed),
+                LearningRate = parse.GetValue(lr),
                 TargetValidationLoss = parse.GetValue(target),
                 Methods = parse.GetValue(methods)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
             };

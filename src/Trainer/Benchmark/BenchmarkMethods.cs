@@ -25,5 +25,6 @@ public static class BenchmarkMethods
         new("DES-MoE w/o distillation", RunShape.Joint, new AdaptationOptions { RouterDistillation = false }),
         new("DES-MoE w/o isolation", RunShape.Joint, new AdaptationOptions { GradientIsolation = false }),
         new("DES-MoE w/o schedule", RunShape.Joint, new AdaptationOptions { ProgressiveSchedule = false }),
+        new("DES-MoE w/o domain routing", RunShape.Joint, new AdaptationOptions { DomainRoutedTraining = false }),
     ];
 }

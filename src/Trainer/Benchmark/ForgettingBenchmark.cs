@@ -1,6 +1,7 @@
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Data;
 using DesMoe.Core.Evaluation;
+using DesMoe.Core.Model;
 using DesMoe.Trainer.Adaptation;
 
 namespace DesMoe.Trainer.Benchmark;
@@ -46,6 +47,8 @@ public sealed class ForgettingBenchmark(string baseModelFolder, BenchmarkOptions
                 };
                 Log?.Invoke($"  mean domain accuracy {result.MeanDomainAccuracy:P1}, general {result.GeneralAfter:P1} (forgetting {result.Forgetting:P1}), " +
                             $"steps to target {result.StepsToTarget?.ToString() ?? "not reached"}, {result.WallSeconds:F0} s");
+                if (result.ValidationCurve.Count > 0)
+                    Log?.Invoke("  held-out loss by step: " + string.Join(" ", result.ValidationCurve.Select(v => $"{v.Step}:{v.Loss:F2}")));
                 results.Add(result);
             }
         }
@@ -66,9 +69,13 @@ public sealed class ForgettingBenchmark(string baseModelFolder, BenchmarkOptions
     {
         using var model = ModelFolder.Load(baseModelFolder);
         var run = new AdaptationTrainer(model.Model, model.Tokenizer, OptionsFor(method, options.StepsPerDomain * domains.Count))
-            .Run(domains, splits.Select(s => s.Train).ToList(), cancellation: cancellation, validationSets: splits.Select(s => s.Eval).ToList());
-        var accuracy = DomainAccuracy(model, domains, splits);
-        double generalAfter = ExactMatchEvaluator.Evaluate(model.Model, model.Tokenizer, general).Accuracy;
+            .Run(domains, splits.Select(s => s.Train).ToList(), cancellation: cancellation, validationSets: splits.Select(s => s.Eval).ToList(),
+                generalReference: GeneralSet.PretrainSample(options.GeneralReferenceExamples));
+        // Each method is measured as it would be served: a domain-routed model with its routing table.
+        var sets = domains.Select((d, i) => new EvaluationSet(d, splits[i].Eval)).Append(new EvaluationSet(DomainCatalog.GeneralName, general));
+        var measured = RoutedEvaluation.Evaluate(model.Model, model.Tokenizer, run.DomainRouted ? run.Assignment : null, NoDomainRouting.UnassignedExperts, sets);
+        var accuracy = domains.ToDictionary(d => d, d => measured[d].Accuracy);
+        double generalAfter = measured[DomainCatalog.GeneralName].Accuracy;
         var (steps, seconds) = Convergence(run.ValidationCurve);
         return new MethodResult(method.Name, domains, accuracy, generalBefore, generalAfter, null, steps, seconds, run.Steps, run.WallSeconds,
             run.ValidationCurve.Select(v => (v.Step, v.Loss)).ToList());

@@ -16,7 +16,10 @@ public static class ResultsReport
                       $"examples per domain, seed {options.Seed}), {options.StepsPerDomain} steps per domain in total, batch {options.BatchSize}, " +
                       $"peak LR {options.LearningRate}. Accuracy is greedy exact match on {options.EvalExamples} held-out examples per domain; " +
                       $"general = {options.GeneralExamples} held-out general-set examples; forgetting = general accuracy before minus after. " +
-                      $"Steps to target = first validation point (every 25 steps) with mean held-out loss <= {options.TargetValidationLoss}.");
+                      $"Steps to target = first validation point (every 25 steps) with mean held-out loss <= {options.TargetValidationLoss}. " +
+                      "Each model is measured as it is served: a domain-routed DES-MoE model runs each domain's set through its domain's " +
+                      "routing row and the general set through the no-domain path (the experts no domain adapted); every other model " +
+                      "runs everything through its plain router.");
         md.AppendLine();
 
         foreach (var group in results.GroupBy(r => r.Domains.Count).OrderBy(g => g.Key))
