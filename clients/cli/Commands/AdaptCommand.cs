@@ -37,11 +37,16 @@ internal static class AdaptCommand
         {
             Description = "DES-MoE trains every token through the plain router (isolation by detaching other domains' expert outputs) instead of as served",
         };
+        var checkpoints = new Option<string?>("--checkpoint-dir")
+        {
+            Description = "save a resumable checkpoint here every --checkpoint-every steps; rerunning the same command continues from it",
+        };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 100 };
         var adaptable = new Option<int>("--adaptable-experts") { Description = "routed experts per layer DES-MoE may adapt (least removal cost on general data)", DefaultValueFactory = _ => 8 };
 
         var command = new Command("adapt", "Adapt a model to several domains with DES-MoE or a baseline, then evaluate every domain and the general set.")
         {
-            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule, phaseStability, domainRouting, plainRouting, adaptable,
+            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule, phaseStability, domainRouting, plainRouting, adaptable, checkpoints, checkpointEvery,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -78,6 +83,8 @@ internal static class AdaptCommand
                 PhaseStabilityThreshold = parse.GetValue(phaseStability),
                 DomainRoutedTraining = !parse.GetValue(plainRouting),
                 AdaptableExperts = parse.GetValue(adaptable),
+                CheckpointDirectory = parse.GetValue(checkpoints),
+                CheckpointEvery = parse.GetValue(checkpointEvery),
             };
             Console.WriteLine($"adapting with {options.Method} to {string.Join(", ", names)}: {options.Steps} steps x {options.BatchSize}");
             var trainer = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options);

@@ -35,6 +35,12 @@ public sealed record AdaptationOptions
     public int LogEvery { get; init; } = 50;
     /// <summary>Validation loss on the held-out sets is measured every this many steps (when held-out sets are given).</summary>
     public int ValidateEvery { get; init; } = 25;
+    /// <summary>
+    /// When set, the run saves an <see cref="AdaptationCheckpoint"/> here every <see cref="CheckpointEvery"/> steps and,
+    /// if the folder already holds one of the same run, continues from it instead of starting over.
+    /// </summary>
+    public string? CheckpointDirectory { get; init; }
+    public int CheckpointEvery { get; init; } = 100;
 
     // Mechanism 1: adaptive router distillation.
     public bool RouterDistillation { get; init; } = true;
@@ -97,6 +103,7 @@ public sealed record AdaptationOptions
             problems.Add("domain-routed training keeps the shared experts frozen: they also serve the no-domain path");
         if (UsesDomainRouting && WeightDecay > 0)
             problems.Add($"domain-routed training needs weight decay 0 (got {WeightDecay}): decay would move the router rows it keeps frozen");
+        if (CheckpointEvery <= 0) problems.Add($"checkpoint interval must be positive (got {CheckpointEvery})");
         if (ReassignEvery <= 0) problems.Add($"reassign interval must be positive (got {ReassignEvery})");
         if (WarmupFraction < 0 || StabilizationFraction < 0 || WarmupFraction + StabilizationFraction > 1)
             problems.Add($"phase fractions must be non-negative and sum to at most 1 (warm-up {WarmupFraction}, stabilization {StabilizationFraction})");

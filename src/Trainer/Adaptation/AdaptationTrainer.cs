@@ -55,22 +55,38 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         var learningRate = new LearningRateSchedule(options.LearningRate, options.WarmupLearningRateSteps, options.Steps);
         bool desMoe = options.Method == AdaptationMethod.DesMoe;
 
-        var matrix = desMoe ? new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts) : null;
-        ExpertAssignment? assignment = options.Method == AdaptationMethod.Esft ? EsftAssignment(domains[0], domainSets[0]) : null;
-        if (assignment is not null) Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(assignment, 0));
-        using var pool = options.UsesDomainRouting
-            ? AdaptablePool.Choose(model, tokenizer, generalReference!, options.AdaptableExperts, options.RemovalCostExamples)
-            : null;
-        if (pool is not null)
+        var resume = options.CheckpointDirectory is { } folder ? AdaptationCheckpoint.TryLoad(folder) : null;
+        if (resume?.MismatchWith(options, domains) is { } mismatch) throw new InvalidOperationException($"{options.CheckpointDirectory}: {mismatch}");
+
+        var matrix = !desMoe ? null
+            : resume?.Matrix is { } savedMatrix ? SpecificityMatrix.FromJson(savedMatrix)
+            : new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts);
+        ExpertAssignment? assignment = resume is not null
+            ? (resume.Assignment is { } savedAssignment ? ExpertAssignment.Parse(savedAssignment, config.NumLayers, config.NumRoutedExperts) : null)
+            : options.Method == AdaptationMethod.Esft ? EsftAssignment(domains[0], domainSets[0]) : null;
+        if (assignment is not null && options.Method == AdaptationMethod.Esft)
+            Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(assignment, 0));
+        // Chosen on the pre-trained weights, so a resumed run takes the checkpoint's pool rather than measuring adapted ones.
+        using var pool = !options.UsesDomainRouting ? null
+            : resume?.Pool is { } savedPool ? new AdaptablePool(savedPool.Select(l => (IReadOnlySet<int>)l.ToHashSet()).ToList(), config.NumRoutedExperts)
+            : AdaptablePool.Choose(model, tokenizer, generalReference!, options.AdaptableExperts, options.RemovalCostExamples);
+        if (pool is not null && resume is null)
             Log?.Invoke($"adaptable experts (least removal cost on {Math.Min(generalReference!.Count, options.RemovalCostExamples)} general examples), layer 0: [{string.Join(",", pool.Experts[0].Order())}]");
         ExpertAssignment AssignFromMatrix() => pool is null
             ? matrix!.Assign(options.AssignmentTopP, options.AssignmentMinSpecificity)
             : matrix!.AssignWithin(pool.Experts, options.AssignmentTopP, options.AssignmentMinSpecificity);
 
-        using var referenceRouters = new DisposableTensors(model.Layers.Select(l => l.Moe.Router.Weight.detach().clone()));
-        var distillationWeight = new AdaptiveDistillationWeight(options.DistillationInitialWeight, options.DistillationTargetKl);
+        using var referenceRouters = new DisposableTensors(resume is null
+            ? model.Layers.Select(l => l.Moe.Router.Weight.detach().clone())
+            : resume.ReferenceRouters.Select(w => tensor(w, [config.NumRoutedExperts, config.HiddenSize])));
+        var distillationWeight = new AdaptiveDistillationWeight(resume?.DistillationWeight ?? options.DistillationInitialWeight, options.DistillationTargetKl);
         GradientIsolation? isolation = null;
         DomainRouting? routing = null;
+        if (desMoe && assignment is not null)
+        {
+            if (pool is null) isolation = new GradientIsolation(assignment);
+            else routing = new DomainRouting(assignment.RoutingTable(config.TopK, NoDomainRouting.UnassignedExperts), config.TopK);
+        }
         OptimizerHelper? optimizer = null;
         string trainableKey = "";
         List<RoledParameter> trainable = [];
@@ -78,15 +94,32 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         long trainableCount = 0;
         TrainingPhase? lastPhase = null;
 
-        var curve = new List<(int, double)>();
-        var validation = new List<(int, double, double)>();
+        var curve = new List<(int Step, double Loss)>();
+        var validation = new List<(int Step, double Loss, double Seconds)>();
         var clock = Stopwatch.StartNew();
+        var elapsedBefore = TimeSpan.Zero;
         var window = new ProgressWindow(domains);
+        int firstStep = 0;
+        if (resume is not null)
+        {
+            resume.LoadWeights(options.CheckpointDirectory!, model);
+            phases.Restore(resume.Phases, config.NumLayers, config.NumRoutedExperts);
+            phaseStart = resume.PhaseStart;
+            lastPhase = resume.LastPhase;
+            curve.AddRange(resume.LossCurve);
+            validation.AddRange(resume.ValidationCurve);
+            elapsedBefore = TimeSpan.FromSeconds(resume.ElapsedSeconds);
+            firstStep = resume.Step;
+            for (int step = 0; step < firstStep; step++) DomainBatch.Skip(domainSets, domainIds, options.BatchSize, random);
+            Log?.Invoke($"resuming from the checkpoint in {options.CheckpointDirectory} at step {firstStep}");
+        }
+        TimeSpan Elapsed() => elapsedBefore + clock.Elapsed;
+        bool optimizerPending = resume is not null;
 
         model.train();
         try
         {
-            for (int step = 0; step < options.Steps; step++)
+            for (int step = firstStep; step < options.Steps; step++)
             {
                 cancellation.ThrowIfCancellationRequested();
                 TrainingPhase? phase = desMoe ? phases.At(step) : null;
@@ -140,6 +173,8 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     foreach (var p in trainable) p.Parameter.requires_grad = true;
                     optimizer?.Dispose();
                     optimizer = optim.AdamW(trainable.Select(p => p.Parameter), options.LearningRate, 0.9, 0.95, 1e-8, options.WeightDecay);
+                    if (optimizerPending) AdaptationCheckpoint.LoadOptimizer(options.CheckpointDirectory!, optimizer);
+                    optimizerPending = false;
                     trainableCount = trainable.Sum(p => p.Role == ParameterRole.Router && pool is not null
                         ? pool.Experts[p.Layer].Count * config.HiddenSize
                         : p.Parameter.numel());
@@ -187,10 +222,24 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                 }
 
                 if (validationSets is not null && ((step + 1) % options.ValidateEvery == 0 || step == options.Steps - 1))
-                    validation.Add((step + 1, ValidationLoss(validationSets, routing), clock.Elapsed.TotalSeconds));
+                    validation.Add((step + 1, ValidationLoss(validationSets, routing), Elapsed().TotalSeconds));
 
                 if ((step + 1) % options.LogEvery == 0 || step == options.Steps - 1)
-                    progress?.Invoke(window.Report(step + 1, options.Steps, phase, distillationWeight.Value, clock.Elapsed));
+                    progress?.Invoke(window.Report(step + 1, options.Steps, phase, distillationWeight.Value, Elapsed()));
+
+                if (options.CheckpointDirectory is { } checkpointFolder && (step + 1) % options.CheckpointEvery == 0 && step + 1 < options.Steps)
+                {
+                    new AdaptationCheckpoint
+                    {
+                        Step = step + 1, Method = options.Method.ToString(), Domains = domains.ToList(), TotalSteps = options.Steps, Seed = options.Seed,
+                        BatchSize = options.BatchSize, Phases = phases.State, PhaseStart = phaseStart, LastPhase = lastPhase,
+                        DistillationWeight = distillationWeight.Value, Matrix = matrix?.ToJson(), Assignment = assignment?.ToJson(),
+                        Pool = pool?.Experts.Select(l => l.Order().ToArray()).ToArray(),
+                        ReferenceRouters = AdaptationCheckpoint.Snapshot(Enumerable.Range(0, config.NumLayers).Select(l => referenceRouters[l])),
+                        LossCurve = curve, ValidationCurve = validation, ElapsedSeconds = Elapsed().TotalSeconds,
+                    }.Save(checkpointFolder, model, optimizer);
+                    Log?.Invoke($"step {step + 1}: checkpoint saved to {checkpointFolder}");
+                }
             }
         }
         finally
@@ -203,7 +252,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         }
         bool domainRouted = pool is not null && assignment is not null;
         if (domainRouted) assignment = assignment! with { RoutedDomains = domains.ToHashSet() };
-        return new AdaptationRun(matrix, assignment, curve, validation, options.Steps, clock.Elapsed.TotalSeconds, trainableCount)
+        return new AdaptationRun(matrix, assignment, curve, validation, options.Steps, Elapsed().TotalSeconds, trainableCount)
         {
             DomainRouted = domainRouted,
         };

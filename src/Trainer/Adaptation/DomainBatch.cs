@@ -27,6 +27,20 @@ public sealed class DomainBatch : IDisposable
     public static DomainBatch Sample(IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<int> domains,
         int size, Random random, ITextTokenizer tokenizer, int maxPositions)
     {
+        var (rowDomains, examples) = Draw(domainSets, domains, size, random);
+        var batch = SequenceBatch.Create(tokenizer, examples, maxPositions);
+        long length = batch.InputIds.shape[1];
+        var sequenceDomains = tensor(rowDomains.Select(d => (long)d).ToArray());
+        return new DomainBatch(batch, rowDomains, sequenceDomains, sequenceDomains.repeat_interleave(length));
+    }
+
+    /// <summary>Advances <paramref name="random"/> exactly as <see cref="Sample"/> would, without building the batch (resuming a run).</summary>
+    public static void Skip(IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<int> domains, int size, Random random) =>
+        Draw(domainSets, domains, size, random);
+
+    private static (int[] RowDomains, List<Example> Examples) Draw(IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<int> domains,
+        int size, Random random)
+    {
         var rowDomains = new int[size];
         var examples = new List<Example>(size);
         for (int i = 0; i < size; i++)
@@ -36,10 +50,7 @@ public sealed class DomainBatch : IDisposable
             var set = domainSets[d];
             examples.Add(set[random.Next(set.Count)]);
         }
-        var batch = SequenceBatch.Create(tokenizer, examples, maxPositions);
-        long length = batch.InputIds.shape[1];
-        var sequenceDomains = tensor(rowDomains.Select(d => (long)d).ToArray());
-        return new DomainBatch(batch, rowDomains, sequenceDomains, sequenceDomains.repeat_interleave(length));
+        return (rowDomains, examples);
     }
 
     public void Dispose()

@@ -14,6 +14,17 @@ public sealed class PhaseTracker(PhaseSchedule schedule, double? stabilityThresh
 
     public TrainingPhase Current { get; private set; } = schedule.WarmupSteps > 0 ? TrainingPhase.Warmup : TrainingPhase.Stabilization;
 
+    /// <summary>What a checkpoint keeps of the tracker.</summary>
+    public PhaseTrackerState State => new(Current, _warmupEnd, _stabilizationEnd, _lastChecked?.ToJson());
+
+    public void Restore(PhaseTrackerState state, int numLayers, int numExperts)
+    {
+        Current = state.Current;
+        _warmupEnd = state.WarmupEnd;
+        _stabilizationEnd = state.StabilizationEnd;
+        _lastChecked = state.LastChecked is null ? null : ExpertAssignment.Parse(state.LastChecked, numLayers, numExperts);
+    }
+
     /// <summary>The phase for <paramref name="step"/>, after the step-count limits.</summary>
     public TrainingPhase At(int step)
     {
@@ -47,3 +58,5 @@ public sealed class PhaseTracker(PhaseSchedule schedule, double? stabilityThresh
         return $"assignment moved {distance:P1} (at most {threshold:P1}): {Current} ends at step {step}";
     }
 }
+
+public sealed record PhaseTrackerState(TrainingPhase Current, int WarmupEnd, int StabilizationEnd, string? LastChecked);

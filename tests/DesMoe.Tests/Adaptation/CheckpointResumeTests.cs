@@ -1,0 +1,69 @@
+using DesMoe.Core.Data;
+using DesMoe.Core.Tokenization;
+using DesMoe.Tests.Support;
+using DesMoe.Trainer.Adaptation;
+using Xunit;
+
+namespace DesMoe.Tests.Adaptation;
+
+public class CheckpointResumeTests
+{
+    private static readonly IReadOnlyList<Example> General = DatasetSplit.Generate(DomainCatalog.General, 16, 2);
+
+    private static IReadOnlyList<IReadOnlyList<Example>> Sets(params string[] domains) =>
+        domains.Select(d => DatasetSplit.Generate(DomainCatalog.Get(d), 64, 1)).ToList();
+
+    private static AdaptationOptions Options(string? folder) => new()
+    {
+        Steps = 12, BatchSize = 8, LearningRate = 1e-2, WarmupFraction = 0.25, StabilizationFraction = 0.25, ReassignEvery = 2,
+        AdaptableExperts = 3, LogEvery = 1, CheckpointDirectory = folder, CheckpointEvery = 4,
+    };
+
+    private static Dictionary<string, float[]> Weights(TorchSharp.torch.nn.Module model) =>
+        model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().flatten().data<float>().ToArray());
+
+    [Fact]
+    public void An_interrupted_run_resumed_from_its_checkpoint_ends_exactly_where_an_uninterrupted_run_does()
+    {
+        string[] domains = ["math", "law"];
+        using var straight = TinyModels.Create(seed: 21, config: TinyModels.Config(experts: 8, topK: 2));
+        var uninterrupted = new AdaptationTrainer(straight, new ByteTokenizer(), Options(null)).Run(domains, Sets(domains), generalReference: General);
+
+        var folder = Directory.CreateTempSubdirectory("desmoe-resume-").FullName;
+        try
+        {
+            using (var first = TinyModels.Create(seed: 21, config: TinyModels.Config(experts: 8, topK: 2)))
+            {
+                using var stop = new CancellationTokenSource();
+                var trainer = new AdaptationTrainer(first, new ByteTokenizer(), Options(folder));
+                Assert.ThrowsAny<OperationCanceledException>(() => trainer.Run(domains, Sets(domains), p =>
+                {
+                    if (p.Step == 7) stop.Cancel(); // in stabilization, past the checkpoint at step 4
+                }, stop.Token, generalReference: General));
+            }
+            Assert.Equal(4, AdaptationCheckpoint.TryLoad(folder)!.Step);
+
+            using var second = TinyModels.Create(seed: 21, config: TinyModels.Config(experts: 8, topK: 2));
+            var log = new List<string>();
+            var trainer2 = new AdaptationTrainer(second, new ByteTokenizer(), Options(folder));
+            trainer2.Log += log.Add;
+            var resumed = trainer2.Run(domains, Sets(domains), generalReference: General);
+
+            Assert.Contains(log, line => line.Contains("resuming from the checkpoint") && line.Contains("at step 4"));
+            Assert.Equal(uninterrupted.LossCurve, resumed.LossCurve);
+            Assert.Equal(uninterrupted.Assignment!.ToJson(), resumed.Assignment!.ToJson());
+            var expected = Weights(straight);
+            var actual = Weights(second);
+            Assert.All(expected.Keys, name => Assert.Equal(expected[name], actual[name]));
+
+            using var other = TinyModels.Create(seed: 21, config: TinyModels.Config(experts: 8, topK: 2));
+            var error = Assert.Throws<InvalidOperationException>(() =>
+                new AdaptationTrainer(other, new ByteTokenizer(), Options(folder)).Run(["math", "code"], Sets("math", "code"), generalReference: General));
+            Assert.Contains("the checkpoint belongs to another run: domains [math, law] (this run: [math, code])", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
