@@ -29,6 +29,8 @@ public sealed record AdaptationCheckpoint
     public required int PhaseStart { get; init; }
     public TrainingPhase? LastPhase { get; init; }
     public required double DistillationWeight { get; init; }
+    /// <summary>The parameters the saved optimizer state belongs to, in optimizer order.</summary>
+    public required IReadOnlyList<string> OptimizerParameters { get; init; }
     public string? Matrix { get; init; }
     public string? Assignment { get; init; }
     public int[][]? Pool { get; init; }

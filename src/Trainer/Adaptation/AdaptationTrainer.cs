@@ -173,7 +173,10 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     foreach (var p in trainable) p.Parameter.requires_grad = true;
                     optimizer?.Dispose();
                     optimizer = optim.AdamW(trainable.Select(p => p.Parameter), options.LearningRate, 0.9, 0.95, 1e-8, options.WeightDecay);
-                    if (optimizerPending) AdaptationCheckpoint.LoadOptimizer(options.CheckpointDirectory!, optimizer);
+                    // A checkpoint taken where the trainable set changes (e.g. entering consolidation) holds moments of
+                    // the previous set; an uninterrupted run starts a fresh optimizer there too.
+                    if (optimizerPending && resume!.OptimizerParameters.SequenceEqual(trainable.Select(p => p.Name)))
+                        AdaptationCheckpoint.LoadOptimizer(options.CheckpointDirectory!, optimizer);
                     optimizerPending = false;
                     trainableCount = trainable.Sum(p => p.Role == ParameterRole.Router && pool is not null
                         ? pool.Experts[p.Layer].Count * config.HiddenSize
@@ -233,7 +236,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     {
                         Step = step + 1, Method = options.Method.ToString(), Domains = domains.ToList(), TotalSteps = options.Steps, Seed = options.Seed,
                         BatchSize = options.BatchSize, Phases = phases.State, PhaseStart = phaseStart, LastPhase = lastPhase,
-                        DistillationWeight = distillationWeight.Value, Matrix = matrix?.ToJson(), Assignment = assignment?.ToJson(),
+                        DistillationWeight = distillationWeight.Value, OptimizerParameters = trainable.Select(p => p.Name).ToList(), Matrix = matrix?.ToJson(), Assignment = assignment?.ToJson(),
                         Pool = pool?.Experts.Select(l => l.Order().ToArray()).ToArray(),
                         ReferenceRouters = AdaptationCheckpoint.Snapshot(Enumerable.Range(0, config.NumLayers).Select(l => referenceRouters[l])),
                         LossCurve = curve, ValidationCurve = validation, ElapsedSeconds = Elapsed().TotalSeconds,
