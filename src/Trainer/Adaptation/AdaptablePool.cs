@@ -25,8 +25,16 @@ public sealed class AdaptablePool : IDisposable
     /// <summary>Per layer, the experts that may adapt.</summary>
     public IReadOnlyList<IReadOnlySet<int>> Experts { get; }
 
-    /// <summary>[experts, 1] 1 for the layer's pool experts: multiplies the router's gradient so only their rows move.</summary>
-    public Tensor RouterRowMask(int layer) => _routerRows[layer];
+    /// <summary>
+    /// Zeroes every router gradient row but the pool's, so only those rows move (with weight decay 0, the others stay
+    /// bit-identical). Call between backward and the optimizer step.
+    /// </summary>
+    public void MaskRouterGradients(MoeTransformer model)
+    {
+        using var noGrad = no_grad();
+        var layers = model.Layers;
+        for (int l = 0; l < layers.Count; l++) layers[l].Moe.Router.Weight.grad!.mul_(_routerRows[l]);
+    }
 
     /// <summary>
     /// Per layer, <paramref name="size"/> experts chosen greedily: each round measures the removal cost on

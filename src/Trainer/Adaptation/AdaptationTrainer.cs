@@ -200,16 +200,13 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     var loss = lmLoss + config.AuxLossAlpha * output.BalanceLoss;
 
                     var realTokens = batch.Batch.AttentionMask.view(-1);
-                    var kl = RouterKl(output.Routing, referenceRouters, realTokens);
+                    var kl = RouterDistillation.Drift(model, output.Routing, referenceRouters, realTokens);
                     bool routerTrains = trainable.Any(p => p.Role == ParameterRole.Router);
                     if (desMoe && options.RouterDistillation && routerTrains) loss = loss + distillationWeight.Value * kl;
 
                     optimizer.zero_grad();
                     loss.backward();
-                    if (pool is not null && routerTrains)
-                        using (no_grad())
-                            for (int l = 0; l < config.NumLayers; l++)
-                                model.Layers[l].Moe.Router.Weight.grad!.mul_(pool.RouterRowMask(l));
+                    if (pool is not null && routerTrains) pool.MaskRouterGradients(model);
                     nn.utils.clip_grad_norm_(trainable.Select(p => p.Parameter), options.GradientClip);
                     optimizer.step();
 
@@ -306,21 +303,6 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
             ParameterRole.SharedExpert => options.TrainSharedExperts,
             _ => false,
         }).ToList();
-    }
-
-    /// <summary>
-    /// Mean over layers of KL(reference router || current router) over every expert, from the router inputs (the
-    /// logits in <see cref="RouterOutput"/> are masked to -inf under domain routing, which would make the KL infinite).
-    /// </summary>
-    private Tensor RouterKl(IReadOnlyList<RouterOutput> routing, DisposableTensors referenceRouters, Tensor realTokens)
-    {
-        var perLayer = routing.Select((r, l) =>
-        {
-            var inputs = r.Inputs[realTokens];
-            var reference = inputs.detach().matmul(referenceRouters[l].t());
-            return RouterDistillation.KlDivergence(reference, inputs.matmul(model.Layers[l].Moe.Router.Weight.t()));
-        }).ToList();
-        return stack(perLayer).mean();
     }
 
     private void UpdateMatrix(SpecificityMatrix matrix, IReadOnlyList<RouterOutput> routing, DomainBatch batch, Tensor realTokens, int domainCount)

@@ -58,15 +58,10 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
 
         int domainId = assignment.Domains.Count - 1;
         using var routing = new DomainRouting(assignment.RoutingTable(config.TopK), config.TopK);
-        var ownExperts = experts.Select(e => e.ToHashSet()).ToList();
+        var ownExperts = experts.Select(e => (IReadOnlySet<int>)e.ToHashSet()).ToList();
         var expertParameters = _parameters.Where(p => p.Role == ParameterRole.RoutedExpert && ownExperts[p.Layer].Contains(p.Expert)).ToList();
         var routerParameters = _parameters.Where(p => p.Role == ParameterRole.Router).ToList();
-        using var routerRows = new DisposableTensors(model.Layers.Select((_, l) =>
-        {
-            var mask = zeros(config.NumRoutedExperts, 1);
-            foreach (var e in experts[l]) mask[e, 0] = tensor(1f);
-            return mask;
-        }));
+        using var ownRows = new AdaptablePool(ownExperts, config.NumRoutedExperts);
         using var referenceRouters = new DisposableTensors(model.Layers.Select(l => l.Moe.Router.Weight.detach().clone()));
 
         int routerSteps = (int)Math.Round(options.Steps * options.RouterTrainingFraction);
@@ -109,18 +104,13 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
                     var output = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: domainIds, domainRouting: routing);
                     var lmLoss = LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets);
                     var loss = lmLoss + config.AuxLossAlpha * output.BalanceLoss;
-                    var real = batch.AttentionMask.view(-1);
-                    var kl = stack(output.Routing.Select((r, l) => RouterDistillation.KlDivergence(
-                        r.Inputs[real].detach().matmul(referenceRouters[l].t()), r.Inputs[real].matmul(model.Layers[l].Moe.Router.Weight.t()))).ToList()).mean();
+                    var kl = RouterDistillation.Drift(model, output.Routing, referenceRouters, batch.AttentionMask.view(-1));
                     bool routerTrains = phase == TrainingPhase.Stabilization;
                     if (routerTrains && options.RouterDistillation) loss = loss + distillation.Value * kl;
 
                     optimizer.zero_grad();
                     loss.backward();
-                    if (routerTrains)
-                        using (no_grad())
-                            for (int l = 0; l < config.NumLayers; l++)
-                                model.Layers[l].Moe.Router.Weight.grad!.mul_(routerRows[l]);
+                    if (routerTrains) ownRows.MaskRouterGradients(model);
                     nn.utils.clip_grad_norm_(optimizer.parameters(), options.GradientClip);
                     optimizer.step();
 

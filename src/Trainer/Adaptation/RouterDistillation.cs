@@ -1,3 +1,4 @@
+using DesMoe.Core.Model;
 using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;
@@ -14,6 +15,22 @@ public static class RouterDistillation
         var referenceLog = referenceLogits.log_softmax(-1);
         var currentLog = currentLogits.log_softmax(-1);
         return (referenceLog.exp() * (referenceLog - currentLog)).sum(-1).mean();
+    }
+
+    /// <summary>
+    /// Mean over MoE layers of KL(reference router || current router) over every expert, on the real tokens' router
+    /// inputs. Taken from the inputs rather than <see cref="RouterOutput.Logits"/>, which domain routing masks to -inf
+    /// (that would make the KL infinite).
+    /// </summary>
+    /// <param name="referenceRouters">per layer, the frozen pre-trained router weight [experts, hidden]</param>
+    internal static Tensor Drift(MoeTransformer model, IReadOnlyList<RouterOutput> routing, DisposableTensors referenceRouters, Tensor realTokens)
+    {
+        var layers = model.Layers;
+        return stack(routing.Select((r, l) =>
+        {
+            var inputs = r.Inputs[realTokens];
+            return KlDivergence(inputs.detach().matmul(referenceRouters[l].t()), inputs.matmul(layers[l].Moe.Router.Weight.t()));
+        }).ToList()).mean();
     }
 }
 
