@@ -61,33 +61,7 @@ public sealed class SpecificityMatrix
     /// much as the average domain (so experts every domain relies on equally stay unassigned and protected). A domain
     /// always keeps at least its most specific expert.
     /// </summary>
-    public ExpertAssignment Assign(double topP, double minSpecificity = 1.0)
-    {
-        if (topP is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(topP), $"top-p must be in (0, 1], got {topP}");
-        var layers = new List<IReadOnlyList<int[]>>(NumLayers);
-        for (int l = 0; l < NumLayers; l++)
-        {
-            var perDomain = new List<int[]>(Domains.Count);
-            for (int d = 0; d < Domains.Count; d++)
-            {
-                var ranked = Enumerable.Range(0, NumExperts).OrderByDescending(e => _share[l][d, e]).ThenBy(e => e).ToList();
-                var chosen = new List<int>();
-                double cumulative = 0;
-                foreach (var e in ranked)
-                {
-                    if (cumulative >= topP) break;
-                    cumulative += _share[l][d, e];
-                    if (Specificity(l, d, e) > minSpecificity + 1e-9) chosen.Add(e);
-                }
-                if (chosen.Count == 0)
-                    chosen.Add(Enumerable.Range(0, NumExperts).OrderByDescending(e => Specificity(l, d, e)).ThenBy(e => e).First());
-                chosen.Sort();
-                perDomain.Add(chosen.ToArray());
-            }
-            layers.Add(perDomain);
-        }
-        return new ExpertAssignment(Domains, NumExperts, layers);
-    }
+    public ExpertAssignment Assign(double topP, double minSpecificity = 1.0) => AssignFrom(null, topP, minSpecificity);
 
     /// <summary>
     /// Like <see cref="Assign"/>, but only the experts in <paramref name="pool"/>[layer] can belong to a domain, with
@@ -97,28 +71,36 @@ public sealed class SpecificityMatrix
     /// </summary>
     public ExpertAssignment AssignWithin(IReadOnlyList<IReadOnlySet<int>> pool, double topP, double minSpecificity = 1.0)
     {
-        if (topP is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(topP), $"top-p must be in (0, 1], got {topP}");
         if (pool.Count != NumLayers) throw new ArgumentException($"{pool.Count} layers of pool experts for a {NumLayers}-layer matrix", nameof(pool));
+        int empty = pool.ToList().FindIndex(layer => layer.Count == 0);
+        if (empty >= 0) throw new ArgumentException($"layer {empty} has no pool experts", nameof(pool));
+        return AssignFrom(pool, topP, minSpecificity);
+    }
+
+    /// <param name="pool">per layer, the experts that may be assigned (renormalised shares, every one covered); null = all, uncovered</param>
+    private ExpertAssignment AssignFrom(IReadOnlyList<IReadOnlySet<int>>? pool, double topP, double minSpecificity)
+    {
+        if (topP is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(topP), $"top-p must be in (0, 1], got {topP}");
         var layers = new List<IReadOnlyList<int[]>>(NumLayers);
         for (int l = 0; l < NumLayers; l++)
         {
-            var candidates = pool[l].Order().ToList();
-            if (candidates.Count == 0) throw new ArgumentException($"layer {l} has no pool experts", nameof(pool));
+            var candidates = pool?[l].Order().ToList() ?? Enumerable.Range(0, NumExperts).ToList();
             var perDomain = Enumerable.Range(0, Domains.Count).Select(_ => new SortedSet<int>()).ToList();
             for (int d = 0; d < Domains.Count; d++)
             {
-                double poolShare = candidates.Sum(e => _share[l][d, e]);
+                double poolShare = pool is null ? 1 : candidates.Sum(e => _share[l][d, e]);
                 double cumulative = 0;
                 foreach (var e in candidates.OrderByDescending(e => _share[l][d, e]).ThenBy(e => e))
                 {
                     if (cumulative >= topP) break;
-                    cumulative += poolShare == 0 ? 1.0 / candidates.Count : _share[l][d, e] / poolShare;
+                    cumulative += pool is null ? _share[l][d, e] : poolShare == 0 ? 1.0 / candidates.Count : _share[l][d, e] / poolShare;
                     if (Specificity(l, d, e) > minSpecificity + 1e-9) perDomain[d].Add(e);
                 }
                 if (perDomain[d].Count == 0) perDomain[d].Add(candidates.OrderByDescending(e => Specificity(l, d, e)).ThenBy(e => e).First());
             }
-            foreach (var e in candidates.Where(e => !perDomain.Any(s => s.Contains(e))))
-                perDomain[Enumerable.Range(0, Domains.Count).OrderByDescending(d => Specificity(l, d, e)).ThenBy(d => d).First()].Add(e);
+            if (pool is not null)
+                foreach (var e in candidates.Where(e => !perDomain.Any(s => s.Contains(e))))
+                    perDomain[Enumerable.Range(0, Domains.Count).OrderByDescending(d => Specificity(l, d, e)).ThenBy(d => d).First()].Add(e);
             layers.Add(perDomain.Select(s => s.ToArray()).ToList());
         }
         return new ExpertAssignment(Domains, NumExperts, layers);
