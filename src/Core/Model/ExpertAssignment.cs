@@ -81,8 +81,11 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
     }
 
     /// <summary>Experts owned by exclusive domains, per layer.</summary>
-    public IReadOnlyList<HashSet<int>> ExclusivePerLayer() =>
-        Experts.Select(layer => Domains.Select((name, d) => (name, d)).Where(x => ExclusiveDomains.Contains(x.name))
+    public IReadOnlyList<HashSet<int>> ExclusivePerLayer() => ExpertsOf(ExclusiveDomains);
+
+    /// <summary>Per layer, the experts owned by any of <paramref name="domains"/>.</summary>
+    private IReadOnlyList<HashSet<int>> ExpertsOf(IReadOnlySet<string> domains) =>
+        Experts.Select(layer => Domains.Select((name, d) => (name, d)).Where(x => domains.Contains(x.name))
             .SelectMany(x => layer[x.d]).ToHashSet()).ToList();
 
     /// <summary>
@@ -96,8 +99,7 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
     {
         var assigned = AssignedPerLayer();
         var exclusive = ExclusivePerLayer();
-        var routed = Experts.Select(layer => Domains.Select((name, d) => (name, d)).Where(x => RoutedDomains.Contains(x.name))
-            .SelectMany(x => layer[x.d]).ToHashSet()).ToList();
+        var routed = ExpertsOf(RoutedDomains);
         return Enumerable.Range(0, NumLayers).Select(l =>
         {
             var table = new bool[Domains.Count + 1, NumExperts];
