@@ -66,10 +66,10 @@ internal static class AdaptCommand
                 train.Add(own);
                 eval.Add(heldOut);
             }
-            var general = GeneralSet.HeldOut(300);
+            var sets = names.Select((name, i) => new EvaluationSet(name, eval[i])).Append(new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(300))).ToList();
 
             using var loaded = ModelFolder.Load(parse.GetValue(model)!);
-            var before = Evaluate(loaded, names, eval, general);
+            var before = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, null, NoDomainRouting.UnassignedExperts, sets);
             var options = new AdaptationOptions
             {
                 Method = parse.GetValue(method),
@@ -90,14 +90,13 @@ internal static class AdaptCommand
             var trainer = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options);
             trainer.Log += message => Console.WriteLine($"  {message}");
             var run = trainer.Run(names, train, p => Console.WriteLine(p), cancellation, generalReference: GeneralSet.PretrainSample(256));
-            using var routing = (run.DomainRouted || parse.GetValue(domainRouting)) && run.Assignment is { } assignment
-                ? new DomainRouting(assignment.RoutingTable(loaded.Config.TopK), loaded.Config.TopK)
-                : null;
-            var after = Evaluate(loaded, names, eval, general, routing);
+            var routedBy = run.DomainRouted || parse.GetValue(domainRouting) ? run.Assignment : null;
+            var after = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, routedBy, NoDomainRouting.UnassignedExperts, sets);
 
             Console.WriteLine($"\n{"set",-14} {"before",8} {"after",8}");
-            foreach (var key in before.Keys) Console.WriteLine($"{key,-14} {before[key],8:P1} {after[key],8:P1}");
-            Console.WriteLine($"forgetting (general accuracy drop): {before["general"] - after["general"]:P1}   wall {run.WallSeconds:F0} s");
+            foreach (var key in before.Keys) Console.WriteLine($"{key,-14} {before[key].Accuracy,8:P1} {after[key].Accuracy,8:P1}");
+            string generalName = DomainCatalog.GeneralName;
+            Console.WriteLine($"forgetting (general accuracy drop): {before[generalName].Accuracy - after[generalName].Accuracy:P1}   wall {run.WallSeconds:F0} s");
             if (run.Matrix is not null) Console.WriteLine("\nspecificity matrix (% of each domain's expert selections):\n" + run.Matrix.ToTable());
 
             if (parse.GetValue(output) is { } folder)
@@ -117,15 +116,5 @@ internal static class AdaptCommand
             return 0;
         })));
         return command;
-    }
-
-    private static Dictionary<string, double> Evaluate(LoadedModel loaded, IReadOnlyList<string> names, IReadOnlyList<IReadOnlyList<Example>> eval,
-        IReadOnlyList<Example> general, DomainRouting? routing = null)
-    {
-        var result = new Dictionary<string, double>();
-        for (int i = 0; i < names.Count; i++)
-            result[names[i]] = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, eval[i], domainId: i, domainRouting: routing).Accuracy;
-        result["general"] = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, general, domainId: DomainRouting.NoDomain, domainRouting: routing).Accuracy;
-        return result;
     }
 }
