@@ -31,7 +31,7 @@ internal static class BenchCommand
             var examples = DatasetSplit.Generate(DomainCatalog.General, 4096, seed: 7);
             var random = new Random(7);
             net.train();
-            using var optimizer = optim.AdamW(net.parameters(), 1e-4);
+            using var optimizer = new AdamW(net.parameters(), 1e-4, beta2: 0.999, weightDecay: 0.01);
             long tokens = 0;
             var clock = new Stopwatch();
             int timedSteps = parse.GetValue(steps);
@@ -42,10 +42,10 @@ internal static class BenchCommand
                 using var b = SequenceBatch.Create(loaded.Tokenizer,
                     Enumerable.Range(0, parse.GetValue(batch)).Select(_ => examples[random.Next(examples.Count)]).ToList(), loaded.Config.MaxPositions);
                 var output = net.Forward(b.InputIds, b.AttentionMask);
-                var loss = LanguageModelLoss.CrossEntropy(output.Logits, b.Targets) + loaded.Config.AuxLossAlpha * output.BalanceLoss;
-                optimizer.zero_grad();
+                var loss = LanguageModelLoss.WithBalance(LanguageModelLoss.CrossEntropy(output.Logits, b.Targets), output.BalanceLoss, loaded.Config.AuxLossAlpha);
+                optimizer.ZeroGrad();
                 loss.backward();
-                optimizer.step();
+                optimizer.Step();
                 if (step >= 3) tokens += b.InputTokens;
             }
             clock.Stop();
@@ -69,6 +69,6 @@ internal static class BenchCommand
             Console.WriteLine($"forward (1 x {seqLen} tokens): {seqLen / (perPass / 1000):F0} tokens/s ({perPass:F2} ms/pass)");
             return 0;
         }));
-        return new Command("bench", "Benchmarks that print measured figures.") { command, ExportBenchCommand.Create(), LoadBenchCommand.Create() };
+        return new Command("bench", "Benchmarks that print measured figures.") { command, ExportBenchCommand.Create(), LoadBenchCommand.Create(), GcStressCommand.Create() };
     }
 }

@@ -1,4 +1,5 @@
 using DesMoe.Core.Data;
+using DesMoe.Core.Tensors;
 using Grpc.Core;
 
 namespace DesMoe.Cli.Commands;
@@ -9,7 +10,8 @@ internal static class CliErrors
     public const int Failure = 1;
     public const int Cancelled = 130;
 
-    public static int Run(Func<int> action) => RunAsync(() => Task.FromResult(action())).GetAwaiter().GetResult();
+    /// <summary>A synchronous command: its tensor work runs in one dispose scope on this thread (see <see cref="TensorLifetime"/>).</summary>
+    public static int Run(Func<int> action) => RunAsync(() => Task.FromResult(TensorLifetime.Scoped(action))).GetAwaiter().GetResult();
 
     public static async Task<int> RunAsync(Func<Task<int>> action)
     {

@@ -1,6 +1,7 @@
 using DesMoe.Core.Model;
 using DesMoe.Core.Tokenization;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Evaluation;
 
@@ -29,7 +30,7 @@ public static class GreedyDecoder
         var position = tensor(layout.Positions, [batch, longest]);
         var nextPosition = tensor(layout.Lengths).unsqueeze(1);
         var finished = new bool[batch];
-        var domains = domainRouting is null ? null : full(batch, (long)domainId, dtype: int64);
+        var domains = domainRouting is null ? null : tensor(Enumerable.Repeat((long)domainId, batch).ToArray());
 
         for (int step = 0; step < budget; step++)
         {
@@ -47,7 +48,7 @@ public static class GreedyDecoder
             input = tensor(next, [batch, 1]).MoveToOuterDisposeScope();
             attention = cat([attention, ones(batch, 1, dtype: @bool)], 1).MoveToOuterDisposeScope();
             position = nextPosition.clone().MoveToOuterDisposeScope();
-            nextPosition = (nextPosition + 1).MoveToOuterDisposeScope();
+            nextPosition = nextPosition.add(Scalars.One, Scalars.One).MoveToOuterDisposeScope();
         }
         return results;
     }

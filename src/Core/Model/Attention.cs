@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Model;
 
@@ -14,12 +15,15 @@ public sealed class Attention : nn.Module
     [ComponentName(Name = "v_proj")] private readonly Linear _v;
     [ComponentName(Name = "o_proj")] private readonly Linear _o;
     private readonly int _heads, _kvHeads, _headDim;
+    /// <summary>sqrt(head_dim), held as a field so the Scalar outlives every native call it is passed to.</summary>
+    private readonly Scalar _scoreScale;
 
     public Attention(MoeConfig config) : base(nameof(Attention))
     {
         _heads = config.NumHeads;
         _kvHeads = config.NumKvHeads;
         _headDim = config.HeadDim;
+        _scoreScale = Math.Sqrt(_headDim).ToScalar();
         _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: false);
         _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: false);
         _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: false);
@@ -59,7 +63,7 @@ public sealed class Attention : nn.Module
             v = v.repeat_interleave(groups, dim: 1);
         }
 
-        var scores = matmul(q, k.transpose(2, 3)) / Math.Sqrt(_headDim) + additiveMask;
+        var scores = (matmul(q, k.transpose(2, 3)) / _scoreScale).add(additiveMask, Scalars.One);
         var context = matmul(scores.softmax(-1), v);
         return _o.forward(context.transpose(1, 2).reshape(batch, seq, _heads * _headDim));
     }

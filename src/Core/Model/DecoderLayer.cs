@@ -2,6 +2,7 @@ using DesMoe.Core.Config;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Model;
 
@@ -27,9 +28,9 @@ public sealed class DecoderLayer : nn.Module
     public (Tensor Hidden, RouterOutput Routing) Forward(
         Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer, ExpertOutputFilter? filter, Tensor? allowedExperts = null)
     {
-        var h = x + _attention.Forward(_inputNorm.forward(x), cos, sin, additiveMask, cache, layer);
+        var h = x.add(_attention.Forward(_inputNorm.forward(x), cos, sin, additiveMask, cache, layer), Scalars.One);
         var normed = _postAttentionNorm.forward(h);
         var (moeOut, routing) = _moe.Forward(normed.view(-1, normed.shape[^1]), layer, filter, allowedExperts);
-        return (h + moeOut.view(h.shape), routing);
+        return (h.add(moeOut.view(h.shape), Scalars.One), routing);
     }
 }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Model;
 
@@ -27,7 +28,7 @@ public sealed class DomainRouting : IDisposable
     }
 
     /// <summary>[tokens, experts] allowed mask for tokens whose domain ids are <paramref name="tokenDomains"/> (<see cref="NoDomain"/> = -1).</summary>
-    public Tensor MaskFor(int layer, Tensor tokenDomains) => _allowed[layer].index_select(0, tokenDomains + 1);
+    public Tensor MaskFor(int layer, Tensor tokenDomains) => _allowed[layer].index_select(0, tokenDomains.add(Scalars.One, Scalars.One));
 
     private static bool[] Flatten(bool[,] a)
     {

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DesMoe.Core.Model;
@@ -16,7 +17,8 @@ public static class LoadBalancingLoss
     {
         long tokens = probabilities.shape[0], experts = probabilities.shape[1], k = topKIndices.shape[1];
         if (tokens == 0) return zeros(1, dtype: probabilities.dtype).squeeze();
-        var selectionShare = topKIndices.flatten().bincount(null, experts).to(probabilities.dtype) * (experts / (double)(k * tokens));
+        using var scale = (experts / (double)(k * tokens)).ToScalar();
+        var selectionShare = topKIndices.flatten().bincount(null, experts).to(probabilities.dtype) * scale;
         var meanProbability = probabilities.mean([0L]);
         return (selectionShare * meanProbability).sum();
     }

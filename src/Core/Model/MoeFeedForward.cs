@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Model;
 
@@ -41,7 +42,8 @@ public sealed class MoeFeedForward : nn.Module
         // Sort the (token, slot) pairs by expert once, then hand each expert one contiguous slice.
         var flatExperts = routing.TopKIndices.flatten();
         var (_, order) = flatExperts.sort(stable: true);
-        var tokenOf = order.div(k, rounding_mode: RoundingMode.floor);
+        using var slotsPerToken = k.ToScalar();
+        var tokenOf = order.div(slotsPerToken, rounding_mode: RoundingMode.floor);
         var weightOf = routing.TopKWeights.flatten().index_select(0, order);
         var counts = flatExperts.bincount(null, _experts.Count).data<long>().ToArray();
 
@@ -54,11 +56,11 @@ public sealed class MoeFeedForward : nn.Module
             var tokenIndices = tokenOf.narrow(0, start, count);
             var expertOutput = _experts[e].forward(tokens.index_select(0, tokenIndices));
             if (expertOutputFilter is not null) expertOutput = expertOutputFilter(layer, e, tokenIndices, expertOutput);
-            output = output.index_add(0, tokenIndices, expertOutput * weightOf.narrow(0, start, count).unsqueeze(-1), 1.0);
+            output = output.index_add(0, tokenIndices, expertOutput * weightOf.narrow(0, start, count).unsqueeze(-1), Scalars.OneDouble);
             start += count;
         }
 
-        if (_shared is not null) output = output + _shared.forward(tokens);
+        if (_shared is not null) output = output.add(_shared.forward(tokens), Scalars.One);
         return (output, routing);
     }
 }

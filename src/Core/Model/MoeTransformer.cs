@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Model;
 
@@ -14,6 +15,7 @@ public sealed class MoeTransformer : nn.Module
 {
     /// <summary>Added to attention scores that must be ignored; finite so that fully padded rows stay NaN-free.</summary>
     public const float MaskedScore = -1e9f;
+    private static readonly Scalar MaskedScoreScalar = MaskedScore.ToScalar();
 
     [ComponentName(Name = "embed_tokens")] private readonly Embedding _embed;
     [ComponentName(Name = "layers")] private readonly ModuleList<DecoderLayer> _layers;
@@ -51,7 +53,7 @@ public sealed class MoeTransformer : nn.Module
             throw new ArgumentException($"sequence of {past + seq} tokens exceeds max_position_embeddings ({Config.MaxPositions})");
 
         var keyMask = attentionMask?.to(@bool) ?? ones(batch, past + seq, dtype: @bool);
-        positionIds ??= arange(past, past + seq, dtype: int64).unsqueeze(0).expand(batch, seq);
+        positionIds ??= Ranges.Of(past, past + seq).unsqueeze(0).expand(batch, seq);
         var (cos, sin) = RotaryEmbedding.ForPositions(positionIds, Config.HeadDim, Config.RopeTheta);
         var additiveMask = BuildAdditiveMask(keyMask, seq, past);
         var tokenIsReal = keyMask.narrow(1, past, seq).flatten();
@@ -77,9 +79,9 @@ public sealed class MoeTransformer : nn.Module
     public static Tensor BuildAdditiveMask(Tensor keyMask, long seq, long past)
     {
         long total = past + seq;
-        var causal = arange(total, dtype: int64).unsqueeze(0) <= (arange(seq, dtype: int64) + past).unsqueeze(1);
+        var causal = Ranges.Of(0, total).unsqueeze(0) <= Ranges.Of(past, past + seq).unsqueeze(1);
         var allowed = causal.unsqueeze(0).unsqueeze(0) & keyMask.unsqueeze(1).unsqueeze(1);
-        return zeros(allowed.shape, dtype: float32).masked_fill(allowed.logical_not(), MaskedScore);
+        return zeros(allowed.shape, dtype: float32).masked_fill(allowed.logical_not(), MaskedScoreScalar);
     }
 
     private void InitializeWeights()

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Model;
 
@@ -8,11 +9,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "weight")]
     private readonly TorchSharp.Modules.Parameter _weight;
-    private readonly double _epsilon;
+    /// <summary>A field, so the Scalar outlives the native calls it is passed to.</summary>
+    private readonly Scalar _epsilon;
 
     public RmsNorm(int size, double epsilon) : base(nameof(RmsNorm))
     {
-        _epsilon = epsilon;
+        _epsilon = epsilon.ToScalar();
         _weight = nn.Parameter(ones(size));
         RegisterComponents();
     }
@@ -20,7 +22,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var variance = x.pow(2).mean([-1L], keepdim: true);
-        return (x * rsqrt(variance + _epsilon) * _weight).MoveToOuterDisposeScope();
+        var variance = x.pow(Scalars.Two).mean([-1L], keepdim: true);
+        return (x * rsqrt(variance.add(_epsilon, Scalars.One)) * _weight).MoveToOuterDisposeScope();
     }
 }

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Model;
 
@@ -32,7 +33,7 @@ public sealed class TopKRouter : nn.Module<Tensor, RouterOutput>
     public RouterOutput Forward(Tensor tokens, Tensor? allowed)
     {
         var logits = _gate.forward(tokens);
-        if (allowed is not null) logits = logits.masked_fill(allowed.logical_not(), float.NegativeInfinity);
+        if (allowed is not null) logits = logits.masked_fill(allowed.logical_not(), Scalars.NegativeInfinity);
         return FromLogits(tokens, logits, _topK, _normalize);
     }
 

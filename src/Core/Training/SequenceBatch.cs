@@ -11,6 +11,8 @@ namespace DesMoe.Core.Training;
 public sealed class SequenceBatch : IDisposable
 {
     public const long IgnoreIndex = -100;
+    /// <summary><see cref="IgnoreIndex"/> as a Scalar that outlives every native call (see <see cref="Tensors.Scalars"/>).</summary>
+    public static readonly TorchSharp.Scalar IgnoreIndexScalar = TorchSharp.ScalarExtensionMethods.ToScalar(IgnoreIndex);
 
     private SequenceBatch(Tensor inputIds, Tensor targets, Tensor attentionMask, long targetTokens, long inputTokens)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Tensors;
 using DesMoe.Core.Config;
 using DesMoe.Core.Model;
 using DesMoe.Core.Onnx;
@@ -24,7 +25,10 @@ public static class ModelExporter
     /// <summary>The largest logit gap accepted at export time (the parity tests use the same bound).</summary>
     public const double Tolerance = 1e-4;
 
-    public static ExportResult Export(string modelFolder, string outputFolder, ExportOptions options, Action<string>? log = null)
+    public static ExportResult Export(string modelFolder, string outputFolder, ExportOptions options, Action<string>? log = null) =>
+        TensorLifetime.Scoped(() => ExportScoped(modelFolder, outputFolder, options, log));
+
+    private static ExportResult ExportScoped(string modelFolder, string outputFolder, ExportOptions options, Action<string>? log)
     {
         log ??= _ => { };
         var started = DateTime.UtcNow;

@@ -102,7 +102,7 @@ public sealed class DecoderGraph
         int headDim = _config.HeadDim;
         float[] inverseFrequency;
         using (NewDisposeScope())
-            inverseFrequency = (1.0 / pow(_config.RopeTheta, arange(0, headDim, 2, dtype: float64) / headDim)).to(float32).data<float>().ToArray();
+            inverseFrequency = RotaryEmbedding.InverseFrequency(headDim, _config.RopeTheta, CPU).data<float>().ToArray();
         var frequencies = _g.Constant("inverse_frequency", Tensors.Float(inverseFrequency, [inverseFrequency.Length]));
         var angles = _g.Mul(_g.Unsqueeze(_g.Cast(positions, DataType.Float), _g.Int64s("axes", -1)), frequencies);
         var table = _g.Unsqueeze(_g.Concat(-1, angles, angles), _g.Int64s("axes", 1));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Model;
+using DesMoe.Core.Training;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ public sealed record AdaptationCheckpoint
 {
     public const string StateFile = "state.json";
     private const string WeightsFile = "model.safetensors";
-    private const string OptimizerFile = "optimizer.bin";
+    private const string OptimizerFile = "optimizer.safetensors";
 
     /// <summary>Steps completed.</summary>
     public required int Step { get; init; }
@@ -41,11 +42,11 @@ public sealed record AdaptationCheckpoint
 
     private static readonly JsonSerializerOptions Json = new() { IncludeFields = true };
 
-    public void Save(string folder, MoeTransformer model, TorchSharp.Modules.OptimizerHelper optimizer) =>
+    public void Save(string folder, MoeTransformer model, AdamW optimizer) =>
         AtomicDirectory.Write(folder, staging =>
         {
             Safetensors.SaveStateDict(Path.Combine(staging, WeightsFile), model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().contiguous()));
-            optimizer.save_state_dict(Path.Combine(staging, OptimizerFile));
+            optimizer.Save(Path.Combine(staging, OptimizerFile));
             File.WriteAllText(Path.Combine(staging, StateFile), JsonSerializer.Serialize(this, Json));
         });
 
@@ -79,8 +80,7 @@ public sealed record AdaptationCheckpoint
 
     public void LoadWeights(string folder, MoeTransformer model) => ModelFolder.LoadWeights(model, Path.Combine(folder, WeightsFile));
 
-    public static void LoadOptimizer(string folder, TorchSharp.Modules.OptimizerHelper optimizer) =>
-        optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
+    public static void LoadOptimizer(string folder, AdamW optimizer) => optimizer.Load(Path.Combine(folder, OptimizerFile));
 
     public static float[][] Snapshot(IEnumerable<Tensor> tensors) => tensors.Select(t => t.detach().flatten().data<float>().ToArray()).ToArray();
 }

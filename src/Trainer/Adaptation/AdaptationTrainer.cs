@@ -4,8 +4,8 @@ using DesMoe.Core.Model;
 using DesMoe.Core.Tokenization;
 using DesMoe.Core.Training;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Trainer.Adaptation;
 
@@ -87,7 +87,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
             if (pool is null) isolation = new GradientIsolation(assignment);
             else routing = new DomainRouting(assignment.RoutingTable(config.TopK, NoDomainRouting.UnassignedExperts), config.TopK);
         }
-        OptimizerHelper? optimizer = null;
+        AdamW? optimizer = null;
         string trainableKey = "";
         List<RoledParameter> trainable = [];
         (TrainingPhase? Phase, ExpertAssignment? Assignment)? trainableFor = null;
@@ -172,7 +172,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                     foreach (var p in _parameters) p.Parameter.requires_grad = false;
                     foreach (var p in trainable) p.Parameter.requires_grad = true;
                     optimizer?.Dispose();
-                    optimizer = optim.AdamW(trainable.Select(p => p.Parameter), options.LearningRate, 0.9, 0.95, 1e-8, options.WeightDecay);
+                    optimizer = new AdamW(trainable.Select(p => p.Parameter), options.LearningRate, weightDecay: options.WeightDecay);
                     // A checkpoint taken where the trainable set changes (e.g. entering consolidation) holds moments of
                     // the previous set; an uninterrupted run starts a fresh optimizer there too.
                     if (optimizerPending && resume!.OptimizerParameters.SequenceEqual(trainable.Select(p => p.Name)))
@@ -183,7 +183,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
                         : p.Parameter.numel());
                     Log?.Invoke($"step {step}: {trainableCount:N0} trainable parameters");
                 }
-                foreach (var group in optimizer!.ParamGroups) group.LearningRate = learningRate.At(step);
+                optimizer!.LearningRate = learningRate.At(step);
 
                 using (var scope = NewDisposeScope())
                 {
@@ -195,20 +195,21 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
 
                     var perToken = nn.functional.cross_entropy(output.Logits.view(-1, output.Logits.shape[^1]), batch.Batch.Targets.view(-1),
                         ignore_index: SequenceBatch.IgnoreIndex, reduction: nn.Reduction.None);
-                    var isTarget = batch.Batch.Targets.view(-1) != SequenceBatch.IgnoreIndex;
+                    var isTarget = batch.Batch.Targets.view(-1).ne(SequenceBatch.IgnoreIndexScalar);
                     var lmLoss = perToken.sum() / isTarget.sum();
-                    var loss = lmLoss + config.AuxLossAlpha * output.BalanceLoss;
+                    var loss = LanguageModelLoss.WithBalance(lmLoss, output.BalanceLoss, config.AuxLossAlpha);
 
                     var realTokens = batch.Batch.AttentionMask.view(-1);
                     var kl = RouterDistillation.Drift(model, output.Routing, referenceRouters, realTokens);
                     bool routerTrains = trainable.Any(p => p.Role == ParameterRole.Router);
-                    if (desMoe && options.RouterDistillation && routerTrains) loss = loss + distillationWeight.Value * kl;
+                    using var klWeight = distillationWeight.Value.ToScalar();
+                    if (desMoe && options.RouterDistillation && routerTrains) loss = loss.add(kl * klWeight, Scalars.One);
 
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     loss.backward();
                     if (pool is not null && routerTrains) pool.MaskRouterGradients(model);
                     nn.utils.clip_grad_norm_(trainable.Select(p => p.Parameter), options.GradientClip);
-                    optimizer.step();
+                    optimizer.Step();
 
                     double klValue = kl.item<float>();
                     if (desMoe && options.RouterDistillation) distillationWeight.Observe(klValue);
@@ -270,7 +271,7 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
             {
                 using var scope = NewDisposeScope();
                 using var batch = SequenceBatch.Create(tokenizer, set.Take(64).ToList(), model.Config.MaxPositions);
-                var domainIds = routing is null ? null : full(batch.InputIds.shape[0], domain, dtype: int64);
+                var domainIds = routing is null ? null : Filled.Int64(batch.InputIds.shape[0], domain);
                 var logits = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: domainIds, domainRouting: routing).Logits;
                 return (double)LanguageModelLoss.CrossEntropy(logits, batch.Targets).item<float>();
             }).Average();
@@ -310,13 +311,15 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         using var noGrad = no_grad();
         for (int d = 0; d < domainCount; d++)
         {
-            var mine = realTokens & (batch.TokenDomains == d);
+            using var domain = d.ToScalar();
+            var mine = realTokens & batch.TokenDomains.eq(domain);
             long count = mine.sum().item<long>();
             if (count == 0) continue;
             for (int l = 0; l < routing.Count; l++)
             {
                 var chosen = routing[l].TopKIndices[mine].flatten();
-                var share = chosen.bincount(null, matrix.NumExperts).to(float64) / chosen.shape[0];
+                using var selections = chosen.shape[0].ToScalar();
+                var share = chosen.bincount(null, matrix.NumExperts).to(float64) / selections;
                 matrix.Update(l, d, share.data<double>().ToArray(), options.MatrixEmaRate);
             }
         }

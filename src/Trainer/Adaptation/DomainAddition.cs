@@ -6,6 +6,7 @@ using DesMoe.Core.Tokenization;
 using DesMoe.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Trainer.Adaptation;
 
@@ -70,7 +71,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         var random = new Random(options.Seed);
         var curve = new List<(int, double)>();
         var window = new ProgressWindow([domain]);
-        optim.Optimizer? optimizer = null;
+        AdamW? optimizer = null;
         TrainingPhase? phase = null;
         long trainableCount = 0;
 
@@ -89,30 +90,31 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
                     foreach (var p in trainable) p.Parameter.requires_grad = true;
                     optimizer?.Dispose();
                     // No weight decay: a tensor whose gradient is always zero (the other router rows) then never moves.
-                    optimizer = optim.AdamW(trainable.Select(p => p.Parameter), options.LearningRate, 0.9, 0.95, 1e-8, weight_decay: 0);
+                    optimizer = new AdamW(trainable.Select(p => p.Parameter), options.LearningRate);
                     trainableCount = expertParameters.Sum(p => p.Parameter.numel())
                                      + (phase == TrainingPhase.Stabilization ? slots * config.HiddenSize * config.NumLayers : 0);
                     Log?.Invoke($"step {step}: phase {phase}, {trainableCount:N0} trainable parameters");
                 }
-                foreach (var group in optimizer!.ParamGroups) group.LearningRate = learningRate.At(step);
+                optimizer!.LearningRate = learningRate.At(step);
 
                 using (NewDisposeScope())
                 {
                     var examples = Enumerable.Range(0, options.BatchSize).Select(_ => train[random.Next(train.Count)]).ToList();
                     using var batch = SequenceBatch.Create(tokenizer, examples, config.MaxPositions);
-                    var domainIds = full(options.BatchSize, domainId, dtype: int64);
+                    var domainIds = Filled.Int64(options.BatchSize, domainId);
                     var output = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: domainIds, domainRouting: routing);
                     var lmLoss = LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets);
-                    var loss = lmLoss + config.AuxLossAlpha * output.BalanceLoss;
+                    var loss = LanguageModelLoss.WithBalance(lmLoss, output.BalanceLoss, config.AuxLossAlpha);
                     var kl = RouterDistillation.Drift(model, output.Routing, referenceRouters, batch.AttentionMask.view(-1));
                     bool routerTrains = phase == TrainingPhase.Stabilization;
-                    if (routerTrains && options.RouterDistillation) loss = loss + distillation.Value * kl;
+                    using var klWeight = distillation.Value.ToScalar();
+                    if (routerTrains && options.RouterDistillation) loss = loss.add(kl * klWeight, Scalars.One);
 
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     loss.backward();
                     if (routerTrains) ownRows.MaskRouterGradients(model);
-                    nn.utils.clip_grad_norm_(optimizer.parameters(), options.GradientClip);
-                    optimizer.step();
+                    nn.utils.clip_grad_norm_(optimizer.Parameters, options.GradientClip);
+                    optimizer.Step();
 
                     double klValue = kl.item<float>(), lmValue = lmLoss.item<float>();
                     if (routerTrains && options.RouterDistillation) distillation.Observe(klValue);

@@ -1,9 +1,11 @@
+using TorchSharp;
 using DesMoe.Core.Data;
 using DesMoe.Core.Evaluation;
 using DesMoe.Core.Model;
 using DesMoe.Core.Tokenization;
 using DesMoe.Core.Training;
 using static TorchSharp.torch;
+using DesMoe.Core.Tensors;
 
 namespace DesMoe.Trainer.Adaptation;
 
@@ -38,7 +40,7 @@ public static class ExpertRemovalCost
             {
                 using var scope = NewDisposeScope();
                 using var batch = SequenceBatch.Create(tokenizer, setExamples, config.MaxPositions);
-                var logits = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: full(setExamples.Count, domainId, dtype: int64), domainRouting: routing).Logits;
+                var logits = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: Filled.Int64(setExamples.Count, domainId), domainRouting: routing).Logits;
                 total += LanguageModelLoss.CrossEntropy(logits, batch.Targets).item<float>();
             }
             return total / sets.Count;

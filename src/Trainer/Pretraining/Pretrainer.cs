@@ -24,7 +24,7 @@ public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer
         var random = new Random(options.Seed);
         using var model = new MoeTransformer(options.Model);
         model.train();
-        using var optimizer = optim.AdamW(model.parameters(), options.LearningRate, 0.9, 0.95, 1e-8, options.WeightDecay);
+        using var optimizer = new AdamW(model.parameters(), options.LearningRate, weightDecay: options.WeightDecay);
         var schedule = new LearningRateSchedule(options.LearningRate, options.WarmupSteps, options.Steps);
 
         var clock = Stopwatch.StartNew();
@@ -37,7 +37,7 @@ public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer
         {
             cancellation.ThrowIfCancellationRequested();
             double lr = schedule.At(step);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            optimizer.LearningRate = lr;
 
             using (var scope = NewDisposeScope())
             {
@@ -45,11 +45,11 @@ public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer
                 using var batch = SequenceBatch.Create(tokenizer, examples, options.Model.MaxPositions);
                 var output = model.Forward(batch.InputIds, batch.AttentionMask);
                 var lmLoss = LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets);
-                var loss = lmLoss + options.Model.AuxLossAlpha * output.BalanceLoss;
-                optimizer.zero_grad();
+                var loss = LanguageModelLoss.WithBalance(lmLoss, output.BalanceLoss, options.Model.AuxLossAlpha);
+                optimizer.ZeroGrad();
                 loss.backward();
                 nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
-                optimizer.step();
+                optimizer.Step();
                 lossSum += lmLoss.item<float>();
                 balanceSum += output.BalanceLoss.item<float>();
                 lossCount++;

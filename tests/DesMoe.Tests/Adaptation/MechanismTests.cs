@@ -1,3 +1,5 @@
+using TorchSharp;
+using DesMoe.Core.Tensors;
 using DesMoe.Core.Tokenization;
 using DesMoe.Core.Training;
 using DesMoe.Core.Data;
@@ -19,7 +21,8 @@ public class MechanismTests
         var logits = randn(10, 6);
         Assert.Equal(0f, RouterDistillation.KlDivergence(logits, logits.clone()).item<float>(), 6);
         // shifting every logit by a constant leaves the distribution unchanged
-        Assert.Equal(0f, RouterDistillation.KlDivergence(logits, logits + 3).item<float>(), 5);
+        using var shift = 3.ToScalar();
+        Assert.Equal(0f, RouterDistillation.KlDivergence(logits, logits.add(shift, Scalars.One)).item<float>(), 5);
 
         var other = randn(10, 6);
         var kl = RouterDistillation.KlDivergence(logits, other).item<float>();
@@ -65,7 +68,7 @@ public class MechanismTests
         using var isolation = new GradientIsolation(assignment);
         using var scope = NewDisposeScope();
         using var batch = SequenceBatch.Create(new ByteTokenizer(), DatasetSplit.Generate(DomainCatalog.General, 4, 1), 64);
-        var onlyDomainB = full(batch.InputIds.numel(), 1L, dtype: int64);
+        var onlyDomainB = Filled.Int64(batch.InputIds.numel(), 1);
 
         var output = model.Forward(batch.InputIds, batch.AttentionMask, expertOutputFilter: isolation.For(onlyDomainB));
         LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets).backward();
@@ -159,7 +162,7 @@ public class MechanismTests
         using var scope = NewDisposeScope();
         using var batch = SequenceBatch.Create(new ByteTokenizer(), general, 64);
         using var routing = new DomainRouting(assignment.RoutingTable(2, NoDomainRouting.UnassignedExperts), 2);
-        var noDomain = full(general.Count, DomainRouting.NoDomain, dtype: int64);
+        var noDomain = Filled.Int64(general.Count, DomainRouting.NoDomain);
         model.eval();
         var adapted = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: noDomain, domainRouting: routing).Logits;
         model.load_state_dict(before);

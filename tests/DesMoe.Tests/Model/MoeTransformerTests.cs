@@ -1,3 +1,5 @@
+using TorchSharp;
+using DesMoe.Core.Tensors;
 using DesMoe.Core.Model;
 using DesMoe.Tests.Support;
 using Xunit;
@@ -68,15 +70,18 @@ public class MoeTransformerTests
         using var scope = NewDisposeScope();
         const int experts = 8, k = 2, tokens = 64;
         // Uniform: equal probabilities and every expert chosen equally often.
-        var uniformProbs = full(tokens, experts, 1.0f / experts);
-        var roundRobin = arange(tokens * k, dtype: int64).remainder(experts).view(tokens, k);
+        using var share = (1.0f / experts).ToScalar();
+        using var expertCount = experts.ToScalar();
+        var uniformProbs = full(tokens, experts, share);
+        var roundRobin = Ranges.Of(0, tokens * k).remainder(expertCount).view(tokens, k);
         double uniform = LoadBalancingLoss.Compute(uniformProbs, roundRobin).item<float>();
         Assert.Equal(1.0, uniform, 5);
 
         manual_seed(3);
         for (int trial = 0; trial < 20; trial++)
         {
-            var logits = randn(tokens, experts) * (trial % 4 + 1) + linspace(0, trial % 5, experts);
+            using var spread = (trial % 4 + 1).ToScalar();
+            var logits = (randn(tokens, experts) * spread).add(linspace(0, trial % 5, experts), Scalars.One);
             var r = TopKRouter.FromLogits(logits, logits, k, normalize: true);
             double loss = LoadBalancingLoss.Compute(r.Probabilities, r.TopKIndices).item<float>();
             Assert.True(loss >= uniform - 1e-6, $"trial {trial}: loss {loss} below uniform {uniform}");
@@ -115,7 +120,7 @@ public class MoeTransformerTests
         var ids = randint(0, 256, [1, 5], dtype: int64);
         var alone = model.Forward(ids).Logits;
 
-        var padded = cat([full(1, 3, 258L, dtype: int64), ids], 1);
+        var padded = cat([tensor(new long[] { 258, 258, 258 }, [1, 3]), ids], 1);
         var mask = tensor(new[] { false, false, false, true, true, true, true, true }, [1, 8]);
         var positions = tensor(new long[] { 0, 0, 0, 0, 1, 2, 3, 4 }, [1, 8]);
         var withPadding = model.Forward(padded, mask, positions).Logits.narrow(1, 3, 5);

@@ -18,15 +18,15 @@ public class TrainingStepTests
         var tokenizer = new ByteTokenizer();
         var examples = DatasetSplit.Generate(DomainCatalog.General, 16, seed: 1);
         using var batch = SequenceBatch.Create(tokenizer, examples, model.Config.MaxPositions);
-        using var optimizer = optim.AdamW(model.parameters(), 1e-2);
+        using var optimizer = new AdamW(model.parameters(), 1e-2, beta2: 0.999, weightDecay: 0.01);
 
         float first = 0, last = 0;
         for (int step = 0; step < 8; step++)
         {
             using var scope = NewDisposeScope();
             var output = model.Forward(batch.InputIds, batch.AttentionMask);
-            var loss = LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets) + 0.01 * output.BalanceLoss;
-            optimizer.zero_grad();
+            var loss = LanguageModelLoss.WithBalance(LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets), output.BalanceLoss, 0.01);
+            optimizer.ZeroGrad();
             loss.backward();
             if (step == 0)
             {
@@ -37,7 +37,7 @@ public class TrainingStepTests
                     p => Assert.True(p.parameter.grad!.isfinite().all().item<bool>(), p.name));
                 Assert.NotNull(model.named_parameters().Single(p => p.name == "layers.0.mlp.router.gate.weight").parameter.grad);
             }
-            optimizer.step();
+            optimizer.Step();
             last = loss.item<float>();
         }
         Assert.True(last < first * 0.8, $"loss {first} -> {last}");
