@@ -42,8 +42,7 @@ public static class ServerApp
         {
             var store = sp.GetRequiredService<ModelStore>();
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("DesMoe.Engine");
-            var version = store.Current;
-            var engine = EngineFactory.Create(sp.GetRequiredService<ServerOptions>(), store, version, logger);
+            var (engine, version) = StartupVersion.Load(store, sp.GetRequiredService<ServerOptions>(), logger);
             logger.LogInformation("Serving {Model} (version {Version}, {Parameters:N0} parameters, domains [{Domains}]) on {Provider}",
                 engine.ModelPath, version.Id, engine.ParameterCount, string.Join(", ", engine.Domains), engine.ExecutionProvider);
             var host = new ModelHost(engine, version);

@@ -1,4 +1,5 @@
 using DesMoe.Server.Engine;
+using DesMoe.Server.Faults;
 using DesMoe.Server.Options;
 using DesMoe.Server.Serving;
 using DesMoe.Server.Telemetry;
@@ -17,7 +18,7 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
     public async Task RunAsync(string jobId, CancellationToken cancellation)
     {
         var job = jobs.Get(jobId);
-        var parent = store.Current;
+        var parent = host.Version; // the version in service (the newest that loads, if current is broken)
         var folder = store.ModelFolderOf(parent)
                      ?? throw new InvalidOperationException($"version {parent.Id} was given as an ONNX export only; there is no checkpoint to adapt");
         if (parent.Domains.Contains(job.Domain)) throw new InvalidOperationException($"version {parent.Id} already serves a domain named '{job.Domain}'");
@@ -41,8 +42,9 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
                     EarlierEvalFiles = store.EvalFiles(parent), GeneralEvalExamples = settings.GeneralEvalExamples,
                     Steps = job.Steps, BatchSize = job.BatchSize, LearningRate = job.LearningRate, Threads = settings.TrainingThreads,
                     MaxAllowedDrop = settings.MaxAllowedDrop, OutputFolder = staging,
+                    OwnerFile = store.OwnerFile, OwnerToken = store.OwnerToken ?? throw new InvalidOperationException("a serving-only replica runs no jobs"),
                 };
-                await WorkerProcess.RunAsync(request, Path.Combine(Path.GetDirectoryName(trainFile)!, "worker-request.json"), e =>
+                await WorkerProcess.RunAsync(request, Path.Combine(Path.GetDirectoryName(trainFile)!, "worker-request.json"), jobs.WorkerPidFile(jobId), e =>
                 {
                     if (e.Message is { } message) logger.LogInformation("job {Job}: {Message}", jobId, message);
                     if (e.Evaluation is not null) evaluation = e.Evaluation;
@@ -72,12 +74,14 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
             return;
         }
         cancellation.ThrowIfCancellationRequested();
+        FaultPoints.Reach(FaultPoints.VersionRenamed);
 
         phases.Enter(null);
         using var swapSpan = ServerTelemetry.StartChild("desmoe.adaptation.swap", jobSpan?.Context ?? default);
         var engine = EngineFactory.Create(options, store, version, logger);
         store.SetCurrent(version.Id);
         host.Swap(engine, version);
+        FaultPoints.Reach(FaultPoints.VersionSwapped);
         jobs.Update(jobId, j => j with { Status = JobStatus.Succeeded, ResultVersion = version.Id, Evaluation = evaluation, Message = $"{version.Id} is in service" });
         logger.LogInformation("job {Job}: {Version} with domain '{Domain}' is in service", jobId, version.Id, job.Domain);
         foreach (var id in store.Prune(settings.KeepVersions)) logger.LogInformation("removed model version {Version} (retention {Keep})", id, settings.KeepVersions);

@@ -3,8 +3,10 @@ using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Data;
 using DesMoe.Core.Evaluation;
 using DesMoe.Core.Model;
+using DesMoe.Core.Tensors;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
+using DesMoe.Server.Faults;
 using DesMoe.Trainer.Adaptation;
 
 namespace DesMoe.Server.Jobs;
@@ -24,6 +26,7 @@ public static class AdaptationWorker
     {
         try
         {
+            ParentWatch.Start();
             var request = JsonSerializer.Deserialize<WorkerRequest>(File.ReadAllText(requestPath)) ?? throw new InvalidDataException($"{requestPath} is empty");
             Execute(request, e => Console.Out.WriteLine(e.ToLine()));
             return 0;
@@ -35,7 +38,9 @@ public static class AdaptationWorker
         }
     }
 
-    public static void Execute(WorkerRequest request, Action<WorkerEvent> emit)
+    public static void Execute(WorkerRequest request, Action<WorkerEvent> emit) => TensorLifetime.Scoped(() => ExecuteScoped(request, emit));
+
+    private static void ExecuteScoped(WorkerRequest request, Action<WorkerEvent> emit)
     {
         TorchSharp.torch.set_num_threads(Math.Max(1, request.Threads));
         using var loaded = ModelFolder.Load(request.ParentModelFolder);
@@ -53,12 +58,17 @@ public static class AdaptationWorker
         });
         addition.Log += message => emit(new WorkerEvent { Message = message });
         var run = addition.Run(assignment, matrix, request.Domain, Jsonl.Read(request.TrainFile), earlier,
-            p => emit(new WorkerEvent
+            p =>
             {
-                Progress = new ProgressRecord(p.Phase?.ToString() ?? "", p.Step, p.TotalSteps, p.Loss, p.RouterKl, p.TokensPerSecond, p.EstimatedRemaining.TotalSeconds),
-            }));
+                emit(new WorkerEvent
+                {
+                    Progress = new ProgressRecord(p.Phase?.ToString() ?? "", p.Step, p.TotalSteps, p.Loss, p.RouterKl, p.TokensPerSecond, p.EstimatedRemaining.TotalSeconds),
+                });
+                if (p.Step >= 1) FaultPoints.Reach(FaultPoints.WorkerTraining);
+            });
 
         emit(new WorkerEvent { State = JobStatus.Evaluating, Message = "evaluating every domain and the general set" });
+        FaultPoints.Reach(FaultPoints.WorkerEvaluating);
         var heldOut = new EvaluationSet(request.Domain, Jsonl.Read(request.EvalFile));
         var after = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, run.Assignment, NoDomainRouting.AllExperts, [.. earlier, heldOut]);
         var scores = earlier.Select(s => new ScoreRecord(s.Name, before[s.Name].Accuracy, after[s.Name].Accuracy, s.Examples.Count)).ToList();
@@ -73,9 +83,26 @@ public static class AdaptationWorker
 
         emit(new WorkerEvent { State = JobStatus.Exporting, Message = "exporting to ONNX", Evaluation = evaluation });
         var modelFolder = Path.Combine(request.OutputFolder, "model");
+        EnsureOwned(request);
         ModelFolder.Save(modelFolder, loaded.Model, loaded.Tokenizer,
             new Dictionary<string, string> { [ExpertAssignment.FileName] = run.Assignment.ToJson(), [SpecificityMatrix.FileName] = run.Matrix.ToJson() });
+        FaultPoints.Reach(FaultPoints.WorkerExporting);
+        EnsureOwned(request);
         ModelExporter.Export(modelFolder, Path.Combine(request.OutputFolder, "onnx"), new ExportOptions(), line => emit(new WorkerEvent { Message = "export: " + line }));
         emit(new WorkerEvent { Evaluation = evaluation, Domains = run.Assignment.Domains });
+    }
+
+    /// <summary>
+    /// Refuses to write unless the server that started this worker still owns the store (its token is in the
+    /// store's owner file) and the staging folder it handed over is still there. A worker that somehow outlived its
+    /// server therefore never writes into the store of the server's next life, which cleans that folder up.
+    /// </summary>
+    private static void EnsureOwned(WorkerRequest request)
+    {
+        string? owner = File.Exists(request.OwnerFile) ? File.ReadAllText(request.OwnerFile).Trim() : null;
+        if (owner != request.OwnerToken)
+            throw new InvalidOperationException($"the server that started this worker no longer owns {Path.GetDirectoryName(request.OwnerFile)}; nothing was written");
+        if (!Directory.Exists(request.OutputFolder))
+            throw new InvalidOperationException($"the staging folder {request.OutputFolder} is gone; nothing was written");
     }
 }

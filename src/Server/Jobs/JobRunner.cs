@@ -81,7 +81,11 @@ public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipelin
 
     private void Recover()
     {
-        var current = store.Current;
+        // A worker of the previous life dies with it (ParentWatch); this makes sure before anything is cleaned up.
+        foreach (var pidFile in jobs.WorkerPidFiles()) OrphanWorkers.Stop(pidFile, logger);
+        store.RemoveStaleStaging(); // again: an orphan stopped just now may have written after the store opened
+        var currentId = store.CurrentIdOrNull;
+        string? currentJob = currentId is null || store.LoadError(currentId) is not null ? null : store.Versions().FirstOrDefault(v => v.Id == currentId)?.JobId;
         foreach (var job in jobs.All().Reverse())
         {
             if (job.Status == JobStatus.Queued)
@@ -90,12 +94,12 @@ public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipelin
                 continue;
             }
             if (!job.IsRunning) continue;
-            if (current.JobId == job.Id)
+            if (currentJob == job.Id)
             {
-                jobs.Update(job.Id, j => j with { Status = JobStatus.Succeeded, ResultVersion = current.Id, Message = $"{current.Id} is in service" });
+                jobs.Update(job.Id, j => j with { Status = JobStatus.Succeeded, ResultVersion = currentId!, Message = $"{currentId} is in service" });
                 continue;
             }
-            foreach (var orphan in store.Versions().Where(v => v.JobId == job.Id && v.Id != current.Id)) store.Delete(orphan.Id);
+            foreach (var orphan in store.Versions().Where(v => v.JobId == job.Id && v.Id != currentId)) store.Delete(orphan.Id);
             jobs.Update(job.Id, j => j with { Status = JobStatus.Failed, Message = $"the server stopped while the job was {job.Status.ToString().ToLowerInvariant()}; the served model was not changed" });
             logger.LogWarning("job {Job} was {Status} when the server stopped; marked failed", job.Id, job.Status);
         }

@@ -48,6 +48,12 @@ public sealed class JobStore
         return job;
     }
 
+    /// <summary>Where the running job's worker pid is kept (see <see cref="OrphanWorkers"/>).</summary>
+    public string WorkerPidFile(string id) => Path.Combine(_folder, id, "worker.pid");
+
+    /// <summary>Every job folder's worker pid file, whatever state its job is in.</summary>
+    public IEnumerable<string> WorkerPidFiles() => Directory.GetDirectories(_folder).Select(d => Path.Combine(d, "worker.pid")).Where(File.Exists);
+
     /// <summary>The job's stored training and held-out files.</summary>
     public (string Train, string Eval) DataFiles(string id) => (Path.Combine(_folder, id, TrainFile), Path.Combine(_folder, id, EvalFile));
 

@@ -1,13 +1,19 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using DesMoe.Core.Checkpoints;
 
 namespace DesMoe.Server.Jobs;
 
-/// <summary>Runs <see cref="AdaptationWorker"/> in a child process of this server's own executable and relays its events.</summary>
+/// <summary>
+/// Runs <see cref="AdaptationWorker"/> in a child process of this server's own executable and relays its events.
+/// The child's standard input is a pipe this process holds and never writes: its closing tells the worker the server
+/// is gone (<see cref="ParentWatch"/>). The child's pid is written to <paramref name="pidFile"/> while it runs, so a
+/// restarted server can find a worker of its previous life (<see cref="OrphanWorkers"/>).
+/// </summary>
 public static class WorkerProcess
 {
-    public static async Task RunAsync(WorkerRequest request, string requestPath, Action<WorkerEvent> onEvent, ILogger logger, CancellationToken cancellation)
+    public static async Task RunAsync(WorkerRequest request, string requestPath, string pidFile, Action<WorkerEvent> onEvent, ILogger logger, CancellationToken cancellation)
     {
         await File.WriteAllTextAsync(requestPath, JsonSerializer.Serialize(request), cancellation);
         var start = StartInfo(requestPath);
@@ -24,18 +30,28 @@ public static class WorkerProcess
             lock (errors) errors.AppendLine(e.Data);
         };
         if (!process.Start()) throw new InvalidOperationException($"could not start the adaptation worker ({start.FileName})");
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         try
         {
-            await process.WaitForExitAsync(cancellation);
+            AtomicFile.WriteAllText(pidFile, $"{process.Id}\n{requestPath}");
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            try
+            {
+                await process.WaitForExitAsync(cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw;
+            }
+            process.WaitForExit(); // drains the redirected streams
         }
-        catch (OperationCanceledException)
+        finally
         {
-            process.Kill(entireProcessTree: true);
-            throw;
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.StandardInput.Close();
+            File.Delete(pidFile);
         }
-        process.WaitForExit(); // drains the redirected streams
         if (process.ExitCode != 0)
         {
             string detail;
@@ -54,6 +70,7 @@ public static class WorkerProcess
             : new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet") { ArgumentList = { assembly } };
         start.ArgumentList.Add(AdaptationWorker.Command);
         start.ArgumentList.Add(requestPath);
+        start.RedirectStandardInput = true; // never written: its end-of-file means the server is gone
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.UseShellExecute = false;

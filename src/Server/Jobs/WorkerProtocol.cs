@@ -20,6 +20,9 @@ public sealed record WorkerRequest
     public double MaxAllowedDrop { get; init; }
     /// <summary>Where an accepted result goes: <c>model/</c> (checkpoint) and <c>onnx/</c> (export).</summary>
     public required string OutputFolder { get; init; }
+    /// <summary>The store's owner file and the token the starting server wrote there: the worker writes only while they match.</summary>
+    public required string OwnerFile { get; init; }
+    public required string OwnerToken { get; init; }
 }
 
 /// <summary>One line the worker prints on stdout: progress, a state change, or the final evaluation.</summary>

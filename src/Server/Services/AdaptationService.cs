@@ -11,6 +11,7 @@ using Grpc.Core;
 
 namespace DesMoe.Server.Services;
 
+[BindServiceMethod(typeof(ParseErrorBinding), nameof(ParseErrorBinding.BindAdaptation))]
 public sealed class AdaptationService(
     ModelHost host, ModelStore store, JobStore jobs, JobRunner runner, AdminCredential admin, UploadValidator uploads, AdaptationSettings settings,
     ServerOptions options, ILoggerFactory loggers)
@@ -119,7 +120,8 @@ public sealed class AdaptationService(
     {
         var response = new ListModelVersionsResponse();
         var served = host.Version.Id;
-        response.Versions.AddRange(store.Versions().Select(v => v.ToWire(served)));
+        var current = store.CurrentIdOrNull;
+        response.Versions.AddRange(store.Versions().Select(v => v.ToWire(served, current, store.LoadError(v.Id))));
         return Task.FromResult(response);
     }
 
@@ -137,10 +139,22 @@ public sealed class AdaptationService(
                   $"no model version '{request.Version}'; versions on disk: {string.Join(", ", versions.Select(v => v.Id))}"));
         if (runner.IsBusy)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, "an adaptation job is running; cancel it or wait before rolling back"));
-        var engine = Engine.EngineFactory.Create(options, store, target, loggers.CreateLogger("DesMoe.Engine"));
+        if (store.LoadError(target.Id) is { } known)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"version {target.Id} cannot be served: {known}"));
+        Engine.IGenerationEngine engine;
+        try
+        {
+            engine = Engine.EngineFactory.Create(options, store, target, loggers.CreateLogger("DesMoe.Engine"));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var reason = $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}";
+            store.MarkBroken(target.Id, reason);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"version {target.Id} failed to load: {reason}; {served.Id} stays in service"));
+        }
         store.SetCurrent(target.Id);
         host.Swap(engine, target);
-        return Task.FromResult(target.ToWire(target.Id));
+        return Task.FromResult(target.ToWire(target.Id, target.Id));
     }
 
     private void RequireAdaptingReplica(string action)

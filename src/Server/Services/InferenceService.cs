@@ -10,6 +10,7 @@ using CoreFinish = DesMoe.Core.Generation.FinishReason;
 
 namespace DesMoe.Server.Services;
 
+[BindServiceMethod(typeof(ParseErrorBinding), nameof(ParseErrorBinding.BindInference))]
 public sealed class InferenceService(ModelHost host, RequestValidator validator, ServerOptions options, ILogger<InferenceService> logger)
     : Inference.InferenceBase
 {

@@ -36,11 +36,12 @@ internal static class JobMapping
         return wire;
     }
 
-    public static ModelVersion ToWire(this VersionRecord v, string servedId)
+    public static ModelVersion ToWire(this VersionRecord v, string servedId, string? currentId = null, string? loadError = null)
     {
         var wire = new ModelVersion
         {
             Id = v.Id, Parent = v.Parent ?? "", JobId = v.JobId ?? "", Created = Timestamp.FromDateTimeOffset(v.Created), Serving = v.Id == servedId,
+            Current = v.Id == currentId, LoadError = loadError ?? "",
         };
         wire.Domains.AddRange(v.Domains);
         return wire;

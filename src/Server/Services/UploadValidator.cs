@@ -42,13 +42,15 @@ public sealed partial class UploadValidator(ModelHost host, JobStore jobs, Adapt
 
     public (int Steps, int Batch, double LearningRate) Budget(TrainingBudget? budget)
     {
-        int steps = budget?.Steps > 0 ? (int)budget.Steps : settings.DefaultSteps;
-        int batch = budget?.BatchSize > 0 ? (int)budget.BatchSize : settings.DefaultBatchSize;
-        double lr = budget?.LearningRate > 0 ? budget.LearningRate : settings.DefaultLearningRate;
-        if (steps > settings.MaxSteps) throw Invalid($"budget.steps {steps} is over the server's limit of {settings.MaxSteps}");
-        if (batch > settings.MaxBatchSize) throw Invalid($"budget.batch_size {batch} is over the server's limit of {settings.MaxBatchSize}");
-        if (!(lr <= 0.1) || double.IsNaN(lr)) throw Invalid($"budget.learning_rate {lr} must be in (0, 0.1]");
-        return (steps, batch, lr);
+        // 0 (unset in proto3) means the server's default; steps and batch_size are unsigned on the wire.
+        long requestedSteps = budget?.Steps ?? 0, requestedBatch = budget?.BatchSize ?? 0;
+        double requestedLr = budget?.LearningRate ?? 0;
+        if (requestedSteps > settings.MaxSteps) throw Invalid($"budget.steps {requestedSteps} is over the server's limit of {settings.MaxSteps}");
+        if (requestedBatch > settings.MaxBatchSize) throw Invalid($"budget.batch_size {requestedBatch} is over the server's limit of {settings.MaxBatchSize}");
+        if (!double.IsFinite(requestedLr) || requestedLr < 0 || requestedLr > 0.1)
+            throw Invalid($"budget.learning_rate {requestedLr} must be in (0, 0.1], or 0 for the server's default ({settings.DefaultLearningRate})");
+        return (requestedSteps > 0 ? (int)requestedSteps : settings.DefaultSteps, requestedBatch > 0 ? (int)requestedBatch : settings.DefaultBatchSize,
+            requestedLr > 0 ? requestedLr : settings.DefaultLearningRate);
     }
 
     public void CheckLimits(int examples, long bytes)

@@ -34,6 +34,16 @@ public sealed class ModelStore
 
     public string Root { get; }
     public string JobsFolder => Path.Combine(Root, "jobs");
+
+    /// <summary>
+    /// The file naming the server process that owns this store now; an adaptation worker writes only while it still
+    /// holds the token of the server that started it (<see cref="OwnerToken"/>), so a worker of a previous life of
+    /// the server can never write into the store of the next one.
+    /// </summary>
+    public string OwnerFile => Path.Combine(Root, "owner");
+
+    /// <summary>This process's token in <see cref="OwnerFile"/> (null on a serving-only replica, which owns nothing).</summary>
+    public string? OwnerToken { get; private set; }
     private string VersionsFolder => Path.Combine(Root, "versions");
 
     /// <summary>Opens the store of <paramref name="source"/> (model folder or export), creating its base version on first use.</summary>
@@ -53,6 +63,9 @@ public sealed class ModelStore
             return store.CurrentId() is null
                 ? throw new InvalidOperationException($"the shared model store {store.Root} has no current version yet; start the adapting replica first")
                 : store;
+        Directory.CreateDirectory(store.Root);
+        store.OwnerToken = Guid.NewGuid().ToString("N");
+        AtomicFile.WriteAllText(store.OwnerFile, store.OwnerToken); // before the clean-up: from here on no old worker writes
         store.RemoveStaleStaging();
         if (store.CurrentId() is null) store.CreateBase(Path.GetFullPath(source), hasOnnx, log);
         return store;
@@ -60,18 +73,60 @@ public sealed class ModelStore
 
     public VersionRecord Current => Get(CurrentId() ?? throw new InvalidOperationException($"{Root} has no current version"));
 
+    /// <summary>The id <c>current</c> names, or null before the base version exists.</summary>
+    public string? CurrentIdOrNull => CurrentId();
+
+    /// <summary>
+    /// Every version folder on disk, oldest first. A folder whose version.json cannot be read is listed too, as a
+    /// record with no model, and marked broken with the reason (see <see cref="LoadError"/>).
+    /// </summary>
     public IReadOnlyList<VersionRecord> Versions() =>
         Directory.Exists(VersionsFolder)
-            ? Directory.GetDirectories(VersionsFolder).Where(d => !Path.GetFileName(d).Contains(".saving-") && File.Exists(Path.Combine(d, VersionRecord.FileName)))
-                .Select(d => Get(Path.GetFileName(d))).OrderBy(v => v.Id, StringComparer.Ordinal).ToList()
+            ? Directory.GetDirectories(VersionsFolder).Select(Path.GetFileName).OfType<string>()
+                .Where(name => IsVersionId(name) && File.Exists(Path.Combine(VersionsFolder, name, VersionRecord.FileName)))
+                .Select(ReadOrMarkBroken).OrderBy(v => v.Id, StringComparer.Ordinal).ToList()
             : [];
 
     public VersionRecord Get(string id)
     {
         var file = Path.Combine(VersionsFolder, id, VersionRecord.FileName);
         if (!File.Exists(file)) throw new KeyNotFoundException($"no model version '{id}'");
-        return JsonSerializer.Deserialize<VersionRecord>(File.ReadAllText(file)) ?? throw new InvalidDataException($"{file} is empty");
+        try
+        {
+            var record = JsonSerializer.Deserialize<VersionRecord>(File.ReadAllText(file)) ?? throw new InvalidDataException($"{file} is empty");
+            return record.Id == id ? record : throw new InvalidDataException($"{file} names version '{record.Id}'");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file} is not a readable version record: {e.Message}", e);
+        }
     }
+
+    /// <summary>Records that <paramref name="id"/> failed to load, so listings show why and nothing tries to serve it again.</summary>
+    public void MarkBroken(string id, string reason) => _broken[id] = reason;
+
+    /// <summary>Why <paramref name="id"/> could not be loaded in this process's life, or null.</summary>
+    public string? LoadError(string id) => _broken.TryGetValue(id, out var reason) ? reason : null;
+
+    /// <summary>Versions marked broken, by id.</summary>
+    public IReadOnlyDictionary<string, string> Broken => _broken;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _broken = new();
+
+    private VersionRecord ReadOrMarkBroken(string id)
+    {
+        try
+        {
+            return Get(id);
+        }
+        catch (InvalidDataException e)
+        {
+            MarkBroken(id, e.Message);
+            return new VersionRecord { Id = id, Onnx = "" };
+        }
+    }
+
+    private static bool IsVersionId(string name) => name is ['v', .. var digits] && digits.Length > 0 && digits.All(char.IsAsciiDigit);
 
     public string OnnxFolder(VersionRecord v) => Resolve(v, v.Onnx);
     public string? ModelFolderOf(VersionRecord v) => v.Model is null ? null : Resolve(v, v.Model);
@@ -122,13 +177,18 @@ public sealed class ModelStore
         AtomicFile.WriteAllText(Path.Combine(Root, CurrentFileName), id);
     }
 
-    /// <summary>Deletes the oldest versions beyond <paramref name="keep"/>, never the current one; returns the deleted ids.</summary>
+    /// <summary>
+    /// Deletes the oldest versions beyond <paramref name="keep"/>, never the current one nor its parent (the default
+    /// rollback target, e.g. the base version when domains are added to it again and again); returns the deleted ids.
+    /// </summary>
     public IReadOnlyList<string> Prune(int keep)
     {
         lock (_lock)
         {
             var current = CurrentId();
-            var doomed = Versions().Where(v => v.Id != current).Reverse().Skip(Math.Max(0, keep - 1)).Select(v => v.Id).ToList();
+            var versions = Versions();
+            var parent = versions.FirstOrDefault(v => v.Id == current)?.Parent;
+            var doomed = versions.Where(v => v.Id != current).Reverse().Skip(Math.Max(0, keep - 1)).Where(v => v.Id != parent).Select(v => v.Id).ToList();
             foreach (var id in doomed) Delete(id);
             return doomed;
         }
@@ -181,7 +241,8 @@ public sealed class ModelStore
     private string Resolve(VersionRecord v, string path) =>
         path == ConfiguredSource ? _source : Path.IsPathRooted(path) ? path : Path.Combine(VersionsFolder, v.Id, path);
 
-    private void RemoveStaleStaging()
+    /// <summary>Removes half-written (<c>.saving-*</c>) and half-replaced (<c>.old-*</c>) version folders; only the owner calls it, while no job runs.</summary>
+    public void RemoveStaleStaging()
     {
         if (!Directory.Exists(VersionsFolder)) return;
         foreach (var dir in Directory.GetDirectories(VersionsFolder).Where(d => Path.GetFileName(d).Contains(".saving-") || Path.GetFileName(d).Contains(".old-")))
