@@ -5,6 +5,9 @@ using Grpc.Core;
 
 namespace DesMoe.Cli.Load;
 
+/// <summary>One finished request: when it was sent (Stopwatch timestamp), its time to first token (null if none came) and its status.</summary>
+public sealed record RequestOutcome(long Sent, double? TimeToFirstTokenMs, StatusCode Status);
+
 /// <summary>The request every simulated client sends, varied by client and request number.</summary>
 /// <param name="IgnoreEndOfText">every request decodes exactly MaxNewTokens tokens, so the figures do not depend on where the model stops</param>
 public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<string> Domains, uint MaxNewTokens, bool IgnoreEndOfText = false);
@@ -18,7 +21,9 @@ public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<st
 public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest request)
 {
     /// <param name="stop">ends the run early the same way the time limit does: no new requests, running ones finish</param>
-    public async Task<LoadResult> RunAsync(int clients, TimeSpan duration, CancellationToken cancellation = default, CancellationToken stop = default)
+    /// <param name="observe">sees every finished request (e.g. to attribute it to a phase of a scenario)</param>
+    public async Task<LoadResult> RunAsync(int clients, TimeSpan duration, CancellationToken cancellation = default, CancellationToken stop = default,
+        Action<RequestOutcome>? observe = null)
     {
         var firstToken = new ConcurrentBag<double>();
         var interToken = new ConcurrentBag<double>();
@@ -56,10 +61,12 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
                     }
                     foreach (var gap in gaps) interToken.Add(gap);
                     Interlocked.Increment(ref completed);
+                    observe?.Invoke(new RequestOutcome(sent, last == 0 ? null : Stopwatch.GetElapsedTime(sent, last).TotalMilliseconds, StatusCode.OK));
                 }
                 catch (RpcException e) when (!cancellation.IsCancellationRequested)
                 {
                     failures.AddOrUpdate(e.StatusCode.ToString(), 1, (_, count) => count + 1);
+                    observe?.Invoke(new RequestOutcome(sent, null, e.StatusCode));
                 }
             }
         }
