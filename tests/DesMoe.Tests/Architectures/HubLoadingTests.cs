@@ -155,6 +155,34 @@ public class HubLoadingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Tied_embeddings_project_with_the_embedding_matrix_and_need_no_lm_head()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var tied = new TempDirectory();
+        using var untied = new TempDirectory();
+        HubFixtures.CopyFolder("mixtral", tied.Path, includeWeights: false);
+        HubFixtures.CopyFolder("mixtral", untied.Path, includeWeights: false);
+        EditConfig(tied.Path, config => config["tie_word_embeddings"] = true);
+        RewriteWeights("mixtral", tied.Path, tensors => tensors.Remove("lm_head.weight"));
+        RewriteWeights("mixtral", untied.Path, tensors => tensors["lm_head.weight"] = tensors["model.embed_tokens.weight"].clone());
+
+        using var tiedModel = HubModelLoader.Load(tied.Path);
+        using var untiedModel = HubModelLoader.Load(untied.Path);
+
+        Assert.DoesNotContain(tiedModel.Module.named_parameters(), p => p.name == "lm_head.weight");
+        var ids = HubFixtures.Expected("mixtral", "input_ids");
+        Assert.InRange(HubFixtures.MaxAbsDiff(tiedModel.Module.Forward(ids), untiedModel.Module.Forward(ids)), 0, 1e-6);
+    }
+
+    [Fact]
+    public void Half_precision_parameters_are_refused_until_supported()
+    {
+        var error = Assert.Throws<ArgumentException>(() => HubFixtures.Load("olmoe", new HubLoadOptions(ScalarType.BFloat16)));
+        Assert.StartsWith("parameter dtype BFloat16 is not supported yet", error.Message);
+    }
+
+    [Fact]
     public void Eos_ids_are_read_as_an_int_or_a_list()
     {
         using var dir = new TempDirectory();

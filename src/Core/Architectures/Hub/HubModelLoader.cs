@@ -10,6 +10,7 @@ public static class HubModelLoader
     public static HubModel Load(string folder, HubLoadOptions? options = null)
     {
         options ??= HubLoadOptions.Default;
+        options.Validate();
         var hub = HubFolder.Open(folder);
         var architecture = hub.Architecture;
         var config = architecture.ReadConfig(hub.Config);
@@ -20,7 +21,6 @@ public static class HubModelLoader
         var module = architecture.Build(config);
         try
         {
-            if (options.ParameterType != ScalarType.Float32) module.to(options.ParameterType);
             if (options.Device is not null) module.to(options.Device);
             WeightLoader.Load(module, checkpoint, config.TieWordEmbeddings);
             module.eval();

@@ -5,7 +5,11 @@ using static TorchSharp.torch;
 
 namespace DesMoe.Core.Architectures.Safetensors;
 
-/// <summary>Writes named tensors as a <c>.safetensors</c> file (header padded with spaces to 8 bytes, as the format recommends).</summary>
+/// <summary>
+/// Writes named tensors as a <c>.safetensors</c> file (header padded with spaces to a multiple of 8 bytes, as the
+/// format recommends). Offsets come from shapes and dtypes, so each tensor's bytes are written as soon as they are
+/// read: memory holds one tensor's copy at a time.
+/// </summary>
 public static class SafetensorsWriter
 {
     public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
@@ -19,19 +23,16 @@ public static class SafetensorsWriter
             header["__metadata__"] = meta;
         }
         long offset = 0;
-        var payloads = new List<byte[]>(entries.Count);
         foreach (var (name, tensor) in entries)
         {
-            using var cpu = tensor.detach().cpu().contiguous();
-            var bytes = cpu.bytes.ToArray();
-            payloads.Add(bytes);
+            long bytes = tensor.NumberOfElements * tensor.ElementSize;
             header[name] = new JsonObject
             {
-                ["dtype"] = SafetensorsDType.FromScalarType(cpu.dtype),
-                ["shape"] = new JsonArray(cpu.shape.Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + bytes.Length),
+                ["dtype"] = SafetensorsDType.FromScalarType(tensor.dtype),
+                ["shape"] = new JsonArray(tensor.shape.Select(d => (JsonNode)d).ToArray()),
+                ["data_offsets"] = new JsonArray(offset, offset + bytes),
             };
-            offset += bytes.Length;
+            offset += bytes;
         }
         var headerText = header.ToJsonString();
         int padding = (8 - Encoding.UTF8.GetByteCount(headerText) % 8) % 8;
@@ -42,6 +43,10 @@ public static class SafetensorsWriter
         BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBytes.Length);
         stream.Write(length);
         stream.Write(headerBytes);
-        foreach (var payload in payloads) stream.Write(payload);
+        foreach (var (_, tensor) in entries)
+        {
+            using var cpu = tensor.detach().cpu().contiguous();
+            stream.Write(cpu.bytes);
+        }
     }
 }

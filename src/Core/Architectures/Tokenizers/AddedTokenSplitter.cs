@@ -6,10 +6,13 @@ namespace DesMoe.Core.Architectures.Tokenizers;
 /// </summary>
 public sealed class AddedTokenSplitter
 {
-    private readonly AddedToken[] _byLengthDescending;
+    /// <summary>Candidates by first character, longest first, so a position costs one lookup when nothing starts there.</summary>
+    private readonly Dictionary<char, AddedToken[]> _byFirstChar;
 
     public AddedTokenSplitter(IEnumerable<AddedToken> tokens) =>
-        _byLengthDescending = tokens.Where(t => t.Content.Length > 0).OrderByDescending(t => t.Content.Length).ToArray();
+        _byFirstChar = tokens.Where(t => t.Content.Length > 0)
+            .GroupBy(t => t.Content[0])
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
 
     /// <summary>Segments in order: either plain text (Token null) or one added token.</summary>
     public IEnumerable<(string Text, AddedToken? Token)> Split(string text)
@@ -33,7 +36,8 @@ public sealed class AddedTokenSplitter
 
     private AddedToken? MatchAt(string text, int position)
     {
-        foreach (var token in _byLengthDescending)
+        if (!_byFirstChar.TryGetValue(text[position], out var candidates)) return null;
+        foreach (var token in candidates)
             if (string.CompareOrdinal(text, position, token.Content, 0, token.Content.Length) == 0) return token;
         return null;
     }

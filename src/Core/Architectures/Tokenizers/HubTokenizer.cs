@@ -28,6 +28,7 @@ public sealed class HubTokenizer
     private readonly Dictionary<string, int> _vocabulary;
     private readonly Dictionary<int, string> _tokenById;
     private readonly Dictionary<int, AddedToken> _addedById;
+    private readonly Dictionary<string, int> _addedByContent;
     private readonly string? _unknownToken;
     private readonly bool _byteFallback, _ignoreMerges;
 
@@ -39,6 +40,7 @@ public sealed class HubTokenizer
         _vocabulary = vocabulary;
         AddedTokens = added;
         _addedById = added.ToDictionary(t => t.Id);
+        _addedByContent = added.GroupBy(t => t.Content, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Id, StringComparer.Ordinal);
         _tokenById = vocabulary.ToDictionary(p => p.Value, p => p.Key);
         foreach (var token in added) _tokenById[token.Id] = token.Content;
         _splitter = new AddedTokenSplitter(added);
@@ -139,7 +141,7 @@ public sealed class HubTokenizer
     }
 
     public int? TokenToId(string token) =>
-        _vocabulary.TryGetValue(token, out var id) ? id : AddedTokens.FirstOrDefault(t => t.Content == token)?.Id;
+        _vocabulary.TryGetValue(token, out var id) ? id : _addedByContent.TryGetValue(token, out var added) ? added : null;
 
     public string? IdToToken(int id) => _tokenById.GetValueOrDefault(id);
 
