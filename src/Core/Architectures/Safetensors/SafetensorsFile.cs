@@ -8,10 +8,10 @@ namespace DesMoe.Core.Architectures.Safetensors;
 /// ever in memory, so loading a model needs no second copy of it.
 /// </summary>
 /// <remarks>
-/// TorchSharp.PyBridge 1.4.4 can load safetensors too, but its entry points read a whole file into a name-to-tensor
-/// dictionary (or load it into a module by that dictionary), which holds a second copy of every shard, and it has no
-/// per-tensor dtype conversion. The format is simple enough (see <see cref="SafetensorsHeader"/>) that reading it here
-/// costs less than working around that.
+/// TorchSharp.PyBridge 1.4.4 reads safetensors too, but its reader (<c>Safetensors.LoadStateDict</c>, which its module
+/// extension <c>load_safetensors</c> feeds to <c>load_state_dict</c>) reads a whole file into a name-to-tensor
+/// dictionary in the stored dtype — a second copy of every shard — and refuses tensors over 2 GB. The format is simple
+/// enough (see <see cref="SafetensorsHeader"/>) that reading it here, one tensor at a time, costs less than working around that.
 /// </remarks>
 public sealed class SafetensorsFile
 {
