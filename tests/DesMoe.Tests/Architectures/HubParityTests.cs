@@ -60,6 +60,26 @@ public class HubParityTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Models))]
+    public void Greedy_decoding_a_left_padded_batch_gives_each_row_its_unbatched_continuation(string model)
+    {
+        using var scope = NewDisposeScope();
+        using var hub = HubFixtures.Load(model);
+        var prompt = HubFixtures.Expected(model, "greedy_prompt"); // [1, 17]
+        const long Pad = 5;
+        var shorter = prompt.narrow(1, Pad, prompt.shape[1] - Pad);
+        var batch = cat([prompt, cat([zeros(1, Pad, dtype: int64), shorter], dim: 1)], dim: 0);
+        var mask = ones(2, prompt.shape[1], dtype: int64);
+        mask[1].narrow(0, 0, Pad).zero_();
+
+        var generated = GreedyDecoding.Generate(hub.Module, batch, maxNewTokens: 12, attentionMask: mask);
+
+        Assert.Equal(HubFixtures.Expected(model, "greedy_output").data<long>().ToArray(), generated[0].data<long>().ToArray());
+        var alone = GreedyDecoding.Generate(hub.Module, shorter, maxNewTokens: 12);
+        Assert.Equal(alone[0].narrow(0, shorter.shape[1], 12).data<long>().ToArray(), generated[1].narrow(0, prompt.shape[1], 12).data<long>().ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
     public void Incremental_decoding_through_the_cache_gives_the_full_pass_logits_with_left_padding(string model)
     {
         using var scope = NewDisposeScope();
@@ -70,11 +90,15 @@ public class HubParityTests(ITestOutputHelper output)
         var positions = HubFixtures.Expected(model, "padded_position_ids");
         using var cache = hub.Module.CreateCache();
 
-        // A 9-token prefill (row 1 still mostly padding), then one token per pass; masks given for new tokens only.
+        // A 9-token prefill (row 1 still mostly padding), then one token per pass. The mask alternates between the
+        // new token's column and transformers' convention of the whole past + new mask.
         const long Prefill = 9;
         var pieces = new List<Tensor> { hub.Module.Forward(ids.narrow(1, 0, Prefill), mask.narrow(1, 0, Prefill), positions.narrow(1, 0, Prefill), cache) };
         for (long t = Prefill; t < ids.shape[1]; t++)
-            pieces.Add(hub.Module.Forward(ids.narrow(1, t, 1), mask.narrow(1, t, 1), positions.narrow(1, t, 1), cache));
+        {
+            var stepMask = t % 2 == 0 ? mask.narrow(1, t, 1) : mask.narrow(1, 0, t + 1);
+            pieces.Add(hub.Module.Forward(ids.narrow(1, t, 1), stepMask, positions.narrow(1, t, 1), cache));
+        }
         var incremental = cat(pieces, dim: 1);
 
         var full = hub.Module.Forward(ids, mask, positions);

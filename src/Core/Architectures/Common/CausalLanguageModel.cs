@@ -58,7 +58,7 @@ public sealed class CausalLanguageModel : nn.Module
         using var context = new AttentionContext(positions.to(int64), AttentionMasks.CausalAllowed(keyMask, past, seq), past);
         var hidden = _model.Forward(inputIds, context, cache);
         var logits = _lmHead is not null ? _lmHead.forward(hidden) : matmul(hidden, _model.Embedding.weight!.t());
-        cache?.SetKeyMask(keyMask);
+        cache?.SetKeyMask(keyMask.clone()); // a copy: keyMask may be the caller's own mask tensor
         return logits.to(float32).MoveToOuterDisposeScope();
     }
 
