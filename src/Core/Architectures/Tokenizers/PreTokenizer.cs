@@ -52,7 +52,7 @@ public sealed class PreTokenizer
                 var gpt2 = new Regex(Gpt2Pattern, RegexOptions.CultureInvariant);
                 _steps.Add((piece, _) =>
                 {
-                    if (addPrefixSpace && piece.Length > 0 && !char.IsWhiteSpace(piece[0])) piece = " " + piece;
+                    if (addPrefixSpace && piece.Length > 0 && piece[0] != ' ') piece = " " + piece; // the library checks for a space, not any whitespace
                     return useRegex ? Isolate(gpt2, piece) : [piece];
                 });
                 break;
