@@ -1,0 +1,31 @@
+using DesMoe.Core.Architectures.Common;
+using DesMoe.Core.Architectures.Hub;
+
+namespace DesMoe.Core.Architectures;
+
+/// <summary>One supported <c>model_type</c>: how to read its config and build its module. Registered in <see cref="ArchitectureRegistry"/>.</summary>
+public interface IHubArchitecture
+{
+    string ModelType { get; }
+
+    /// <summary>Parses and validates <paramref name="config"/>; unsupported values fail with a one-line <see cref="HubModelException"/>.</summary>
+    HubModelConfig ReadConfig(ConfigJson config);
+
+    /// <summary>A float32 module with freshly initialised parameters named as in the checkpoint.</summary>
+    CausalLanguageModel Build(HubModelConfig config);
+}
+
+/// <summary>Typed convenience base for an architecture whose config record is <typeparamref name="TConfig"/>.</summary>
+public abstract class HubArchitecture<TConfig> : IHubArchitecture where TConfig : HubModelConfig
+{
+    public abstract string ModelType { get; }
+
+    public abstract TConfig Read(ConfigJson config);
+
+    public abstract CausalLanguageModel Build(TConfig config);
+
+    HubModelConfig IHubArchitecture.ReadConfig(ConfigJson config) => Read(config);
+
+    CausalLanguageModel IHubArchitecture.Build(HubModelConfig config) =>
+        Build(config as TConfig ?? throw new ArgumentException($"{ModelType} cannot build a {config.GetType().Name}", nameof(config)));
+}

@@ -1,0 +1,41 @@
+using DesMoe.Core.Architectures.Hub;
+using DesMoe.Core.Architectures.Tokenizers;
+
+namespace DesMoe.Core.Architectures.Inspection;
+
+/// <summary>
+/// Describes a hub folder without loading its weights: the config gives the layer plan, the safetensors headers
+/// give sizes and dtypes, so inspecting a 200 GB checkpoint reads a few megabytes.
+/// </summary>
+public static class ModelInspector
+{
+    public static ModelReport Inspect(string folder)
+    {
+        var hub = HubFolder.Open(folder);
+        var config = hub.ReadModelConfig();
+        var checkpoint = hub.OpenWeights();
+        var tensors = checkpoint.Tensors.ToList();
+        long total = tensors.Sum(t => t.ElementCount);
+        long inactive = 0;
+        foreach (var layer in config.Layers.Where(l => l.IsMoe))
+        {
+            var prefix = layer.RoutedExpertPrefix(0);
+            long oneExpert = tensors.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).Sum(t => t.ElementCount);
+            inactive += (layer.RoutedExperts - layer.TopK) * oneExpert;
+        }
+        var tokenizer = hub.TokenizerPath is { } path ? HubTokenizer.Load(path) : null;
+        return new ModelReport(
+            folder,
+            config.ModelType,
+            hub.Config.StringList("architectures"),
+            config.Layers,
+            total,
+            total - inactive,
+            tensors.GroupBy(t => t.DType).ToDictionary(g => g.Key, g => g.Count()),
+            checkpoint.Files.Count,
+            tokenizer?.Kind,
+            tokenizer?.VocabSize,
+            config.VocabSize,
+            hub.ReadGenerationConfig().EosTokenIds);
+    }
+}

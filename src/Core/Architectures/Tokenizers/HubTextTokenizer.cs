@@ -1,0 +1,36 @@
+using DesMoe.Core.Tokenization;
+
+namespace DesMoe.Core.Architectures.Tokenizers;
+
+/// <summary>
+/// <see cref="ITextTokenizer"/> over a hub tokenizer. A tokenizer.json does not say which ids play DesMoe's four
+/// control roles (begin, end, pad, separator) — those live in the model's generation and chat configs — so the
+/// caller supplies them; each must be an added token of the tokenizer.
+/// </summary>
+public sealed class HubTextTokenizer : ITextTokenizer
+{
+    public const string TypePrefix = "hub:";
+
+    private readonly HubTokenizer _tokenizer;
+
+    public HubTextTokenizer(HubTokenizer tokenizer, SpecialTokens special)
+    {
+        foreach (var id in new[] { special.Begin, special.End, special.Pad, special.Separator })
+            if (tokenizer.AddedTokens.All(t => t.Id != id))
+                throw new ArgumentException($"control id {id} is not an added token of the tokenizer", nameof(special));
+        _tokenizer = tokenizer;
+        Special = special;
+    }
+
+    public string Name => TypePrefix + (_tokenizer.Kind == TokenizerKind.ByteLevelBpe ? "byte-level-bpe" : "metaspace-bpe");
+
+    public int VocabSize => _tokenizer.VocabSize;
+
+    public SpecialTokens Special { get; }
+
+    /// <summary>Text is encoded as written; control tokens are never produced because text cannot contain them unless typed.</summary>
+    public IReadOnlyList<int> Encode(string text) => _tokenizer.Encode(text);
+
+    /// <summary>Skips the four control ids (byte-fallback pieces, though marked special in tokenizer.json, are kept: they are text).</summary>
+    public string Decode(IEnumerable<int> ids) => _tokenizer.Decode(ids.Where(id => !Special.Contains(id)));
+}
