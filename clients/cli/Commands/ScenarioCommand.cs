@@ -80,6 +80,6 @@ internal static class ScenarioCommand
             Console.WriteLine($"{"with jobs running",-32} {busy.TimeToFirstToken.P50,9:F1} {busy.TimeToFirstToken.P95,9:F1} {busy.InterToken.P50,8:F2} {busy.InterToken.P95,8:F2} {busy.TokensPerSecond,9:F0}");
             return outcomes.All(o => o.Job.State == JobState.Succeeded) && busy.FailedRequests == 0 ? 0 : CliErrors.Failure;
         }));
-        return new Command("scenario", "End-to-end scenarios against a running server.") { addDomain, SoakCommand.Create() };
+        return new Command("scenario", "End-to-end scenarios against a running server.") { addDomain, SoakCommand.Create(), AutoDomainCommand.Create() };
     }
 }

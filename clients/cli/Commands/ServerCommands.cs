@@ -16,7 +16,7 @@ internal static class ServerCommands
     {
         var address = ServerConnection.AddressOption();
         var prompt = new Argument<string>("prompt") { Description = "the prompt text" };
-        var domain = new Option<string>("--domain") { Description = "domain name (default: none)", DefaultValueFactory = _ => "" };
+        var domain = new Option<string>("--domain") { Description = "domain name; empty or \"auto\" lets the server infer it, \"none\" asks for the plain router", DefaultValueFactory = _ => "" };
         var maxTokens = new Option<uint>("--max-new-tokens") { Description = "0 = the server's default" };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy" };
         var topK = new Option<uint>("--top-k") { Description = "0 = off" };
@@ -36,8 +36,14 @@ internal static class ServerCommands
             if (parse.GetValue(seed) is { } s) request.Sampling.Seed = s;
             request.Stop.AddRange(parse.GetValue(stop) ?? []);
             using var call = new Inference.InferenceClient(channel).GenerateStream(request, cancellationToken: cancellation);
+            bool first = true;
             await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellation))
             {
+                if (first && chunk.DomainInferred && !parse.GetValue(json))
+                    Console.Error.WriteLine(chunk.Domain.Length > 0
+                        ? $"[domain {chunk.Domain}, inferred, confidence {chunk.DomainConfidence:P0}]"
+                        : $"[plain router: likeliest {chunk.DomainCandidate}, confidence {chunk.DomainConfidence:P0}]");
+                first = false;
                 if (parse.GetValue(json)) Console.WriteLine(Google.Protobuf.JsonFormatter.Default.Format(chunk));
                 else Console.Write(chunk.Text);
                 if (chunk.Usage is { } usage && !parse.GetValue(json))

@@ -8,6 +8,32 @@ namespace DesMoe.Server.Engine;
 /// <summary>Builds the configured engine over one model version.</summary>
 public static class EngineFactory
 {
+    /// <summary>
+    /// The domain classifier of a version with domains, from the held-out sets stored with it (the prompts the
+    /// regression gate used) and general-set prompts; null when the version has no domains, none of its domains
+    /// has a stored set, or the export does not report its routing.
+    /// </summary>
+    private static Routing.DomainClassifier? DomainClassifierFor(Core.Onnx.OnnxDecoder decoder, ModelStore store, VersionRecord version, ServerOptions options, ILogger logger)
+    {
+        if (decoder.Info.Domains.Count == 0) return null;
+        var sets = store.EvalFiles(version).Where(kv => decoder.Info.Domains.Contains(kv.Key))
+            .ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)Core.Data.Jsonl.Read(kv.Value).Take(options.AutoDomainReferencePrompts).Select(e => e.Prompt).ToList());
+        if (sets.Count == 0) return null;
+        var general = Core.Data.GeneralSet.HeldOut(options.AutoDomainReferencePrompts).Select(e => e.Prompt).ToList();
+        try
+        {
+            var classifier = Routing.DomainClassifier.Build(decoder, sets, general, options.AutoDomainMinConfidence);
+            logger.LogInformation("Domain inference for {Version}: reference prompts {References}", version.Id,
+                string.Join(", ", classifier.References.Select(kv => $"{kv.Key} {kv.Value}")));
+            return classifier;
+        }
+        catch (InvalidOperationException e)
+        {
+            logger.LogWarning("Domain inference is off for {Version}: {Reason}", version.Id, e.Message);
+            return null;
+        }
+    }
+
     public static IGenerationEngine Create(ServerOptions options, ModelStore store, VersionRecord version, ILogger logger)
     {
         if (options.Engine == EngineKind.TorchSharp)
@@ -22,7 +48,17 @@ public static class EngineFactory
         var decoder = OnnxDecoder.Load(exported, new OnnxSessionSettings { Provider = options.ExecutionProvider, Threads = options.Threads, AllowSpinning = options.OrtSpinning });
         var manifestPath = Path.Combine(exported, ExportManifest.FileName);
         var manifest = File.Exists(manifestPath) ? System.Text.Json.JsonSerializer.Deserialize<ExportManifest>(File.ReadAllText(manifestPath)) : null;
+        Routing.DomainClassifier? classifier;
+        try
+        {
+            classifier = DomainClassifierFor(decoder, store, version, options, logger);
+        }
+        catch
+        {
+            decoder.Dispose();
+            throw;
+        }
         return new OnnxBatchingEngine(decoder, new BatchingOptions { MaxBatch = options.MaxBatch, QueueCapacity = options.QueueSize },
-            version.Id, manifest?.Parameters ?? 0, logger);
+            version.Id, manifest?.Parameters ?? 0, logger, classifier);
     }
 }

@@ -17,6 +17,9 @@ public interface IGenerationEngine
     /// <summary>Domain names the model was adapted to, in id order.</summary>
     IReadOnlyList<string> Domains { get; }
 
+    /// <summary>Infers the domain of requests that name none; null when this engine or version cannot (no domains, no reference prompts).</summary>
+    Routing.DomainClassifier? DomainClassifier => null;
+
     /// <summary>Requests waiting for a batch slot, sequences decoding, and the bytes their KV caches hold.</summary>
     EngineStats Stats { get; }
 

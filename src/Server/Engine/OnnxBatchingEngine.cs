@@ -29,8 +29,10 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     private readonly Telemetry.ExpertUtilization _utilization;
     private int _inFlight;
 
-    public OnnxBatchingEngine(OnnxDecoder decoder, BatchingOptions options, string modelVersion, long parameterCount, ILogger logger)
+    public OnnxBatchingEngine(OnnxDecoder decoder, BatchingOptions options, string modelVersion, long parameterCount, ILogger logger,
+        Routing.DomainClassifier? domainClassifier = null)
     {
+        DomainClassifier = domainClassifier;
         _decoder = decoder;
         _options = options;
         _logger = logger;
@@ -52,6 +54,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     public string ExecutionProvider => _decoder.ExecutionProvider;
     public long ParameterCount { get; }
     public IReadOnlyList<string> Domains => _decoder.Info.Domains;
+    public Routing.DomainClassifier? DomainClassifier { get; }
 
     /// <summary>Sequences in the running batch (for metrics and tests).</summary>
     public int Active { get; private set; }

@@ -45,6 +45,15 @@ public sealed class ServerOptions
     /// <summary>Let ONNX Runtime's idle threads spin (faster alone on a machine, slower when the cores are shared).</summary>
     public bool OrtSpinning { get; set; }
 
+    /// <summary>Requests with an empty domain are routed by the domain inferred from their prompt (as "auto" always is); false serves them on the plain router.</summary>
+    public bool AutoDomain { get; set; } = true;
+
+    /// <summary>Share of the nearest reference prompts an inferred domain needs; below it the plain router serves.</summary>
+    public double AutoDomainMinConfidence { get; set; } = 0.6;
+
+    /// <summary>Reference prompts per served domain (from the version's held-out sets) and of general text, profiled when a version loads.</summary>
+    public int AutoDomainReferencePrompts { get; set; } = 100;
+
     public string ResolvedDataDirectory() => string.IsNullOrWhiteSpace(DataDirectory)
         ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "desmoe")
         : DataDirectory;

@@ -2,6 +2,7 @@ using System.Text;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
+using DesMoe.Server.Routing;
 using DesMoe.Server.Serving;
 using DesMoe.Server.Telemetry;
 using Grpc.Core;
@@ -18,8 +19,12 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
         new RequestMetrics(nameof(Generate), request.Domain, logger).Run(async metrics =>
         {
             using var lease = host.Acquire();
-            var validated = validator.Validate(request, lease.Engine);
-            var response = new GenerateResponse { ModelVersion = lease.Version.Id };
+            var (validated, choice) = DomainResolution.Resolve(validator.Validate(request, lease.Engine), request.Domain, lease.Engine, options);
+            var response = new GenerateResponse
+            {
+                ModelVersion = lease.Version.Id, Domain = choice.Domain ?? "", DomainInferred = choice.Inferred,
+                DomainConfidence = choice.Confidence, DomainCandidate = choice.Candidate ?? "",
+            };
             var text = new StringBuilder();
             await foreach (var step in Steps(lease.Engine, validated, context))
             {
@@ -41,11 +46,18 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
         new RequestMetrics(nameof(GenerateStream), request.Domain, logger).Run(async metrics =>
         {
             using var lease = host.Acquire();
-            var validated = validator.Validate(request, lease.Engine);
+            var (validated, choice) = DomainResolution.Resolve(validator.Validate(request, lease.Engine), request.Domain, lease.Engine, options);
             uint completionTokens = 0;
+            bool first = true;
             await foreach (var step in Steps(lease.Engine, validated, context))
             {
                 var chunk = new GenerateChunk { Text = step.TextDelta };
+                if (first)
+                {
+                    (chunk.Domain, chunk.DomainInferred, chunk.DomainConfidence, chunk.DomainCandidate) =
+                        (choice.Domain ?? "", choice.Inferred, choice.Confidence, choice.Candidate ?? "");
+                    first = false;
+                }
                 if (step.Finish != CoreFinish.EndOfText)
                 {
                     chunk.TokenIds.Add(step.Token);

@@ -43,12 +43,12 @@ public sealed class RequestValidator(ServerOptions options)
         if (problems.Count > 0) throw Invalid(string.Join("; ", problems));
 
         string? domain = null;
-        if (request.Domain.Length > 0)
+        if (request.Domain.Length > 0 && !Routing.DomainResolution.IsReserved(request.Domain))
         {
             if (!engine.Domains.Contains(request.Domain))
                 throw new RpcException(new Status(StatusCode.NotFound, engine.Domains.Count == 0
                     ? $"unknown domain '{request.Domain}': the served model has no adapted domains yet; leave domain empty"
-                    : $"unknown domain '{request.Domain}'; known domains: {string.Join(", ", engine.Domains)}"));
+                    : $"unknown domain '{request.Domain}'; known domains: {string.Join(", ", engine.Domains)} (or empty / \"auto\" to infer it, \"none\" for the plain router)"));
             domain = request.Domain;
         }
 

@@ -26,6 +26,12 @@ public static class ServerTelemetry
     public static readonly Histogram<int> BatchSize = Meter.CreateHistogram("desmoe.batch.size", "{sequence}",
         "Sequences decoded together in one batched step", advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
 
+    public static readonly Counter<long> DomainInferences = Meter.CreateCounter<long>("desmoe.domain.inferences", "{request}",
+        "Requests without a domain whose domain the server inferred: by the likeliest class (candidate) and whether it routed by it");
+    public static readonly Histogram<double> DomainConfidence = Meter.CreateHistogram("desmoe.domain.confidence", "1",
+        "Vote share of the likeliest class for requests whose domain the server inferred",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] });
+
     public static readonly Counter<long> ExpertSelections = Meter.CreateCounter<long>("desmoe.expert.selections", "{selection}",
         "Top-k router selections of each routed expert by domain and MoE layer, after domain routing: the live specificity matrix");
 

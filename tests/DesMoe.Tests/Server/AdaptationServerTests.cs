@@ -72,6 +72,28 @@ public sealed class AdaptationServerTests(AdaptationServerFixture server) : ICla
             if ((await server.Client.GenerateAsync(new GenerateRequest { Text = e.Prompt, Domain = "intent", MaxNewTokens = 24 })).Text == e.Completion) correct++;
         Assert.True(correct >= 8, $"the served intent domain answered {correct}/20");
 
+        // A client that names no domain: the server infers it from the prompt's routing (prompts the reference set
+        // does not hold: another seed), routes by it, and says so; general text stays on the plain router.
+        int inferredRight = 0, correctUnlabelled = 0, correctLabelled = 0;
+        foreach (var e in DatasetSplit.Generate(DomainCatalog.Get("intent"), 20, seed: 77))
+        {
+            var unlabelled = await server.Client.GenerateAsync(new GenerateRequest { Text = e.Prompt, MaxNewTokens = 24 });
+            Assert.True(unlabelled.DomainInferred);
+            if (unlabelled.Domain == "intent") inferredRight++;
+            if (unlabelled.Text == e.Completion) correctUnlabelled++;
+            if ((await server.Client.GenerateAsync(new GenerateRequest { Text = e.Prompt, Domain = "intent", MaxNewTokens = 24 })).Text == e.Completion) correctLabelled++;
+        }
+        Assert.True(inferredRight >= 16, $"intent inferred for {inferredRight}/20 unlabelled intent prompts");
+        Assert.True(correctUnlabelled >= correctLabelled - 2, $"unlabelled {correctUnlabelled}/20 vs labelled {correctLabelled}/20");
+        var general = await server.Client.GenerateAsync(new GenerateRequest { Text = "reverse hello" });
+        Assert.True(general.DomainInferred);
+        Assert.Equal("", general.Domain);
+        Assert.Equal("general", general.DomainCandidate);
+        Assert.Equal("olleh", general.Text);
+        var plain = await server.Client.GenerateAsync(new GenerateRequest { Text = "intent: how hot is paris now", Domain = "none" });
+        Assert.False(plain.DomainInferred);
+        Assert.Equal("", plain.Domain);
+
         var versions = await server.Admin.ListModelVersionsAsync(new ListModelVersionsRequest());
         Assert.Equal(["v0001", "v0002"], versions.Versions.Select(v => v.Id));
         Assert.True(versions.Versions[1].Serving);
