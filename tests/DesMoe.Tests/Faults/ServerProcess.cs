@@ -56,8 +56,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <param name="faults">fault point environment, e.g. <c>{ [FaultPoints.HaltVariable] = FaultPoints.WorkerTraining }</c></param>
     public static ServerProcess Launch(string dataDirectory, IReadOnlyDictionary<string, string>? faults = null, params string[] arguments)
     {
-        var port = FreePort();
-        var metrics = $"http://127.0.0.1:{FreePort()}";
+        var port = LoopbackServer.FreePort();
+        var metrics = $"http://127.0.0.1:{LoopbackServer.FreePort()}";
         var markers = Path.Combine(dataDirectory, "fault-markers");
         Directory.CreateDirectory(markers);
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
@@ -132,15 +132,6 @@ internal sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync(cancel.Token);
         _process.WaitForExit(); // drains the redirected output
         return _process.ExitCode;
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     public async ValueTask DisposeAsync()

@@ -53,7 +53,8 @@ public sealed class LoopbackServer : IAsyncDisposable
         return new LoopbackServer(app, address, metrics);
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free at the moment of asking.</summary>
+    internal static int FreePort()
     {
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
