@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using DesMoe.Protos.V1;
-using DesMoe.Server.Faults;
 using DesMoe.Tests.Server;
+using DesMoe.WorkerProtocol;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
