@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using DesMoe.Tests.Support;
 using Xunit;
 
 namespace DesMoe.Tests.Deployment;
@@ -7,17 +8,12 @@ namespace DesMoe.Tests.Deployment;
 /// <summary>The Dockerfile cannot be built here (no Docker engine); these check that what it relies on exists.</summary>
 public class BuildPropertyTests
 {
-    private static readonly string Root = FindRoot();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DesMoe.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new DirectoryNotFoundException("DesMoe.sln not found above the test binaries");
-    }
+    private static readonly string Root = Repository.Root;
 
     private static IEnumerable<XElement> PackageReferences(string project) =>
         XDocument.Load(Path.Combine(Root, project)).Descendants("PackageReference");
+
+    private static string Dockerfile => File.ReadAllText(Path.Combine(Root, "Dockerfile"));
 
     [Theory]
     [InlineData("src/Core/DesMoe.Core.csproj", "UseOnnxRuntimeGpu", "Microsoft.ML.OnnxRuntime.Gpu", "Microsoft.ML.OnnxRuntime")]
@@ -58,8 +54,8 @@ public class BuildPropertyTests
     [Fact]
     public void The_dockerfile_publishes_the_server_with_the_gpu_property_on_a_cuda_13_base_as_a_non_root_user()
     {
-        var dockerfile = File.ReadAllText(Path.Combine(Root, "Dockerfile"));
-        Assert.Contains("dotnet publish src/Server/DesMoe.Server.csproj -c Release -p:UseOnnxRuntimeGpu=true", dockerfile);
+        var dockerfile = Dockerfile;
+        Assert.Contains("dotnet publish src/Server/DesMoe.Server.csproj -c Release -r linux-x64 --self-contained false -p:UseOnnxRuntimeGpu=true", dockerfile);
         Assert.Matches(new Regex(@"ARG CUDA_IMAGE=nvidia/cuda:13\.\d+\.\d+-"), dockerfile);
         Assert.Matches(new Regex(@"^USER desmoe$", RegexOptions.Multiline), dockerfile);
         Assert.Contains("HEALTHCHECK", dockerfile);
@@ -69,5 +65,26 @@ public class BuildPropertyTests
         var settings = File.ReadAllText(Path.Combine(Root, "src/Server/appsettings.json"));
         foreach (var key in Regex.Matches(dockerfile, @"Kestrel__Endpoints__(\w+)__Url").Select(m => m.Groups[1].Value))
             Assert.Contains($"\"{key}\"", settings);
+    }
+
+    [Fact]
+    public void The_dockerfile_builds_a_serving_image_without_the_worker_and_a_default_adaptation_image_with_it()
+    {
+        var dockerfile = Dockerfile;
+        var stages = Regex.Matches(dockerfile, @"^FROM \S+ AS (\S+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal("adaptation", stages[^1]); // the default target: `docker build .` keeps adding domains
+        Assert.Contains("serving", stages);
+        string Stage(string name) => Regex.Match(dockerfile, $@"^FROM \S+ AS {name}$(.*?)(?=^FROM |\z)", RegexOptions.Multiline | RegexOptions.Singleline).Groups[1].Value;
+
+        // The server is published without building the worker; the worker separately, for linux-x64, into the adaptation image only.
+        Assert.Contains("-p:DesMoeBundleWorker=false -o /out/server", Stage("build"));
+        Assert.Contains("dotnet publish src/Worker/DesMoe.Worker.csproj -c Release -r linux-x64", Stage("worker"));
+        Assert.Contains("COPY --from=worker /out/worker /app/worker", Stage("adaptation"));
+        Assert.DoesNotContain("worker", Stage("serving"));
+        // The serving image cannot export a model folder, so it serves the bundled model's export.
+        var modelPath = Regex.Match(Stage("serving"), @"DesMoe__ModelPath=(\S+)").Groups[1].Value;
+        Assert.Contains($"/out/base-onnx {modelPath}", Stage("serving"));
+        // /app/worker is where the server looks by default (Jobs/WorkerLocator.cs).
+        Assert.Equal("worker", DesMoe.Server.Jobs.WorkerLocator.FolderName);
     }
 }
