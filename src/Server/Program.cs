@@ -1,8 +1,6 @@
 using DesMoe.Server;
-using DesMoe.Server.Jobs;
 using DesMoe.Server.Serving;
 
-if (args is [AdaptationWorker.Command, var request]) return AdaptationWorker.Run(request);
 try
 {
     await ServerApp.Build(args).RunAsync();

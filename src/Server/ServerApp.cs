@@ -36,7 +36,7 @@ public static class ServerApp
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("DesMoe.Store");
             var source = string.IsNullOrWhiteSpace(options.ModelPath) ? BundledModel.Folder : options.ModelPath;
             return ModelStore.Open(source, options.ResolvedDataDirectory(), line => logger.LogInformation("{Line}", line),
-                owner: sp.GetRequiredService<AdaptationSettings>().Enabled);
+                sp.GetRequiredService<WorkerExport>().Export, owner: sp.GetRequiredService<AdaptationSettings>().Enabled);
         });
         builder.Services.AddSingleton(sp =>
         {
@@ -49,6 +49,8 @@ public static class ServerApp
             host.Swapped += v => logger.LogInformation("Now serving version {Version} (domains [{Domains}])", v.Id, string.Join(", ", v.Domains));
             return host;
         });
+        builder.Services.AddSingleton<WorkerLocator>();
+        builder.Services.AddSingleton<WorkerExport>();
         builder.Services.AddSingleton(sp => new JobStore(sp.GetRequiredService<ModelStore>().JobsFolder));
         builder.Services.AddSingleton<AdaptationPipeline>();
         builder.Services.AddSingleton<JobRunner>();
@@ -69,12 +71,24 @@ public static class ServerApp
         _ = app.Services.GetRequiredService<ModelHost>();
         _ = app.Services.GetRequiredService<AdminCredential>();
         _ = app.Services.GetRequiredService<ServerGauges>();
+        LogAdaptationWorker(app.Services);
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<AdaptationService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapPrometheusScrapingEndpoint();
         return app;
+    }
+
+    /// <summary>Says at start-up whether this deployment adapts or serves only, and why (the worker is looked up again on every job).</summary>
+    private static void LogAdaptationWorker(IServiceProvider services)
+    {
+        if (!services.GetRequiredService<AdaptationSettings>().Enabled) return;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("DesMoe.Adaptation");
+        if (services.GetRequiredService<WorkerLocator>().Find(out var searched) is { } worker)
+            logger.LogInformation("Adaptation worker: {Worker}", worker);
+        else
+            logger.LogWarning("{Reason}", WorkerLocator.ServingOnly("AddDomain is refused", searched));
     }
 
     /// <summary>

@@ -40,6 +40,10 @@ public static class EngineFactory
         {
             var folder = store.ModelFolderOf(version)
                          ?? throw new InvalidOperationException($"the TorchSharp engine needs a model folder, but version {version.Id} is an ONNX export only");
+            // The server is built without TorchSharp's natives unless asked for (build/LibTorchRuntime.targets); say so instead of TorchSharp's misleading load error.
+            if (!TorchSharp.torch.TryInitializeDeviceType(TorchSharp.DeviceType.CPU))
+                throw new InvalidOperationException(
+                    "DesMoe:Engine=TorchSharp needs libtorch, which this server was built without; build it with -p:DesMoeRunsTorchSharp=true or serve with DesMoe:Engine=Onnx");
             if (options.Threads > 0) TorchSharp.torch.set_num_threads(options.Threads);
             return new TorchSharpEngine(folder, version.Id);
         }

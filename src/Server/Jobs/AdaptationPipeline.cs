@@ -1,9 +1,9 @@
 using DesMoe.Server.Engine;
-using DesMoe.Server.Faults;
 using DesMoe.Server.Options;
 using DesMoe.Server.Serving;
 using DesMoe.Server.Telemetry;
 using DesMoe.Server.Versions;
+using DesMoe.WorkerProtocol;
 
 namespace DesMoe.Server.Jobs;
 
@@ -13,7 +13,8 @@ namespace DesMoe.Server.Jobs;
 /// points <c>current</c> at it and swaps it in. A rejected, failed or cancelled job leaves the served model and the
 /// store as they were.
 /// </summary>
-public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStore jobs, AdaptationSettings settings, ServerOptions options, ILogger<AdaptationPipeline> logger)
+public sealed class AdaptationPipeline(
+    ModelStore store, ModelHost host, JobStore jobs, WorkerLocator workers, AdaptationSettings settings, ServerOptions options, ILogger<AdaptationPipeline> logger)
 {
     public async Task RunAsync(string jobId, CancellationToken cancellation)
     {
@@ -22,6 +23,8 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
         var folder = store.ModelFolderOf(parent)
                      ?? throw new InvalidOperationException($"version {parent.Id} was given as an ONNX export only; there is no checkpoint to adapt");
         if (parent.Domains.Contains(job.Domain)) throw new InvalidOperationException($"version {parent.Id} already serves a domain named '{job.Domain}'");
+        // Again at run time: the worker may have been removed since the job was accepted.
+        var worker = workers.Find(out var searched) ?? throw new InvalidOperationException(WorkerLocator.ServingOnly("AddDomain", searched));
         var (trainFile, evalFile) = jobs.DataFiles(jobId);
         jobs.Update(jobId, j => j with { Status = JobStatus.Training, BaseVersion = parent.Id, Message = $"adapting {parent.Id}" });
         using var jobSpan = ServerTelemetry.Traces.StartActivity("desmoe.adaptation.job");
@@ -36,7 +39,7 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
         {
             version = await store.CreateVersionAsync(parent, jobId, async staging =>
             {
-                var request = new WorkerRequest
+                var request = new AdaptRequest
                 {
                     ParentModelFolder = folder, Domain = job.Domain, TrainFile = trainFile, EvalFile = evalFile,
                     EarlierEvalFiles = store.EvalFiles(parent), GeneralEvalExamples = settings.GeneralEvalExamples,
@@ -44,7 +47,7 @@ public sealed class AdaptationPipeline(ModelStore store, ModelHost host, JobStor
                     MaxAllowedDrop = settings.MaxAllowedDrop, OutputFolder = staging,
                     OwnerFile = store.OwnerFile, OwnerToken = store.OwnerToken ?? throw new InvalidOperationException("a serving-only replica runs no jobs"),
                 };
-                await WorkerProcess.RunAsync(request, Path.Combine(Path.GetDirectoryName(trainFile)!, "worker-request.json"), jobs.WorkerPidFile(jobId), e =>
+                await WorkerProcess.RunAsync(worker, WorkerCommands.Adapt, request, Path.Combine(Path.GetDirectoryName(trainFile)!, "worker-request.json"), jobs.WorkerPidFile(jobId), e =>
                 {
                     if (e.Message is { } message) logger.LogInformation("job {Job}: {Message}", jobId, message);
                     if (e.Evaluation is not null) evaluation = e.Evaluation;

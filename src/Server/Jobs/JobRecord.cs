@@ -1,15 +1,7 @@
 using System.Text.Json.Serialization;
+using DesMoe.WorkerProtocol;
 
 namespace DesMoe.Server.Jobs;
-
-public enum JobStatus { Queued, Training, Evaluating, Exporting, Succeeded, Rejected, Failed, Cancelled }
-
-/// <summary>An accuracy before and after the job on one held-out set (before is null for the new domain).</summary>
-public sealed record ScoreRecord(string Name, double? Before, double After, int Examples);
-
-public sealed record EvaluationRecord(IReadOnlyList<ScoreRecord> Scores, double MaxAllowedDrop, bool Passed);
-
-public sealed record ProgressRecord(string Phase, int Step, int TotalSteps, double Loss, double RouterKl, double TokensPerSecond, double EtaSeconds);
 
 /// <summary><c>job.json</c>: an adaptation job's state, rewritten (by rename) on every change.</summary>
 public sealed record JobRecord

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using DesMoe.Server.Options;
 using DesMoe.Server.Versions;
+using DesMoe.WorkerProtocol;
 
 namespace DesMoe.Server.Jobs;
 

@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using DesMoe.WorkerProtocol;
 
 namespace DesMoe.Server.Jobs;
 
 /// <summary>
 /// Stops an adaptation worker that outlived the server that started it. A worker normally dies with its server
-/// (<see cref="ParentWatch"/>); this is the restarted server making sure, from the pid file the previous life left,
+/// (the worker's ParentWatch); this is the restarted server making sure, from the pid file the previous life left,
 /// before it cleans up what that worker may have written. A pid is only acted on when <c>/proc</c> shows it is
 /// still that worker (its command line names the worker command and the job's request file), since pids are reused.
 /// </summary>
@@ -39,7 +40,7 @@ public static class OrphanWorkers
         try
         {
             var arguments = File.ReadAllText(cmdline).Split('\0');
-            return arguments.Contains(AdaptationWorker.Command) && arguments.Contains(requestPath);
+            return arguments.Contains(WorkerCommands.Adapt) && arguments.Contains(requestPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

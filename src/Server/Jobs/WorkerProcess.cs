@@ -2,21 +2,27 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using DesMoe.Core.Checkpoints;
+using DesMoe.WorkerProtocol;
 
 namespace DesMoe.Server.Jobs;
 
 /// <summary>
-/// Runs <see cref="AdaptationWorker"/> in a child process of this server's own executable and relays its events.
-/// The child's standard input is a pipe this process holds and never writes: its closing tells the worker the server
-/// is gone (<see cref="ParentWatch"/>). The child's pid is written to <paramref name="pidFile"/> while it runs, so a
-/// restarted server can find a worker of its previous life (<see cref="OrphanWorkers"/>).
+/// Runs one command of the adaptation worker executable (<see cref="WorkerLocator"/>) in a child process and relays
+/// its events. The child inherits this server's environment (the fault points among it). Its standard input is a
+/// pipe this process holds and never writes: its closing tells the worker the server is gone (the worker's
+/// ParentWatch). While it runs, the child's pid is written to <c>pidFile</c> (when given), so a restarted server can
+/// find a worker of its previous life (<see cref="OrphanWorkers"/>).
 /// </summary>
 public static class WorkerProcess
 {
-    public static async Task RunAsync(WorkerRequest request, string requestPath, string pidFile, Action<WorkerEvent> onEvent, ILogger logger, CancellationToken cancellation)
+    /// <param name="worker">the worker's assembly (<c>DesMoe.Worker.dll</c>) or app host</param>
+    /// <param name="command">one of <see cref="WorkerCommands"/></param>
+    /// <param name="request">written as JSON to <paramref name="requestPath"/>, which the command line names</param>
+    public static async Task RunAsync<TRequest>(string worker, string command, TRequest request, string requestPath, string? pidFile,
+        Action<WorkerEvent> onEvent, ILogger logger, CancellationToken cancellation)
     {
         await File.WriteAllTextAsync(requestPath, JsonSerializer.Serialize(request), cancellation);
-        var start = StartInfo(requestPath);
+        var start = StartInfo(worker, command, requestPath);
         using var process = new Process { StartInfo = start };
         var errors = new StringBuilder();
         process.OutputDataReceived += (_, e) =>
@@ -32,7 +38,7 @@ public static class WorkerProcess
         if (!process.Start()) throw new InvalidOperationException($"could not start the adaptation worker ({start.FileName})");
         try
         {
-            AtomicFile.WriteAllText(pidFile, $"{process.Id}\n{requestPath}");
+            if (pidFile is not null) AtomicFile.WriteAllText(pidFile, $"{process.Id}\n{requestPath}");
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             try
@@ -50,25 +56,25 @@ public static class WorkerProcess
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
             process.StandardInput.Close();
-            File.Delete(pidFile);
+            if (pidFile is not null) File.Delete(pidFile);
         }
         if (process.ExitCode != 0)
         {
             string detail;
             lock (errors) detail = errors.ToString().Trim();
-            throw new InvalidOperationException($"the adaptation worker failed (exit code {process.ExitCode}): {(detail.Length > 0 ? detail : "no message")}");
+            throw new InvalidOperationException($"the adaptation worker ({command}) failed (exit code {process.ExitCode}): {(detail.Length > 0 ? detail : "no message")}");
         }
     }
 
-    /// <summary>The server's app host when there is one next to its assembly, else <c>dotnet DesMoe.Server.dll</c>.</summary>
-    private static ProcessStartInfo StartInfo(string requestPath)
+    /// <summary>The worker's app host when there is one beside its assembly, else <c>dotnet DesMoe.Worker.dll</c>.</summary>
+    private static ProcessStartInfo StartInfo(string worker, string command, string requestPath)
     {
-        var assembly = typeof(AdaptationWorker).Assembly.Location;
-        var appHost = Path.Combine(Path.GetDirectoryName(assembly)!, Path.GetFileNameWithoutExtension(assembly) + (OperatingSystem.IsWindows() ? ".exe" : ""));
+        bool isAssembly = worker.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var appHost = isAssembly ? Path.ChangeExtension(worker, OperatingSystem.IsWindows() ? ".exe" : null) : worker;
         var start = File.Exists(appHost)
             ? new ProcessStartInfo(appHost)
-            : new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet") { ArgumentList = { assembly } };
-        start.ArgumentList.Add(AdaptationWorker.Command);
+            : new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet") { ArgumentList = { worker } };
+        start.ArgumentList.Add(command);
         start.ArgumentList.Add(requestPath);
         start.RedirectStandardInput = true; // never written: its end-of-file means the server is gone
         start.RedirectStandardOutput = true;

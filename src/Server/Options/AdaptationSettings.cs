@@ -11,6 +11,12 @@ public sealed class AdaptationSettings
     /// </summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// The adaptation worker executable (DesMoe.Worker: its assembly, app host or folder; relative to the server's folder).
+    /// Empty: beside the server, then in its <c>worker/</c> folder. Without a worker the server serves only (Jobs/WorkerLocator.cs).
+    /// </summary>
+    public string WorkerPath { get; set; } = "";
+
     /// <summary>How often a serving-only replica checks the store for a new current version; 0 = never.</summary>
     public double WatchIntervalSeconds { get; set; } = 5;
 

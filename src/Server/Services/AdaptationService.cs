@@ -6,6 +6,7 @@ using DesMoe.Server.Options;
 using DesMoe.Server.Security;
 using DesMoe.Server.Serving;
 using DesMoe.Server.Versions;
+using DesMoe.WorkerProtocol;
 using Example = DesMoe.Core.Data.Example;
 using Grpc.Core;
 
@@ -13,8 +14,8 @@ namespace DesMoe.Server.Services;
 
 [BindServiceMethod(typeof(ParseErrorBinding), nameof(ParseErrorBinding.BindAdaptation))]
 public sealed class AdaptationService(
-    ModelHost host, ModelStore store, JobStore jobs, JobRunner runner, AdminCredential admin, UploadValidator uploads, AdaptationSettings settings,
-    ServerOptions options, ILoggerFactory loggers)
+    ModelHost host, ModelStore store, JobStore jobs, JobRunner runner, WorkerLocator workers, AdminCredential admin, UploadValidator uploads,
+    AdaptationSettings settings, ServerOptions options, ILoggerFactory loggers)
     : Protos.V1.Adaptation.AdaptationBase
 {
     private static readonly object Submitting = new();
@@ -23,6 +24,7 @@ public sealed class AdaptationService(
     {
         admin.Demand(context, "AddDomain");
         RequireAdaptingReplica("AddDomain");
+        if (workers.Find(out var searched) is null) throw new RpcException(new Status(StatusCode.FailedPrecondition, WorkerLocator.ServingOnly("AddDomain", searched)));
         if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != AddDomainRequest.PartOneofCase.Header)
             throw Invalid("the first AddDomain message must carry the header (name and budget)");
         var header = requestStream.Current.Header;

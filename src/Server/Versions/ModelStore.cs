@@ -2,8 +2,6 @@ using System.Text.Json;
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Model;
 using DesMoe.Core.Onnx;
-using DesMoe.Exporter.Export;
-using DesMoe.Exporter.Graph;
 
 namespace DesMoe.Server.Versions;
 
@@ -47,11 +45,12 @@ public sealed class ModelStore
     private string VersionsFolder => Path.Combine(Root, "versions");
 
     /// <summary>Opens the store of <paramref name="source"/> (model folder or export), creating its base version on first use.</summary>
+    /// <param name="export">makes the base version's ONNX export when <paramref name="source"/> is a model folder</param>
     /// <param name="owner">
     /// false for a serving-only replica sharing the store: it neither creates the base version nor removes staged
     /// folders (the adapting replica may be writing one)
     /// </param>
-    public static ModelStore Open(string source, string dataDirectory, Action<string> log, bool owner = true)
+    public static ModelStore Open(string source, string dataDirectory, Action<string> log, BaseExport export, bool owner = true)
     {
         bool hasWeights = File.Exists(Path.Combine(source, ModelFolder.WeightsFileName));
         bool hasOnnx = File.Exists(Path.Combine(source, OnnxNames.ModelFileName));
@@ -67,7 +66,7 @@ public sealed class ModelStore
         store.OwnerToken = Guid.NewGuid().ToString("N");
         AtomicFile.WriteAllText(store.OwnerFile, store.OwnerToken); // before the clean-up: from here on no old worker writes
         store.RemoveStaleStaging();
-        if (store.CurrentId() is null) store.CreateBase(Path.GetFullPath(source), hasOnnx, log);
+        if (store.CurrentId() is null) store.CreateBase(Path.GetFullPath(source), hasOnnx, export, log);
         return store;
     }
 
@@ -210,7 +209,7 @@ public sealed class ModelStore
         return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
     }
 
-    private void CreateBase(string source, bool isExport, Action<string> log)
+    private void CreateBase(string source, bool isExport, BaseExport export, Action<string> log)
     {
         var domains = ReadDomains(source); // an export carries the config and assignment of its model folder too
         var record = new VersionRecord
@@ -221,7 +220,7 @@ public sealed class ModelStore
         log($"creating the base version {record.Id} of {source} in {Root}");
         AtomicDirectory.Write(Path.Combine(VersionsFolder, record.Id), staging =>
         {
-            if (!isExport) ModelExporter.Export(source, Path.Combine(staging, "onnx"), new ExportOptions(), log);
+            if (!isExport) export(source, Path.Combine(staging, "onnx"), this, log);
             File.WriteAllText(Path.Combine(staging, VersionRecord.FileName), JsonSerializer.Serialize(record, Indented));
         });
         SetCurrent(record.Id);

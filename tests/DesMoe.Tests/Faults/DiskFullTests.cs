@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using DesMoe.Core.Data;
 using DesMoe.Protos.V1;
-using DesMoe.Server.Faults;
 using DesMoe.Tests.Server;
 using DesMoe.Tests.Support;
+using DesMoe.WorkerProtocol;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,8 +1,8 @@
 using DesMoe.Core.Data;
 using DesMoe.Protos.V1;
-using DesMoe.Server.Faults;
 using DesMoe.Tests.Server;
 using DesMoe.Tests.Support;
+using DesMoe.WorkerProtocol;
 using Xunit;
 
 namespace DesMoe.Tests.Faults;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using DesMoe.Protos.V1;
-using DesMoe.Server.Faults;
 using DesMoe.Tests.Server;
+using DesMoe.WorkerProtocol;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -54,7 +54,11 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <param name="faults">fault point environment, e.g. <c>{ [FaultPoints.HaltVariable] = FaultPoints.WorkerTraining }</c></param>
-    public static ServerProcess Launch(string dataDirectory, IReadOnlyDictionary<string, string>? faults = null, params string[] arguments)
+    public static ServerProcess Launch(string dataDirectory, IReadOnlyDictionary<string, string>? faults = null, params string[] arguments) =>
+        LaunchAssembly(Path.Combine(AppContext.BaseDirectory, "DesMoe.Server.dll"), dataDirectory, faults, arguments);
+
+    /// <summary>Launches the server whose assembly is <paramref name="serverAssembly"/> (e.g. in a publish folder).</summary>
+    public static ServerProcess LaunchAssembly(string serverAssembly, string dataDirectory, IReadOnlyDictionary<string, string>? faults, params string[] arguments)
     {
         var port = LoopbackServer.FreePort();
         var metrics = $"http://127.0.0.1:{LoopbackServer.FreePort()}";
@@ -66,7 +70,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "DesMoe.Server.dll"), $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}",
+        foreach (var a in (string[])[serverAssembly, $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}",
                      $"--Kestrel:Endpoints:Metrics:Url={metrics}", $"--DesMoe:DataDirectory={dataDirectory}",
                      $"--DesMoe:Adaptation:AdminToken={LoopbackServer.AdminToken}", "--DesMoe:Adaptation:GeneralEvalExamples=60",
                      "--Logging:LogLevel:Default=Warning", .. arguments])

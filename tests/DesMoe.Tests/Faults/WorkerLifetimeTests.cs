@@ -2,6 +2,8 @@ using System.Diagnostics;
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Data;
 using DesMoe.Server.Jobs;
+using DesMoe.Worker;
+using DesMoe.WorkerProtocol;
 using DesMoe.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
@@ -16,7 +18,7 @@ public sealed class WorkerLifetimeTests
         using var temp = new TempDirectory();
         var request = Path.Combine(temp.Path, "worker-request.json");
         // Stands in for a worker: its command line names the worker command and the job's request file, as a real one does.
-        using var orphan = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", "sleep 300", AdaptationWorker.Command, request } })!;
+        using var orphan = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", "sleep 300", WorkerCommands.Adapt, request } })!;
         var pidFile = Path.Combine(temp.Path, "worker.pid");
         File.WriteAllText(pidFile, $"{orphan.Id}\n{request}");
         Assert.True(OrphanWorkers.IsWorker(orphan.Id, request));
@@ -42,7 +44,7 @@ public sealed class WorkerLifetimeTests
         var staging = Directory.CreateDirectory(Path.Combine(temp.Path, "v0002.saving-x")).FullName;
         var owner = Path.Combine(temp.Path, "owner");
         File.WriteAllText(owner, "token-of-the-restarted-server");
-        var request = new WorkerRequest
+        var request = new AdaptRequest
         {
             ParentModelFolder = BundledModel.Folder, Domain = "intent", TrainFile = train, EvalFile = eval, EarlierEvalFiles = new Dictionary<string, string>(),
             GeneralEvalExamples = 10, Steps = 2, BatchSize = 4, LearningRate = 3e-3, Threads = 1, MaxAllowedDrop = 1.0, OutputFolder = staging,

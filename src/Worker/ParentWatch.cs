@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace DesMoe.Server.Jobs;
+namespace DesMoe.Worker;
 
 /// <summary>
 /// Ends the adaptation worker the moment its server is gone. The server gives the worker a standard-input pipe that

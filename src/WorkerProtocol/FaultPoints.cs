@@ -1,4 +1,4 @@
-namespace DesMoe.Server.Faults;
+namespace DesMoe.WorkerProtocol;
 
 /// <summary>
 /// Named points in the adaptation job where fault-injection tests stop or fail the process on purpose. Off unless
@@ -8,7 +8,8 @@ namespace DesMoe.Server.Faults;
 /// <c>DESMOE_FAULT_MARKERS</c> (when set) and block forever, so a test can <c>kill -9</c> the server right there;</item>
 /// <item><c>DESMOE_FAULT_FAIL_AT=point[,point]</c>: throw an <see cref="IOException"/> at the point (a simulated write failure).</item>
 /// </list>
-/// The adaptation worker inherits the server's environment, so its points work the same way.
+/// The adaptation worker (a separate executable) inherits the server's environment, so its points work the same way;
+/// this class lives in the protocol assembly because both processes reach points.
 /// </summary>
 public static class FaultPoints
 {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Data;
 using DesMoe.Core.Evaluation;
@@ -6,13 +5,13 @@ using DesMoe.Core.Model;
 using DesMoe.Core.Tensors;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
-using DesMoe.Server.Faults;
 using DesMoe.Trainer.Adaptation;
+using DesMoe.WorkerProtocol;
 
-namespace DesMoe.Server.Jobs;
+namespace DesMoe.Worker;
 
 /// <summary>
-/// The adaptation job's heavy half, run in a child process (<c>DesMoe.Server adapt-worker request.json</c>): incremental
+/// The adaptation job's heavy half, run in a child process of the server (<c>DesMoe.Worker adapt-worker request.json</c>): incremental
 /// DES-MoE, evaluation of every earlier domain and the general set before and after, the regression gate, and for an
 /// accepted result the checkpoint and its ONNX export. A separate process bounds the CPU training takes, lets a
 /// cancel stop it at once, keeps a native crash away from the server, and keeps the server's request traffic (and
@@ -20,27 +19,9 @@ namespace DesMoe.Server.Jobs;
 /// </summary>
 public static class AdaptationWorker
 {
-    public const string Command = "adapt-worker";
+    public static void Execute(AdaptRequest request, Action<WorkerEvent> emit) => TensorLifetime.Scoped(() => ExecuteScoped(request, emit));
 
-    public static int Run(string requestPath)
-    {
-        try
-        {
-            ParentWatch.Start();
-            var request = JsonSerializer.Deserialize<WorkerRequest>(File.ReadAllText(requestPath)) ?? throw new InvalidDataException($"{requestPath} is empty");
-            Execute(request, e => Console.Out.WriteLine(e.ToLine()));
-            return 0;
-        }
-        catch (Exception e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 1;
-        }
-    }
-
-    public static void Execute(WorkerRequest request, Action<WorkerEvent> emit) => TensorLifetime.Scoped(() => ExecuteScoped(request, emit));
-
-    private static void ExecuteScoped(WorkerRequest request, Action<WorkerEvent> emit)
+    private static void ExecuteScoped(AdaptRequest request, Action<WorkerEvent> emit)
     {
         TorchSharp.torch.set_num_threads(Math.Max(1, request.Threads));
         using var loaded = ModelFolder.Load(request.ParentModelFolder);
@@ -83,26 +64,12 @@ public static class AdaptationWorker
 
         emit(new WorkerEvent { State = JobStatus.Exporting, Message = "exporting to ONNX", Evaluation = evaluation });
         var modelFolder = Path.Combine(request.OutputFolder, "model");
-        EnsureOwned(request);
+        StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
         ModelFolder.Save(modelFolder, loaded.Model, loaded.Tokenizer,
             new Dictionary<string, string> { [ExpertAssignment.FileName] = run.Assignment.ToJson(), [SpecificityMatrix.FileName] = run.Matrix.ToJson() });
         FaultPoints.Reach(FaultPoints.WorkerExporting);
-        EnsureOwned(request);
+        StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
         ModelExporter.Export(modelFolder, Path.Combine(request.OutputFolder, "onnx"), new ExportOptions(), line => emit(new WorkerEvent { Message = "export: " + line }));
         emit(new WorkerEvent { Evaluation = evaluation, Domains = run.Assignment.Domains });
-    }
-
-    /// <summary>
-    /// Refuses to write unless the server that started this worker still owns the store (its token is in the
-    /// store's owner file) and the staging folder it handed over is still there. A worker that somehow outlived its
-    /// server therefore never writes into the store of the server's next life, which cleans that folder up.
-    /// </summary>
-    private static void EnsureOwned(WorkerRequest request)
-    {
-        string? owner = File.Exists(request.OwnerFile) ? File.ReadAllText(request.OwnerFile).Trim() : null;
-        if (owner != request.OwnerToken)
-            throw new InvalidOperationException($"the server that started this worker no longer owns {Path.GetDirectoryName(request.OwnerFile)}; nothing was written");
-        if (!Directory.Exists(request.OutputFolder))
-            throw new InvalidOperationException($"the staging folder {request.OutputFolder} is gone; nothing was written");
     }
 }

@@ -1,0 +1,1 @@
+return DesMoe.Worker.WorkerMain.Run(args);
