@@ -45,7 +45,7 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
                     IgnoreEndOfText = request.IgnoreEndOfText,
                 };
                 var sent = Stopwatch.GetTimestamp();
-                long last = 0;
+                long first = 0, last = 0;
                 var gaps = new List<double>();
                 try
                 {
@@ -54,14 +54,18 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
                     {
                         if (chunk.TokenIds.Count == 0) continue;
                         var now = Stopwatch.GetTimestamp();
-                        if (last == 0) firstToken.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
+                        if (last == 0)
+                        {
+                            first = now;
+                            firstToken.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
+                        }
                         else gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
                         last = now;
                         Interlocked.Add(ref tokens, chunk.TokenIds.Count);
                     }
                     foreach (var gap in gaps) interToken.Add(gap);
                     Interlocked.Increment(ref completed);
-                    observe?.Invoke(new RequestOutcome(sent, last == 0 ? null : Stopwatch.GetElapsedTime(sent, last).TotalMilliseconds, StatusCode.OK));
+                    observe?.Invoke(new RequestOutcome(sent, first == 0 ? null : Stopwatch.GetElapsedTime(sent, first).TotalMilliseconds, StatusCode.OK));
                 }
                 catch (RpcException e) when (!cancellation.IsCancellationRequested)
                 {
