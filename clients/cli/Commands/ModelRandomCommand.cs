@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Diagnostics;
+using DesMoe.Core.Architectures.Hub;
+using static TorchSharp.torch;
+
+namespace DesMoe.Cli.Commands;
+
+/// <summary>
+/// <c>desmoe model random</c>: a random-weight hub checkpoint of any supported config (e.g. a published one with fewer
+/// layers), and <c>desmoe bench hub-load</c>: the time and peak resident memory of loading a hub checkpoint.
+/// </summary>
+internal static class ModelRandomCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "config.json of a supported architecture (e.g. bench/configs/deepseek-v2-lite.config.json)", Required = true };
+        var output = new Option<string>("--out") { Description = "folder to write the checkpoint into", Required = true };
+        var layers = new Option<int?>("--layers") { Description = "num_hidden_layers of the copy (default: the config's)" };
+        var dtype = new Option<string>("--dtype") { Description = "float32, float16 or bfloat16", DefaultValueFactory = _ => "bfloat16" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var command = new Command("random", "Write a hub-layout checkpoint with random weights for a supported config, to measure real shapes without downloads.")
+        {
+            config, output, layers, dtype, seed,
+        };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var type = parse.GetValue(dtype) switch
+            {
+                "float32" => ScalarType.Float32,
+                "float16" => ScalarType.Float16,
+                "bfloat16" => ScalarType.BFloat16,
+                var other => throw new ArgumentException($"--dtype '{other}' is not supported (float32, float16, bfloat16)"),
+            };
+            var clock = Stopwatch.StartNew();
+            var result = RandomCheckpoint.Write(parse.GetValue(config)!, parse.GetValue(output)!, type, parse.GetValue(layers), parse.GetValue(seed));
+            Console.WriteLine($"wrote {result.Folder}: {result.Parameters:N0} parameters, {result.Bytes / 1e9:F2} GB of {parse.GetValue(dtype)} in {clock.Elapsed.TotalSeconds:F1} s");
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command LoadBench()
+    {
+        var folder = new Argument<string>("folder") { Description = "hub-layout checkpoint folder" };
+        var command = new Command("hub-load", "Load a hub checkpoint into TorchSharp (float32) and print its size, the load time and the peak resident memory.") { folder };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var path = parse.GetValue(folder)!;
+            long bytes = Directory.GetFiles(path, "*.safetensors").Sum(f => new FileInfo(f).Length);
+            long before = PeakMemory.ResidentBytes;
+            var clock = Stopwatch.StartNew();
+            using var model = HubModelLoader.Load(path);
+            clock.Stop();
+            long peak = PeakMemory.PeakResidentBytes, after = PeakMemory.ResidentBytes;
+            Console.WriteLine($"checkpoint {bytes / 1e9:F2} GB ({model.Config.ModelType}); load {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"resident before {before / 1e9:F2} GB, after {after / 1e9:F2} GB, peak {peak / 1e9:F2} GB = {peak / (double)bytes:F2}x the checkpoint");
+            return 0;
+        }));
+        return command;
+    }
+}
