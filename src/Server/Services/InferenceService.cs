@@ -20,6 +20,7 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
         {
             using var lease = host.Acquire();
             var (validated, choice) = DomainResolution.Resolve(validator.Validate(request, lease.Engine), request.Domain, lease.Engine, options);
+            metrics.RoutedBy(choice.Domain);
             var response = new GenerateResponse
             {
                 ModelVersion = lease.Version.Id, Domain = choice.Domain ?? "", DomainInferred = choice.Inferred,
@@ -47,6 +48,7 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
         {
             using var lease = host.Acquire();
             var (validated, choice) = DomainResolution.Resolve(validator.Validate(request, lease.Engine), request.Domain, lease.Engine, options);
+            metrics.RoutedBy(choice.Domain);
             uint completionTokens = 0;
             bool first = true;
             await foreach (var step in Steps(lease.Engine, validated, context))

@@ -7,10 +7,13 @@ namespace DesMoe.Server.Telemetry;
 public sealed class RequestMetrics(string method, string? domain, ILogger logger)
 {
     private readonly long _start = Stopwatch.GetTimestamp();
-    private readonly KeyValuePair<string, object?> _domain = new("domain", ServerTelemetry.DomainTag(domain));
+    private KeyValuePair<string, object?> _domain = new("domain", ServerTelemetry.DomainTag(domain));
     private long _last;
     private long _tokens;
     private bool _finished;
+
+    /// <summary>Labels what follows with the domain the request is served on (an inferred one replaces the empty or "auto" it asked for).</summary>
+    public void RoutedBy(string? domain) => _domain = new("domain", ServerTelemetry.DomainTag(domain));
 
     public void Token()
     {

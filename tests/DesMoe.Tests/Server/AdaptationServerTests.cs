@@ -85,6 +85,16 @@ public sealed class AdaptationServerTests(AdaptationServerFixture server) : ICla
         }
         Assert.True(inferredRight >= 16, $"intent inferred for {inferredRight}/20 unlabelled intent prompts");
         Assert.True(correctUnlabelled >= correctLabelled - 2, $"unlabelled {correctUnlabelled}/20 vs labelled {correctLabelled}/20");
+        using (var http = new HttpClient())
+        {
+            var metrics = await http.GetStringAsync($"{server.Server.MetricsAddress}/metrics");
+            Assert.Matches("desmoe_domain_inferences_total\\{[^}]*candidate=\"intent\"[^}]*routed=\"true\"", metrics);
+            // requests are labelled by the domain they were served on: 20 + 20 named intent, at least 16 inferred
+            var servedOnIntent = System.Text.RegularExpressions.Regex.Matches(metrics, "^desmoe_requests_total\\{(?<l>[^}]*)\\} (?<v>\\S+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+                .Where(m => m.Groups["l"].Value.Contains("domain=\"intent\"") && m.Groups["l"].Value.Contains("method=\"Generate\""))
+                .Sum(m => double.Parse(m.Groups["v"].Value, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(servedOnIntent >= 40 + inferredRight, $"{servedOnIntent} Generate requests labelled intent");
+        }
         var general = await server.Client.GenerateAsync(new GenerateRequest { Text = "reverse hello" });
         Assert.True(general.DomainInferred);
         Assert.Equal("", general.Domain);
