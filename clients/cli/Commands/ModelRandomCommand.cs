@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using DesMoe.Core.Architectures.Hub;
-using static TorchSharp.torch;
 
 namespace DesMoe.Cli.Commands;
 
@@ -24,13 +23,10 @@ internal static class ModelRandomCommand
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            var type = parse.GetValue(dtype) switch
-            {
-                "float32" => ScalarType.Float32,
-                "float16" => ScalarType.Float16,
-                "bfloat16" => ScalarType.BFloat16,
-                var other => throw new ArgumentException($"--dtype '{other}' is not supported (float32, float16, bfloat16)"),
-            };
+            var name = parse.GetValue(dtype)!;
+            var type = RandomCheckpoint.DTypes.TryGetValue(name, out var known)
+                ? known
+                : throw new ArgumentException($"--dtype '{name}' is not supported ({string.Join(", ", RandomCheckpoint.DTypes.Keys)})");
             var clock = Stopwatch.StartNew();
             var result = RandomCheckpoint.Write(parse.GetValue(config)!, parse.GetValue(output)!, type, parse.GetValue(layers), parse.GetValue(seed));
             Console.WriteLine($"wrote {result.Folder}: {result.Parameters:N0} parameters, {result.Bytes / 1e9:F2} GB of {parse.GetValue(dtype)} in {clock.Elapsed.TotalSeconds:F1} s");

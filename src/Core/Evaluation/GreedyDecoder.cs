@@ -30,7 +30,7 @@ public static class GreedyDecoder
         var position = tensor(layout.Positions, [batch, longest]);
         var nextPosition = tensor(layout.Lengths).unsqueeze(1);
         var finished = new bool[batch];
-        var domains = domainRouting is null ? null : tensor(Enumerable.Repeat((long)domainId, batch).ToArray());
+        var domains = domainRouting is null ? null : Filled.Int64(batch, domainId);
 
         for (int step = 0; step < budget; step++)
         {

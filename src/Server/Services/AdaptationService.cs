@@ -150,8 +150,7 @@ public sealed class AdaptationService(
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            var reason = $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}";
-            store.MarkBroken(target.Id, reason);
+            var reason = store.MarkBroken(target.Id, e);
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"version {target.Id} failed to load: {reason}; {served.Id} stays in service"));
         }
         store.SetCurrent(target.Id);

@@ -36,8 +36,7 @@ public static class StartupVersion
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                var reason = $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}";
-                store.MarkBroken(version.Id, reason);
+                var reason = store.MarkBroken(version.Id, e);
                 logger.LogError("model version {Version} failed to load: {Reason}", version.Id, reason);
             }
         }

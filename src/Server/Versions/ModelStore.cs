@@ -101,8 +101,18 @@ public sealed class ModelStore
         }
     }
 
-    /// <summary>Records that <paramref name="id"/> failed to load, so listings show why and nothing tries to serve it again.</summary>
-    public void MarkBroken(string id, string reason) => _broken[id] = reason;
+    private void MarkBroken(string id, string reason) => _broken[id] = reason;
+
+    /// <summary>
+    /// Records that loading <paramref name="id"/> threw, so listings show why and nothing tries to serve it again: one
+    /// line (exception type and first message line), which it returns.
+    /// </summary>
+    public string MarkBroken(string id, Exception failure)
+    {
+        var reason = $"{failure.GetType().Name}: {failure.Message.Split('\n')[0].Trim()}";
+        MarkBroken(id, reason);
+        return reason;
+    }
 
     /// <summary>Why <paramref name="id"/> could not be loaded in this process's life, or null.</summary>
     public string? LoadError(string id) => _broken.TryGetValue(id, out var reason) ? reason : null;

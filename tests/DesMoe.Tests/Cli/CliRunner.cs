@@ -1,3 +1,4 @@
+using DesMoe.Tests.Support;
 using System.Diagnostics;
 
 namespace DesMoe.Tests.Cli;
@@ -9,7 +10,7 @@ internal static class CliRunner
 
     public static async Task<Result> RunAsync(string address, string? adminToken, params string[] args)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var start = new ProcessStartInfo(DotnetHost.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

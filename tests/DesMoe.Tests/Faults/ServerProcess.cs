@@ -1,3 +1,4 @@
+using DesMoe.Tests.Support;
 using System.Diagnostics;
 using System.Text;
 using DesMoe.Protos.V1;
@@ -64,7 +65,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         var metrics = $"http://127.0.0.1:{LoopbackServer.FreePort()}";
         var markers = Path.Combine(dataDirectory, "fault-markers");
         Directory.CreateDirectory(markers);
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var start = new ProcessStartInfo(DotnetHost.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -26,7 +26,7 @@ internal static class Repository
     /// </summary>
     public static void PublishBuilt(string project, string output, params string[] properties)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var start = new ProcessStartInfo(DotnetHost.Path)
         {
             WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

@@ -16,16 +16,22 @@ public static class RandomCheckpoint
 {
     public sealed record Result(string Folder, long Parameters, long Bytes);
 
+    /// <summary>The dtypes a checkpoint can be written in, by the name config.json's <c>torch_dtype</c> gives them.</summary>
+    public static IReadOnlyDictionary<string, ScalarType> DTypes { get; } = new Dictionary<string, ScalarType>
+    {
+        ["float32"] = ScalarType.Float32, ["float16"] = ScalarType.Float16, ["bfloat16"] = ScalarType.BFloat16,
+    };
+
     /// <param name="configPath">a config.json of a supported architecture (e.g. a model's published config)</param>
     /// <param name="layers">num_hidden_layers for the copy; null keeps the config's</param>
     public static Result Write(string configPath, string outputFolder, ScalarType dtype, int? layers = null, int seed = 0)
     {
-        if (dtype is not (ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16))
-            throw new ArgumentException($"dtype {dtype} is not supported (supported: float32, float16, bfloat16)");
+        var dtypeName = DTypes.FirstOrDefault(kv => kv.Value == dtype).Key
+                        ?? throw new ArgumentException($"dtype {dtype} is not supported (supported: {string.Join(", ", DTypes.Keys)})");
         if (layers is <= 0) throw new ArgumentException($"layers must be positive (got {layers})");
         var json = JsonNode.Parse(File.ReadAllText(configPath))?.AsObject() ?? throw new InvalidDataException($"{configPath} is not a JSON object");
         if (layers is { } n) json["num_hidden_layers"] = n;
-        json["torch_dtype"] = dtype switch { ScalarType.Float16 => "float16", ScalarType.BFloat16 => "bfloat16", _ => "float32" };
+        json["torch_dtype"] = dtypeName;
         var text = json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
         var config = ArchitectureRegistry.For(ConfigJson.Parse(text, configPath).ModelType).ReadConfig(ConfigJson.Parse(text, configPath));
         double std = json["initializer_range"]?.GetValue<double>() ?? 0.02;
