@@ -12,7 +12,11 @@ internal static class AdaptCommand
     public static Command Create()
     {
         var model = ModelOption.Create();
-        var method = new Option<AdaptationMethod>("--method") { Description = "DesMoe, FullFineTuning or Esft", DefaultValueFactory = _ => AdaptationMethod.DesMoe };
+        var method = new Option<AdaptationMethod>("--method")
+        {
+            Description = "DesMoe (the paper's: one unified model, no label needed), DomainRouted (ours: routes by the domain at inference), FullFineTuning or Esft",
+            DefaultValueFactory = _ => AdaptationMethod.DesMoe,
+        };
         var domains = new Option<string>("--domains") { Description = "comma-separated built-in domains to adapt to", DefaultValueFactory = _ => "math,law" };
         var data = new Option<string[]>("--data") { Description = "name=file.jsonl: train a domain on your own data instead (repeatable)", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out") { Description = "model folder to write (with the specificity matrix and expert assignment)" };
@@ -22,9 +26,13 @@ internal static class AdaptCommand
         var trainCount = new Option<int>("--train-examples") { Description = "generated training examples per domain", DefaultValueFactory = _ => 3000 };
         var evalCount = new Option<int>("--eval-examples") { Description = "held-out examples per domain", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "seed for data, sampling and initialisation", DefaultValueFactory = _ => 1 };
+        var noRouter = new Option<bool>("--no-adaptive-router") { Description = "ablation (DesMoe): keep the pre-trained linear router, no adaptive residual MLP" };
         var noDistillation = new Option<bool>("--no-distillation") { Description = "ablation: no router distillation" };
-        var noIsolation = new Option<bool>("--no-isolation") { Description = "ablation: no specificity-matrix gradient isolation" };
+        var noIsolation = new Option<bool>("--no-isolation") { Description = "ablation (DesMoe): no expert-domain gradient masks" };
         var noSchedule = new Option<bool>("--no-schedule") { Description = "ablation: no consolidation phase (warm-up, then stabilization to the end)" };
+        var warmupExperts = new Option<bool>("--warmup-trains-experts") { Description = "DesMoe: routed experts train in warm-up too (the paper's figure; its text freezes them)" };
+        var threshold = new Option<double>("--expert-threshold") { Description = "DesMoe: phi, an expert joins S_d at this fraction of the domain's most-used expert", DefaultValueFactory = _ => 0.6 };
+        var refresh = new Option<int>("--matrix-refresh-every") { Description = "DesMoe: T_update, steps between refreshes of the expert-domain matrix and masks", DefaultValueFactory = _ => 25 };
         var phaseStability = new Option<double?>("--phase-stability")
         {
             Description = "end warm-up and stabilization early once the expert assignment moves by at most this fraction between checks (step fractions become upper limits)",
@@ -33,20 +41,17 @@ internal static class AdaptCommand
         {
             Description = "evaluate with domain-routed expert selection even when training did not use it: each domain's held-out set on its own + unassigned experts, the general set on unassigned experts only",
         };
-        var plainRouting = new Option<bool>("--no-domain-routed-training")
-        {
-            Description = "DES-MoE trains every token through the plain router (isolation by detaching other domains' expert outputs) instead of as served",
-        };
         var checkpoints = new Option<string?>("--checkpoint-dir")
         {
             Description = "save a resumable checkpoint here every --checkpoint-every steps; rerunning the same command continues from it",
         };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "steps between checkpoints", DefaultValueFactory = _ => 100 };
-        var adaptable = new Option<int>("--adaptable-experts") { Description = "routed experts per layer DES-MoE may adapt (least removal cost on general data)", DefaultValueFactory = _ => 8 };
+        var adaptable = new Option<int>("--adaptable-experts") { Description = "DomainRouted: routed experts per layer the domains may adapt (least removal cost on general data)", DefaultValueFactory = _ => 8 };
 
         var command = new Command("adapt", "Adapt a model to several domains with DES-MoE or a baseline, then evaluate every domain and the general set.")
         {
-            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noDistillation, noIsolation, noSchedule, phaseStability, domainRouting, plainRouting, adaptable, checkpoints, checkpointEvery,
+            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noRouter, noDistillation, noIsolation, noSchedule, warmupExperts,
+            threshold, refresh, phaseStability, domainRouting, adaptable, checkpoints, checkpointEvery,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -70,18 +75,20 @@ internal static class AdaptCommand
 
             using var loaded = ModelFolder.Load(parse.GetValue(model)!);
             var before = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, null, NoDomainRouting.UnassignedExperts, sets);
-            var options = new AdaptationOptions
+            var options = AdaptationOptions.For(parse.GetValue(method)) with
             {
-                Method = parse.GetValue(method),
                 Steps = parse.GetValue(steps),
                 BatchSize = parse.GetValue(batch),
                 LearningRate = parse.GetValue(lr),
                 Seed = parse.GetValue(seed),
+                AdaptiveRouter = !parse.GetValue(noRouter),
                 RouterDistillation = !parse.GetValue(noDistillation),
                 GradientIsolation = !parse.GetValue(noIsolation),
                 ProgressiveSchedule = !parse.GetValue(noSchedule),
+                WarmupTrainsExperts = parse.GetValue(warmupExperts),
+                ExpertThreshold = parse.GetValue(threshold),
+                MatrixRefreshEvery = parse.GetValue(refresh),
                 PhaseStabilityThreshold = parse.GetValue(phaseStability),
-                DomainRoutedTraining = !parse.GetValue(plainRouting),
                 AdaptableExperts = parse.GetValue(adaptable),
                 CheckpointDirectory = parse.GetValue(checkpoints),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
@@ -92,9 +99,11 @@ internal static class AdaptCommand
             var run = trainer.Run(names, train, p => Console.WriteLine(p), cancellation, generalReference: GeneralSet.PretrainSample(256));
             var routedBy = run.DomainRouted || parse.GetValue(domainRouting) ? run.Assignment : null;
             var after = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, routedBy, NoDomainRouting.UnassignedExperts, sets);
+            // Without a label every set takes the no-domain path (for a model without domain routing: its router alone).
+            var unlabelled = routedBy is null ? after : RoutedEvaluation.EvaluateUnlabelled(loaded.Model, loaded.Tokenizer, routedBy, NoDomainRouting.UnassignedExperts, sets);
 
-            Console.WriteLine($"\n{"set",-14} {"before",8} {"after",8}");
-            foreach (var key in before.Keys) Console.WriteLine($"{key,-14} {before[key].Accuracy,8:P1} {after[key].Accuracy,8:P1}");
+            Console.WriteLine($"\n{"set",-14} {"before",8} {"after",8} {"no label",9}");
+            foreach (var key in before.Keys) Console.WriteLine($"{key,-14} {before[key].Accuracy,8:P1} {after[key].Accuracy,8:P1} {unlabelled[key].Accuracy,9:P1}");
             string generalName = DomainCatalog.GeneralName;
             Console.WriteLine($"forgetting (general accuracy drop): {before[generalName].Accuracy - after[generalName].Accuracy:P1}   wall {run.WallSeconds:F0} s");
             if (run.Matrix is not null) Console.WriteLine("\nspecificity matrix (% of each domain's expert selections):\n" + run.Matrix.ToTable());
@@ -103,7 +112,8 @@ internal static class AdaptCommand
             {
                 var extra = new Dictionary<string, string>();
                 if (run.Matrix is not null) extra[SpecificityMatrix.FileName] = run.Matrix.ToJson();
-                if (run.Assignment is not null) extra[ExpertAssignment.FileName] = run.Assignment.ToJson();
+                // Only a domain-routed model routes by its assignment when served; DES-MoE's masks are a training record.
+                if (run.Assignment is not null) extra[run.DomainRouted ? ExpertAssignment.FileName : AdaptationRun.MasksFileName] = run.Assignment.ToJson();
                 ModelFolder.Save(folder, loaded.Model, loaded.Tokenizer, extra);
                 Console.WriteLine($"saved {Path.GetFullPath(folder)}");
                 if (run.Matrix is not null)

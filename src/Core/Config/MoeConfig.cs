@@ -27,6 +27,13 @@ public sealed record MoeConfig
     [JsonPropertyName("max_position_embeddings")] public int MaxPositions { get; init; }
     [JsonPropertyName("rms_norm_eps")] public double RmsNormEpsilon { get; init; } = 1e-6;
     [JsonPropertyName("aux_loss_alpha")] public double AuxLossAlpha { get; init; } = 0.01;
+    /// <summary>
+    /// Hidden width of DES-MoE's adaptive router residual in every MoE layer (<c>layers.{i}.mlp.router.adapter.*</c>);
+    /// 0 (absent from the file) for the plain linear gate.
+    /// </summary>
+    [JsonPropertyName("desmoe_adaptive_router_width")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int AdaptiveRouterWidth { get; init; }
 
     [JsonIgnore] public int HeadDim => HiddenSize / NumHeads;
     [JsonIgnore] public int SharedExpertHiddenSize => NumSharedExperts * ExpertHiddenSize;
@@ -63,6 +70,7 @@ public sealed record MoeConfig
         Positive(TopK, "num_experts_per_tok");
         Positive(ExpertHiddenSize, "moe_intermediate_size");
         Positive(MaxPositions, "max_position_embeddings");
+        if (AdaptiveRouterWidth < 0) problems.Add($"desmoe_adaptive_router_width must not be negative (got {AdaptiveRouterWidth})");
         if (NumSharedExperts < 0) problems.Add($"n_shared_experts must not be negative (got {NumSharedExperts})");
         if (TopK > NumRoutedExperts)
             problems.Add($"num_experts_per_tok ({TopK}) exceeds n_routed_experts ({NumRoutedExperts})");

@@ -31,4 +31,13 @@ public static class RoutedEvaluation
         }
         return results;
     }
+
+    /// <summary>Every set (domains' included) through the no-domain path, as requests that name no domain are served.</summary>
+    public static Dictionary<string, ExactMatchResult> EvaluateUnlabelled(MoeTransformer model, ITextTokenizer tokenizer, ExpertAssignment? assignment,
+        NoDomainRouting noDomain, IEnumerable<EvaluationSet> sets)
+    {
+        using var routing = assignment is null ? null : new DomainRouting(assignment.RoutingTable(model.Config.TopK, noDomain), model.Config.TopK);
+        return sets.ToDictionary(s => s.Name, s => ExactMatchEvaluator.Evaluate(model, tokenizer, s.Examples,
+            domainId: DomainRouting.NoDomain, domainRouting: routing));
+    }
 }

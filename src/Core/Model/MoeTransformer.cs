@@ -33,7 +33,20 @@ public sealed class MoeTransformer : nn.Module
         InitializeWeights();
     }
 
-    public MoeConfig Config { get; }
+    public MoeConfig Config { get; private set; }
+
+    /// <summary>
+    /// Gives every MoE layer's router DES-MoE's adaptive residual of <paramref name="width"/> hidden units (the paper: 4d);
+    /// routing is unchanged until it trains. The config then records the width, so saved folders load with it.
+    /// </summary>
+    public void EnableAdaptiveRouter(int width)
+    {
+        if (width <= 0) throw new ArgumentOutOfRangeException(nameof(width), $"adaptive router width must be positive (got {width})");
+        if (Config.AdaptiveRouterWidth > 0)
+            throw new InvalidOperationException($"the model already has an adaptive router (width {Config.AdaptiveRouterWidth})");
+        foreach (var layer in _layers) layer.Moe.Router.EnableAdapter(width);
+        Config = Config with { AdaptiveRouterWidth = width };
+    }
     public IReadOnlyList<DecoderLayer> Layers => _layers.ToList();
 
     /// <param name="inputIds">[batch, seq] token ids</param>
@@ -90,6 +103,7 @@ public sealed class MoeTransformer : nn.Module
         foreach (var (name, parameter) in named_parameters())
         {
             if (name.EndsWith("layernorm.weight") || name == "norm.weight") continue;
+            if (name.Contains($".router.{TopKRouter.AdapterName}.")) continue; // initialised by AdaptiveRouterResidual (zero output)
             nn.init.normal_(parameter, 0.0, 0.02);
         }
     }

@@ -174,6 +174,7 @@ public sealed class DecoderGraph
         var prefix = $"layers.{layer}.mlp.";
         var tokens = _g.Reshape(x, _g.Int64s("tokens_shape", -1, _config.HiddenSize));
         var logits = _g.MatMul(tokens, _weights.Linear(prefix + "router.gate.weight"));
+        if (_config.AdaptiveRouterWidth > 0) logits = _g.Add(logits, AdaptiveRouterResidual(tokens, prefix + $"router.{TopKRouter.AdapterName}."));
         logits = RestrictToDomain(logits, layer);
         var (_, chosen) = _g.TopK(logits, _g.Int64s("k", _config.TopK), -1);
         _g.Output(chosen, OnnxNames.RouterExperts(layer), DataType.Int64, "tokens", _config.TopK);
@@ -184,6 +185,15 @@ public sealed class DecoderGraph
         if (_config.NumSharedExperts > 0)
             routed = _g.Add(routed, SwiGlu(_g, _weights, tokens, prefix + "shared_experts."));
         return _g.Reshape(routed, _g.Shape(x));
+    }
+
+    /// <summary>fc2(gelu(fc1(x))) of DES-MoE's adaptive router, with the exact (erf) GELU that TorchSharp's gelu computes.</summary>
+    private string AdaptiveRouterResidual(string tokens, string prefix)
+    {
+        var hidden = _g.Add(_g.MatMul(tokens, _weights.Linear(prefix + "fc1.weight")), _weights.Get(prefix + "fc1.bias"));
+        var erf = _g.Erf(_g.Mul(hidden, _g.FloatScalar("inverse_sqrt2", (float)(1 / Math.Sqrt(2)))));
+        var gelu = _g.Mul(_g.Mul(hidden, _g.FloatScalar("half", 0.5f)), _g.Add(erf, _g.FloatScalar("one", 1f)));
+        return _g.Add(_g.MatMul(gelu, _weights.Linear(prefix + "fc2.weight")), _weights.Get(prefix + "fc2.bias"));
     }
 
     /// <summary>Sets the router logits of experts outside each token's domain to -inf (skipped where a layer's table allows everything).</summary>

@@ -13,6 +13,7 @@ public sealed partial class GraphBuilder
     public string Pow(string x, string exponent) => Op("Pow", x, exponent);
     public string Sqrt(string x) => Op("Sqrt", x);
     public string Sigmoid(string x) => Op("Sigmoid", x);
+    public string Erf(string x) => Op("Erf", x);
     public string Cos(string x) => Op("Cos", x);
     public string Sin(string x) => Op("Sin", x);
     public string MatMul(string a, string b) => Op("MatMul", a, b);

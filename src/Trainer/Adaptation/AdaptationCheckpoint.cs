@@ -35,6 +35,8 @@ public sealed record AdaptationCheckpoint
     public string? Matrix { get; init; }
     public string? Assignment { get; init; }
     public int[][]? Pool { get; init; }
+    /// <summary>DES-MoE's routing counts since the matrix was last refreshed.</summary>
+    public string? UsageWindow { get; init; }
     public required float[][] ReferenceRouters { get; init; }
     public required List<(int Step, double Loss)> LossCurve { get; init; }
     public required List<(int Step, double Loss, double Seconds)> ValidationCurve { get; init; }

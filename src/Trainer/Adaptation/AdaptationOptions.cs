@@ -2,8 +2,17 @@ namespace DesMoe.Trainer.Adaptation;
 
 public enum AdaptationMethod
 {
-    /// <summary>DES-MoE: router distillation, specificity-matrix gradient isolation, three-phase schedule.</summary>
+    /// <summary>
+    /// DES-MoE as the paper defines it: adaptive router distilled from the pre-trained one, expert-domain masks by a
+    /// relative threshold, three phases. One unified model that needs no domain label at inference.
+    /// </summary>
     DesMoe,
+    /// <summary>
+    /// Ours: DES-MoE trained and served under domain routing. Only a pool of experts chosen for least general-ability
+    /// cost adapts, each domain's tokens route to its own experts, and the no-domain path never reaches them, so general
+    /// text computes exactly as before. Needs the domain (named by the client or inferred by the server) at inference.
+    /// </summary>
+    DomainRouted,
     /// <summary>Full fine-tuning: every parameter trains on every domain's batches.</summary>
     FullFineTuning,
     /// <summary>ESFT: only the experts most relevant to the (single) domain train; router and everything else frozen.</summary>
@@ -19,8 +28,8 @@ public enum EsftScore
 }
 
 /// <summary>
-/// Settings of one adaptation run. Defaults are the DES-MoE values recorded in docs/desmoe.md; each mechanism can
-/// be switched off for ablation.
+/// Settings of one adaptation run. Defaults are the paper's DES-MoE (docs/desmoe.md records each choice the paper
+/// leaves open); <see cref="For"/> gives each method's own defaults. Each mechanism can be switched off for ablation.
 /// </summary>
 public sealed record AdaptationOptions
 {
@@ -42,41 +51,61 @@ public sealed record AdaptationOptions
     public string? CheckpointDirectory { get; init; }
     public int CheckpointEvery { get; init; } = 100;
 
-    // Mechanism 1: adaptive router distillation.
+    // Mechanism 1: adaptive router and its distillation from the pre-trained router.
+    /// <summary>DES-MoE: give every router the adaptive residual MLP (<see cref="DesMoe.Core.Model.AdaptiveRouterResidual"/>).</summary>
+    public bool AdaptiveRouter { get; init; } = true;
+    /// <summary>The residual's hidden width as a multiple of the model's hidden size (the paper: 4d).</summary>
+    public int AdaptiveRouterWidthFactor { get; init; } = 4;
     public bool RouterDistillation { get; init; } = true;
+    /// <summary>DES-MoE: the KD temperature tau in KL(softmax(R_orig/tau) || softmax(R_adapt/tau)) (the paper: 0.7).</summary>
+    public double DistillationTemperature { get; init; } = 0.7;
+    /// <summary>DES-MoE: lambda at step 0, decaying linearly to 0 at the last step; domain-routed: the adaptive weight's start.</summary>
     public double DistillationInitialWeight { get; init; } = 1.0;
+    /// <summary>Domain-routed only: the router drift the adaptive (PPO-style) distillation weight aims for.</summary>
     public double DistillationTargetKl { get; init; } = 0.02;
 
-    // Mechanism 2: specificity matrix and gradient isolation.
+    // Mechanism 2: the expert-domain matrix and gradient masking.
     public bool GradientIsolation { get; init; } = true;
+    /// <summary>DES-MoE: expert e belongs to domain d when A[d, e] >= phi * max_e' A[d, e'] (the paper: 0.6).</summary>
+    public double ExpertThreshold { get; init; } = 0.6;
+    /// <summary>DES-MoE: A &lt;- m * A_new + (1 - m) * A_old at each refresh (the paper: 0.9).</summary>
+    public double MatrixMomentum { get; init; } = 0.9;
+    /// <summary>
+    /// DES-MoE: T_update, the steps between refreshes of the matrix and the masks (the paper gives no value). 25 steps of
+    /// 32 mixed sequences give each of 6 domains about 2,500 tokens (10,000 top-4 selections over 16 experts): the
+    /// standard error of a 1/16 share is 0.25 points, far below the gap the 0.6 threshold draws; and stabilization
+    /// (half of 600 steps) still sees 12 refreshes to follow the router as it adapts.
+    /// </summary>
+    public int MatrixRefreshEvery { get; init; } = 25;
+    /// <summary>Domain-routed only: per-step EMA rate of the matrix.</summary>
     public double MatrixEmaRate { get; init; } = 0.05;
+    /// <summary>Domain-routed only: each domain takes its most-used pool experts up to this share.</summary>
     public double AssignmentTopP { get; init; } = 0.5;
     public double AssignmentMinSpecificity { get; init; } = 1.0;
+    /// <summary>Domain-routed only: steps between reassignments.</summary>
     public int ReassignEvery { get; init; } = 50;
 
-    /// <summary>
-    /// Train as the model is served: once the assignment exists, each domain's tokens route to its own experts plus
-    /// the experts outside the adaptable pool, and the no-domain path to the latter only. Only the pool's experts and
-    /// router rows ever train, so the no-domain path is the base model without the pool. Off: the plain router for
-    /// every token, with isolation by detaching other domains' expert outputs (needs no general reference).
-    /// </summary>
-    public bool DomainRoutedTraining { get; init; } = true;
-    /// <summary>Routed experts per layer the domains may adapt, chosen by least removal cost on the general reference.</summary>
+    /// <summary>Domain-routed only: routed experts per layer the domains may adapt, chosen by least removal cost on the general reference.</summary>
     public int AdaptableExperts { get; init; } = 8;
-    /// <summary>General reference examples on which each expert's removal cost is measured.</summary>
+    /// <summary>Domain-routed only: general reference examples on which each expert's removal cost is measured.</summary>
     public int RemovalCostExamples { get; init; } = 128;
 
-    // Mechanism 3: three-phase schedule (fractions of Steps).
+    // Mechanism 3: three-phase schedule (fractions of Steps; the paper: T1 = 0.2T, T2 = 0.7T).
     public bool ProgressiveSchedule { get; init; } = true;
-    public double WarmupFraction { get; init; } = 0.15;
-    public double StabilizationFraction { get; init; } = 0.35;
+    public double WarmupFraction { get; init; } = 0.2;
+    public double StabilizationFraction { get; init; } = 0.5;
     /// <summary>
-    /// When set, warm-up and stabilization also end early once the assignment recomputed every
-    /// <see cref="ReassignEvery"/> steps moves by at most this fraction of memberships; the fractions above are then upper limits.
+    /// DES-MoE: routed experts also train in warm-up (the paper's figure), from every token, unmasked. Off by default:
+    /// its text freezes them (router and backbone only), and docs/desmoe.md has both measured.
+    /// </summary>
+    public bool WarmupTrainsExperts { get; init; }
+    /// <summary>
+    /// When set, warm-up and stabilization also end early once the recomputed assignment moves by at most this
+    /// fraction of memberships between checks; the fractions above are then upper limits.
     /// </summary>
     public double? PhaseStabilityThreshold { get; init; }
 
-    /// <summary>Shared experts train too (DeepSeekMoE's shared experts hold common knowledge; frozen by default).</summary>
+    /// <summary>Shared experts train after warm-up too (DeepSeekMoE's shared experts hold common knowledge; frozen by default).</summary>
     public bool TrainSharedExperts { get; init; }
 
     // ESFT.
@@ -84,8 +113,18 @@ public sealed record AdaptationOptions
     public double EsftTopP { get; init; } = 0.2;
     public int EsftRelevanceExamples { get; init; } = 256;
 
-    /// <summary>DES-MoE with gradient isolation and <see cref="DomainRoutedTraining"/>: the run chooses an adaptable pool and trains under domain routing.</summary>
-    public bool UsesDomainRouting => Method == AdaptationMethod.DesMoe && GradientIsolation && DomainRoutedTraining;
+    /// <summary>The defaults of <paramref name="method"/>: the paper's for DES-MoE, those docs/desmoe.md measured for the domain-routed variant.</summary>
+    public static AdaptationOptions For(AdaptationMethod method) => method switch
+    {
+        AdaptationMethod.DomainRouted => new AdaptationOptions { Method = method, WarmupFraction = 0.15, StabilizationFraction = 0.35 },
+        _ => new AdaptationOptions { Method = method },
+    };
+
+    /// <summary>The domain-routed variant: the run chooses an adaptable pool and trains under domain routing.</summary>
+    public bool UsesDomainRouting => Method == AdaptationMethod.DomainRouted;
+
+    /// <summary>The paper's DES-MoE with its adaptive router on.</summary>
+    public bool UsesAdaptiveRouter => Method == AdaptationMethod.DesMoe && AdaptiveRouter;
 
     public AdaptationOptions Validate()
     {
@@ -94,11 +133,20 @@ public sealed record AdaptationOptions
         if (BatchSize <= 0) problems.Add($"batch size must be positive (got {BatchSize})");
         if (LearningRate <= 0) problems.Add($"learning rate must be positive (got {LearningRate})");
         if (MatrixEmaRate is <= 0 or > 1) problems.Add($"matrix EMA rate must be in (0, 1] (got {MatrixEmaRate})");
+        if (MatrixMomentum is <= 0 or > 1) problems.Add($"matrix momentum must be in (0, 1] (got {MatrixMomentum})");
+        if (ExpertThreshold is <= 0 or > 1) problems.Add($"expert threshold phi must be in (0, 1] (got {ExpertThreshold})");
+        if (DistillationTemperature <= 0) problems.Add($"distillation temperature must be positive (got {DistillationTemperature})");
+        if (DistillationInitialWeight is < 0 or > 1 && Method == AdaptationMethod.DesMoe)
+            problems.Add($"the distillation weight lambda mixes KD and task loss, so it must be in [0, 1] (got {DistillationInitialWeight})");
+        if (AdaptiveRouterWidthFactor <= 0) problems.Add($"adaptive router width factor must be positive (got {AdaptiveRouterWidthFactor})");
+        if (MatrixRefreshEvery <= 0) problems.Add($"matrix refresh interval must be positive (got {MatrixRefreshEvery})");
         if (AssignmentTopP is <= 0 or > 1) problems.Add($"assignment top-p must be in (0, 1] (got {AssignmentTopP})");
         if (EsftTopP is <= 0 or > 1) problems.Add($"ESFT top-p must be in (0, 1] (got {EsftTopP})");
         if (PhaseStabilityThreshold is < 0 or > 1) problems.Add($"phase stability threshold must be in [0, 1] (got {PhaseStabilityThreshold})");
         if (AdaptableExperts <= 0) problems.Add($"adaptable experts must be positive (got {AdaptableExperts})");
         if (RemovalCostExamples <= 0) problems.Add($"removal cost examples must be positive (got {RemovalCostExamples})");
+        if (UsesDomainRouting && !GradientIsolation)
+            problems.Add("domain-routed training isolates the domains by routing; it cannot run without gradient isolation (use --method DesMoe for that ablation)");
         if (UsesDomainRouting && TrainSharedExperts)
             problems.Add("domain-routed training keeps the shared experts frozen: they also serve the no-domain path");
         if (UsesDomainRouting && WeightDecay > 0)

@@ -26,6 +26,12 @@ public sealed record AdaptationRun(
     long TrainableParameters)
 {
     /// <summary>
+    /// Where a model folder keeps DES-MoE's final expert-domain masks (S_d per layer, in the assignment format): a record
+    /// of training, not a routing table, so exporters and servers do not read it and the model serves without labels.
+    /// </summary>
+    public const string MasksFileName = "expert_domain_masks.json";
+
+    /// <summary>
     /// Trained under domain routing: serve and evaluate it with <see cref="Assignment"/>'s routing table and the
     /// no-domain path on unassigned experts only (<see cref="NoDomainRouting.UnassignedExperts"/>).
     /// </summary>

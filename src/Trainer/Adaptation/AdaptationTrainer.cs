@@ -1,11 +1,10 @@
-using System.Diagnostics;
 using DesMoe.Core.Data;
 using DesMoe.Core.Model;
+using DesMoe.Core.Tensors;
 using DesMoe.Core.Tokenization;
 using DesMoe.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using DesMoe.Core.Tensors;
 
 namespace DesMoe.Trainer.Adaptation;
 
@@ -13,20 +12,58 @@ namespace DesMoe.Trainer.Adaptation;
 /// Adapts a pre-trained MoE model in place to one or more domains, with DES-MoE or a baseline
 /// (<see cref="AdaptationOptions.Method"/>). Batches mix the domains; one run produces one model.
 /// </summary>
-public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer tokenizer, AdaptationOptions options)
+public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokenizer tokenizer, AdaptationOptions options)
 {
-    private readonly IReadOnlyList<RoledParameter> _parameters = ParameterRoles.Classify(model);
-
     public event Action<string>? Log;
+
+    private bool DesMoe => options.Method == AdaptationMethod.DesMoe;
+    private bool DomainRouted => options.UsesDomainRouting;
+    private bool Phased => DesMoe || DomainRouted;
 
     /// <param name="validationSets">optional held-out sets, one per domain: their mean loss is tracked for convergence</param>
     /// <param name="generalReference">
-    /// a sample of the pre-training (general) data: domain-routed DES-MoE (<see cref="AdaptationOptions.UsesDomainRouting"/>)
-    /// measures on it which experts the domains may adapt
+    /// a sample of the pre-training (general) data: the domain-routed variant measures on it which experts the domains may adapt
     /// </param>
     public AdaptationRun Run(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets,
         Action<AdaptationProgress>? progress = null, CancellationToken cancellation = default,
         IReadOnlyList<IReadOnlyList<Example>>? validationSets = null, IReadOnlyList<Example>? generalReference = null)
+    {
+        CheckInputs(domains, domainSets, generalReference);
+        torch.manual_seed(options.Seed);
+        using var run = Prepare(domains, domainSets, generalReference);
+
+        model.train();
+        try
+        {
+            for (int step = run.FirstStep; step < options.Steps; step++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                EnterPhase(run, step);                 // 1. where the three-phase schedule stands
+                RefreshMasks(run, step);               // 2. expert-domain matrix -> each domain's experts S_d
+                SelectTrainable(run, step);            // 3. the phase's trainable set, with a fresh optimizer when it changes
+                TrainStep(run, step);                  // 4. forward, task loss + router distillation, masked update
+
+                if (validationSets is not null && Due(step, options.ValidateEvery))
+                    run.Validation.Add((step + 1, ValidationLoss(validationSets, run.Routing), run.Elapsed.TotalSeconds));
+                if (Due(step, options.LogEvery))
+                    progress?.Invoke(run.Window.Report(step + 1, options.Steps, run.Phase, run.DistillationWeight, run.Elapsed));
+                if (options.CheckpointDirectory is { } folder && (step + 1) % options.CheckpointEvery == 0 && step + 1 < options.Steps)
+                    SaveCheckpoint(run, step + 1, folder);
+            }
+        }
+        finally
+        {
+            foreach (var p in run.Parameters) p.Parameter.requires_grad = true;
+            model.eval();
+        }
+        return Result(run);
+    }
+
+    private bool Due(int step, int every) => (step + 1) % every == 0 || step == options.Steps - 1;
+
+    // ---- 0. set-up: inputs, method state, resume -------------------------------------------------------------------
+
+    private void CheckInputs(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<Example>? generalReference)
     {
         options.Validate();
         if (domains.Count == 0) throw new ArgumentException("no domains to adapt to");
@@ -36,315 +73,281 @@ public sealed class AdaptationTrainer(MoeTransformer model, ITextTokenizer token
         if (options.Method == AdaptationMethod.Esft && domains.Count != 1)
             throw new ArgumentException($"ESFT trains one model per domain; got {domains.Count} domains in one run");
         var config = model.Config;
-        if (options.UsesDomainRouting)
-        {
-            if (generalReference is null || generalReference.Count == 0)
-                throw new ArgumentException("domain-routed DES-MoE needs general reference examples (a sample of the pre-training data) to choose the experts " +
-                                            "that may adapt; pass them, or turn DomainRoutedTraining off");
-            if (options.AdaptableExperts > config.NumRoutedExperts - config.TopK)
-                throw new ArgumentException($"{options.AdaptableExperts} adaptable experts per layer would leave the no-domain path fewer than " +
-                                            $"top-k ({config.TopK}) of the {config.NumRoutedExperts} routed experts");
-        }
+        if (!DomainRouted) return;
+        if (generalReference is null || generalReference.Count == 0)
+            throw new ArgumentException("domain-routed DES-MoE needs general reference examples (a sample of the pre-training data) to choose the experts " +
+                                        "that may adapt; pass them, or use --method DesMoe");
+        if (options.AdaptableExperts > config.NumRoutedExperts - config.TopK)
+            throw new ArgumentException($"{options.AdaptableExperts} adaptable experts per layer would leave the no-domain path fewer than " +
+                                        $"top-k ({config.TopK}) of the {config.NumRoutedExperts} routed experts");
+        if (config.AdaptiveRouterWidth > 0)
+            throw new ArgumentException("domain-routed training keeps the no-domain path's router rows frozen, which an adaptive router " +
+                                        "(desmoe_adaptive_router_width > 0) cannot guarantee; adapt the base model instead");
+    }
 
-        torch.manual_seed(options.Seed);
-        var random = new Random(options.Seed);
-        var domainIds = Enumerable.Range(0, domains.Count).ToList();
-        var schedule = PhaseSchedule.FromFractions(options.Steps, options.WarmupFraction, options.StabilizationFraction, options.ProgressiveSchedule);
-        var phases = new PhaseTracker(schedule, options.PhaseStabilityThreshold);
-        int phaseStart = 0;
-        var learningRate = new LearningRateSchedule(options.LearningRate, options.WarmupLearningRateSteps, options.Steps);
-        bool desMoe = options.Method == AdaptationMethod.DesMoe;
+    private AdaptationState Prepare(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<Example>? generalReference)
+    {
+        var config = model.Config;
+        if (options.UsesAdaptiveRouter && config.AdaptiveRouterWidth == 0)
+        {
+            model.EnableAdaptiveRouter(options.AdaptiveRouterWidthFactor * config.HiddenSize);
+            Log?.Invoke($"adaptive router: a {model.Config.AdaptiveRouterWidth}-wide residual MLP per MoE layer, zero at the start");
+        }
 
         var resume = options.CheckpointDirectory is { } folder ? AdaptationCheckpoint.TryLoad(folder) : null;
         if (resume?.MismatchWith(options, domains) is { } mismatch) throw new InvalidOperationException($"{options.CheckpointDirectory}: {mismatch}");
-
-        var matrix = !desMoe ? null
-            : resume?.Matrix is { } savedMatrix ? SpecificityMatrix.FromJson(savedMatrix)
-            : new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts);
-        ExpertAssignment? assignment = resume is not null
-            ? (resume.Assignment is { } savedAssignment ? ExpertAssignment.Parse(savedAssignment, config.NumLayers, config.NumRoutedExperts) : null)
-            : options.Method == AdaptationMethod.Esft ? EsftAssignment(domains[0], domainSets[0]) : null;
-        if (assignment is not null && options.Method == AdaptationMethod.Esft)
-            Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(assignment, 0));
+        // The frozen teacher: the routers as they were before this run (a resumed run takes the original run's).
+        var references = new DisposableTensors(resume is null
+            ? model.Layers.Select(l => l.Moe.Router.Weight.detach().clone())
+            : resume.ReferenceRouters.Select(w => tensor(w, [config.NumRoutedExperts, config.HiddenSize])));
         // Chosen on the pre-trained weights, so a resumed run takes the checkpoint's pool rather than measuring adapted ones.
-        using var pool = !options.UsesDomainRouting ? null
+        var pool = !DomainRouted ? null
             : resume?.Pool is { } savedPool ? new AdaptablePool(savedPool.Select(l => (IReadOnlySet<int>)l.ToHashSet()).ToList(), config.NumRoutedExperts)
             : AdaptablePool.Choose(model, tokenizer, generalReference!, options.AdaptableExperts, options.RemovalCostExamples);
         if (pool is not null && resume is null)
             Log?.Invoke($"adaptable experts (least removal cost on {Math.Min(generalReference!.Count, options.RemovalCostExamples)} general examples), layer 0: [{string.Join(",", pool.Experts[0].Order())}]");
-        ExpertAssignment AssignFromMatrix() => pool is null
-            ? matrix!.Assign(options.AssignmentTopP, options.AssignmentMinSpecificity)
-            : matrix!.AssignWithin(pool.Experts, options.AssignmentTopP, options.AssignmentMinSpecificity);
 
-        using var referenceRouters = new DisposableTensors(resume is null
-            ? model.Layers.Select(l => l.Moe.Router.Weight.detach().clone())
-            : resume.ReferenceRouters.Select(w => tensor(w, [config.NumRoutedExperts, config.HiddenSize])));
-        var distillationWeight = new AdaptiveDistillationWeight(resume?.DistillationWeight ?? options.DistillationInitialWeight, options.DistillationTargetKl);
-        GradientIsolation? isolation = null;
-        DomainRouting? routing = null;
-        if (desMoe && assignment is not null)
+        var schedule = PhaseSchedule.FromFractions(options.Steps, options.WarmupFraction, options.StabilizationFraction, options.ProgressiveSchedule);
+        var run = new AdaptationState(domains, domainSets, options.Seed)
         {
-            if (pool is null) isolation = new GradientIsolation(assignment);
-            else routing = new DomainRouting(assignment.RoutingTable(config.TopK, NoDomainRouting.UnassignedExperts), config.TopK);
-        }
-        AdamW? optimizer = null;
-        string trainableKey = "";
-        List<RoledParameter> trainable = [];
-        (TrainingPhase? Phase, ExpertAssignment? Assignment)? trainableFor = null;
-        long trainableCount = 0;
-        TrainingPhase? lastPhase = null;
+            Parameters = ParameterRoles.Classify(model),
+            Phases = new PhaseTracker(schedule, options.PhaseStabilityThreshold),
+            LearningRate = new LearningRateSchedule(options.LearningRate, options.WarmupLearningRateSteps, options.Steps),
+            Matrix = !Phased ? null
+                : resume?.Matrix is { } savedMatrix ? SpecificityMatrix.FromJson(savedMatrix)
+                : new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts),
+            UsageWindow = DesMoe ? new ExpertUsageWindow(config.NumLayers, domains.Count, config.NumRoutedExperts) : null,
+            Pool = pool,
+            ReferenceRouters = references,
+            AdaptiveWeight = new AdaptiveDistillationWeight(resume?.DistillationWeight ?? options.DistillationInitialWeight, options.DistillationTargetKl),
+            LinearWeight = new LinearDistillationWeight(options.DistillationInitialWeight, options.Steps),
+            Resume = resume,
+        };
 
-        var curve = new List<(int Step, double Loss)>();
-        var validation = new List<(int Step, double Loss, double Seconds)>();
-        var clock = Stopwatch.StartNew();
-        var elapsedBefore = TimeSpan.Zero;
-        var window = new ProgressWindow(domains);
-        int firstStep = 0;
-        if (resume is not null)
+        if (resume is null)
         {
-            resume.LoadWeights(options.CheckpointDirectory!, model);
-            phases.Restore(resume.Phases, config.NumLayers, config.NumRoutedExperts);
-            phaseStart = resume.PhaseStart;
-            lastPhase = resume.LastPhase;
-            curve.AddRange(resume.LossCurve);
-            validation.AddRange(resume.ValidationCurve);
-            elapsedBefore = TimeSpan.FromSeconds(resume.ElapsedSeconds);
-            firstStep = resume.Step;
-            for (int step = 0; step < firstStep; step++) DomainBatch.Skip(domainSets, domainIds, options.BatchSize, random);
-            Log?.Invoke($"resuming from the checkpoint in {options.CheckpointDirectory} at step {firstStep}");
-        }
-        TimeSpan Elapsed() => elapsedBefore + clock.Elapsed;
-        bool optimizerPending = resume is not null;
-
-        model.train();
-        try
-        {
-            for (int step = firstStep; step < options.Steps; step++)
+            if (options.Method == AdaptationMethod.Esft)
             {
-                cancellation.ThrowIfCancellationRequested();
-                TrainingPhase? phase = desMoe ? phases.At(step) : null;
-                if (phase != lastPhase) phaseStart = step;
-                bool checkpoint = desMoe && phase != TrainingPhase.Consolidation && step > phaseStart && (step - phaseStart) % options.ReassignEvery == 0;
-                if (checkpoint && phases.ObserveAssignment(step, AssignFromMatrix()) is { } reason)
-                {
-                    Log?.Invoke($"step {step}: {reason}");
-                    phase = phases.At(step);
-                    phaseStart = step;
-                }
-
-                if (desMoe && phase != TrainingPhase.Warmup && options.GradientIsolation)
-                {
-                    bool enteringStabilization = lastPhase is TrainingPhase.Warmup or null && phase == TrainingPhase.Stabilization;
-                    bool enteringConsolidation = lastPhase != TrainingPhase.Consolidation && phase == TrainingPhase.Consolidation;
-                    bool reassign = phase == TrainingPhase.Stabilization && (step - phaseStart) % options.ReassignEvery == 0;
-                    if (assignment is null || enteringStabilization || enteringConsolidation || reassign)
-                    {
-                        var next = AssignFromMatrix();
-                        if (assignment is null || next.DistanceTo(assignment) > 0)
-                        {
-                            Log?.Invoke($"step {step}: expert assignment {(assignment is null ? "set" : $"changed ({next.DistanceTo(assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
-                            assignment = next;
-                            isolation?.Dispose();
-                            routing?.Dispose();
-                            // Domain routing isolates by construction: a domain's tokens only reach its own trainable experts.
-                            if (pool is null) isolation = new GradientIsolation(assignment);
-                            else routing = new DomainRouting(assignment.RoutingTable(config.TopK, NoDomainRouting.UnassignedExperts), config.TopK);
-                        }
-                    }
-                }
-                if (phase != lastPhase && phase is not null) Log?.Invoke($"step {step}: phase {phase}");
-                lastPhase = phase;
-
-                // The trainable set only depends on the phase and the assignment; recompute it when either changes.
-                bool setChanged = false;
-                if (trainableFor is not { } last || last.Phase != phase || !ReferenceEquals(last.Assignment, assignment))
-                {
-                    trainable = TrainableParameters(phase, assignment, pool);
-                    trainableFor = (phase, assignment);
-                    var key = string.Join(",", trainable.Select(p => p.Name));
-                    setChanged = key != trainableKey;
-                    trainableKey = key;
-                }
-                if (setChanged)
-                {
-                    // A fresh optimizer over exactly the trainable tensors: frozen ones get no update at all (no
-                    // momentum, no weight decay), which keeps them bit-identical.
-                    foreach (var p in _parameters) p.Parameter.requires_grad = false;
-                    foreach (var p in trainable) p.Parameter.requires_grad = true;
-                    optimizer?.Dispose();
-                    optimizer = new AdamW(trainable.Select(p => p.Parameter), options.LearningRate, weightDecay: options.WeightDecay);
-                    // A checkpoint taken where the trainable set changes (e.g. entering consolidation) holds moments of
-                    // the previous set; an uninterrupted run starts a fresh optimizer there too.
-                    if (optimizerPending && resume!.OptimizerParameters.SequenceEqual(trainable.Select(p => p.Name)))
-                        AdaptationCheckpoint.LoadOptimizer(options.CheckpointDirectory!, optimizer);
-                    optimizerPending = false;
-                    trainableCount = trainable.Sum(p => p.Role == ParameterRole.Router && pool is not null
-                        ? pool.Experts[p.Layer].Count * config.HiddenSize
-                        : p.Parameter.numel());
-                    Log?.Invoke($"step {step}: {trainableCount:N0} trainable parameters");
-                }
-                optimizer!.LearningRate = learningRate.At(step);
-
-                using (var scope = NewDisposeScope())
-                {
-                    using var batch = DomainBatch.Sample(domainSets, domainIds, options.BatchSize, random, tokenizer, config.MaxPositions);
-                    bool isolate = desMoe && options.GradientIsolation && phase != TrainingPhase.Warmup && isolation is not null;
-                    var output = model.Forward(batch.Batch.InputIds, batch.Batch.AttentionMask,
-                        expertOutputFilter: isolate ? isolation!.For(batch.TokenDomains) : null,
-                        domainIds: routing is null ? null : batch.SequenceDomains, domainRouting: routing);
-
-                    var perToken = nn.functional.cross_entropy(output.Logits.view(-1, output.Logits.shape[^1]), batch.Batch.Targets.view(-1),
-                        ignore_index: SequenceBatch.IgnoreIndex, reduction: nn.Reduction.None);
-                    var isTarget = batch.Batch.Targets.view(-1).ne(SequenceBatch.IgnoreIndexScalar);
-                    var lmLoss = perToken.sum() / isTarget.sum();
-                    var loss = LanguageModelLoss.WithBalance(lmLoss, output.BalanceLoss, config.AuxLossAlpha);
-
-                    var realTokens = batch.Batch.AttentionMask.view(-1);
-                    var kl = RouterDistillation.Drift(model, output.Routing, referenceRouters, realTokens);
-                    bool routerTrains = trainable.Any(p => p.Role == ParameterRole.Router);
-                    using var klWeight = distillationWeight.Value.ToScalar();
-                    if (desMoe && options.RouterDistillation && routerTrains) loss = loss.add(kl * klWeight, Scalars.One);
-
-                    optimizer.ZeroGrad();
-                    loss.backward();
-                    if (pool is not null && routerTrains) pool.MaskRouterGradients(model);
-                    nn.utils.clip_grad_norm_(trainable.Select(p => p.Parameter), options.GradientClip);
-                    optimizer.Step();
-
-                    double klValue = kl.item<float>();
-                    if (desMoe && options.RouterDistillation) distillationWeight.Observe(klValue);
-                    if (matrix is not null && phase != TrainingPhase.Consolidation)
-                        UpdateMatrix(matrix, output.Routing, batch, realTokens, domains.Count);
-
-                    double lmValue = lmLoss.item<float>();
-                    window.AddStep(lmValue, klValue, batch.Batch.InputTokens);
-                    curve.Add((step + 1, lmValue));
-                    AccumulateDomainLoss(perToken, isTarget, batch.TokenDomains, window);
-                }
-
-                if (validationSets is not null && ((step + 1) % options.ValidateEvery == 0 || step == options.Steps - 1))
-                    validation.Add((step + 1, ValidationLoss(validationSets, routing), Elapsed().TotalSeconds));
-
-                if ((step + 1) % options.LogEvery == 0 || step == options.Steps - 1)
-                    progress?.Invoke(window.Report(step + 1, options.Steps, phase, distillationWeight.Value, Elapsed()));
-
-                if (options.CheckpointDirectory is { } checkpointFolder && (step + 1) % options.CheckpointEvery == 0 && step + 1 < options.Steps)
-                {
-                    new AdaptationCheckpoint
-                    {
-                        Step = step + 1, Method = options.Method.ToString(), Domains = domains.ToList(), TotalSteps = options.Steps, Seed = options.Seed,
-                        BatchSize = options.BatchSize, Phases = phases.State, PhaseStart = phaseStart, LastPhase = lastPhase,
-                        DistillationWeight = distillationWeight.Value, OptimizerParameters = trainable.Select(p => p.Name).ToList(), Matrix = matrix?.ToJson(), Assignment = assignment?.ToJson(),
-                        Pool = pool?.Experts.Select(l => l.Order().ToArray()).ToArray(),
-                        ReferenceRouters = AdaptationCheckpoint.Snapshot(Enumerable.Range(0, config.NumLayers).Select(l => referenceRouters[l])),
-                        LossCurve = curve, ValidationCurve = validation, ElapsedSeconds = Elapsed().TotalSeconds,
-                    }.Save(checkpointFolder, model, optimizer);
-                    Log?.Invoke($"step {step + 1}: checkpoint saved to {checkpointFolder}");
-                }
+                run.SetAssignment(EsftAssignment(domains[0], domainSets[0]), config.TopK, masks: false);
+                Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(run.Assignment!, 0));
             }
+            return run;
         }
-        finally
+
+        resume.LoadWeights(options.CheckpointDirectory!, model);
+        run.Phases.Restore(resume.Phases, config.NumLayers, config.NumRoutedExperts);
+        run.PhaseStart = resume.PhaseStart;
+        run.LastPhase = resume.LastPhase;
+        if (resume.Assignment is { } savedAssignment)
+            run.SetAssignment(ExpertAssignment.Parse(savedAssignment, config.NumLayers, config.NumRoutedExperts), config.TopK, masks: Phased);
+        if (resume.UsageWindow is { } savedWindow) run.UsageWindow?.Restore(savedWindow);
+        run.Curve.AddRange(resume.LossCurve);
+        run.Validation.AddRange(resume.ValidationCurve);
+        run.ElapsedBefore = TimeSpan.FromSeconds(resume.ElapsedSeconds);
+        run.FirstStep = resume.Step;
+        run.OptimizerPending = true;
+        for (int step = 0; step < run.FirstStep; step++) DomainBatch.Skip(domainSets, run.DomainIds, options.BatchSize, run.Random);
+        Log?.Invoke($"resuming from the checkpoint in {options.CheckpointDirectory} at step {run.FirstStep}");
+        return run;
+    }
+
+    // ---- 1. phase ---------------------------------------------------------------------------------------------------
+
+    private void EnterPhase(AdaptationState run, int step)
+    {
+        run.Phase = Phased ? run.Phases.At(step) : null;
+        if (run.Phase != run.LastPhase) run.PhaseStart = step;
+    }
+
+    // ---- 2. expert-domain matrix and masks --------------------------------------------------------------------------
+
+    private void RefreshMasks(AdaptationState run, int step)
+    {
+        if (DesMoe) RefreshByThreshold(run, step);
+        else if (DomainRouted) RefreshWithinPool(run, step);
+        if (run.Phase != run.LastPhase && run.Phase is not null) Log?.Invoke($"step {step}: phase {run.Phase}");
+        run.LastPhase = run.Phase;
+    }
+
+    /// <summary>
+    /// The paper's refresh: every <see cref="AdaptationOptions.MatrixRefreshEvery"/> steps (and when a phase begins) the
+    /// window's selection shares fold into A with momentum, and S_d = experts at or above phi times the row's best.
+    /// The masks apply from stabilization on; consolidation keeps the last ones.
+    /// </summary>
+    private void RefreshByThreshold(AdaptationState run, int step)
+    {
+        var phase = run.Phase;
+        bool entering = phase != run.LastPhase && phase != TrainingPhase.Warmup;
+        bool due = step > 0 && step % options.MatrixRefreshEvery == 0 && phase != TrainingPhase.Consolidation;
+        bool entersLocked = entering && phase == TrainingPhase.Consolidation;
+        if (!due && !entering) return;
+        if (!run.UsageWindow!.IsEmpty) run.UsageWindow.FlushInto(run.Matrix!, options.MatrixMomentum);
+
+        var next = run.Matrix!.AssignByThreshold(options.ExpertThreshold);
+        if (!entersLocked && run.Phases.ObserveAssignment(step, next) is { } reason)
         {
-            optimizer?.Dispose();
-            isolation?.Dispose();
-            routing?.Dispose();
-            foreach (var p in _parameters) p.Parameter.requires_grad = true;
-            model.eval();
+            Log?.Invoke($"step {step}: {reason}");
+            run.Phase = run.Phases.At(step);
+            run.PhaseStart = step;
         }
-        bool domainRouted = pool is not null && assignment is not null;
-        if (domainRouted) assignment = assignment! with { RoutedDomains = domains.ToHashSet() };
-        return new AdaptationRun(matrix, assignment, curve, validation, options.Steps, Elapsed().TotalSeconds, trainableCount)
+        if (!options.GradientIsolation || run.Phase == TrainingPhase.Warmup) return;
+        if (run.Assignment is null || next.DistanceTo(run.Assignment) > 0)
+        {
+            Log?.Invoke($"step {step}: expert masks {(run.Assignment is null ? "set" : $"changed ({next.DistanceTo(run.Assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
+            run.SetAssignment(next, model.Config.TopK);
+        }
+    }
+
+    /// <summary>The domain-routed variant: top-p assignment within the adaptable pool, checked every <see cref="AdaptationOptions.ReassignEvery"/> steps.</summary>
+    private void RefreshWithinPool(AdaptationState run, int step)
+    {
+        var matrix = run.Matrix!;
+        ExpertAssignment Assign() => matrix.AssignWithin(run.Pool!.Experts, options.AssignmentTopP, options.AssignmentMinSpecificity);
+        bool check = run.Phase != TrainingPhase.Consolidation && step > run.PhaseStart && (step - run.PhaseStart) % options.ReassignEvery == 0;
+        if (check && run.Phases.ObserveAssignment(step, Assign()) is { } reason)
+        {
+            Log?.Invoke($"step {step}: {reason}");
+            run.Phase = run.Phases.At(step);
+            run.PhaseStart = step;
+        }
+        var phase = run.Phase;
+        if (phase == TrainingPhase.Warmup) return;
+        bool enteringStabilization = run.LastPhase is TrainingPhase.Warmup or null && phase == TrainingPhase.Stabilization;
+        bool enteringConsolidation = run.LastPhase != TrainingPhase.Consolidation && phase == TrainingPhase.Consolidation;
+        bool reassign = phase == TrainingPhase.Stabilization && (step - run.PhaseStart) % options.ReassignEvery == 0;
+        if (run.Assignment is not null && !enteringStabilization && !enteringConsolidation && !reassign) return;
+        var next = Assign();
+        if (run.Assignment is not null && next.DistanceTo(run.Assignment) == 0) return;
+        Log?.Invoke($"step {step}: expert assignment {(run.Assignment is null ? "set" : $"changed ({next.DistanceTo(run.Assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
+        run.SetAssignment(next, model.Config.TopK);
+    }
+
+    // ---- 3. trainable set -------------------------------------------------------------------------------------------
+
+    private void SelectTrainable(AdaptationState run, int step)
+    {
+        // The trainable set only depends on the phase and the assignment; recompute it when either changes.
+        if (run.TrainableFor is { } last && last.Phase == run.Phase && ReferenceEquals(last.Assignment, run.Assignment)) return;
+        var trainable = TrainableSets.For(options, run.Parameters, run.Phase, run.Assignment, run.Pool);
+        run.TrainableFor = (run.Phase, run.Assignment);
+        var key = string.Join(",", trainable.Select(p => p.Name));
+        if (key == run.TrainableKey && run.Optimizer is not null) return;
+        run.Trainable = trainable;
+        run.TrainableKey = key;
+
+        // A fresh optimizer over exactly the trainable tensors: frozen ones get no update at all (no momentum, no
+        // weight decay), which keeps them bit-identical.
+        foreach (var p in run.Parameters) p.Parameter.requires_grad = false;
+        foreach (var p in trainable) p.Parameter.requires_grad = true;
+        run.Optimizer?.Dispose();
+        run.Optimizer = new AdamW(trainable.Select(p => p.Parameter), options.LearningRate, weightDecay: options.WeightDecay);
+        // A checkpoint taken where the trainable set changes (e.g. entering consolidation) holds moments of the previous
+        // set; an uninterrupted run starts a fresh optimizer there too.
+        if (run.OptimizerPending && run.Resume!.OptimizerParameters.SequenceEqual(trainable.Select(p => p.Name)))
+            AdaptationCheckpoint.LoadOptimizer(options.CheckpointDirectory!, run.Optimizer);
+        run.OptimizerPending = false;
+        var config = model.Config;
+        run.TrainableCount = trainable.Sum(p => p.Role == ParameterRole.Router && run.Pool is not null
+            ? run.Pool.Experts[p.Layer].Count * config.HiddenSize
+            : p.Parameter.numel());
+        Log?.Invoke($"step {step}: {run.TrainableCount:N0} trainable parameters");
+    }
+
+    // ---- 4. one training step ---------------------------------------------------------------------------------------
+
+    private void TrainStep(AdaptationState run, int step)
+    {
+        var config = model.Config;
+        var optimizer = run.Optimizer!;
+        optimizer.LearningRate = run.LearningRate.At(step);
+        using var scope = NewDisposeScope();
+        using var batch = DomainBatch.Sample(run.DomainSets, run.DomainIds, options.BatchSize, run.Random, tokenizer, config.MaxPositions);
+
+        // Forward: DES-MoE masks each token's gradient to its domain's experts; the domain-routed variant routes it there.
+        bool masked = DesMoe && run.Phase != TrainingPhase.Warmup && run.Isolation is not null;
+        var output = model.Forward(batch.Batch.InputIds, batch.Batch.AttentionMask,
+            expertOutputFilter: masked ? run.Isolation!.For(batch.TokenDomains) : null,
+            domainIds: run.Routing is null ? null : batch.SequenceDomains, domainRouting: run.Routing);
+        var perToken = nn.functional.cross_entropy(output.Logits.view(-1, output.Logits.shape[^1]), batch.Batch.Targets.view(-1),
+            ignore_index: SequenceBatch.IgnoreIndex, reduction: nn.Reduction.None);
+        var isTarget = batch.Batch.Targets.view(-1).ne(SequenceBatch.IgnoreIndexScalar);
+        var lmLoss = perToken.sum() / isTarget.sum();
+        var loss = LanguageModelLoss.WithBalance(lmLoss, output.BalanceLoss, config.AuxLossAlpha);
+        var realTokens = batch.Batch.AttentionMask.view(-1);
+
+        // Router distillation, then the update.
+        Tensor kl;
+        if (DesMoe)
+        {
+            // Router loss = lambda * KD + (1 - lambda) * task: the task gradient reaching the router is scaled by
+            // (1 - lambda), then the KD term (on detached router inputs, a graph of its own) adds lambda * its gradient.
+            kl = RouterDistillation.Drift(model, output.Routing, run.ReferenceRouters, realTokens, options.DistillationTemperature, routerOnly: true);
+            double lambda = options.RouterDistillation && run.RouterTrains ? run.LinearWeight.At(step) : 0;
+            run.DistillationWeight = lambda;
+            OptimizerStep.Take(optimizer, loss, options.GradientClip, lambda > 0 ? () => MixRouterLoss(run, kl, lambda) : null);
+        }
+        else
+        {
+            kl = RouterDistillation.Drift(model, output.Routing, run.ReferenceRouters, realTokens);
+            bool distill = DomainRouted && options.RouterDistillation && run.RouterTrains;
+            using var klWeight = run.AdaptiveWeight.Value.ToScalar();
+            if (distill) loss = loss.add(kl * klWeight, Scalars.One);
+            run.DistillationWeight = DomainRouted ? run.AdaptiveWeight.Value : 0;
+            OptimizerStep.Take(optimizer, loss, options.GradientClip,
+                DomainRouted && run.RouterTrains ? () => run.Pool!.MaskRouterGradients(model) : null);
+        }
+
+        // Bookkeeping: routing statistics for the matrix, curves, per-domain loss.
+        double klValue = kl.item<float>();
+        if (DomainRouted && options.RouterDistillation) run.AdaptiveWeight.Observe(klValue);
+        if (run.Phase is not null and not TrainingPhase.Consolidation)
+        {
+            if (DesMoe) run.UsageWindow!.Add(output.Routing, batch.TokenDomains, realTokens);
+            else UpdateMatrix(run.Matrix!, output.Routing, batch, realTokens, run.Domains.Count);
+        }
+        double lmValue = lmLoss.item<float>();
+        run.Window.AddStep(lmValue, klValue, batch.Batch.InputTokens);
+        run.Curve.Add((step + 1, lmValue));
+        AccumulateDomainLoss(perToken, isTarget, batch.TokenDomains, run.Window);
+    }
+
+    private static void MixRouterLoss(AdaptationState run, Tensor kl, double lambda)
+    {
+        using (no_grad())
+        {
+            using var taskShare = (1 - lambda).ToScalar();
+            foreach (var p in run.Trainable.Where(p => p.Role == ParameterRole.Router)) p.Parameter.grad?.mul_(taskShare);
+        }
+        using var kdShare = lambda.ToScalar();
+        kl.mul(kdShare).backward();
+    }
+
+    // ---- 5. checkpoint and result -----------------------------------------------------------------------------------
+
+    private void SaveCheckpoint(AdaptationState run, int stepsDone, string folder)
+    {
+        var config = model.Config;
+        new AdaptationCheckpoint
+        {
+            Step = stepsDone, Method = options.Method.ToString(), Domains = run.Domains.ToList(), TotalSteps = options.Steps, Seed = options.Seed,
+            BatchSize = options.BatchSize, Phases = run.Phases.State, PhaseStart = run.PhaseStart, LastPhase = run.LastPhase,
+            DistillationWeight = run.AdaptiveWeight.Value, OptimizerParameters = run.Trainable.Select(p => p.Name).ToList(),
+            Matrix = run.Matrix?.ToJson(), Assignment = run.Assignment?.ToJson(), UsageWindow = run.UsageWindow?.ToJson(),
+            Pool = run.Pool?.Experts.Select(l => l.Order().ToArray()).ToArray(),
+            ReferenceRouters = AdaptationCheckpoint.Snapshot(Enumerable.Range(0, config.NumLayers).Select(l => run.ReferenceRouters[l])),
+            LossCurve = run.Curve, ValidationCurve = run.Validation, ElapsedSeconds = run.Elapsed.TotalSeconds,
+        }.Save(folder, model, run.Optimizer!);
+        Log?.Invoke($"step {stepsDone}: checkpoint saved to {folder}");
+    }
+
+    private AdaptationRun Result(AdaptationState run)
+    {
+        var assignment = run.Assignment;
+        bool domainRouted = run.Pool is not null && assignment is not null;
+        if (domainRouted) assignment = assignment! with { RoutedDomains = run.Domains.ToHashSet() };
+        return new AdaptationRun(run.Matrix, assignment, run.Curve, run.Validation, options.Steps, run.Elapsed.TotalSeconds, run.TrainableCount)
         {
             DomainRouted = domainRouted,
         };
     }
-
-    /// <summary>Mean over domains of the loss on (up to 64 of) each domain's held-out examples, under the routing training uses now.</summary>
-    private double ValidationLoss(IReadOnlyList<IReadOnlyList<Example>> sets, DomainRouting? routing)
-    {
-        bool wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            return sets.Select((set, domain) =>
-            {
-                using var scope = NewDisposeScope();
-                using var batch = SequenceBatch.Create(tokenizer, set.Take(64).ToList(), model.Config.MaxPositions);
-                var domainIds = routing is null ? null : Filled.Int64(batch.InputIds.shape[0], domain);
-                var logits = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: domainIds, domainRouting: routing).Logits;
-                return (double)LanguageModelLoss.CrossEntropy(logits, batch.Targets).item<float>();
-            }).Average();
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
-    }
-
-    private List<RoledParameter> TrainableParameters(TrainingPhase? phase, ExpertAssignment? assignment, AdaptablePool? pool)
-    {
-        switch (options.Method)
-        {
-            case AdaptationMethod.FullFineTuning:
-                return _parameters.ToList();
-            case AdaptationMethod.Esft:
-                var selected = assignment!.AssignedPerLayer();
-                return _parameters.Where(p => p.Role == ParameterRole.RoutedExpert && selected[p.Layer].Contains(p.Expert)).ToList();
-        }
-
-        // Warm-up trains every expert that may adapt: all of them, or with domain routing the pool's.
-        IReadOnlyList<IReadOnlySet<int>>? adaptable = phase == TrainingPhase.Warmup || !options.GradientIsolation || assignment is null
-            ? pool?.Experts
-            : assignment.AssignedPerLayer();
-        return _parameters.Where(p => p.Role switch
-        {
-            ParameterRole.Router => phase != TrainingPhase.Consolidation,
-            ParameterRole.RoutedExpert => adaptable is null || adaptable[p.Layer].Contains(p.Expert),
-            ParameterRole.SharedExpert => options.TrainSharedExperts,
-            _ => false,
-        }).ToList();
-    }
-
-    private void UpdateMatrix(SpecificityMatrix matrix, IReadOnlyList<RouterOutput> routing, DomainBatch batch, Tensor realTokens, int domainCount)
-    {
-        using var noGrad = no_grad();
-        for (int d = 0; d < domainCount; d++)
-        {
-            using var domain = d.ToScalar();
-            var mine = realTokens & batch.TokenDomains.eq(domain);
-            long count = mine.sum().item<long>();
-            if (count == 0) continue;
-            for (int l = 0; l < routing.Count; l++)
-            {
-                var chosen = routing[l].TopKIndices[mine].flatten();
-                using var selections = chosen.shape[0].ToScalar();
-                var share = chosen.bincount(null, matrix.NumExperts).to(float64) / selections;
-                matrix.Update(l, d, share.data<double>().ToArray(), options.MatrixEmaRate);
-            }
-        }
-    }
-
-    /// <summary>ESFT: score each expert's relevance to the domain on the base model's routing, keep the top-p set per layer.</summary>
-    private ExpertAssignment EsftAssignment(string domain, IReadOnlyList<Example> examples)
-    {
-        var config = model.Config;
-        var shares = RoutingShares.Of(model, tokenizer, examples.Take(options.EsftRelevanceExamples).ToList(),
-            bySelections: options.EsftScore == EsftScore.TokenSelectionRatio);
-        var matrix = new SpecificityMatrix([domain], config.NumLayers, config.NumRoutedExperts);
-        for (int l = 0; l < config.NumLayers; l++) matrix.Update(l, 0, shares[l], rate: 1.0);
-        return matrix.Assign(options.EsftTopP, minSpecificity: 0);
-    }
-
-    private static void AccumulateDomainLoss(Tensor perToken, Tensor isTarget, Tensor tokenDomains, ProgressWindow window)
-    {
-        var losses = perToken.detach().data<float>().ToArray();
-        var targets = isTarget.data<bool>().ToArray();
-        var owners = tokenDomains.data<long>().ToArray();
-        for (int i = 0; i < losses.Length; i++)
-            if (targets[i]) window.AddDomainLoss((int)owners[i], losses[i]);
-    }
-
-    private static string Describe(ExpertAssignment assignment, int layer) =>
-        string.Join("; ", assignment.Domains.Select((d, i) => $"{d}=[{string.Join(",", assignment.Experts[layer][i])}]"));
 }

@@ -61,7 +61,9 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         using var routing = new DomainRouting(assignment.RoutingTable(config.TopK), config.TopK);
         var ownExperts = experts.Select(e => (IReadOnlySet<int>)e.ToHashSet()).ToList();
         var expertParameters = _parameters.Where(p => p.Role == ParameterRole.RoutedExpert && ownExperts[p.Layer].Contains(p.Expert)).ToList();
-        var routerParameters = _parameters.Where(p => p.Role == ParameterRole.Router).ToList();
+        // The linear gate's rows only: an adaptive router's residual (a DES-MoE model) scores every expert for every
+        // token, so training it would move the other domains' and the no-domain path's routing.
+        var routerParameters = _parameters.Where(p => p.Role == ParameterRole.Router && p.Name.EndsWith(".router.gate.weight")).ToList();
         using var ownRows = new AdaptablePool(ownExperts, config.NumRoutedExperts);
         using var referenceRouters = new DisposableTensors(model.Layers.Select(l => l.Moe.Router.Weight.detach().clone()));
 
@@ -110,11 +112,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
                     using var klWeight = distillation.Value.ToScalar();
                     if (routerTrains && options.RouterDistillation) loss = loss.add(kl * klWeight, Scalars.One);
 
-                    optimizer.ZeroGrad();
-                    loss.backward();
-                    if (routerTrains) ownRows.MaskRouterGradients(model);
-                    nn.utils.clip_grad_norm_(optimizer.Parameters, options.GradientClip);
-                    optimizer.Step();
+                    OptimizerStep.Take(optimizer, loss, options.GradientClip, routerTrains ? () => ownRows.MaskRouterGradients(model) : null);
 
                     double klValue = kl.item<float>(), lmValue = lmLoss.item<float>();
                     if (routerTrains && options.RouterDistillation) distillation.Observe(klValue);

@@ -5,10 +5,11 @@ using System.Text.Json;
 namespace DesMoe.Trainer.Adaptation;
 
 /// <summary>
-/// DES-MoE's real-time expert-domain correlation map: per MoE layer, a domains x experts matrix holding an
-/// exponential moving average of each domain's token-selection share of each expert (each row sums to 1).
-/// It starts uniform (blank), sharpens as training routes domains to experts, and is frozen by the trainer in
-/// consolidation. <see cref="Assign"/> turns it into the domain -> experts map used for gradient isolation.
+/// DES-MoE's expert-domain matrix A: per MoE layer, a domains x experts matrix of each domain's token-selection share
+/// of each expert (each row sums to 1), kept as a moving average. It starts uniform (blank), sharpens as training
+/// routes domains to experts, and is frozen by the trainer in consolidation. <see cref="AssignByThreshold"/> (the
+/// paper's relative threshold) or <see cref="Assign"/> (top-p, the domain-routed variant) turns it into the
+/// domain -> experts map S_d used for gradient masking.
 /// </summary>
 public sealed class SpecificityMatrix
 {
@@ -53,6 +54,28 @@ public sealed class SpecificityMatrix
         double sum = 0;
         for (int d = 0; d < Domains.Count; d++) sum += _share[layer][d, expert];
         return sum == 0 ? 0 : _share[layer][domain, expert] * Domains.Count / sum;
+    }
+
+    /// <summary>
+    /// The paper's mask: per layer, domain d owns expert e when A[d, e] >= <paramref name="phi"/> * max_e' A[d, e'].
+    /// Shares are scale-free under this rule, so selection shares and "share of tokens whose top-k includes e" give the
+    /// same mask. An expert above the threshold for two domains belongs to both (docs/desmoe.md: joint ownership in
+    /// place of the paper's duplication): both domains' tokens train it, and the router reaches it as before.
+    /// </summary>
+    public ExpertAssignment AssignByThreshold(double phi)
+    {
+        if (phi is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(phi), $"threshold phi must be in (0, 1], got {phi}");
+        var layers = new List<IReadOnlyList<int[]>>(NumLayers);
+        for (int l = 0; l < NumLayers; l++)
+        {
+            var m = _share[l];
+            layers.Add(Enumerable.Range(0, Domains.Count).Select(d =>
+            {
+                double best = Enumerable.Range(0, NumExperts).Max(e => m[d, e]);
+                return Enumerable.Range(0, NumExperts).Where(e => m[d, e] >= phi * best - 1e-12).ToArray();
+            }).ToList());
+        }
+        return new ExpertAssignment(Domains, NumExperts, layers);
     }
 
     /// <summary>

@@ -71,13 +71,16 @@ public sealed class ForgettingBenchmark(string baseModelFolder, BenchmarkOptions
         var run = new AdaptationTrainer(model.Model, model.Tokenizer, OptionsFor(method, options.StepsPerDomain * domains.Count))
             .Run(domains, splits.Select(s => s.Train).ToList(), cancellation: cancellation, validationSets: splits.Select(s => s.Eval).ToList(),
                 generalReference: GeneralSet.PretrainSample(options.GeneralReferenceExamples));
-        // Each method is measured as it would be served: a domain-routed model with its routing table.
-        var sets = domains.Select((d, i) => new EvaluationSet(d, splits[i].Eval)).Append(new EvaluationSet(DomainCatalog.GeneralName, general));
-        var measured = RoutedEvaluation.Evaluate(model.Model, model.Tokenizer, run.DomainRouted ? run.Assignment : null, NoDomainRouting.UnassignedExperts, sets);
-        var accuracy = domains.ToDictionary(d => d, d => measured[d].Accuracy);
-        double generalAfter = measured[DomainCatalog.GeneralName].Accuracy;
+        // Each method is measured as it would be served: a domain-routed model with its routing table when the domain is
+        // named, through the no-domain path when it is not; every other model through its router alone either way.
+        var sets = domains.Select((d, i) => new EvaluationSet(d, splits[i].Eval)).Append(new EvaluationSet(DomainCatalog.GeneralName, general)).ToList();
+        var labelled = RoutedEvaluation.Evaluate(model.Model, model.Tokenizer, run.DomainRouted ? run.Assignment : null, NoDomainRouting.UnassignedExperts, sets);
+        var unlabelled = run.DomainRouted ? RoutedEvaluation.EvaluateUnlabelled(model.Model, model.Tokenizer, run.Assignment, NoDomainRouting.UnassignedExperts, sets) : labelled;
+        var accuracy = domains.ToDictionary(d => d, d => labelled[d].Accuracy);
+        var withoutLabel = domains.ToDictionary(d => d, d => unlabelled[d].Accuracy);
+        double generalAfter = labelled[DomainCatalog.GeneralName].Accuracy;
         var (steps, seconds) = Convergence(run.ValidationCurve);
-        return new MethodResult(method.Name, domains, accuracy, generalBefore, generalAfter, null, steps, seconds, run.Steps, run.WallSeconds,
+        return new MethodResult(method.Name, domains, accuracy, withoutLabel, generalBefore, generalAfter, null, steps, seconds, run.Steps, run.WallSeconds,
             run.ValidationCurve.Select(v => (v.Step, v.Loss)).ToList());
     }
 
@@ -104,7 +107,7 @@ public sealed class ForgettingBenchmark(string baseModelFolder, BenchmarkOptions
             ? Enumerable.Range(0, domains.Count - 1).Average(i => rightAfter[i] - accuracy[domains[i]])
             : null;
         double generalAfter = ExactMatchEvaluator.Evaluate(model.Model, model.Tokenizer, general).Accuracy;
-        return new MethodResult(method.Name, domains, accuracy, generalBefore, generalAfter, earlierDrop, null, null, offset, seconds,
+        return new MethodResult(method.Name, domains, accuracy, accuracy, generalBefore, generalAfter, earlierDrop, null, null, offset, seconds,
             curve.Select(v => (v.Item1, v.Item2)).ToList());
     }
 
@@ -127,7 +130,7 @@ public sealed class ForgettingBenchmark(string baseModelFolder, BenchmarkOptions
         }
         // One model per domain: general ability is the mean over the domain models.
         int? steps = convergence.All(c => c.HasValue) ? convergence.Sum() : null;
-        return new MethodResult(method.Name, domains, accuracy, generalBefore, generalAfter.Average(), null, steps, null,
+        return new MethodResult(method.Name, domains, accuracy, accuracy, generalBefore, generalAfter.Average(), null, steps, null,
             options.StepsPerDomain * domains.Count, seconds, []);
     }
 

@@ -46,10 +46,7 @@ public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer
                 var output = model.Forward(batch.InputIds, batch.AttentionMask);
                 var lmLoss = LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets);
                 var loss = LanguageModelLoss.WithBalance(lmLoss, output.BalanceLoss, options.Model.AuxLossAlpha);
-                optimizer.ZeroGrad();
-                loss.backward();
-                nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
-                optimizer.Step();
+                OptimizerStep.Take(optimizer, loss, options.GradientClip);
                 lossSum += lmLoss.item<float>();
                 balanceSum += output.BalanceLoss.item<float>();
                 lossCount++;

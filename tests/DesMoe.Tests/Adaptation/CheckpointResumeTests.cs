@@ -15,7 +15,7 @@ public class CheckpointResumeTests
 
     private static AdaptationOptions Options(string? folder) => new()
     {
-        Steps = 12, BatchSize = 8, LearningRate = 1e-2, WarmupFraction = 0.25, StabilizationFraction = 0.25, ReassignEvery = 2,
+        Method = AdaptationMethod.DomainRouted, Steps = 12, BatchSize = 8, LearningRate = 1e-2, WarmupFraction = 0.25, StabilizationFraction = 0.25, ReassignEvery = 2,
         AdaptableExperts = 3, LogEvery = 1, CheckpointDirectory = folder, CheckpointEvery = 3,
     };
 

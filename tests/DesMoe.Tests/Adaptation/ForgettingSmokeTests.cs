@@ -32,9 +32,9 @@ public class ForgettingSmokeTests
     private static double MeanLoss(IEnumerable<(int Step, double Loss)> points) => points.Average(p => p.Loss);
 
     [Fact]
-    public void Des_moe_forgets_less_than_full_fine_tuning_on_the_same_budget()
+    public void Domain_routed_des_moe_forgets_less_than_full_fine_tuning_on_the_same_budget()
     {
-        var desMoe = Adapt(AdaptationMethod.DesMoe);
+        var desMoe = Adapt(AdaptationMethod.DomainRouted);
         var fullFineTuning = Adapt(AdaptationMethod.FullFineTuning);
 
         double desMoeForgetting = desMoe.GeneralBefore - desMoe.GeneralAfter;

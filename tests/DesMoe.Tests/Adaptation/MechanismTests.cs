@@ -97,35 +97,47 @@ public class MechanismTests
         domains.Select(d => DatasetSplit.Generate(DomainCatalog.Get(d), 64, 1)).ToList();
 
     [Fact]
-    public void Consolidation_leaves_router_backbone_and_unassigned_experts_bit_identical()
+    public void Consolidation_trains_only_the_domains_experts_and_leaves_router_and_backbone_bit_identical()
     {
         using var model = TinyModels.Create(seed: 5, config: TinyModels.Config(experts: 6, topK: 2));
-        var before = Snapshot(model);
-        // No warm-up or stabilization: straight into consolidation with the blank (uniform) matrix, where no expert
-        // is specific to a domain, so each domain falls back to one expert (the lowest id).
-        var options = new AdaptationOptions { Steps = 4, BatchSize = 8, WarmupFraction = 0, StabilizationFraction = 0, LearningRate = 1e-2, DomainRoutedTraining = false };
+        // No warm-up or stabilization: straight into consolidation with the blank (uniform) matrix, where every expert
+        // is at the row's best, so phi puts all of them in every domain's S_d.
+        var options = new AdaptationOptions { Steps = 4, BatchSize = 8, WarmupFraction = 0, StabilizationFraction = 0, LearningRate = 1e-2 };
+        var trainer = new AdaptationTrainer(model, new ByteTokenizer(), options);
+        Dictionary<string, Tensor>? before = null;
+        trainer.Log += line => before ??= line.Contains("adaptive router") ? Snapshot(model) : null;
 
-        var run = new AdaptationTrainer(model, new ByteTokenizer(), options).Run(["math", "law"], Sets("math", "law"));
+        var run = trainer.Run(["math", "law"], Sets("math", "law"));
 
-        Assert.Equal([0], run.Assignment!.Experts[0][0]);
-        var (changed, _) = Compare(before, model);
+        Assert.Equal([0, 1, 2, 3, 4, 5], run.Assignment!.Experts[0][0]);
+        var (changed, _) = Compare(before!, model);
         Assert.NotEmpty(changed);
-        Assert.All(changed, name => Assert.Matches(@"^layers\.\d\.mlp\.experts\.0\.", name));
+        Assert.All(changed, name => Assert.Matches(@"^layers\.\d\.mlp\.experts\.\d\.", name));
     }
 
-    [Fact]
-    public void Warm_up_trains_the_router_and_routed_experts_but_not_the_backbone()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Warm_up_trains_router_and_backbone_and_the_routed_experts_only_when_asked(bool warmupTrainsExperts)
     {
         using var model = TinyModels.Create(seed: 6);
-        var before = Snapshot(model);
-        var options = new AdaptationOptions { Steps = 3, BatchSize = 8, WarmupFraction = 1.0, StabilizationFraction = 0, LearningRate = 1e-2, DomainRoutedTraining = false };
+        var options = new AdaptationOptions
+        {
+            Steps = 3, BatchSize = 8, WarmupFraction = 1.0, StabilizationFraction = 0, LearningRate = 1e-2, WarmupTrainsExperts = warmupTrainsExperts,
+        };
+        var trainer = new AdaptationTrainer(model, new ByteTokenizer(), options);
+        Dictionary<string, Tensor>? before = null;
+        trainer.Log += line => before ??= line.Contains("adaptive router") ? Snapshot(model) : null;
 
-        new AdaptationTrainer(model, new ByteTokenizer(), options).Run(["math"], Sets("math"));
+        trainer.Run(["math"], Sets("math"));
 
-        var (changed, _) = Compare(before, model);
+        var (changed, _) = Compare(before!, model);
         Assert.Contains("layers.0.mlp.router.gate.weight", changed);
-        Assert.Contains(changed, n => n.Contains(".mlp.experts."));
-        Assert.DoesNotContain(changed, n => n.StartsWith("embed_tokens") || n.Contains("self_attn") || n.Contains("shared_experts") || n.StartsWith("lm_head"));
+        Assert.Contains("layers.0.mlp.router.adapter.fc2.weight", changed);
+        Assert.Contains(changed, n => n.StartsWith("embed_tokens"));
+        Assert.Contains(changed, n => n.Contains("self_attn"));
+        Assert.Contains(changed, n => n.Contains("shared_experts"));
+        Assert.Equal(warmupTrainsExperts, changed.Any(n => n.Contains(".mlp.experts.")));
     }
 
     [Fact]
@@ -134,7 +146,11 @@ public class MechanismTests
         using var model = TinyModels.Create(seed: 8, config: TinyModels.Config(experts: 8, topK: 2));
         var before = Snapshot(model);
         var general = DatasetSplit.Generate(DomainCatalog.General, 16, 2);
-        var options = new AdaptationOptions { Steps = 8, BatchSize = 8, WarmupFraction = 0.25, StabilizationFraction = 0.25, LearningRate = 1e-2, AdaptableExperts = 3, ReassignEvery = 2 };
+        var options = new AdaptationOptions
+        {
+            Method = AdaptationMethod.DomainRouted, Steps = 8, BatchSize = 8, WarmupFraction = 0.25, StabilizationFraction = 0.25, LearningRate = 1e-2,
+            AdaptableExperts = 3, ReassignEvery = 2,
+        };
 
         var run = new AdaptationTrainer(model, new ByteTokenizer(), options).Run(["math", "law"], Sets("math", "law"), generalReference: general);
 
@@ -202,9 +218,9 @@ public class MechanismTests
         var esft = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Method = AdaptationMethod.Esft, Steps = 1 });
         Assert.Contains("one model per domain", Assert.Throws<ArgumentException>(() => esft.Run(["math", "law"], Sets("math", "law"))).Message);
 
-        var noReference = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Steps = 1 });
+        var noReference = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Method = AdaptationMethod.DomainRouted, Steps = 1 });
         Assert.Contains("needs general reference examples", Assert.Throws<ArgumentException>(() => noReference.Run(["math"], Sets("math"))).Message);
-        var tooMany = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Steps = 1, AdaptableExperts = 5 });
+        var tooMany = new AdaptationTrainer(model, new ByteTokenizer(), new AdaptationOptions { Method = AdaptationMethod.DomainRouted, Steps = 1, AdaptableExperts = 5 });
         Assert.Contains("5 adaptable experts per layer would leave the no-domain path fewer than top-k (2)",
             Assert.Throws<ArgumentException>(() => tooMany.Run(["math"], Sets("math"), generalReference: Sets("general")[0])).Message);
 

@@ -180,4 +180,23 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
 
         Assert.All(result.Manifest.ParityMaxAbsError.Values, e => Assert.InRange(e, 0, ModelExporter.Tolerance));
     }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void An_adaptive_router_exports_with_its_trained_residual(ExpertKernel kernel)
+    {
+        using var dir = new TempDirectory();
+        using var model = TinyModels.Create(seed: 4, TinyModels.Config(experts: 6, topK: 2));
+        model.EnableAdaptiveRouter(4 * model.Config.HiddenSize);
+        // A trained residual: non-zero everywhere, large enough to change which experts win.
+        using (TorchSharp.torch.no_grad())
+            foreach (var (name, parameter) in model.named_parameters().Where(p => p.name.Contains(".router.adapter.")))
+                parameter.copy_(TorchSharp.torch.randn_like(parameter));
+        DesMoe.Core.Checkpoints.ModelFolder.Save(dir.File("adaptive"), model, new ByteTokenizer());
+
+        var result = ModelExporter.Export(dir.File("adaptive"), dir.File("onnx"), new ExportOptions { Experts = kernel });
+
+        Assert.Equal(4 * 32, DesMoe.Core.Config.MoeConfig.Load(Path.Combine(dir.File("adaptive"), "config.json")).AdaptiveRouterWidth);
+        Assert.All(result.Manifest.ParityMaxAbsError.Values, e => Assert.InRange(e, 0, ModelExporter.Tolerance));
+    }
 }
