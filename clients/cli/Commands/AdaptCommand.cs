@@ -31,6 +31,7 @@ internal static class AdaptCommand
         var noIsolation = new Option<bool>("--no-isolation") { Description = "ablation (DesMoe): no expert-domain gradient masks" };
         var noSchedule = new Option<bool>("--no-schedule") { Description = "ablation: no consolidation phase (warm-up, then stabilization to the end)" };
         var warmupExperts = new Option<bool>("--warmup-trains-experts") { Description = "DesMoe: routed experts train in warm-up too (the paper's figure; its text freezes them)" };
+        var frozenBackbone = new Option<bool>("--no-warmup-backbone") { Description = "DesMoe diagnostic: keep the backbone frozen in warm-up too (the paper trains it)" };
         var threshold = new Option<double>("--expert-threshold") { Description = "DesMoe: phi, an expert joins S_d at this fraction of the domain's most-used expert", DefaultValueFactory = _ => 0.6 };
         var refresh = new Option<int>("--matrix-refresh-every") { Description = "DesMoe: T_update, steps between refreshes of the expert-domain matrix and masks", DefaultValueFactory = _ => 25 };
         var phaseStability = new Option<double?>("--phase-stability")
@@ -50,7 +51,7 @@ internal static class AdaptCommand
 
         var command = new Command("adapt", "Adapt a model to several domains with DES-MoE or a baseline, then evaluate every domain and the general set.")
         {
-            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noRouter, noDistillation, noIsolation, noSchedule, warmupExperts,
+            model, method, domains, data, output, steps, batch, lr, trainCount, evalCount, seed, noRouter, noDistillation, noIsolation, noSchedule, warmupExperts, frozenBackbone,
             threshold, refresh, phaseStability, domainRouting, adaptable, checkpoints, checkpointEvery,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
@@ -86,6 +87,7 @@ internal static class AdaptCommand
                 GradientIsolation = !parse.GetValue(noIsolation),
                 ProgressiveSchedule = !parse.GetValue(noSchedule),
                 WarmupTrainsExperts = parse.GetValue(warmupExperts),
+                WarmupTrainsBackbone = !parse.GetValue(frozenBackbone),
                 ExpertThreshold = parse.GetValue(threshold),
                 MatrixRefreshEvery = parse.GetValue(refresh),
                 PhaseStabilityThreshold = parse.GetValue(phaseStability),

@@ -100,6 +100,11 @@ public sealed record AdaptationOptions
     /// </summary>
     public bool WarmupTrainsExperts { get; init; }
     /// <summary>
+    /// DES-MoE: the backbone (embeddings, attention, norms, LM head, shared experts) trains in warm-up, as the paper
+    /// says. Off: a diagnostic that shows how much of the forgetting Stage I's backbone training causes.
+    /// </summary>
+    public bool WarmupTrainsBackbone { get; init; } = true;
+    /// <summary>
     /// When set, warm-up and stabilization also end early once the recomputed assignment moves by at most this
     /// fraction of memberships between checks; the fractions above are then upper limits.
     /// </summary>

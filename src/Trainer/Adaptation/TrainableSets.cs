@@ -33,7 +33,12 @@ public static class TrainableSets
         ExpertAssignment? assignment)
     {
         if (phase == TrainingPhase.Warmup)
-            return parameters.Where(p => p.Role != ParameterRole.RoutedExpert || options.WarmupTrainsExperts).ToList();
+            return parameters.Where(p => p.Role switch
+            {
+                ParameterRole.Router => true,
+                ParameterRole.RoutedExpert => options.WarmupTrainsExperts,
+                _ => options.WarmupTrainsBackbone,
+            }).ToList();
         var owned = options.GradientIsolation ? assignment?.AssignedPerLayer() : null;
         return parameters.Where(p => p.Role switch
         {

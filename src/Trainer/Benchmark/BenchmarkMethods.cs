@@ -27,6 +27,8 @@ public static class BenchmarkMethods
         new("ESFT", RunShape.PerDomain, AdaptationOptions.For(AdaptationMethod.Esft)),
         // The paper contradicts itself on whether experts train in warm-up; the default follows its text.
         new("DES-MoE experts in warm-up", RunShape.Joint, DesMoe with { WarmupTrainsExperts = true }),
+        // Not the paper's: shows how much of the forgetting Stage I's backbone training causes.
+        new("DES-MoE backbone frozen", RunShape.Joint, DesMoe with { WarmupTrainsBackbone = false }),
         new("DES-MoE w/o ALR", RunShape.Joint, DesMoe with { AdaptiveRouter = false }),
         new("DES-MoE w/o distillation", RunShape.Joint, DesMoe with { RouterDistillation = false }),
         new("DES-MoE w/o masks", RunShape.Joint, DesMoe with { GradientIsolation = false }),

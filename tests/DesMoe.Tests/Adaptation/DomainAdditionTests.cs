@@ -4,6 +4,7 @@ using DesMoe.Core.Model;
 using DesMoe.Core.Tokenization;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Adaptation;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -63,6 +64,27 @@ public class DomainAdditionTests
             }
         Assert.Equal([1.0], Enumerable.Range(0, 2).Select(d => Math.Round(Enumerable.Range(0, 8).Sum(e => run.Matrix[0, d, e]), 6)).Distinct().Order());
     }
+
+    [Fact]
+    public void Adding_a_domain_to_a_des_moe_model_leaves_its_adaptive_router_residual_frozen()
+    {
+        // The residual scores every expert for every token: training it would move every other domain's routing.
+        using var model = TinyModels.Create(config: TinyModels.Config(experts: 8, topK: 2));
+        model.EnableAdaptiveRouter(64);
+        using (no_grad())
+            foreach (var (_, p) in model.named_parameters().Where(p => p.name.Contains(".router.adapter.")))
+                p.copy_(randn_like(p).mul(TrainedScale));
+        var before = Snapshot(model);
+
+        new DomainAddition(model, Tokenizer, new DomainAdditionOptions { Steps = 4, BatchSize = 4, ProfileExamples = 16 })
+            .Run(ExpertAssignment.Empty(2, 8), null, "law", Examples("law", 32), [new EvaluationSet(DomainCatalog.GeneralName, Examples(DomainCatalog.GeneralName, 32))]);
+
+        var after = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.All(before.Keys.Where(n => n.Contains(".router.adapter.")), n => Assert.True(after[n].equal(before[n]).all().item<bool>(), $"{n} changed"));
+        Assert.Contains(before.Keys, n => n.EndsWith("router.gate.weight") && !after[n].equal(before[n]).all().item<bool>());
+    }
+
+    private static readonly TorchSharp.Scalar TrainedScale = 0.1.ToScalar();
 
     [Fact]
     public void A_model_without_free_experts_refuses_another_domain_naming_the_layer()

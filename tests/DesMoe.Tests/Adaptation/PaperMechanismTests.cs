@@ -199,6 +199,7 @@ public class PaperMechanismTests
         Assert.Contains("layers.1.mlp.shared_experts.up_proj.weight", warmup);
         Assert.DoesNotContain(warmup, n => n.Contains(".mlp.experts."));
         Assert.Contains(Names(TrainingPhase.Warmup, options with { WarmupTrainsExperts = true }), n => n.Contains(".mlp.experts.5."));
+        Assert.All(Names(TrainingPhase.Warmup, options with { WarmupTrainsBackbone = false }), n => Assert.Contains(".mlp.router.", n));
 
         string[] Experts(List<string> names) => names.Where(n => n.Contains(".mlp.experts.") && n.EndsWith("up_proj.weight")).Order().ToArray();
         var stabilization = Names(TrainingPhase.Stabilization);
