@@ -7,7 +7,7 @@ namespace DesMoe.Cli.Peer;
 /// client-side time to first token per stream and the gaps between tokens, and the wall time of the whole list.
 /// </summary>
 public sealed record PeerRun(string Engine, int Streams, IReadOnlyList<IReadOnlyList<int>> Outputs, LatencySummary TimeToFirstToken,
-    LatencySummary InterToken, TimeSpan Wall)
+    LatencySummary InterToken, TimeSpan Wall, double InterTokenMeanMs)
 {
     public long Tokens => Outputs.Sum(o => (long)o.Count);
     public double TokensPerSecond => Tokens / Wall.TotalSeconds;
@@ -49,6 +49,6 @@ public static class GenAiRuns
             wall += decode.Wall;
         }
         return new PeerRun(batch == 1 ? "ONNX Runtime GenAI" : "ONNX Runtime GenAI, static batch", batch, outputs,
-            LatencySummary.Of(firstToken), LatencySummary.Of(gaps), wall);
+            LatencySummary.Of(firstToken), LatencySummary.Of(gaps), wall, gaps.Count > 0 ? gaps.Average() : double.NaN);
     }
 }

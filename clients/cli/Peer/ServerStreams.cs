@@ -53,6 +53,7 @@ public static class ServerStreams
 
         await Task.WhenAll(Enumerable.Range(0, streams).Select(_ => Task.Run(Stream, cancellation)));
         wall.Stop();
-        return new PeerRun("ours (gRPC, continuous batching)", streams, outputs, LatencySummary.Of(firstToken), LatencySummary.Of(gaps), wall.Elapsed);
+        return new PeerRun("ours (gRPC, continuous batching)", streams, outputs, LatencySummary.Of(firstToken), LatencySummary.Of(gaps), wall.Elapsed,
+            gaps.IsEmpty ? double.NaN : gaps.Average());
     }
 }
