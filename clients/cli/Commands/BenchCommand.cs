@@ -69,6 +69,6 @@ internal static class BenchCommand
             Console.WriteLine($"forward (1 x {seqLen} tokens): {seqLen / (perPass / 1000):F0} tokens/s ({perPass:F2} ms/pass)");
             return 0;
         }));
-        return new Command("bench", "Benchmarks that print measured figures.") { command, ExportBenchCommand.Create(), LoadBenchCommand.Create(), GcStressCommand.Create(), ModelRandomCommand.LoadBench() };
+        return new Command("bench", "Benchmarks that print measured figures.") { command, ExportBenchCommand.Create(), LoadBenchCommand.Create(), PeerBenchCommand.Create(), GcStressCommand.Create(), ModelRandomCommand.LoadBench() };
     }
 }

@@ -16,7 +16,8 @@ public sealed record ExportResult(string OutputFolder, string ModelPath, ExportM
 
 /// <summary>
 /// Turns a model folder (weights, config, tokenizer, optional <c>expert_assignment.json</c>) into an output folder
-/// holding <c>model.onnx</c>, the tokenizer and config, the assignment, and <see cref="ExportManifest"/>. The folder
+/// holding <c>model.onnx</c>, the tokenizer and config, the assignment, <see cref="ExportManifest"/> and, where ONNX Runtime
+/// GenAI can run the graph, <see cref="GenAiConfig"/>'s <c>genai_config.json</c>. The folder
 /// is staged and renamed into place only after ONNX Runtime has loaded the model and matched the TorchSharp logits,
 /// so a failed export leaves no half-written output and an earlier export at the same path intact.
 /// </summary>
@@ -55,6 +56,8 @@ public static class ModelExporter
         };
         if (assignment is not null) metadata[OnnxMetadataKeys.ExpertAssignment] = assignment.ToJson();
         var model = OnnxModelFile.Create(graph, metadata);
+        // Checked on the graph as built, so a graph change that GenAI cannot run drops the file instead of shipping a broken one.
+        var genAiUnsupported = GenAiConfig.Unsupported(model.Graph, config, loaded.Tokenizer.Special);
 
         ExportManifest? manifest = null;
         AtomicDirectory.Write(outputFolder, staging =>
@@ -65,6 +68,12 @@ public static class ModelExporter
             File.WriteAllText(Path.Combine(staging, TokenizerFile.FileName), TokenizerFile.ToJson(loaded.Tokenizer));
             File.WriteAllText(Path.Combine(staging, MoeConfig.FileName), config.ToJson());
             if (assignment is not null) File.WriteAllText(Path.Combine(staging, ExpertAssignment.FileName), assignment.ToJson());
+            if (genAiUnsupported is null)
+            {
+                File.WriteAllText(Path.Combine(staging, GenAiConfig.FileName), GenAiConfig.ToJson(config, loaded.Tokenizer.Special));
+                log($"wrote {GenAiConfig.FileName}: ONNX Runtime GenAI runs this folder on the no-domain path ({options.NoDomain}{(domains.Count > 0 ? $"; it cannot route by [{string.Join(", ", domains)}]" : "")})");
+            }
+            else log($"no {GenAiConfig.FileName}: {genAiUnsupported}");
 
             log("checking: ONNX Runtime vs TorchSharp logits, prefill + 4 decode steps, every domain id");
             var parity = Verify(loaded, routingTable, modelPath, options.Precision);

@@ -1,0 +1,156 @@
+using System.CommandLine;
+using DesMoe.Cli.Peer;
+using DesMoe.Cli.Remote;
+using DesMoe.Core.Config;
+using DesMoe.Core.Data;
+using DesMoe.Core.Tokenization;
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
+using DesMoe.Protos.V1;
+
+namespace DesMoe.Cli.Commands;
+
+/// <summary>
+/// <c>desmoe bench peer</c>: the same prompts, each decoding the same number of greedy tokens, through ONNX Runtime
+/// GenAI (in-process) and through our server (in-process on a loopback port, or a running one), on the same exported
+/// folder; prints tokens/s, TTFT and ITL for each, the ratios the serving goals are set on, and whether the greedy
+/// outputs are equal.
+/// </summary>
+internal static class PeerBenchCommand
+{
+    /// <summary>Ours at one stream vs GenAI at one stream, and ours at the most streams vs GenAI at one stream.</summary>
+    private const double SingleStreamGoal = 1.0, ConcurrentGoal = 4.0;
+    private const int ConcurrentGoalStreams = 32;
+
+    public static Command Create()
+    {
+        var model = ModelOption.Create();
+        var export = new Option<string?>("--export") { Description = "an exported folder with genai_config.json (default: export --model into a temporary folder)" };
+        var address = new Option<string?>("--address") { Description = "bench a running server that serves the same export (default: start one in-process on a loopback port)" };
+        var promptCount = new Option<int>("--prompts") { Description = "general-set held-out prompts every engine decodes", DefaultValueFactory = _ => 32 };
+        var promptFile = new Option<string?>("--prompts-file") { Description = "a text file with one prompt per line instead" };
+        var newTokens = new Option<int>("--new-tokens") { Description = "greedy tokens every prompt decodes (the end token is never chosen)", DefaultValueFactory = _ => 64 };
+        var clients = new Option<string>("--clients") { Description = "comma-separated numbers of concurrent streams to our server", DefaultValueFactory = _ => "1,8,32" };
+        var genAiBatch = new Option<int>("--genai-batch") { Description = "prompts per GenAI static batch", DefaultValueFactory = _ => 32 };
+        var spinning = new Option<bool>("--ort-spinning") { Description = "let the in-process server's ONNX Runtime threads spin (GenAI's default; the server's is off)" };
+
+        var command = new Command("peer", "Decode the same prompts through ONNX Runtime GenAI and through our server; print tokens/s, TTFT, ITL, the goal ratios and greedy agreement.")
+        {
+            model, export, address, promptCount, promptFile, newTokens, clients, genAiBatch, spinning,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
+        {
+            var levels = parse.GetValue(clients)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, out var n) && n > 0 ? n : throw new ArgumentException($"--clients expects positive integers, got '{s}'")).ToList();
+            if (levels.Count == 0) throw new ArgumentException("--clients names no level");
+            int tokens = parse.GetValue(newTokens), batch = parse.GetValue(genAiBatch);
+            if (tokens <= 0) throw new ArgumentException($"--new-tokens must be positive, got {tokens}");
+            if (batch <= 0) throw new ArgumentException($"--genai-batch must be positive, got {batch}");
+
+            string? temporary = null;
+            var folder = parse.GetValue(export);
+            if (folder is null)
+            {
+                temporary = Path.Combine(Path.GetTempPath(), $"desmoe-peer-export-{Guid.NewGuid():N}");
+                var exported = ModelExporter.Export(parse.GetValue(model)!, temporary, new ExportOptions());
+                folder = exported.OutputFolder;
+                Console.WriteLine($"exported {parse.GetValue(model)} to {folder} in {exported.Elapsed.TotalSeconds:F1} s ({exported.Manifest.ExpertKernel}, {exported.Manifest.WeightPrecision})");
+            }
+            try
+            {
+                return await RunAsync(folder, parse.GetValue(address), Prompts(parse.GetValue(promptFile), parse.GetValue(promptCount)), tokens, levels, batch,
+                    parse.GetValue(spinning), cancellation);
+            }
+            finally
+            {
+                if (temporary is not null && Directory.Exists(temporary)) Directory.Delete(temporary, recursive: true);
+            }
+        }));
+        return command;
+    }
+
+    private static IReadOnlyList<string> Prompts(string? file, int count)
+    {
+        if (file is not null)
+        {
+            var lines = File.ReadAllLines(file).Where(l => l.Length > 0).ToList();
+            return lines.Count > 0 ? lines : throw new ArgumentException($"the prompts file {file} holds no prompt");
+        }
+        if (count <= 0) throw new ArgumentException($"--prompts must be positive, got {count}");
+        return GeneralSet.HeldOut(count).Select(e => e.Prompt).ToList();
+    }
+
+    private static async Task<int> RunAsync(string folder, string? address, IReadOnlyList<string> texts, int newTokens, IReadOnlyList<int> levels,
+        int genAiBatch, bool ortSpinning, CancellationToken cancellation)
+    {
+        var config = MoeConfig.Load(Path.Combine(folder, MoeConfig.FileName));
+        var tokenizer = TokenizerFile.Load(Path.Combine(folder, TokenizerFile.FileName));
+        // GenAI gets the whole prompt; the server gets the prompt's own tokens and adds begin and separator itself.
+        var full = texts.Select(t => (IReadOnlyList<int>)PromptFormat.EncodePrompt(tokenizer, t)).ToList();
+        var bare = texts.Select(t => tokenizer.Encode(t)).ToList();
+        for (int i = 0; i < full.Count; i++)
+            if (full[i].Count + newTokens > config.MaxPositions)
+                throw new ArgumentException($"prompt {i} ('{texts[i]}') has {full[i].Count} tokens; with --new-tokens {newTokens} it exceeds the context of {config.MaxPositions}");
+
+        Console.WriteLine($"export {folder}: {config.NumLayers} layers, {config.NumRoutedExperts} experts (top-{config.TopK}), context {config.MaxPositions}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {texts.Count} prompts ({full.Min(p => p.Count)}-{full.Max(p => p.Count)} tokens) x {newTokens} greedy new tokens each, on the no-domain path");
+
+        var runs = new List<PeerRun>();
+        using (var peer = new GenAiPeer(folder))
+        {
+            peer.Generate(full[0], Math.Min(newTokens, 8)); // warm-up: first-run allocations and thread start-up
+            runs.Add(GenAiRuns.SingleStream(peer, full, newTokens));
+            runs.Add(GenAiRuns.Batched(peer, full, newTokens, genAiBatch));
+        }
+
+        InProcessServer? server = address is null ? await InProcessServer.StartAsync(folder, Math.Max(levels.Max(), 1), ortSpinning) : null;
+        try
+        {
+            using var channel = server is null ? ServerConnection.Open(address!) : null;
+            var client = new Inference.InferenceClient(server?.Channel ?? channel!);
+            var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
+            if (MoeConfig.FromJson(info.ConfigJson, "the server's model") != config)
+                throw new ArgumentException($"the server at {address} serves another model ({info.ModelPath}) than {folder}");
+            Console.WriteLine($"our server {(server is null ? address : $"in-process at {server.Address}")}: {info.ExecutionProvider}, spinning {(server is null ? "as configured" : ortSpinning ? "on" : "off")}");
+            await ServerStreams.RunAsync(client, bare.Take(Math.Min(bare.Count, levels.Max())).ToList(), Math.Min(newTokens, 8), levels.Max(), cancellation); // warm-up
+            foreach (var level in levels) runs.Add(await ServerStreams.RunAsync(client, bare, newTokens, level, cancellation));
+        }
+        finally
+        {
+            if (server is not null) await server.DisposeAsync();
+        }
+        return Report(runs, texts.Count);
+    }
+
+    private static int Report(IReadOnlyList<PeerRun> runs, int prompts)
+    {
+        var reference = runs[0];
+        // ITL is taken where a client sees tokens: gRPC may deliver two chunks in one read, so its p50 can sit near 0 while the mean is the decode rate.
+        Console.WriteLine($"{"engine",-36} {"streams",7} {"tokens/s",9} | {"TTFT p50",8} {"p95",7} | {"ITL mean",8} {"p50",7} {"p95",7}  (ms) | greedy = GenAI 1 stream");
+        bool allMatch = true;
+        foreach (var r in runs)
+        {
+            var (matched, first) = r.CompareTo(reference);
+            allMatch &= matched == prompts;
+            var agreement = ReferenceEquals(r, reference) ? "(reference)" : $"{matched}/{prompts} prompts" +
+                (first is { } f ? $" (first difference: prompt {f.Prompt}, token {f.Position})" : "");
+            Console.WriteLine($"{r.Engine,-36} {r.Streams,7} {r.TokensPerSecond,9:F0} | {r.TimeToFirstToken.P50,8:F1} {r.TimeToFirstToken.P95,7:F1} | " +
+                              $"{r.InterTokenMeanMs,8:F2} {r.InterToken.P50,7:F2} {r.InterToken.P95,7:F2}       | {agreement}");
+        }
+        var ours = runs.Where(r => r.Engine.StartsWith("ours", StringComparison.Ordinal)).ToList();
+        if (ours.FirstOrDefault(r => r.Streams == 1) is { } single)
+            Goal("ours 1 stream / GenAI 1 stream", single.TokensPerSecond / reference.TokensPerSecond, SingleStreamGoal);
+        if (ours.FirstOrDefault(r => r.Streams == ConcurrentGoalStreams) is { } concurrent)
+            Goal($"ours {ConcurrentGoalStreams} streams / GenAI 1 stream", concurrent.TokensPerSecond / reference.TokensPerSecond, ConcurrentGoal);
+        var genAiBatch = runs[1];
+        if (ours.FirstOrDefault(r => r.Streams == genAiBatch.Streams) is { } sameWidth)
+            Console.WriteLine($"ours {sameWidth.Streams} streams / GenAI static batch of {genAiBatch.Streams}: {sameWidth.TokensPerSecond / genAiBatch.TokensPerSecond:F2}x (no goal)");
+        Console.WriteLine(allMatch
+            ? $"greedy outputs: equal on all {prompts} prompts for every engine and level"
+            : "greedy outputs: DIFFER (see the last column)");
+        return allMatch ? 0 : CliErrors.Failure;
+    }
+
+    private static void Goal(string name, double ratio, double goal) =>
+        Console.WriteLine($"{name}: {ratio:F2}x (goal >= {goal:0.0#}x: {(ratio >= goal ? "met" : "MISSED")})");
+}

@@ -1,0 +1,79 @@
+using DesMoe.Server;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DesMoe.Cli.Peer;
+
+/// <summary>
+/// Our server as deployed (Kestrel over HTTP/2, the continuous-batching ONNX engine on CPU) started inside this
+/// process on a free loopback port, serving one exported folder in place from a throw-away data directory. Requests
+/// still go through the generated gRPC client and the loopback socket, so the figures include what a client pays.
+/// </summary>
+public sealed class InProcessServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _dataDirectory;
+
+    private InProcessServer(WebApplication app, string address, string dataDirectory)
+    {
+        _app = app;
+        _dataDirectory = dataDirectory;
+        Address = address;
+        Channel = GrpcChannel.ForAddress(address);
+    }
+
+    public string Address { get; }
+    public GrpcChannel Channel { get; }
+
+    /// <param name="maxBatch">sequences decoded together; at least the most concurrent streams, so they all batch</param>
+    /// <param name="ortSpinning">let ONNX Runtime's idle threads spin (the server's default is off)</param>
+    public static async Task<InProcessServer> StartAsync(string exportFolder, int maxBatch, bool ortSpinning)
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"desmoe-peer-{Guid.NewGuid():N}");
+        var metrics = $"http://127.0.0.1:{FreePort()}";
+        WebApplication? app = null;
+        try
+        {
+            app = ServerApp.Build([
+                $"--DesMoe:ModelPath={Path.GetFullPath(exportFolder)}", $"--DesMoe:DataDirectory={data}",
+                "--DesMoe:ExecutionProvider=Cpu", $"--DesMoe:MaxBatch={maxBatch}", $"--DesMoe:QueueSize={maxBatch}",
+                $"--DesMoe:OrtSpinning={ortSpinning}",
+                // Every request names domain "none"; no classifier needs profiling at start-up.
+                "--DesMoe:AutoDomain=false",
+                "--Kestrel:EndpointDefaults:Protocols=Http2", "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0",
+                $"--Kestrel:Endpoints:Metrics:Url={metrics}", "--Kestrel:Endpoints:Metrics:Protocols=Http1",
+                // The bench prints its own lines; the server's start-up and worker notices would interleave with them.
+                "--Logging:LogLevel:Default=Error",
+            ]);
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics);
+            return new InProcessServer(app, address, data);
+        }
+        catch
+        {
+            if (app is not null) await app.DisposeAsync();
+            if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+            throw;
+        }
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (Directory.Exists(_dataDirectory)) Directory.Delete(_dataDirectory, recursive: true);
+    }
+}

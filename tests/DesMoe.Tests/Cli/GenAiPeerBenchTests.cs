@@ -1,0 +1,41 @@
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
+using DesMoe.Tests.Support;
+using Xunit;
+
+namespace DesMoe.Tests.Cli;
+
+/// <summary><c>desmoe bench peer</c> as a user runs it: the real CLI, GenAI and the in-process server, at toy sizes.</summary>
+public sealed class GenAiPeerBenchTests
+{
+    [Fact]
+    public async Task Bench_peer_prints_both_runtimes_the_goal_ratios_and_the_greedy_agreement()
+    {
+        var run = await CliRunner.RunAsync("", null, "bench", "peer", "--prompts", "3", "--new-tokens", "6", "--clients", "1,3", "--genai-batch", "3");
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+        Assert.Contains("ONNX Runtime GenAI ", run.Output);
+        Assert.Contains("ONNX Runtime GenAI, static batch ", run.Output);
+        Assert.Matches(@"ours \(gRPC, continuous batching\)\s+3\s+\d+", run.Output);
+        Assert.Matches(@"ours 1 stream / GenAI 1 stream: \d+\.\d\dx \(goal >= 1\.0x: (met|MISSED)\)", run.Output);
+        Assert.Contains("ours 3 streams / GenAI static batch of 3:", run.Output);
+        Assert.Contains("greedy outputs: equal on all 3 prompts for every engine and level", run.Output);
+        Assert.Contains("3/3 prompts", run.Output);
+    }
+
+    [Fact]
+    public async Task Bench_peer_names_a_folder_without_genai_config_and_a_bad_level()
+    {
+        using var dir = new TempDirectory();
+        var export = ModelExporter.Export(DesMoe.Core.Checkpoints.BundledModel.Folder, dir.File("onnx"), new ExportOptions());
+        File.Delete(Path.Combine(export.OutputFolder, GenAiConfig.FileName));
+
+        var missing = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--prompts", "2", "--new-tokens", "4");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains($"has no {GenAiConfig.FileName}", missing.Error);
+
+        var level = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--clients", "1,zero");
+        Assert.Equal(1, level.ExitCode);
+        Assert.Contains("--clients expects positive integers, got 'zero'", level.Error);
+    }
+}
