@@ -14,7 +14,7 @@ internal static class AdaptCommand
         var model = ModelOption.Create();
         var method = new Option<AdaptationMethod>("--method")
         {
-            Description = "DesMoe (the paper's: one unified model, no label needed), DomainRouted (ours: routes by the domain at inference), FullFineTuning or Esft",
+            Description = "DesMoe (the paper's: one unified model, no label needed), DomainRouted (ours: routes by the domain at inference), FullFineTuning, Esft or Lora",
             DefaultValueFactory = _ => AdaptationMethod.DesMoe,
         };
         var domains = new Option<string>("--domains") { Description = "comma-separated built-in domains to adapt to", DefaultValueFactory = _ => "math,law" };

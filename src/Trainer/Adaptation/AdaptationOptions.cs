@@ -17,6 +17,8 @@ public enum AdaptationMethod
     FullFineTuning,
     /// <summary>ESFT: only the experts most relevant to the (single) domain train; router and everything else frozen.</summary>
     Esft,
+    /// <summary>LoRA on every attention and expert projection (router, embeddings, norms frozen), merged into the weights.</summary>
+    Lora,
 }
 
 public enum EsftScore
@@ -118,6 +120,10 @@ public sealed record AdaptationOptions
     public double EsftTopP { get; init; } = 0.2;
     public int EsftRelevanceExamples { get; init; } = 256;
 
+    // LoRA.
+    public int LoraRank { get; init; } = 8;
+    public double LoraAlpha { get; init; } = 16;
+
     /// <summary>The defaults of <paramref name="method"/>: the paper's for DES-MoE, those docs/desmoe.md measured for the domain-routed variant.</summary>
     public static AdaptationOptions For(AdaptationMethod method) => method switch
     {
@@ -156,6 +162,9 @@ public sealed record AdaptationOptions
             problems.Add("domain-routed training keeps the shared experts frozen: they also serve the no-domain path");
         if (UsesDomainRouting && WeightDecay > 0)
             problems.Add($"domain-routed training needs weight decay 0 (got {WeightDecay}): decay would move the router rows it keeps frozen");
+        if (LoraRank <= 0) problems.Add($"LoRA rank must be positive (got {LoraRank})");
+        if (Method == AdaptationMethod.Lora && CheckpointDirectory is not null)
+            problems.Add("LoRA runs do not checkpoint (their factors are not part of the saved state); drop the checkpoint folder");
         if (CheckpointEvery <= 0) problems.Add($"checkpoint interval must be positive (got {CheckpointEvery})");
         if (ReassignEvery <= 0) problems.Add($"reassign interval must be positive (got {ReassignEvery})");
         if (WarmupFraction < 0 || StabilizationFraction < 0 || WarmupFraction + StabilizationFraction > 1)

@@ -41,6 +41,8 @@ internal sealed class AdaptationState(IReadOnlyList<string> domains, IReadOnlyLi
 
     // Trainable set and optimizer.
     public AdamW? Optimizer { get; set; }
+    /// <summary>LoRA's factors over the trainable matrices; null for every other method.</summary>
+    public LowRankAdapters? Lora { get; set; }
     public List<RoledParameter> Trainable { get; set; } = [];
     public string TrainableKey { get; set; } = "";
     public (TrainingPhase? Phase, ExpertAssignment? Assignment)? TrainableFor { get; set; }
@@ -81,6 +83,7 @@ internal sealed class AdaptationState(IReadOnlyList<string> domains, IReadOnlyLi
     public void Dispose()
     {
         Optimizer?.Dispose();
+        Lora?.Dispose();
         Isolation?.Dispose();
         Routing?.Dispose();
         Pool?.Dispose();

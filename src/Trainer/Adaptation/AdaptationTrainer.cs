@@ -240,14 +240,19 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
         foreach (var p in run.Parameters) p.Parameter.requires_grad = false;
         foreach (var p in trainable) p.Parameter.requires_grad = true;
         run.Optimizer?.Dispose();
-        run.Optimizer = new AdamW(trainable.Select(p => p.Parameter), options.LearningRate, weightDecay: options.WeightDecay);
+        if (options.Method == AdaptationMethod.Lora)
+        {
+            run.Lora?.Dispose();
+            run.Lora = new LowRankAdapters(trainable.Select(p => p.Parameter), options.LoraRank, options.LoraAlpha);
+        }
+        run.Optimizer = new AdamW(run.Lora?.Parameters ?? trainable.Select(p => p.Parameter), options.LearningRate, weightDecay: options.WeightDecay);
         // A checkpoint taken where the trainable set changes (e.g. entering consolidation) holds moments of the previous
         // set; an uninterrupted run starts a fresh optimizer there too.
         if (run.OptimizerPending && run.Resume!.OptimizerParameters.SequenceEqual(trainable.Select(p => p.Name)))
             AdaptationCheckpoint.LoadOptimizer(options.CheckpointDirectory!, run.Optimizer);
         run.OptimizerPending = false;
         var config = model.Config;
-        run.TrainableCount = trainable.Sum(p => p.Role == ParameterRole.Router && run.Pool is not null
+        run.TrainableCount = run.Lora?.Count ?? trainable.Sum(p => p.Role == ParameterRole.Router && run.Pool is not null
             ? run.Pool.Experts[p.Layer].Count * config.HiddenSize
             : p.Parameter.numel());
         Log?.Invoke($"step {step}: {run.TrainableCount:N0} trainable parameters");
@@ -293,8 +298,10 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
             using var klWeight = run.AdaptiveWeight.Value.ToScalar();
             if (distill) loss = loss.add(kl * klWeight, Scalars.One);
             run.DistillationWeight = DomainRouted ? run.AdaptiveWeight.Value : 0;
-            OptimizerStep.Take(optimizer, loss, options.GradientClip,
-                DomainRouted && run.RouterTrains ? () => run.Pool!.MaskRouterGradients(model) : null);
+            Action? adjust = run.Lora is { } lora ? lora.ProjectGradients
+                : DomainRouted && run.RouterTrains ? () => run.Pool!.MaskRouterGradients(model) : null;
+            OptimizerStep.Take(optimizer, loss, options.GradientClip, adjust);
+            run.Lora?.Apply();
         }
 
         // Bookkeeping: routing statistics for the matrix, curves, per-domain loss.

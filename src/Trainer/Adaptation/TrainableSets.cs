@@ -17,6 +17,10 @@ public static class TrainableSets
             case AdaptationMethod.Esft:
                 var selected = assignment!.AssignedPerLayer();
                 return parameters.Where(p => p.Role == ParameterRole.RoutedExpert && selected[p.Layer].Contains(p.Expert)).ToList();
+            case AdaptationMethod.Lora:
+                // The matrices LoRA adapts (their factors are what trains; see LowRankAdapters).
+                return parameters.Where(p => p.Name.EndsWith("proj.weight") && (p.Name.Contains(".self_attn.")
+                    || p.Role is ParameterRole.RoutedExpert or ParameterRole.SharedExpert)).ToList();
             case AdaptationMethod.DomainRouted:
                 return DomainRouted(options, parameters, phase, assignment, pool!);
             default:

@@ -25,6 +25,7 @@ public static class BenchmarkMethods
         new("FFT joint", RunShape.Joint, AdaptationOptions.For(AdaptationMethod.FullFineTuning)),
         new("FFT sequential", RunShape.Sequential, AdaptationOptions.For(AdaptationMethod.FullFineTuning)),
         new("ESFT", RunShape.PerDomain, AdaptationOptions.For(AdaptationMethod.Esft)),
+        new("LoRA joint", RunShape.Joint, AdaptationOptions.For(AdaptationMethod.Lora)),
         // The paper contradicts itself on whether experts train in warm-up; the default follows its text.
         new("DES-MoE experts in warm-up", RunShape.Joint, DesMoe with { WarmupTrainsExperts = true }),
         // Not the paper's: shows how much of the forgetting Stage I's backbone training causes.
