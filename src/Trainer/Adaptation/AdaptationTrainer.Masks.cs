@@ -1,0 +1,70 @@
+using DesMoe.Core.Model;
+
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>Step 2 of a training step: the expert-domain matrix becomes each domain's experts (the masks, or the domain-routed assignment).</summary>
+public sealed partial class AdaptationTrainer
+{
+    // ---- 2. expert-domain matrix and masks --------------------------------------------------------------------------
+
+    private void RefreshMasks(AdaptationState run, int step)
+    {
+        if (DesMoe) RefreshByThreshold(run, step);
+        else if (DomainRouted) RefreshWithinPool(run, step);
+        if (run.Phase != run.LastPhase && run.Phase is not null) Log?.Invoke($"step {step}: phase {run.Phase}");
+        run.LastPhase = run.Phase;
+    }
+
+    /// <summary>
+    /// The paper's refresh: every <see cref="AdaptationOptions.MatrixRefreshEvery"/> steps (and when a phase begins) the
+    /// window's selection shares fold into A with momentum, and S_d = experts at or above phi times the row's best.
+    /// The masks apply from stabilization on; consolidation keeps the last ones.
+    /// </summary>
+    private void RefreshByThreshold(AdaptationState run, int step)
+    {
+        var phase = run.Phase;
+        bool entering = phase != run.LastPhase && phase != TrainingPhase.Warmup;
+        bool due = step > 0 && step % options.MatrixRefreshEvery == 0 && phase != TrainingPhase.Consolidation;
+        bool entersLocked = entering && phase == TrainingPhase.Consolidation;
+        if (!due && !entering) return;
+        if (!run.UsageWindow!.IsEmpty) run.UsageWindow.FlushInto(run.Matrix!, options.MatrixMomentum);
+
+        var next = run.Matrix!.AssignByThreshold(options.ExpertThreshold);
+        if (!entersLocked && run.Phases.ObserveAssignment(step, next) is { } reason)
+        {
+            Log?.Invoke($"step {step}: {reason}");
+            run.Phase = run.Phases.At(step);
+            run.PhaseStart = step;
+        }
+        if (!options.GradientIsolation || run.Phase == TrainingPhase.Warmup) return;
+        if (run.Assignment is null || next.DistanceTo(run.Assignment) > 0)
+        {
+            Log?.Invoke($"step {step}: expert masks {(run.Assignment is null ? "set" : $"changed ({next.DistanceTo(run.Assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
+            run.SetAssignment(next, model.Config.TopK);
+        }
+    }
+
+    /// <summary>The domain-routed variant: top-p assignment within the adaptable pool, checked every <see cref="AdaptationOptions.ReassignEvery"/> steps.</summary>
+    private void RefreshWithinPool(AdaptationState run, int step)
+    {
+        var matrix = run.Matrix!;
+        ExpertAssignment Assign() => matrix.AssignWithin(run.Pool!.Experts, options.AssignmentTopP, options.AssignmentMinSpecificity);
+        bool check = run.Phase != TrainingPhase.Consolidation && step > run.PhaseStart && (step - run.PhaseStart) % options.ReassignEvery == 0;
+        if (check && run.Phases.ObserveAssignment(step, Assign()) is { } reason)
+        {
+            Log?.Invoke($"step {step}: {reason}");
+            run.Phase = run.Phases.At(step);
+            run.PhaseStart = step;
+        }
+        var phase = run.Phase;
+        if (phase == TrainingPhase.Warmup) return;
+        bool enteringStabilization = run.LastPhase is TrainingPhase.Warmup or null && phase == TrainingPhase.Stabilization;
+        bool enteringConsolidation = run.LastPhase != TrainingPhase.Consolidation && phase == TrainingPhase.Consolidation;
+        bool reassign = phase == TrainingPhase.Stabilization && (step - run.PhaseStart) % options.ReassignEvery == 0;
+        if (run.Assignment is not null && !enteringStabilization && !enteringConsolidation && !reassign) return;
+        var next = Assign();
+        if (run.Assignment is not null && next.DistanceTo(run.Assignment) == 0) return;
+        Log?.Invoke($"step {step}: expert assignment {(run.Assignment is null ? "set" : $"changed ({next.DistanceTo(run.Assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
+        run.SetAssignment(next, model.Config.TopK);
+    }
+}

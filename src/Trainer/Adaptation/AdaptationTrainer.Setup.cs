@@ -1,0 +1,100 @@
+using DesMoe.Core.Data;
+using DesMoe.Core.Model;
+using DesMoe.Core.Training;
+using static TorchSharp.torch;
+
+namespace DesMoe.Trainer.Adaptation;
+
+/// <summary>Step 0 of a run: checks the inputs, builds the method's state, and restores a checkpoint when there is one.</summary>
+public sealed partial class AdaptationTrainer
+{
+    // ---- 0. set-up: inputs, method state, resume -------------------------------------------------------------------
+
+    private void CheckInputs(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<Example>? generalReference)
+    {
+        options.Validate();
+        if (domains.Count == 0) throw new ArgumentException("no domains to adapt to");
+        if (domains.Count != domainSets.Count) throw new ArgumentException($"{domains.Count} domain names but {domainSets.Count} datasets");
+        for (int d = 0; d < domains.Count; d++)
+            if (domainSets[d].Count == 0) throw new ArgumentException($"domain '{domains[d]}' has no training examples");
+        if (options.Method == AdaptationMethod.Esft && domains.Count != 1)
+            throw new ArgumentException($"ESFT trains one model per domain; got {domains.Count} domains in one run");
+        var config = model.Config;
+        if (!DomainRouted) return;
+        if (generalReference is null || generalReference.Count == 0)
+            throw new ArgumentException("domain-routed DES-MoE needs general reference examples (a sample of the pre-training data) to choose the experts " +
+                                        "that may adapt; pass them, or use --method DesMoe");
+        if (options.AdaptableExperts > config.NumRoutedExperts - config.TopK)
+            throw new ArgumentException($"{options.AdaptableExperts} adaptable experts per layer would leave the no-domain path fewer than " +
+                                        $"top-k ({config.TopK}) of the {config.NumRoutedExperts} routed experts");
+        if (config.AdaptiveRouterWidth > 0)
+            throw new ArgumentException("domain-routed training keeps the no-domain path's router rows frozen, which an adaptive router " +
+                                        "(desmoe_adaptive_router_width > 0) cannot guarantee; adapt the base model instead");
+    }
+
+    private AdaptationState Prepare(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<Example>? generalReference)
+    {
+        var config = model.Config;
+        if (options.UsesAdaptiveRouter && config.AdaptiveRouterWidth == 0)
+        {
+            model.EnableAdaptiveRouter(options.AdaptiveRouterWidthFactor * config.HiddenSize);
+            Log?.Invoke($"adaptive router: a {model.Config.AdaptiveRouterWidth}-wide residual MLP per MoE layer, zero at the start");
+        }
+
+        var resume = options.CheckpointDirectory is { } folder ? AdaptationCheckpoint.TryLoad(folder) : null;
+        if (resume?.MismatchWith(options, domains) is { } mismatch) throw new InvalidOperationException($"{options.CheckpointDirectory}: {mismatch}");
+        // The frozen teacher: the routers as they were before this run (a resumed run takes the original run's).
+        var references = new DisposableTensors(resume is null
+            ? model.Layers.Select(l => l.Moe.Router.Weight.detach().clone())
+            : resume.ReferenceRouters.Select(w => tensor(w, [config.NumRoutedExperts, config.HiddenSize])));
+        // Chosen on the pre-trained weights, so a resumed run takes the checkpoint's pool rather than measuring adapted ones.
+        var pool = !DomainRouted ? null
+            : resume?.Pool is { } savedPool ? new AdaptablePool(savedPool.Select(l => (IReadOnlySet<int>)l.ToHashSet()).ToList(), config.NumRoutedExperts)
+            : AdaptablePool.Choose(model, tokenizer, generalReference!, options.AdaptableExperts, options.RemovalCostExamples);
+        if (pool is not null && resume is null)
+            Log?.Invoke($"adaptable experts (least removal cost on {Math.Min(generalReference!.Count, options.RemovalCostExamples)} general examples), layer 0: [{string.Join(",", pool.Experts[0].Order())}]");
+
+        var schedule = PhaseSchedule.FromFractions(options.Steps, options.WarmupFraction, options.StabilizationFraction, options.ProgressiveSchedule);
+        var run = new AdaptationState(domains, domainSets, options.Seed)
+        {
+            Parameters = ParameterRoles.Classify(model),
+            Phases = new PhaseTracker(schedule, options.PhaseStabilityThreshold),
+            LearningRate = new LearningRateSchedule(options.LearningRate, options.WarmupLearningRateSteps, options.Steps),
+            Matrix = !Phased ? null
+                : resume?.Matrix is { } savedMatrix ? SpecificityMatrix.FromJson(savedMatrix)
+                : new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts),
+            UsageWindow = DesMoe ? new ExpertUsageWindow(config.NumLayers, domains.Count, config.NumRoutedExperts) : null,
+            Pool = pool,
+            ReferenceRouters = references,
+            AdaptiveWeight = new AdaptiveDistillationWeight(resume?.DistillationWeight ?? options.DistillationInitialWeight, options.DistillationTargetKl),
+            LinearWeight = new LinearDistillationWeight(options.DistillationInitialWeight, options.Steps),
+            Resume = resume,
+        };
+
+        if (resume is null)
+        {
+            if (options.Method == AdaptationMethod.Esft)
+            {
+                run.SetAssignment(EsftAssignment(domains[0], domainSets[0]), config.TopK, masks: false);
+                Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(run.Assignment!, 0));
+            }
+            return run;
+        }
+
+        resume.LoadWeights(options.CheckpointDirectory!, model);
+        run.Phases.Restore(resume.Phases, config.NumLayers, config.NumRoutedExperts);
+        run.PhaseStart = resume.PhaseStart;
+        run.LastPhase = resume.LastPhase;
+        if (resume.Assignment is { } savedAssignment)
+            run.SetAssignment(ExpertAssignment.Parse(savedAssignment, config.NumLayers, config.NumRoutedExperts), config.TopK, masks: Phased);
+        if (resume.UsageWindow is { } savedWindow) run.UsageWindow?.Restore(savedWindow);
+        run.Curve.AddRange(resume.LossCurve);
+        run.Validation.AddRange(resume.ValidationCurve);
+        run.ElapsedBefore = TimeSpan.FromSeconds(resume.ElapsedSeconds);
+        run.FirstStep = resume.Step;
+        run.OptimizerPending = true;
+        for (int step = 0; step < run.FirstStep; step++) DomainBatch.Skip(domainSets, run.DomainIds, options.BatchSize, run.Random);
+        Log?.Invoke($"resuming from the checkpoint in {options.CheckpointDirectory} at step {run.FirstStep}");
+        return run;
+    }
+}
