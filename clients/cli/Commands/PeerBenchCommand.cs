@@ -33,10 +33,11 @@ internal static class PeerBenchCommand
         var clients = new Option<string>("--clients") { Description = "comma-separated numbers of concurrent streams to our server", DefaultValueFactory = _ => "1,8,32" };
         var genAiBatch = new Option<int>("--genai-batch") { Description = "prompts per GenAI static batch", DefaultValueFactory = _ => 32 };
         var spinning = new Option<bool>("--ort-spinning") { Description = "let the in-process server's ONNX Runtime threads spin (GenAI's default; the server's is off)" };
+        var serverThreads = new Option<int>("--server-threads") { Description = "intra-op threads of the in-process server's ONNX Runtime session (DesMoe:Threads; 0 = one per core, the server's default)" };
 
         var command = new Command("peer", "Decode the same prompts through ONNX Runtime GenAI and through our server; print tokens/s, TTFT, ITL, the goal ratios and greedy agreement.")
         {
-            model, export, address, promptCount, promptFile, newTokens, clients, genAiBatch, spinning,
+            model, export, address, promptCount, promptFile, newTokens, clients, genAiBatch, spinning, serverThreads,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -46,6 +47,8 @@ internal static class PeerBenchCommand
             int tokens = parse.GetValue(newTokens), batch = parse.GetValue(genAiBatch);
             if (tokens <= 0) throw new ArgumentException($"--new-tokens must be positive, got {tokens}");
             if (batch <= 0) throw new ArgumentException($"--genai-batch must be positive, got {batch}");
+            int threads = parse.GetValue(serverThreads);
+            if (threads < 0) throw new ArgumentException($"--server-threads must be 0 (one per core) or positive, got {threads}");
 
             string? temporary = null;
             var folder = parse.GetValue(export);
@@ -59,7 +62,7 @@ internal static class PeerBenchCommand
             try
             {
                 return await RunAsync(folder, parse.GetValue(address), Prompts(parse.GetValue(promptFile), parse.GetValue(promptCount)), tokens, levels, batch,
-                    parse.GetValue(spinning), cancellation);
+                    parse.GetValue(spinning), threads, cancellation);
             }
             finally
             {
@@ -81,7 +84,7 @@ internal static class PeerBenchCommand
     }
 
     private static async Task<int> RunAsync(string folder, string? address, IReadOnlyList<string> texts, int newTokens, IReadOnlyList<int> levels,
-        int genAiBatch, bool ortSpinning, CancellationToken cancellation)
+        int genAiBatch, bool ortSpinning, int serverThreads, CancellationToken cancellation)
     {
         var config = MoeConfig.Load(Path.Combine(folder, MoeConfig.FileName));
         var tokenizer = TokenizerFile.Load(Path.Combine(folder, TokenizerFile.FileName));
@@ -103,7 +106,7 @@ internal static class PeerBenchCommand
             runs.Add(GenAiRuns.Batched(peer, full, newTokens, genAiBatch));
         }
 
-        InProcessServer? server = address is null ? await InProcessServer.StartAsync(folder, Math.Max(levels.Max(), 1), ortSpinning) : null;
+        InProcessServer? server = address is null ? await InProcessServer.StartAsync(folder, Math.Max(levels.Max(), 1), ortSpinning, serverThreads) : null;
         try
         {
             using var channel = server is null ? ServerConnection.Open(address!) : null;
@@ -111,7 +114,7 @@ internal static class PeerBenchCommand
             var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
             if (MoeConfig.FromJson(info.ConfigJson, "the server's model") != config)
                 throw new ArgumentException($"the server at {address} serves another model ({info.ModelPath}) than {folder}");
-            Console.WriteLine($"our server {(server is null ? address : $"in-process at {server.Address}")}: {info.ExecutionProvider}, spinning {(server is null ? "as configured" : ortSpinning ? "on" : "off")}");
+            Console.WriteLine($"our server {(server is null ? address : $"in-process at {server.Address}")}: {info.ExecutionProvider}, spinning {(server is null ? "as configured" : ortSpinning ? "on" : "off")}, intra-op threads {(server is null ? "as configured" : serverThreads == 0 ? "one per core" : serverThreads)}");
             await ServerStreams.RunAsync(client, bare.Take(Math.Min(bare.Count, levels.Max())).ToList(), Math.Min(newTokens, 8), levels.Max(), cancellation); // warm-up
             foreach (var level in levels) runs.Add(await ServerStreams.RunAsync(client, bare, newTokens, level, cancellation));
         }

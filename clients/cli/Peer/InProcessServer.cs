@@ -30,7 +30,8 @@ public sealed class InProcessServer : IAsyncDisposable
 
     /// <param name="maxBatch">sequences decoded together; at least the most concurrent streams, so they all batch</param>
     /// <param name="ortSpinning">let ONNX Runtime's idle threads spin (the server's default is off)</param>
-    public static async Task<InProcessServer> StartAsync(string exportFolder, int maxBatch, bool ortSpinning)
+    /// <param name="threads">ONNX Runtime intra-op threads (0 = one per core, the server's default)</param>
+    public static async Task<InProcessServer> StartAsync(string exportFolder, int maxBatch, bool ortSpinning, int threads = 0)
     {
         var data = Path.Combine(Path.GetTempPath(), $"desmoe-peer-{Guid.NewGuid():N}");
         var metrics = $"http://127.0.0.1:{FreePort()}";
@@ -40,7 +41,7 @@ public sealed class InProcessServer : IAsyncDisposable
             app = ServerApp.Build([
                 $"--DesMoe:ModelPath={Path.GetFullPath(exportFolder)}", $"--DesMoe:DataDirectory={data}",
                 "--DesMoe:ExecutionProvider=Cpu", $"--DesMoe:MaxBatch={maxBatch}", $"--DesMoe:QueueSize={maxBatch}",
-                $"--DesMoe:OrtSpinning={ortSpinning}",
+                $"--DesMoe:OrtSpinning={ortSpinning}", $"--DesMoe:Threads={threads}",
                 // Every request names domain "none"; no classifier needs profiling at start-up.
                 "--DesMoe:AutoDomain=false",
                 "--Kestrel:EndpointDefaults:Protocols=Http2", "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0",

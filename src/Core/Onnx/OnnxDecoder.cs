@@ -87,6 +87,12 @@ public sealed class OnnxDecoder : IDisposable
         }
     }
 
+    /// <summary>A reusable binding for decode steps over caller-owned tensors (see <see cref="OnnxStepBinding"/>); dispose it before the decoder.</summary>
+    public OnnxStepBinding CreateStepBinding() => new(_session, Info.Config.NumLayers, _reportsRouting);
+
+    /// <summary>Whether the model reports the experts each token was routed to (<c>router.{i}.experts</c>).</summary>
+    public bool ReportsRouting => _reportsRouting;
+
     public OnnxKvCache EmptyCache(int batch) =>
         OnnxKvCache.Empty(Info.Config.NumLayers, batch, Info.Config.NumKvHeads, Info.Config.HeadDim);
 

@@ -5,15 +5,19 @@ using DesMoe.Core.Config;
 using DesMoe.Core.Generation;
 using DesMoe.Core.Onnx;
 using DesMoe.Core.Tokenization;
+using DesMoe.Server.Engine.Decoding;
 using DesMoe.Server.Telemetry;
 
 namespace DesMoe.Server.Engine;
 
 /// <summary>
 /// Serves an exported ONNX model with continuous batching. One scheduler thread owns the model: between decode steps
-/// it admits waiting requests (each prefilled on its own), drops cancelled ones, and then decodes one token for every
-/// active sequence in a single batched run, whatever their domains and lengths. Each sequence keeps its own KV cache,
-/// laid right-aligned into the batch with the padding masked, so a sequence decodes as it would alone.
+/// it admits waiting requests (prefilled together), drops cancelled ones, and then decodes one token for every
+/// active sequence in a single batched run, whatever their domains and lengths. The batch's KV cache stays in
+/// preallocated slot buffers across steps (<see cref="KvSlots"/>), each sequence right-aligned in its row with the
+/// padding masked, so a sequence decodes as it would alone; a step binds those buffers and a few small pinned
+/// tensors (<see cref="DecodeBuffers"/>) and ONNX Runtime writes the next cache and the logits in place.
+/// Row i of the batch is <c>active[i]</c>: a leaving sequence's row is taken by the last one, in both.
 /// </summary>
 public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
 {
@@ -23,10 +27,11 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _scheduler;
     private readonly ILogger _logger;
-    // The batch's padded past keys and values per layer, reused every decode step: [MaxBatch, kv_heads, context, head_dim] at most.
-    private readonly float[][] _pastKeys;
-    private readonly float[][] _pastValues;
+    private readonly KvSlots _slots;
+    private readonly DecodeBuffers _buffers;
+    private readonly OnnxStepBinding _binding;
     private readonly Telemetry.ExpertUtilization _utilization;
+    private int _stepsSinceFlush;
     private int _inFlight;
 
     public OnnxBatchingEngine(OnnxDecoder decoder, BatchingOptions options, string modelVersion, long parameterCount, ILogger logger,
@@ -40,9 +45,10 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         ParameterCount = parameterCount;
         var config = decoder.Info.Config;
         _utilization = new Telemetry.ExpertUtilization(decoder.Info.Domains, config.NumLayers, config.NumRoutedExperts);
-        int capacity = options.MaxBatch * config.NumKvHeads * config.MaxPositions * config.HeadDim;
-        _pastKeys = Enumerable.Range(0, config.NumLayers).Select(_ => new float[capacity]).ToArray();
-        _pastValues = Enumerable.Range(0, config.NumLayers).Select(_ => new float[capacity]).ToArray();
+        // Host buffers: the CPU provider reads them in place (a CUDA build would allocate device buffers here, see IKvBuffer).
+        _slots = new KvSlots(config.NumLayers, options.MaxBatch, config.NumKvHeads, config.MaxPositions, config.HeadDim, length => new HostKvBuffer(length));
+        _buffers = new DecodeBuffers(options.MaxBatch, config.MaxPositions, config.VocabSize, decoder.ReportsRouting ? config.NumLayers : 0, config.TopK);
+        _binding = decoder.CreateStepBinding();
         _waiting = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
         _scheduler = Task.Factory.StartNew(RunScheduler, TaskCreationOptions.LongRunning).Unwrap();
     }
@@ -106,14 +112,16 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
                     if (next.Cancellation.IsCancellationRequested) next.Complete(new OperationCanceledException(next.Cancellation));
                     else admitted.Add(next);
                 }
-                if (admitted.Count > 0) active.AddRange(Prefill(admitted));
-                active.RemoveAll(s =>
+                if (admitted.Count > 0) Prefill(admitted, active);
+                for (int row = active.Count - 1; row >= 0; row--)
                 {
-                    if (!s.Cancellation.IsCancellationRequested) return false;
+                    var s = active[row];
+                    if (!s.Cancellation.IsCancellationRequested) continue;
                     s.Complete(new OperationCanceledException(s.Cancellation));
-                    return true;
-                });
+                    Leave(active, row);
+                }
                 if (active.Count > 0) DecodeStep(active);
+                else _utilization.Flush();
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -128,10 +136,12 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
                 _logger.LogError(e, "Decode step failed; failing the {Count} sequences in the batch", active.Count);
                 foreach (var s in active) s.Complete(e);
                 active.Clear();
+                _slots.Clear();
             }
             Active = active.Count;
-            Interlocked.Exchange(ref _kvCacheBytes, active.Sum(a => (long)a.Cache.Length) * KvBytesPerPosition);
+            Interlocked.Exchange(ref _kvCacheBytes, _slots.TotalLength * KvBytesPerPosition);
         }
+        _utilization.Flush();
         foreach (var s in active) s.Complete(new EngineStoppedException());
         while (_waiting.Reader.TryRead(out var left)) left.Complete(new EngineStoppedException());
     }
@@ -140,8 +150,8 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     /// Prefills the newly admitted sequences together: prompts left-padded to the longest, padding masked, each row
     /// with its own positions and domain, so every row computes what it would alone.
     /// </summary>
-    /// <returns>the sequences that go on decoding (not finished by their first token)</returns>
-    private List<ActiveSequence> Prefill(List<ActiveSequence> admitted)
+    /// <remarks>The sequences that go on decoding (not finished by their first token) join <paramref name="active"/> and the KV slots.</remarks>
+    private void Prefill(List<ActiveSequence> admitted, List<ActiveSequence> active)
     {
         int b = admitted.Count, width = admitted.Max(s => s.Request.PromptTokens.Count);
         var spans = admitted.Select(s =>
@@ -170,19 +180,22 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             using var empty = _decoder.EmptyCache(b);
             using var output = _decoder.Run(new OnnxStepInput(b, width, ids, mask, positions, admitted.Select(s => (long)s.DomainId).ToArray()), empty);
             _utilization.Record(output, admitted.Select(s => s.DomainId).ToList());
-            var continuing = new List<ActiveSequence>(b);
+            var continuing = new List<int>(b);
             for (int row = 0; row < b; row++)
             {
                 var s = admitted[row];
-                int n = s.Request.PromptTokens.Count;
-                for (int l = 0; l < Config.NumLayers; l++)
-                    s.Cache.Append(l, output.Present.Keys(l), output.Present.Values(l), row, width, width - n, n);
-                s.Cache.Advance(n);
                 if (!s.Emit(output.LastLogits(row))) continue;
                 s.Decoding = ServerTelemetry.StartChild("desmoe.decode", s.Parent);
-                continuing.Add(s);
+                continuing.Add(row);
             }
-            return continuing;
+            if (continuing.Count == 0) return;
+            // Widen first (the only step here that can refuse), so either every continuing row joins or none does.
+            _slots.Reserve(continuing.Max(row => admitted[row].Request.PromptTokens.Count));
+            foreach (int row in continuing)
+            {
+                _slots.Add(output.Present, row, width, admitted[row].Request.PromptTokens.Count);
+                active.Add(admitted[row]);
+            }
         }
         catch (Exception e)
         {
@@ -198,35 +211,48 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     /// <summary>A failed prefill already failed its own sequences; the running batch is not affected.</summary>
     private sealed class PrefillFailedException(Exception inner) : Exception("prefill failed", inner);
 
+    /// <summary>
+    /// Decodes one token for every row: the rows' last tokens, positions and masks in, the resident KV buffers bound
+    /// as past and present, the logits (and routed experts) written into pinned buffers the sampler reads.
+    /// </summary>
     private void DecodeStep(List<ActiveSequence> batch)
     {
-        int b = batch.Count, width = batch.Max(s => s.Cache.Length), kvHeads = Config.NumKvHeads, headDim = Config.HeadDim;
-        int size = b * kvHeads * width * headDim;
-        for (int l = 0; l < Config.NumLayers; l++)
-            for (int row = 0; row < b; row++) batch[row].Cache.CopyInto(l, _pastKeys[l], _pastValues[l], row, width);
+        int b = batch.Count;
+        _slots.PrepareStep();
+        int width = _slots.Width;
         ServerTelemetry.BatchSize.Record(b);
-        var mask = new long[b * (width + 1)];
-        for (int row = 0; row < b; row++)
-            Array.Fill(mask, 1L, row * (width + 1) + width - batch[row].Cache.Length, batch[row].Cache.Length + 1);
-        var input = new OnnxStepInput(b, 1,
-            batch.Select(s => (long)s.LastToken).ToArray(), mask,
-            batch.Select(s => (long)s.Cache.Length).ToArray(),
-            batch.Select(s => (long)s.DomainId).ToArray());
+        for (int row = 0; row < b; row++) _buffers.SetRow(row, width, batch[row].LastToken, _slots.Length(row), batch[row].DomainId);
+        using (var kv = _slots.Bind())
+        using (var tensors = _buffers.Bind(b, width, kv))
+            _binding.Run(tensors.Step);
+        _slots.Advance();
+        for (int l = 0; l < _buffers.RoutingLayers; l++) _utilization.Count(l, _buffers.RouterExperts(l, b), 1, _buffers.Domains(b));
 
-        using var past = OnnxKvCache.FromMemory(_pastKeys.Select(k => k.AsMemory(0, size)).ToList(), _pastValues.Select(v => v.AsMemory(0, size)).ToList(),
-            b, kvHeads, width, headDim);
-        using var output = _decoder.Run(input, past);
-        _utilization.Record(output, batch.Select(s => s.DomainId).ToList());
+        Span<bool> goesOn = b <= 256 ? stackalloc bool[b] : new bool[b];
+        bool anyFinished = false;
         for (int row = 0; row < b; row++)
         {
-            for (int l = 0; l < Config.NumLayers; l++)
-                batch[row].Cache.Append(l, output.Present.Keys(l), output.Present.Values(l), row, width + 1, width, 1);
-            batch[row].Cache.Advance(1);
+            goesOn[row] = batch[row].Emit(_buffers.Logits(row));
+            anyFinished |= !goesOn[row];
         }
-        var finished = new List<ActiveSequence>();
-        for (int row = 0; row < b; row++)
-            if (!batch[row].Emit(output.LastLogits(row))) finished.Add(batch[row]);
-        batch.RemoveAll(finished.Contains);
+        // Descending, so the last row that moves into a leaving row's place has been looked at already.
+        for (int row = b - 1; row >= 0; row--)
+            if (!goesOn[row]) Leave(batch, row);
+        // Publish the expert counts when a request ends (its figures are complete) and at least every 16 steps.
+        if (anyFinished || ++_stepsSinceFlush >= 16)
+        {
+            _utilization.Flush();
+            _stepsSinceFlush = 0;
+        }
+    }
+
+    /// <summary>Removes row <paramref name="row"/> from the batch and the KV slots, moving the last row into its place in both.</summary>
+    private void Leave(List<ActiveSequence> batch, int row)
+    {
+        _slots.RemoveAt(row);
+        int last = batch.Count - 1;
+        batch[row] = batch[last];
+        batch.RemoveAt(last);
     }
 
     public void Dispose()
@@ -240,6 +266,8 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         catch (AggregateException)
         {
         }
+        _binding.Dispose();
+        _slots.Dispose();
         _decoder.Dispose();
         _stopping.Dispose();
     }
@@ -257,7 +285,6 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             Cancellation = cancellation;
             Parent = Activity.Current?.Context ?? default;
             Queued = ServerTelemetry.StartChild("desmoe.queue", Parent);
-            Cache = new SequenceCache(config.NumLayers, config.NumKvHeads, config.MaxPositions, config.HeadDim);
             int budget = Math.Min(request.MaxNewTokens, config.MaxPositions - request.PromptTokens.Count);
             _session = new GenerationSession(tokenizer, request.Sampling, request.Seed, budget, request.Stops, request.IgnoreEndOfText);
         }
@@ -265,7 +292,6 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         public GenerationRequest Request { get; }
         public int DomainId { get; }
         public CancellationToken Cancellation { get; }
-        public SequenceCache Cache { get; }
         public int LastToken { get; private set; }
         public ChannelReader<GenerationStep> Steps => _steps.Reader;
 

@@ -24,7 +24,7 @@ public sealed class GenAiPeerBenchTests
     }
 
     [Fact]
-    public async Task Bench_peer_names_a_folder_without_genai_config_and_a_bad_level()
+    public async Task Bench_peer_names_a_folder_without_genai_config_a_bad_level_and_bad_server_threads()
     {
         using var dir = new TempDirectory();
         var export = ModelExporter.Export(DesMoe.Core.Checkpoints.BundledModel.Folder, dir.File("onnx"), new ExportOptions());
@@ -37,5 +37,9 @@ public sealed class GenAiPeerBenchTests
         var level = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--clients", "1,zero");
         Assert.Equal(1, level.ExitCode);
         Assert.Contains("--clients expects positive integers, got 'zero'", level.Error);
+
+        var threads = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--server-threads", "-1");
+        Assert.Equal(1, threads.ExitCode);
+        Assert.Contains("--server-threads must be 0 (one per core) or positive, got -1", threads.Error);
     }
 }

@@ -1,0 +1,21 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace DesMoe.Core.Onnx;
+
+/// <summary>
+/// Every tensor of one decode step, in caller-owned memory: inputs ids and positions [batch, 1], mask
+/// [batch, past + 1], domains [batch], past per layer [batch, kv_heads, past, head_dim]; outputs logits
+/// [batch, 1, vocab], present per layer [batch, kv_heads, past + 1, head_dim] and, when the model reports them, the
+/// routed experts per layer [batch, top_k]. ONNX Runtime writes the outputs where the caller reads them.
+/// </summary>
+public sealed record OnnxBoundStep(
+    OrtValue InputIds,
+    OrtValue AttentionMask,
+    OrtValue PositionIds,
+    OrtValue DomainIds,
+    IReadOnlyList<OrtValue> PastKeys,
+    IReadOnlyList<OrtValue> PastValues,
+    OrtValue Logits,
+    IReadOnlyList<OrtValue> PresentKeys,
+    IReadOnlyList<OrtValue> PresentValues,
+    IReadOnlyList<OrtValue> RouterExperts);

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using DesMoe.Core.Generation;
+using DesMoe.Core.Onnx;
+using DesMoe.Core.Tokenization;
+using DesMoe.Exporter.Graph;
+using DesMoe.Server.Engine;
+using DesMoe.Tests.Export;
+using DesMoe.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
+
+namespace DesMoe.Tests.Server;
+
+/// <summary>
+/// Long greedy decodes through the engine in a mixed batch that keeps changing: four slots for ten requests of three
+/// domains, prompts of 7 to 80 tokens and budgets of 12 to 200 tokens (one capped by the context), so rows leave and join mid-flight, a long
+/// prompt widens the batch, a leaving long row leaves padding to compact, and one row runs to the end of the context.
+/// Every request must decode the tokens it decodes alone, and the tokens the engine decoded before the KV cache
+/// became resident (recorded from that engine in <see cref="GoldenPath"/>).
+/// </summary>
+public sealed class ResidentKvDecodeTests(ExportFixture fixture) : IClassFixture<ExportFixture>
+{
+    /// <summary>Recorded by running this test against the per-sequence-cache engine with DESMOE_RECORD_ENGINE_GOLDEN=1.</summary>
+    private static string GoldenPath => Path.Combine(Repository.Root, "tests", "fixtures", "engine", "mixed-batch-greedy.json");
+
+    private static readonly (string Prompt, string Domain, int MaxNewTokens, bool IgnoreEnd)[] Requests =
+    [
+        ("copy hello", "", 90, true),
+        ("reverse abcde", "math", 40, true),
+        ("upper moe", "law", 200, true),
+        ("sort 93142", "", 12, true),
+        ("copy " + string.Concat(Enumerable.Repeat("abcdefgh", 9)), "math", 30, true),
+        ("length abcdefg", "law", 64, true),
+        ("last router", "", 24, false),
+        ("copy xyz", "math", 100, true),
+        ("upper grpc", "law", 50, true),
+        ("reverse 123456789", "", 70, true),
+    ];
+
+    [Fact]
+    public async Task A_changing_mixed_batch_decodes_what_each_request_decodes_alone_and_what_the_previous_engine_decoded()
+    {
+        var folder = fixture.Exports[ExpertKernel.ContribMoe].OutputFolder;
+        List<List<int>> batched, alone;
+        using (var engine = Engine(folder, maxBatch: 4))
+            batched = (await Task.WhenAll(Requests.Select(r => Decode(engine, r)))).ToList();
+        using (var engine = Engine(folder, maxBatch: 1))
+        {
+            alone = [];
+            foreach (var r in Requests) alone.Add(await Decode(engine, r));
+        }
+
+        Assert.Contains(batched, tokens => tokens.Count >= 100); // the long decode ran long
+        for (int i = 0; i < Requests.Length; i++) Assert.True(alone[i].SequenceEqual(batched[i]), $"request {i} ({Requests[i].Prompt}) decoded differently in the batch");
+
+        if (Environment.GetEnvironmentVariable("DESMOE_RECORD_ENGINE_GOLDEN") == "1")
+        {
+            File.WriteAllText(GoldenPath, JsonSerializer.Serialize(batched));
+            return;
+        }
+        var previous = JsonSerializer.Deserialize<List<List<int>>>(File.ReadAllText(GoldenPath))!;
+        for (int i = 0; i < Requests.Length; i++) Assert.True(previous[i].SequenceEqual(batched[i]), $"request {i} ({Requests[i].Prompt}) differs from the previous engine's tokens");
+    }
+
+    private static OnnxBatchingEngine Engine(string folder, int maxBatch) =>
+        new(OnnxDecoder.Load(folder, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }),
+            new BatchingOptions { MaxBatch = maxBatch, QueueCapacity = Requests.Length }, "test", 0, NullLogger.Instance);
+
+    private static async Task<List<int>> Decode(OnnxBatchingEngine engine, (string Prompt, string Domain, int MaxNewTokens, bool IgnoreEnd) r)
+    {
+        var request = new GenerationRequest(PromptFormat.EncodePrompt(engine.Tokenizer, r.Prompt), r.Domain, r.MaxNewTokens, SamplingSettings.Greedy, 0, [], r.IgnoreEnd);
+        var tokens = new List<int>();
+        await foreach (var step in engine.GenerateAsync(request, CancellationToken.None)) tokens.Add(step.Token);
+        return tokens;
+    }
+}
