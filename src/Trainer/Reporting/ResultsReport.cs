@@ -50,7 +50,7 @@ public static class ResultsReport
             var des = group.FirstOrDefault(r => r.Method == "DES-MoE");
             var fft = group.FirstOrDefault(r => r.Method == "FFT joint");
             var esft = group.FirstOrDefault(r => r.Method == "ESFT");
-            string reduction = des is not null && fft is not null && fft.Forgetting > 0 ? $"{100 * (1 - des.Forgetting / fft.Forgetting):F0}%" : "-";
+            string reduction = des is not null && fft is not null && fft.Forgetting > 0 ? $"{100 * (1 - des.Forgetting / fft.Forgetting):F1}%" : "-";
             string versusEsft = des is not null && esft is not null ? $"{100 * (des.MeanDomainAccuracy - esft.MeanDomainAccuracy):+0.0;-0.0} points" : "-";
             string convergence = des is not null && fft is not null ? $"{des.StepsToTarget?.ToString() ?? "n/r"} / {fft.StepsToTarget?.ToString() ?? "n/r"}" : "-";
             md.AppendLine($"| {group.Key} | {reduction} | {versusEsft} | {convergence} |");
