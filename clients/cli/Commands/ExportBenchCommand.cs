@@ -17,10 +17,15 @@ internal static class ExportBenchCommand
         var decode = new Option<int>("--decode-tokens") { Description = "single-token decode steps after the prefill", DefaultValueFactory = _ => 32 };
         var batches = new Option<string>("--batch-sizes") { Description = "comma-separated batch sizes", DefaultValueFactory = _ => "1,8" };
         var repeats = new Option<int>("--repeats") { Description = "timed repetitions (after one warm-up)", DefaultValueFactory = _ => 5 };
-
-        var command = new Command("onnx", "Prefill and per-token decode latency: TorchSharp eager vs the exported ONNX graph (both expert kernels) on ONNX Runtime CPU.")
+        var quality = new Option<int>("--quality-examples")
         {
-            model, prompt, decode, batches, repeats,
+            Description = "held-out examples per set (general + the model's built-in domains) on which fp32 and quantized experts are scored; 0 skips",
+            DefaultValueFactory = _ => 200,
+        };
+
+        var command = new Command("onnx", "Prefill and per-token decode latency and file size: TorchSharp eager vs the exported ONNX graph (both expert kernels, fp32 and int8/int4 experts) on ONNX Runtime CPU, and the quality quantization costs.")
+        {
+            model, prompt, decode, batches, repeats, quality,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -29,22 +34,30 @@ internal static class ExportBenchCommand
             var work = Path.Combine(Path.GetTempPath(), $"desmoe-bench-{Guid.NewGuid():N}");
             try
             {
-                var decoders = new[] { ExpertKernel.StandardOps, ExpertKernel.ContribMoe }.Select(kernel =>
+                var variants = new (ExpertKernel Kernel, ExpertQuantization Quantization)[]
                 {
-                    var exported = ModelExporter.Export(folder, Path.Combine(work, kernel.ToString()), new ExportOptions { Experts = kernel });
-                    return (Name: $"ONNX Runtime {kernel}", Decoder: OnnxDecoder.Load(exported.ModelPath, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }));
+                    (ExpertKernel.StandardOps, ExpertQuantization.None), (ExpertKernel.ContribMoe, ExpertQuantization.None),
+                    (ExpertKernel.StandardOps, ExpertQuantization.Int8), (ExpertKernel.StandardOps, ExpertQuantization.Int4),
+                };
+                var decoders = variants.Select(v =>
+                {
+                    var name = v.Quantization == ExpertQuantization.None ? $"ONNX Runtime {v.Kernel}" : $"ONNX Runtime {v.Kernel} {v.Quantization}";
+                    var exported = ModelExporter.Export(folder, Path.Combine(work, name.Replace(' ', '-')), new ExportOptions { Experts = v.Kernel, Quantization = v.Quantization });
+                    Console.WriteLine($"{name,-36} model.onnx {exported.Manifest.ModelBytes / 1e6,8:F2} MB, parity {exported.Manifest.ParityMaxAbsError.Values.Max():E1}");
+                    return (Name: name, Decoder: OnnxDecoder.Load(exported.ModelPath, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }));
                 }).ToList();
                 Console.WriteLine($"model {loaded.Folder}: {loaded.Model.ParameterCount():N0} parameters; {Environment.ProcessorCount} cores, TorchSharp {get_num_threads()} threads, ONNX Runtime CPU");
-                Console.WriteLine($"{"engine",-28} {"batch",5} {"prompt",6} {"prefill ms",11} {"decode ms/step",15} {"decode tok/s",13}");
+                Console.WriteLine($"{"engine",-36} {"batch",5} {"prompt",6} {"prefill ms",11} {"decode ms/step",15} {"decode tok/s",13}");
                 int p = parse.GetValue(prompt), d = parse.GetValue(decode), n = parse.GetValue(repeats);
                 foreach (var batch in parse.GetValue(batches)!.Split(',').Select(int.Parse))
                 {
                     var rows = new List<LatencyRow> { LatencyBenchmark.TorchSharp(loaded.Model, batch, p, d, n) };
                     rows.AddRange(decoders.Select(x => LatencyBenchmark.Onnx(x.Name, x.Decoder, batch, p, d, n)));
                     foreach (var r in rows)
-                        Console.WriteLine($"{r.Engine,-28} {r.Batch,5} {r.PromptTokens,6} {r.PrefillMs,11:F2} {r.DecodeMsPerStep,15:F2} {r.DecodeTokensPerSecond,13:F0}");
+                        Console.WriteLine($"{r.Engine,-36} {r.Batch,5} {r.PromptTokens,6} {r.PrefillMs,11:F2} {r.DecodeMsPerStep,15:F2} {r.DecodeTokensPerSecond,13:F0}");
                 }
                 foreach (var x in decoders) x.Decoder.Dispose();
+                if (parse.GetValue(quality) is > 0 and var examples) QuantizationQuality.Print(folder, examples);
             }
             finally
             {

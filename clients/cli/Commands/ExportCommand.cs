@@ -15,9 +15,14 @@ internal static class ExportCommand
         var kernel = new Option<ExpertKernel>("--experts") { Description = "routed-expert computation: ContribMoe (ONNX Runtime com.microsoft.MoE, fastest) or StandardOps (standard ops only, for other runtimes)", DefaultValueFactory = _ => ExpertKernel.ContribMoe };
         var noDomain = new Option<NoDomainRouting>("--no-domain-routing") { Description = "what domain id -1 routes to: AllExperts (the plain router) or UnassignedExperts", DefaultValueFactory = _ => NoDomainRouting.AllExperts };
 
+        var quantize = new Option<ExpertQuantization>("--quantize-experts")
+        {
+            Description = "routed-expert weights: None, Int8 or Int4 (blockwise, ONNX Runtime MatMulNBits; needs --experts StandardOps)",
+            DefaultValueFactory = _ => ExpertQuantization.None,
+        };
         var command = new Command("export", "Export a model folder to one ONNX model with domain-routed experts and a KV cache, checked against ONNX Runtime.")
         {
-            source, target, precision, kernel, noDomain,
+            source, target, precision, kernel, noDomain, quantize,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -26,6 +31,7 @@ internal static class ExportCommand
                 Precision = parse.GetValue(precision),
                 Experts = parse.GetValue(kernel),
                 NoDomain = parse.GetValue(noDomain),
+                Quantization = parse.GetValue(quantize),
             };
             var result = ModelExporter.Export(parse.GetValue(source)!, parse.GetValue(target)!, options, Console.WriteLine);
             var m = result.Manifest;

@@ -27,4 +27,6 @@ public static class OnnxMetadataKeys
 
     public const string ExpertKernel = "desmoe.expert_kernel";
     public const string WeightPrecision = "desmoe.weight_precision";
+    /// <summary>Routed experts' storage: None, Int8 or Int4 (blockwise, com.microsoft.MatMulNBits).</summary>
+    public const string ExpertQuantization = "desmoe.expert_quantization";
 }

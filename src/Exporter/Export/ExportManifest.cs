@@ -18,6 +18,7 @@ public sealed record ExportManifest
     [JsonPropertyName("parameters")] public long Parameters { get; init; }
     [JsonPropertyName("expert_kernel")] public string ExpertKernel { get; init; } = "";
     [JsonPropertyName("weight_precision")] public string WeightPrecision { get; init; } = "";
+    [JsonPropertyName("expert_quantization")] public string ExpertQuantization { get; init; } = "None";
     [JsonPropertyName("no_domain_routing")] public string NoDomainRouting { get; init; } = "";
     [JsonPropertyName("domains")] public IReadOnlyList<string> Domains { get; init; } = [];
     [JsonPropertyName("source_folder")] public string SourceFolder { get; init; } = "";

@@ -32,6 +32,10 @@ public static class ModelExporter
     private static ExportResult ExportScoped(string modelFolder, string outputFolder, ExportOptions options, Action<string>? log)
     {
         log ??= _ => { };
+        if (options.Quantization != ExpertQuantization.None && options.Experts != ExpertKernel.StandardOps)
+            throw new ArgumentException($"quantized experts ({options.Quantization}) need the StandardOps expert kernel: the {options.Experts} operator takes float weights");
+        if (options.Quantization != ExpertQuantization.None && options.Precision != WeightPrecision.Float32)
+            throw new ArgumentException($"quantized experts ({options.Quantization}) keep the other weights in Float32; got precision {options.Precision}");
         var started = DateTime.UtcNow;
         using var loaded = ModelFolder.Load(modelFolder);
         var config = loaded.Config;
@@ -53,6 +57,7 @@ public static class ModelExporter
             [OnnxMetadataKeys.SourceSha256] = sourceHash,
             [OnnxMetadataKeys.ExpertKernel] = options.Experts.ToString(),
             [OnnxMetadataKeys.WeightPrecision] = options.Precision.ToString(),
+            [OnnxMetadataKeys.ExpertQuantization] = options.Quantization.ToString(),
         };
         if (assignment is not null) metadata[OnnxMetadataKeys.ExpertAssignment] = assignment.ToJson();
         var model = OnnxModelFile.Create(graph, metadata);
@@ -76,7 +81,7 @@ public static class ModelExporter
             else log($"no {GenAiConfig.FileName}: {genAiUnsupported}");
 
             log("checking: ONNX Runtime vs TorchSharp logits, prefill + 4 decode steps, every domain id");
-            var parity = Verify(loaded, routingTable, modelPath, options.Precision);
+            var parity = Verify(loaded, routingTable, modelPath, options);
             foreach (var p in parity) log($"  domain {p.DomainId,2} {p.Domain,-14} max |error| {p.MaxAbsError:E2}");
 
             manifest = new ExportManifest
@@ -91,6 +96,7 @@ public static class ModelExporter
                 Parameters = loaded.Model.ParameterCount(),
                 ExpertKernel = options.Experts.ToString(),
                 WeightPrecision = options.Precision.ToString(),
+                ExpertQuantization = options.Quantization.ToString(),
                 NoDomainRouting = options.NoDomain.ToString(),
                 Domains = domains,
                 SourceFolder = Path.GetFullPath(modelFolder),
@@ -103,11 +109,13 @@ public static class ModelExporter
         return new ExportResult(folder, Path.Combine(folder, OnnxNames.ModelFileName), manifest!, DateTime.UtcNow - started);
     }
 
-    private static IReadOnlyList<DomainParity> Verify(LoadedModel loaded, IReadOnlyList<bool[,]> routingTable, string modelPath, WeightPrecision precision)
+    private static IReadOnlyList<DomainParity> Verify(LoadedModel loaded, IReadOnlyList<bool[,]> routingTable, string modelPath, ExportOptions options)
     {
         using var decoder = OnnxDecoder.Load(modelPath, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu });
         using var routing = new DomainRouting(routingTable, loaded.Config.TopK);
-        if (precision == WeightPrecision.Float16) RoundWeightsToHalf(loaded.Model);
+        if (options.Precision == WeightPrecision.Float16) RoundWeightsToHalf(loaded.Model);
+        // Same reasoning for quantized experts: the reference computes with the dequantized weights the kernel uses.
+        if (options.Quantization != ExpertQuantization.None) BlockQuantizer.RoundRoutedExperts(loaded.Model, options.Quantization);
         var prompts = new[] { "12+35=", "the cat sat on the" }.Select(p => (IReadOnlyList<int>)PromptFormat.EncodePrompt(loaded.Tokenizer, p)).ToList();
         var parity = ExportCheck.Run(loaded.Model, routing, decoder, prompts, decodeSteps: 4);
         var worst = parity.MaxBy(p => p.MaxAbsError)!;

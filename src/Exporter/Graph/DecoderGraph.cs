@@ -181,7 +181,7 @@ public sealed class DecoderGraph
 
         var routed = _options.Experts == ExpertKernel.ContribMoe
             ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)
-            : StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits);
+            : StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization);
         if (_config.NumSharedExperts > 0)
             routed = _g.Add(routed, SwiGlu(_g, _weights, tokens, prefix + "shared_experts."));
         return _g.Reshape(routed, _g.Shape(x));
@@ -213,10 +213,17 @@ public sealed class DecoderGraph
     }
 
     /// <summary>down(silu(gate(x)) * up(x)) for the SwiGLU expert whose parameters start with <paramref name="prefix"/>.</summary>
-    internal static string SwiGlu(GraphBuilder g, WeightTable weights, string x, string prefix)
+    internal static string SwiGlu(GraphBuilder g, WeightTable weights, string x, string prefix,
+        ExpertQuantization quantization = ExpertQuantization.None)
     {
-        var gate = g.MatMul(x, weights.Linear(prefix + "gate_proj.weight"));
-        var up = g.MatMul(x, weights.Linear(prefix + "up_proj.weight"));
-        return g.MatMul(g.Mul(g.Mul(gate, g.Sigmoid(gate)), up), weights.Linear(prefix + "down_proj.weight"));
+        string Project(string input, string name)
+        {
+            if (quantization == ExpertQuantization.None) return g.MatMul(input, weights.Linear(name));
+            var (packed, scales, zeroPoints, q) = weights.Quantized(name, BlockQuantizer.Bits(quantization));
+            return g.MatMulNBits(input, packed, scales, zeroPoints, q.K, q.N, q.Bits, q.BlockSize);
+        }
+        var gate = Project(x, prefix + "gate_proj.weight");
+        var up = Project(x, prefix + "up_proj.weight");
+        return Project(g.Mul(g.Mul(gate, g.Sigmoid(gate)), up), prefix + "down_proj.weight");
     }
 }

@@ -25,4 +25,6 @@ public sealed record ExportOptions
     public WeightPrecision Precision { get; init; } = WeightPrecision.Float32;
     public ExpertKernel Experts { get; init; } = ExpertKernel.ContribMoe;
     public NoDomainRouting NoDomain { get; init; } = NoDomainRouting.AllExperts;
+    /// <summary>Routed experts stored blockwise-quantized (needs <see cref="ExpertKernel.StandardOps"/>: the contrib MoE op takes float weights).</summary>
+    public ExpertQuantization Quantization { get; init; } = ExpertQuantization.None;
 }

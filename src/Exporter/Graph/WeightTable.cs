@@ -22,6 +22,18 @@ internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, Weig
     /// <summary>Parameters built from several checkpoint tensors, e.g. every expert's down projection stacked as [experts, out, in].</summary>
     public string Computed(string name, Func<Func<string, Tensor>, Tensor> build) => Add(name, () => build(Find));
 
+    /// <summary>A linear layer's weight [N, K] blockwise-quantized for <c>MatMulNBits</c>: the packed values, scales and zero points.</summary>
+    public (string Packed, string Scales, string ZeroPoints, QuantizedMatrix Matrix) Quantized(string name, int bits)
+    {
+        using var scope = NewDisposeScope();
+        var weight = Find(name).to(float32).contiguous();
+        var q = BlockQuantizer.Quantize(weight.data<float>().ToArray(), (int)weight.shape[0], (int)weight.shape[1], bits);
+        return (graph.Initializer(Tensors.UInt8(q.Packed, [q.N, q.Blocks, q.BlockSize * bits / 8], name + $".q{bits}")),
+            graph.Initializer(Tensors.Float(q.Scales, [q.N * q.Blocks], name + ".scales")),
+            graph.Initializer(Tensors.UInt8(q.ZeroPoints, [q.ZeroPoints.Length], name + ".zero_points")),
+            q);
+    }
+
     private Tensor Find(string name) =>
         _state.TryGetValue(name, out var t) ? t.detach() : throw new KeyNotFoundException($"the model has no parameter '{name}'");
 

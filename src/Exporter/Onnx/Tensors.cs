@@ -21,6 +21,9 @@ public static class Tensors
     public static TensorProto Int64(ReadOnlySpan<long> values, long[] dims, string name = "") =>
         Raw(DataType.Int64, MemoryMarshal.AsBytes(values), dims, name);
 
+    public static TensorProto UInt8(ReadOnlySpan<byte> values, long[] dims, string name = "") =>
+        Raw(DataType.Uint8, values, dims, name);
+
     public static TensorProto Bool(ReadOnlySpan<bool> values, long[] dims, string name = "") =>
         Raw(DataType.Bool, MemoryMarshal.AsBytes(values), dims, name);
 
@@ -41,6 +44,7 @@ public static class Tensors
         DataType.Float16 => 2,
         DataType.Int64 => 8,
         DataType.Bool => 1,
+        DataType.Uint8 => 1,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 }

@@ -199,4 +199,30 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
         Assert.Equal(4 * 32, DesMoe.Core.Config.MoeConfig.Load(Path.Combine(dir.File("adaptive"), "config.json")).AdaptiveRouterWidth);
         Assert.All(result.Manifest.ParityMaxAbsError.Values, e => Assert.InRange(e, 0, ModelExporter.Tolerance));
     }
+
+    [Theory]
+    [InlineData(ExpertQuantization.Int8, 0.35)]
+    [InlineData(ExpertQuantization.Int4, 0.25)]
+    public void Quantized_experts_shrink_the_file_and_match_the_dequantized_model(ExpertQuantization quantization, double maxSizeRatio)
+    {
+        var fp32 = ModelExporter.Export(fixture.ModelFolder, fixture.NewPath($"fp32-standard-{quantization}"), new ExportOptions { Experts = ExpertKernel.StandardOps });
+        var result = ModelExporter.Export(fixture.ModelFolder, fixture.NewPath($"q-{quantization}"),
+            new ExportOptions { Experts = ExpertKernel.StandardOps, Quantization = quantization });
+
+        // The routed experts are most of the bundled model's weights; the rest stays fp32.
+        Assert.InRange(result.Manifest.ModelBytes, 1, (long)(fp32.Manifest.ModelBytes * (maxSizeRatio + 0.35)));
+        Assert.Equal(quantization.ToString(), result.Manifest.ExpertQuantization);
+        Assert.All(result.Manifest.ParityMaxAbsError.Values, e => Assert.InRange(e, 0, ModelExporter.Tolerance));
+        using var session = new InferenceSession(result.ModelPath);
+        Assert.Equal(quantization.ToString(), session.ModelMetadata.CustomMetadataMap[OnnxMetadataKeys.ExpertQuantization]);
+    }
+
+    [Fact]
+    public void Quantization_needs_the_standard_ops_kernel()
+    {
+        var error = Assert.Throws<ArgumentException>(() => ModelExporter.Export(fixture.ModelFolder, fixture.NewPath("q-contrib"),
+            new ExportOptions { Experts = ExpertKernel.ContribMoe, Quantization = ExpertQuantization.Int4 }));
+        Assert.Contains("need the StandardOps expert kernel", error.Message);
+        Assert.False(Directory.Exists(fixture.NewPath("q-contrib")));
+    }
 }
