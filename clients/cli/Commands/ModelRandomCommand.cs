@@ -1,6 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using DesMoe.Core.Architectures.Hub;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Config;
+using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
 
 namespace DesMoe.Cli.Commands;
 
@@ -12,7 +16,7 @@ internal static class ModelRandomCommand
 {
     public static Command Create()
     {
-        var config = new Option<string>("--config") { Description = "config.json of a supported architecture (e.g. bench/configs/deepseek-v2-lite.config.json)", Required = true };
+        var config = new Option<string>("--config") { Description = "config.json of a supported hub architecture (e.g. bench/configs/deepseek-v2-lite.config.json), or of this repository's own layout (bench/configs/desmoe-360m.config.json: fp32, servable)", Required = true };
         var output = new Option<string>("--out") { Description = "folder to write the checkpoint into", Required = true };
         var layers = new Option<int?>("--layers") { Description = "num_hidden_layers of the copy (default: the config's)" };
         var dtype = new Option<string>("--dtype") { Description = "float32, float16 or bfloat16", DefaultValueFactory = _ => "bfloat16" };
@@ -28,11 +32,31 @@ internal static class ModelRandomCommand
                 ? known
                 : throw new ArgumentException($"--dtype '{name}' is not supported ({string.Join(", ", RandomCheckpoint.DTypes.Keys)})");
             var clock = Stopwatch.StartNew();
-            var result = RandomCheckpoint.Write(parse.GetValue(config)!, parse.GetValue(output)!, type, parse.GetValue(layers), parse.GetValue(seed));
-            Console.WriteLine($"wrote {result.Folder}: {result.Parameters:N0} parameters, {result.Bytes / 1e9:F2} GB of {parse.GetValue(dtype)} in {clock.Elapsed.TotalSeconds:F1} s");
+            var configPath = parse.GetValue(config)!;
+            var result = IsNative(configPath)
+                ? NativeRandom(configPath, parse.GetValue(output)!, parse.GetValue(layers), parse.GetValue(seed))
+                : RandomCheckpoint.Write(configPath, parse.GetValue(output)!, type, parse.GetValue(layers), parse.GetValue(seed));
+            Console.WriteLine($"wrote {result.Folder}: {result.Parameters:N0} parameters, {result.Bytes / 1e9:F2} GB of {(IsNative(configPath) ? "float32" : name)} in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         }));
         return command;
+    }
+
+    private static bool IsNative(string configPath) =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))?["model_type"]?.GetValue<string>() == new MoeConfig().ModelType;
+
+    /// <summary>
+    /// A random model in this repository's own layout (model_type "desmoe", fp32, the byte tokenizer): what the exporter
+    /// and server take, for serving benchmarks at a real shape (bench/configs/desmoe-360m.config.json).
+    /// </summary>
+    private static RandomCheckpoint.Result NativeRandom(string configPath, string output, int? layers, int seed)
+    {
+        var config = MoeConfig.Load(configPath);
+        if (layers is { } n) config = (config with { NumLayers = n }).Validate();
+        TorchSharp.torch.manual_seed(seed);
+        using var model = new MoeTransformer(config);
+        ModelFolder.Save(output, model, new ByteTokenizer());
+        return new RandomCheckpoint.Result(Path.GetFullPath(output), model.ParameterCount(), new FileInfo(Path.Combine(output, ModelFolder.WeightsFileName)).Length);
     }
 
     public static Command LoadBench()
