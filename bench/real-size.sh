@@ -25,6 +25,8 @@ rss() { awk '/VmRSS/{print $2}' "/proc/$server/status" 2>/dev/null || echo 0; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server resident memory idle: $(( $(rss) / 1024 )) MB"
 peakfile="$(mktemp)"; echo 0 > "$peakfile"
 ( while kill -0 "$server" 2>/dev/null; do r="$(rss)"; [ "${r:-0}" -gt "$(cat "$peakfile")" ] && echo "$r" > "$peakfile"; sleep 0.5; done ) &
+sampler=$!
 $cli bench load --max-new-tokens 32 --duration 15 "$@"
+kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
 echo "server resident memory, peak during the load: $(( $(cat "$peakfile") / 1024 )) MB"
 rm -f "$peakfile"
