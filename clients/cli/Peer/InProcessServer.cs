@@ -34,7 +34,7 @@ public sealed class InProcessServer : IAsyncDisposable
     public static async Task<InProcessServer> StartAsync(string exportFolder, int maxBatch, bool ortSpinning, int threads = 0)
     {
         var data = Path.Combine(Path.GetTempPath(), $"desmoe-peer-{Guid.NewGuid():N}");
-        var metrics = $"http://127.0.0.1:{FreePort()}";
+        var metrics = $"http://127.0.0.1:{DesMoe.Server.LoopbackPort.Free()}";
         WebApplication? app = null;
         try
         {
@@ -59,15 +59,6 @@ public sealed class InProcessServer : IAsyncDisposable
             if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
             throw;
         }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     public async ValueTask DisposeAsync()

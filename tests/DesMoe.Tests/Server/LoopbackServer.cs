@@ -53,15 +53,7 @@ public sealed class LoopbackServer : IAsyncDisposable
         return new LoopbackServer(app, address, metrics);
     }
 
-    /// <summary>A loopback port free at the moment of asking.</summary>
-    internal static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    internal static int FreePort() => DesMoe.Server.LoopbackPort.Free();
 
     public async ValueTask DisposeAsync()
     {
