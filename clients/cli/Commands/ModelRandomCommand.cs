@@ -33,10 +33,11 @@ internal static class ModelRandomCommand
                 : throw new ArgumentException($"--dtype '{name}' is not supported ({string.Join(", ", RandomCheckpoint.DTypes.Keys)})");
             var clock = Stopwatch.StartNew();
             var configPath = parse.GetValue(config)!;
-            var result = IsNative(configPath)
+            bool native = IsNative(configPath);
+            var result = native
                 ? NativeRandom(configPath, parse.GetValue(output)!, parse.GetValue(layers), parse.GetValue(seed))
                 : RandomCheckpoint.Write(configPath, parse.GetValue(output)!, type, parse.GetValue(layers), parse.GetValue(seed));
-            Console.WriteLine($"wrote {result.Folder}: {result.Parameters:N0} parameters, {result.Bytes / 1e9:F2} GB of {(IsNative(configPath) ? "float32" : name)} in {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"wrote {result.Folder}: {result.Parameters:N0} parameters, {result.Bytes / 1e9:F2} GB of {(native ? "float32" : name)} in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         }));
         return command;

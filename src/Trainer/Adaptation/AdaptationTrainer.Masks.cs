@@ -30,18 +30,9 @@ public sealed partial class AdaptationTrainer
         if (!run.UsageWindow!.IsEmpty) run.UsageWindow.FlushInto(run.Matrix!, options.MatrixMomentum);
 
         var next = run.Matrix!.AssignByThreshold(options.ExpertThreshold);
-        if (!entersLocked && run.Phases.ObserveAssignment(step, next) is { } reason)
-        {
-            Log?.Invoke($"step {step}: {reason}");
-            run.Phase = run.Phases.At(step);
-            run.PhaseStart = step;
-        }
+        if (!entersLocked) ObservePhaseStability(run, step, next);
         if (!options.GradientIsolation || run.Phase == TrainingPhase.Warmup) return;
-        if (run.Assignment is null || next.DistanceTo(run.Assignment) > 0)
-        {
-            Log?.Invoke($"step {step}: expert masks {(run.Assignment is null ? "set" : $"changed ({next.DistanceTo(run.Assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
-            run.SetAssignment(next, model.Config.TopK);
-        }
+        Install(run, step, next, "expert masks");
     }
 
     /// <summary>The domain-routed variant: top-p assignment within the adaptable pool, checked every <see cref="AdaptationOptions.ReassignEvery"/> steps.</summary>
@@ -50,21 +41,31 @@ public sealed partial class AdaptationTrainer
         var matrix = run.Matrix!;
         ExpertAssignment Assign() => matrix.AssignWithin(run.Pool!.Experts, options.AssignmentTopP, options.AssignmentMinSpecificity);
         bool check = run.Phase != TrainingPhase.Consolidation && step > run.PhaseStart && (step - run.PhaseStart) % options.ReassignEvery == 0;
-        if (check && run.Phases.ObserveAssignment(step, Assign()) is { } reason)
-        {
-            Log?.Invoke($"step {step}: {reason}");
-            run.Phase = run.Phases.At(step);
-            run.PhaseStart = step;
-        }
+        if (check) ObservePhaseStability(run, step, Assign());
         var phase = run.Phase;
         if (phase == TrainingPhase.Warmup) return;
         bool enteringStabilization = run.LastPhase is TrainingPhase.Warmup or null && phase == TrainingPhase.Stabilization;
         bool enteringConsolidation = run.LastPhase != TrainingPhase.Consolidation && phase == TrainingPhase.Consolidation;
         bool reassign = phase == TrainingPhase.Stabilization && (step - run.PhaseStart) % options.ReassignEvery == 0;
         if (run.Assignment is not null && !enteringStabilization && !enteringConsolidation && !reassign) return;
-        var next = Assign();
-        if (run.Assignment is not null && next.DistanceTo(run.Assignment) == 0) return;
-        Log?.Invoke($"step {step}: expert assignment {(run.Assignment is null ? "set" : $"changed ({next.DistanceTo(run.Assignment):P0} of memberships)")}; layer 0: {Describe(next, 0)}");
+        Install(run, step, Assign(), "expert assignment");
+    }
+
+    /// <summary>With a phase stability threshold, a recomputed assignment that barely moved ends the phase here.</summary>
+    private void ObservePhaseStability(AdaptationState run, int step, ExpertAssignment recomputed)
+    {
+        if (run.Phases.ObserveAssignment(step, recomputed) is not { } reason) return;
+        Log?.Invoke($"step {step}: {reason}");
+        run.Phase = run.Phases.At(step);
+        run.PhaseStart = step;
+    }
+
+    /// <summary>Makes <paramref name="next"/> the run's assignment unless it equals the current one, and logs the change.</summary>
+    private void Install(AdaptationState run, int step, ExpertAssignment next, string what)
+    {
+        double? moved = run.Assignment is null ? null : next.DistanceTo(run.Assignment);
+        if (moved == 0) return;
+        Log?.Invoke($"step {step}: {what} {(moved is { } m ? $"changed ({m:P0} of memberships)" : "set")}; layer 0: {Describe(next, 0)}");
         run.SetAssignment(next, model.Config.TopK);
     }
 }

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;
 
-/// <summary>What the trainer measures besides the training loss: validation loss, routing statistics, ESFT's relevance.</summary>
+/// <summary>What the trainer measures besides the training loss: validation loss, per-domain loss, ESFT's relevance.</summary>
 public sealed partial class AdaptationTrainer
 {
     /// <summary>Mean over domains of the loss on (up to 64 of) each domain's held-out examples, under the routing training uses now.</summary>
@@ -30,26 +30,6 @@ public sealed partial class AdaptationTrainer
         finally
         {
             model.train(wasTraining);
-        }
-    }
-
-    /// <summary>The domain-routed variant's per-step EMA of each domain's selection share.</summary>
-    private void UpdateMatrix(SpecificityMatrix matrix, IReadOnlyList<RouterOutput> routing, DomainBatch batch, Tensor realTokens, int domainCount)
-    {
-        using var noGrad = no_grad();
-        for (int d = 0; d < domainCount; d++)
-        {
-            using var domain = d.ToScalar();
-            var mine = realTokens & batch.TokenDomains.eq(domain);
-            long count = mine.sum().item<long>();
-            if (count == 0) continue;
-            for (int l = 0; l < routing.Count; l++)
-            {
-                var chosen = routing[l].TopKIndices[mine].flatten();
-                using var selections = chosen.shape[0].ToScalar();
-                var share = chosen.bincount(null, matrix.NumExperts).to(float64) / selections;
-                matrix.Update(l, d, share.data<double>().ToArray(), options.MatrixEmaRate);
-            }
         }
     }
 

@@ -63,7 +63,7 @@ public sealed partial class AdaptationTrainer
             Matrix = !Phased ? null
                 : resume?.Matrix is { } savedMatrix ? SpecificityMatrix.FromJson(savedMatrix)
                 : new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts),
-            UsageWindow = DesMoe ? new ExpertUsageWindow(config.NumLayers, domains.Count, config.NumRoutedExperts) : null,
+            UsageWindow = Phased ? new ExpertUsageWindow(config.NumLayers, domains.Count, config.NumRoutedExperts) : null,
             Pool = pool,
             ReferenceRouters = references,
             AdaptiveWeight = new AdaptiveDistillationWeight(resume?.DistillationWeight ?? options.DistillationInitialWeight, options.DistillationTargetKl),

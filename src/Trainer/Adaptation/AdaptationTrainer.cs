@@ -156,8 +156,9 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
         if (DomainRouted && options.RouterDistillation) run.AdaptiveWeight.Observe(klValue);
         if (run.Phase is not null and not TrainingPhase.Consolidation)
         {
-            if (DesMoe) run.UsageWindow!.Add(output.Routing, batch.TokenDomains, realTokens);
-            else UpdateMatrix(run.Matrix!, output.Routing, batch, realTokens, run.Domains.Count);
+            run.UsageWindow!.Add(output.Routing, batch.TokenDomains, realTokens);
+            // The domain-routed variant keeps a per-step moving average; DES-MoE refreshes every T_update steps (RefreshByThreshold).
+            if (DomainRouted) run.UsageWindow.FlushInto(run.Matrix!, options.MatrixEmaRate, firstTakesAll: false);
         }
         double lmValue = lmLoss.item<float>();
         run.Window.AddStep(lmValue, klValue, batch.Batch.InputTokens);

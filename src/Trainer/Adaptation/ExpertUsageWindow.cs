@@ -10,6 +10,7 @@ namespace DesMoe.Trainer.Adaptation;
 /// The paper's A_new: per MoE layer, how often each domain's real tokens selected each routed expert in their top-k
 /// since the last refresh of the expert-domain matrix. <see cref="FlushInto"/> folds it into the matrix with the
 /// paper's momentum (A = m A_new + (1 - m) A_old; the first refresh takes A_new as it is) and starts a new window.
+/// The domain-routed variant flushes it every step at its EMA rate.
 /// </summary>
 public sealed class ExpertUsageWindow
 {
@@ -44,9 +45,10 @@ public sealed class ExpertUsageWindow
     }
 
     /// <summary>Refreshes the rows of the domains seen in this window (each as its selection share) and clears it.</summary>
-    public void FlushInto(SpecificityMatrix matrix, double momentum)
+    /// <param name="firstTakesAll">the paper's first refresh replaces the blank rows (rate 1); false moves them by <paramref name="momentum"/> too</param>
+    public void FlushInto(SpecificityMatrix matrix, double momentum, bool firstTakesAll = true)
     {
-        double rate = _refreshedBefore ? momentum : 1.0;
+        double rate = _refreshedBefore || !firstTakesAll ? momentum : 1.0;
         for (int l = 0; l < _selections.Length; l++)
         {
             var counts = _selections[l];
