@@ -65,7 +65,7 @@ public static class AdaptationWorker
         emit(new WorkerEvent { State = JobStatus.Exporting, Message = "exporting to ONNX", Evaluation = evaluation });
         var modelFolder = Path.Combine(request.OutputFolder, "model");
         StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
-        ModelFolder.Save(modelFolder, loaded.Model, loaded.Tokenizer,
+        ModelFolder.Save(modelFolder, loaded,
             new Dictionary<string, string> { [ExpertAssignment.FileName] = run.Assignment.ToJson(), [SpecificityMatrix.FileName] = run.Matrix.ToJson() });
         FaultPoints.Reach(FaultPoints.WorkerExporting);
         StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);

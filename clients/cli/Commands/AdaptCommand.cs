@@ -116,7 +116,7 @@ internal static class AdaptCommand
                 if (run.Matrix is not null) extra[SpecificityMatrix.FileName] = run.Matrix.ToJson();
                 // Only a domain-routed model routes by its assignment when served; DES-MoE's masks are a training record.
                 if (run.Assignment is not null) extra[run.DomainRouted ? ExpertAssignment.FileName : AdaptationRun.MasksFileName] = run.Assignment.ToJson();
-                ModelFolder.Save(folder, loaded.Model, loaded.Tokenizer, extra);
+                ModelFolder.Save(folder, loaded, extra);
                 Console.WriteLine($"saved {Path.GetFullPath(folder)}");
                 if (run.Matrix is not null)
                 {

@@ -53,7 +53,7 @@ internal static class ExtendCommand
             Console.WriteLine($"wall {run.WallSeconds:F0} s, {run.TrainableParameters:N0} trainable parameters");
             if (parse.GetValue(output) is { } folder)
             {
-                ModelFolder.Save(folder, loaded.Model, loaded.Tokenizer, new Dictionary<string, string>
+                ModelFolder.Save(folder, loaded, new Dictionary<string, string>
                 {
                     [ExpertAssignment.FileName] = run.Assignment.ToJson(),
                     [SpecificityMatrix.FileName] = run.Matrix.ToJson(),

@@ -1,5 +1,6 @@
 using DesMoe.Core.Architectures.Common;
 using DesMoe.Core.Architectures.Hub;
+using DesMoe.Core.Architectures.Trainable;
 
 namespace DesMoe.Core.Architectures;
 
@@ -13,6 +14,12 @@ public interface IHubArchitecture
 
     /// <summary>A float32 module with freshly initialised parameters named as in the checkpoint.</summary>
     CausalLanguageModel Build(HubModelConfig config);
+
+    /// <summary>
+    /// The same model as the trainable one that adaptation, export and serving run, with its parameter names;
+    /// what it cannot express fails with a one-line <see cref="HubModelException"/>.
+    /// </summary>
+    DesMoeForm ToDesMoe(HubModelConfig config);
 }
 
 /// <summary>Typed convenience base for an architecture whose config record is <typeparamref name="TConfig"/>.</summary>
@@ -24,8 +31,15 @@ public abstract class HubArchitecture<TConfig> : IHubArchitecture where TConfig 
 
     public abstract CausalLanguageModel Build(TConfig config);
 
+    public abstract DesMoeForm ToDesMoe(TConfig config);
+
     HubModelConfig IHubArchitecture.ReadConfig(ConfigJson config) => Read(config);
 
     CausalLanguageModel IHubArchitecture.Build(HubModelConfig config) =>
-        Build(config as TConfig ?? throw new ArgumentException($"{ModelType} cannot build a {config.GetType().Name}", nameof(config)));
+        Build(Typed(config));
+
+    DesMoeForm IHubArchitecture.ToDesMoe(HubModelConfig config) => ToDesMoe(Typed(config));
+
+    private TConfig Typed(HubModelConfig config) =>
+        config as TConfig ?? throw new ArgumentException($"{ModelType} cannot build a {config.GetType().Name}", nameof(config));
 }

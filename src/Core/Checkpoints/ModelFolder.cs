@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using DesMoe.Core.Architectures.Trainable;
 using DesMoe.Core.Config;
 using DesMoe.Core.Model;
 using DesMoe.Core.Tokenization;
@@ -10,21 +11,36 @@ namespace DesMoe.Core.Checkpoints;
 /// <summary>A loaded model folder: the model in eval mode, its config and tokenizer.</summary>
 public sealed record LoadedModel(MoeTransformer Model, MoeConfig Config, ITextTokenizer Tokenizer, string Folder) : IDisposable
 {
+    /// <summary>Set when the folder was a Hugging Face hub checkpoint: what saving it back in that layout needs.</summary>
+    public HubOrigin? Hub { get; init; }
+
     public void Dispose() => Model.Dispose();
 }
 
 /// <summary>
 /// A model folder holds <c>config.json</c>, <c>model.safetensors</c> and <c>tokenizer.json</c>, plus any extra
 /// files a stage adds (e.g. the trainer's specificity matrix). Folders are written next to the target and renamed
-/// into place, so a failed save leaves the previous folder intact.
+/// into place, so a failed save leaves the previous folder intact. A Hugging Face hub folder (config.json with a
+/// supported <c>model_type</c>) loads through <see cref="HubTrainableFolder"/> and, given its <see cref="HubOrigin"/>,
+/// saves back in its own layout.
 /// </summary>
 public static class ModelFolder
 {
     public const string WeightsFileName = "model.safetensors";
 
+    /// <summary>Saves a loaded (and possibly trained) model in the layout it was loaded from.</summary>
+    public static void Save(string folder, LoadedModel loaded, IReadOnlyDictionary<string, string>? extraFiles = null) =>
+        Save(folder, loaded.Model, loaded.Tokenizer, extraFiles, loaded.Hub);
+
+    /// <param name="hub">the origin of a model loaded from a hub folder (<see cref="LoadedModel.Hub"/>): saves in that layout</param>
     public static void Save(string folder, MoeTransformer model, ITextTokenizer tokenizer,
-        IReadOnlyDictionary<string, string>? extraFiles = null)
+        IReadOnlyDictionary<string, string>? extraFiles = null, HubOrigin? hub = null)
     {
+        if (hub is not null)
+        {
+            HubTrainableFolder.Save(folder, model, hub, extraFiles);
+            return;
+        }
         if (tokenizer.VocabSize > model.Config.VocabSize)
             throw new ArgumentException($"tokenizer '{tokenizer.Name}' needs {tokenizer.VocabSize} ids but the model's vocab_size is {model.Config.VocabSize}");
         AtomicDirectory.Write(folder, staging =>
@@ -41,6 +57,7 @@ public static class ModelFolder
     public static LoadedModel Load(string folder)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
+        if (HubTrainableFolder.IsHubFolder(folder)) return HubTrainableFolder.Load(folder);
         var weights = Path.Combine(folder, WeightsFileName);
         if (!File.Exists(weights)) throw new FileNotFoundException($"no {WeightsFileName} in model folder {folder}", weights);
         var config = MoeConfig.Load(Path.Combine(folder, MoeConfig.FileName));
@@ -95,12 +112,37 @@ public static class ModelFolder
         foreach (var (name, tensor) in expected) tensor.copy_(stored[name]);
     }
 
-    /// <summary>SHA-256 of the weights file, as lowercase hex: identifies a checkpoint in exported metadata.</summary>
+    /// <summary>The folder's model config, either kind of folder, without loading weights.</summary>
+    public static MoeConfig LoadConfig(string folder) =>
+        HubTrainableFolder.IsHubFolder(folder) ? HubTrainableFolder.ReadConfig(folder) : MoeConfig.Load(Path.Combine(folder, MoeConfig.FileName));
+
+    /// <summary>Whether <paramref name="folder"/> holds weights: model.safetensors, or a hub checkpoint's shard index.</summary>
+    public static bool HasWeights(string folder) =>
+        File.Exists(Path.Combine(folder, WeightsFileName)) || File.Exists(Path.Combine(folder, ShardIndexFileName));
+
+    /// <summary>
+    /// SHA-256 of the weights, as lowercase hex: identifies a checkpoint in exported metadata. A sharded hub
+    /// checkpoint hashes its shards in name order.
+    /// </summary>
     public static string WeightsSha256(string folder)
     {
-        using var stream = File.OpenRead(Path.Combine(folder, WeightsFileName));
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        var single = Path.Combine(folder, WeightsFileName);
+        var files = File.Exists(single)
+            ? [single]
+            : Directory.EnumerateFiles(folder, "model-*.safetensors").Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new FileNotFoundException($"no {WeightsFileName} or shards in model folder {folder}", single);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        foreach (var file in files)
+        {
+            using var stream = File.OpenRead(file);
+            int read;
+            while ((read = stream.Read(buffer)) > 0) hash.AppendData(buffer, 0, read);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
+
+    private const string ShardIndexFileName = "model.safetensors.index.json";
 
     private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
 

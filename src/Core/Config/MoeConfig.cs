@@ -35,8 +35,38 @@ public sealed record MoeConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int AdaptiveRouterWidth { get; init; }
 
-    [JsonIgnore] public int HeadDim => HiddenSize / NumHeads;
-    [JsonIgnore] public int SharedExpertHiddenSize => NumSharedExperts * ExpertHiddenSize;
+
+    // The fields below let the model hold the standard-attention hub architectures (Qwen2-MoE, Qwen3-MoE, OLMoE,
+    // Mixtral; see Architectures/*/…DesMoeForm). Each is absent from the file at its default, so the bundled
+    // model's config.json is unchanged.
+
+    /// <summary>Biases on q_proj, k_proj and v_proj (Qwen2-MoE).</summary>
+    [JsonPropertyName("attention_bias")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool AttentionBias { get; init; }
+
+    /// <summary>RMSNorm of queries and keys before rope: per head (Qwen3-MoE) or over the whole projection (OLMoE).</summary>
+    [JsonPropertyName("qk_norm")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public QkNormalization QkNorm { get; init; }
+
+    /// <summary>Explicit head width (Qwen3-MoE); 0 means hidden_size / num_attention_heads.</summary>
+    [JsonPropertyName("head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int ExplicitHeadDim { get; init; }
+
+    /// <summary>Explicit shared-expert width (Qwen2-MoE); 0 means n_shared_experts * moe_intermediate_size.</summary>
+    [JsonPropertyName("shared_expert_intermediate_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int ExplicitSharedExpertHiddenSize { get; init; }
+
+    /// <summary>Scales the shared expert's output by sigmoid(shared_experts_gate(x)) per token (Qwen2-MoE).</summary>
+    [JsonPropertyName("shared_expert_gate")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool SharedExpertGate { get; init; }
+
+    [JsonIgnore] public int HeadDim => ExplicitHeadDim > 0 ? ExplicitHeadDim : HiddenSize / NumHeads;
+    [JsonIgnore] public int SharedExpertHiddenSize => ExplicitSharedExpertHiddenSize > 0 ? ExplicitSharedExpertHiddenSize : NumSharedExperts * ExpertHiddenSize;
 
     /// <summary>The small model bundled with the repository: ~2M parameters, 16 fine-grained experts, top-4.</summary>
     public static MoeConfig Small(int vocabSize) => new()
@@ -74,18 +104,23 @@ public sealed record MoeConfig
         if (NumSharedExperts < 0) problems.Add($"n_shared_experts must not be negative (got {NumSharedExperts})");
         if (TopK > NumRoutedExperts)
             problems.Add($"num_experts_per_tok ({TopK}) exceeds n_routed_experts ({NumRoutedExperts})");
-        if (NumHeads > 0 && HiddenSize % NumHeads != 0)
+        if (ExplicitHeadDim < 0) problems.Add($"head_dim must not be negative (got {ExplicitHeadDim})");
+        if (ExplicitSharedExpertHiddenSize < 0)
+            problems.Add($"shared_expert_intermediate_size must not be negative (got {ExplicitSharedExpertHiddenSize})");
+        if (SharedExpertGate && NumSharedExperts == 0) problems.Add("shared_expert_gate is set but n_shared_experts is 0");
+        bool headDimKnown = ExplicitHeadDim > 0 || (NumHeads > 0 && HiddenSize % NumHeads == 0);
+        if (ExplicitHeadDim == 0 && NumHeads > 0 && HiddenSize % NumHeads != 0)
             problems.Add($"hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumHeads})");
         if (NumKvHeads > 0 && NumHeads % NumKvHeads != 0)
             problems.Add($"num_attention_heads ({NumHeads}) is not divisible by num_key_value_heads ({NumKvHeads})");
-        if (NumHeads > 0 && HiddenSize % NumHeads == 0 && HeadDim % 2 != 0)
+        if (NumHeads > 0 && headDimKnown && HeadDim % 2 != 0)
             problems.Add($"head dimension ({HeadDim}) must be even for rotary embeddings");
         if (problems.Count > 0)
             throw new InvalidDataException("invalid model config: " + string.Join("; ", problems));
         return this;
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
@@ -105,4 +140,14 @@ public sealed record MoeConfig
             throw new InvalidDataException($"{path}: malformed JSON: {e.Message}", e);
         }
     }
+}
+
+/// <summary>Where queries and keys are RMS-normalised before rope, if anywhere.</summary>
+public enum QkNormalization
+{
+    [JsonStringEnumMemberName("none")] None,
+    /// <summary>q_norm/k_norm of width head_dim, applied to every head (Qwen3-MoE).</summary>
+    [JsonStringEnumMemberName("per_head")] PerHead,
+    /// <summary>q_norm/k_norm over the whole q/k projection, before the head split (OLMoE).</summary>
+    [JsonStringEnumMemberName("projection")] WholeProjection,
 }

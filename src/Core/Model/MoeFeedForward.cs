@@ -16,6 +16,10 @@ public sealed class MoeFeedForward : nn.Module
     [ComponentName(Name = "router")] private readonly TopKRouter _router;
     [ComponentName(Name = "experts")] private readonly ModuleList<SwiGluExpert> _experts;
     [ComponentName(Name = "shared_experts")] private readonly SwiGluExpert? _shared;
+    [ComponentName(Name = SharedGateName)] private readonly Linear? _sharedGate;
+
+    /// <summary>Qwen2-MoE's per-token sigmoid gate on the shared expert ([1, hidden]).</summary>
+    public const string SharedGateName = "shared_experts_gate";
 
     public MoeFeedForward(MoeConfig config) : base(nameof(MoeFeedForward))
     {
@@ -23,6 +27,7 @@ public sealed class MoeFeedForward : nn.Module
         _experts = nn.ModuleList(Enumerable.Range(0, config.NumRoutedExperts)
             .Select(_ => new SwiGluExpert(config.HiddenSize, config.ExpertHiddenSize)).ToArray());
         if (config.NumSharedExperts > 0) _shared = new SwiGluExpert(config.HiddenSize, config.SharedExpertHiddenSize);
+        if (config.SharedExpertGate) _sharedGate = nn.Linear(config.HiddenSize, 1, hasBias: false);
         RegisterComponents();
     }
 
@@ -60,7 +65,12 @@ public sealed class MoeFeedForward : nn.Module
             start += count;
         }
 
-        if (_shared is not null) output = output.add(_shared.forward(tokens), Scalars.One);
+        if (_shared is not null)
+        {
+            var shared = _shared.forward(tokens);
+            if (_sharedGate is not null) shared = _sharedGate.forward(tokens).sigmoid() * shared;
+            output = output.add(shared, Scalars.One);
+        }
         return (output, routing);
     }
 }

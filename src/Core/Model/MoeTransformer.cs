@@ -102,7 +102,12 @@ public sealed class MoeTransformer : nn.Module
         using var noGrad = no_grad();
         foreach (var (name, parameter) in named_parameters())
         {
-            if (name.EndsWith("layernorm.weight") || name == "norm.weight") continue;
+            if (name.EndsWith("norm.weight")) continue; // every RMSNorm (layer, final, q/k) starts at 1
+            if (name.EndsWith(".bias") && !name.Contains($".router.{TopKRouter.AdapterName}."))
+            {
+                parameter.zero_();
+                continue;
+            }
             if (name.Contains($".router.{TopKRouter.AdapterName}.")) continue; // initialised by AdaptiveRouterResidual (zero output)
             nn.init.normal_(parameter, 0.0, 0.02);
         }

@@ -1,9 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DesMoe.Core.Architectures.Tokenizers;
 
 namespace DesMoe.Core.Tokenization;
 
-/// <summary>Reads and writes <c>tokenizer.json</c> in a model folder: which tokenizer, and its special token ids.</summary>
+/// <summary>
+/// Reads and writes <c>tokenizer.json</c> in a model folder: which tokenizer, and its special token ids. A hub
+/// model's tokenizer (<see cref="HubTextTokenizer"/>) is described the same way with its whole Hugging Face
+/// tokenizer.json under <c>"tokenizer"</c>, which is how an exported hub model carries it into the server.
+/// </summary>
 public static class TokenizerFile
 {
     public const string FileName = "tokenizer.json";
@@ -26,6 +31,7 @@ public static class TokenizerFile
             ["vocab_size"] = tokenizer.VocabSize,
             ["special_tokens"] = specials,
         };
+        if (tokenizer is HubTextTokenizer hub) json["tokenizer"] = JsonNode.Parse(hub.Tokenizer.Json);
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
@@ -48,6 +54,7 @@ public static class TokenizerFile
             throw new InvalidDataException($"{source}: malformed JSON: {e.Message}", e);
         }
         var type = node?["type"]?.GetValue<string>() ?? throw new InvalidDataException($"{source}: missing \"type\"");
+        if (type.StartsWith(HubTextTokenizer.TypePrefix, StringComparison.Ordinal)) return HubFromJson(node, source);
         var tokenizer = Create(type);
         var declared = node["special_tokens"]?.AsObject();
         if (declared is not null)
@@ -60,5 +67,14 @@ public static class TokenizerFile
             }
         }
         return tokenizer;
+    }
+
+    private static HubTextTokenizer HubFromJson(JsonNode node, string source)
+    {
+        var embedded = node["tokenizer"] ?? throw new InvalidDataException($"{source}: hub tokenizer without its \"tokenizer\" (tokenizer.json) object");
+        var declared = node["special_tokens"]?.AsObject() ?? throw new InvalidDataException($"{source}: hub tokenizer without \"special_tokens\"");
+        int Id(string text) => declared[text]?.GetValue<int>() ?? throw new InvalidDataException($"{source}: special token {text} is missing");
+        var special = new SpecialTokens(Id(SpecialTokens.BeginText), Id(SpecialTokens.EndText), Id(SpecialTokens.PadText), Id(SpecialTokens.SeparatorText));
+        return new HubTextTokenizer(HubTokenizer.Parse(embedded.ToJsonString(), source), special);
     }
 }

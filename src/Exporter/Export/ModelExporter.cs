@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DesMoe.Core.Architectures.Tokenizers;
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Tensors;
 using DesMoe.Core.Config;
@@ -70,7 +71,10 @@ public static class ModelExporter
             var modelPath = Path.Combine(staging, OnnxNames.ModelFileName);
             long bytes = OnnxModelFile.Write(model, modelPath);
             log($"wrote {OnnxNames.ModelFileName}: {bytes / 1e6:F1} MB, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers");
-            File.WriteAllText(Path.Combine(staging, TokenizerFile.FileName), TokenizerFile.ToJson(loaded.Tokenizer));
+            // A hub model's folder gets its own Hugging Face tokenizer.json, which ONNX Runtime GenAI and other tools read;
+            // the server reads the tokenizer from the model's metadata either way.
+            File.WriteAllText(Path.Combine(staging, TokenizerFile.FileName),
+                loaded.Tokenizer is HubTextTokenizer hub ? hub.Tokenizer.Json : TokenizerFile.ToJson(loaded.Tokenizer));
             File.WriteAllText(Path.Combine(staging, MoeConfig.FileName), config.ToJson());
             if (assignment is not null) File.WriteAllText(Path.Combine(staging, ExpertAssignment.FileName), assignment.ToJson());
             if (genAiUnsupported is null)

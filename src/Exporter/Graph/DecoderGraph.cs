@@ -131,12 +131,23 @@ public sealed class DecoderGraph
         using var scope = _g.Scope("self_attn");
         int heads = _config.NumHeads, kvHeads = _config.NumKvHeads, headDim = _config.HeadDim;
         var prefix = $"layers.{layer}.self_attn.";
-        string Project(string name, int n) => _g.Transpose(
-            _g.Reshape(_g.MatMul(x, _weights.Linear(prefix + name + ".weight")), _g.Int64s("heads_shape", 0, 0, n, headDim)), 0, 2, 1, 3);
+        // Mirrors Attention.Heads: optional bias, then q/k RMSNorm over the whole projection or per head.
+        string Project(string name, int n, string? norm)
+        {
+            var projection = _g.MatMul(x, _weights.Linear(prefix + name + ".weight"));
+            if (_config.AttentionBias) projection = _g.Add(projection, _weights.Get(prefix + name + ".bias"));
+            if (norm is not null && _config.QkNorm == QkNormalization.WholeProjection)
+                projection = RmsNorm(projection, _weights.Get(prefix + norm + ".weight"));
+            var split = _g.Reshape(projection, _g.Int64s("heads_shape", 0, 0, n, headDim));
+            if (norm is not null && _config.QkNorm == QkNormalization.PerHead)
+                split = RmsNorm(split, _weights.Get(prefix + norm + ".weight"));
+            return _g.Transpose(split, 0, 2, 1, 3);
+        }
 
-        var q = Rotate(Project("q_proj", heads));
-        var k = Rotate(Project("k_proj", kvHeads));
-        var v = Project("v_proj", kvHeads);
+        bool normed = _config.QkNorm != QkNormalization.None;
+        var q = Rotate(Project("q_proj", heads, normed ? "q_norm" : null));
+        var k = Rotate(Project("k_proj", kvHeads, normed ? "k_norm" : null));
+        var v = Project("v_proj", kvHeads, null);
         var presentKey = _g.Concat(2, pastKey, k);
         var presentValue = _g.Concat(2, pastValue, v);
 
@@ -183,7 +194,12 @@ public sealed class DecoderGraph
             ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)
             : StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization);
         if (_config.NumSharedExperts > 0)
-            routed = _g.Add(routed, SwiGlu(_g, _weights, tokens, prefix + "shared_experts."));
+        {
+            var shared = SwiGlu(_g, _weights, tokens, prefix + "shared_experts.");
+            if (_config.SharedExpertGate)
+                shared = _g.Mul(_g.Sigmoid(_g.MatMul(tokens, _weights.Linear(prefix + MoeFeedForward.SharedGateName + ".weight"))), shared);
+            routed = _g.Add(routed, shared);
+        }
         return _g.Reshape(routed, _g.Shape(x));
     }
 

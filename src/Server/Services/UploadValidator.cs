@@ -1,3 +1,4 @@
+using DesMoe.Core.Checkpoints;
 using System.Text.RegularExpressions;
 using DesMoe.Core.Config;
 using DesMoe.Core.Data;
@@ -34,7 +35,7 @@ public sealed partial class UploadValidator(ModelHost host, JobStore jobs, Adapt
     /// <summary>FAILED_PRECONDITION when the served model has no free experts left for another domain (queued jobs count too).</summary>
     public void CheckRoom(string modelFolder, VersionRecord current)
     {
-        var config = MoeConfig.Load(Path.Combine(modelFolder, MoeConfig.FileName));
+        var config = ModelFolder.LoadConfig(modelFolder);
         var assignment = ExpertAssignment.LoadFrom(modelFolder, config) ?? ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
         int pending = jobs.All().Count(j => !j.IsFinished);
         if (assignment.NoRoomFor(config.TopK * (pending + 1), config.TopK) is { } problem)

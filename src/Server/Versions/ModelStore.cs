@@ -52,7 +52,7 @@ public sealed class ModelStore
     /// </param>
     public static ModelStore Open(string source, string dataDirectory, Action<string> log, BaseExport export, bool owner = true)
     {
-        bool hasWeights = File.Exists(Path.Combine(source, ModelFolder.WeightsFileName));
+        bool hasWeights = ModelFolder.HasWeights(source);
         bool hasOnnx = File.Exists(Path.Combine(source, OnnxNames.ModelFileName));
         if (!hasWeights && !hasOnnx)
             throw new FileNotFoundException($"{source} holds neither {OnnxNames.ModelFileName} nor {ModelFolder.WeightsFileName}", source);
@@ -237,7 +237,7 @@ public sealed class ModelStore
     }
 
     private static IReadOnlyList<string> ReadDomains(string modelFolder) =>
-        ExpertAssignment.LoadFrom(modelFolder, Core.Config.MoeConfig.Load(Path.Combine(modelFolder, Core.Config.MoeConfig.FileName)))?.Domains ?? [];
+        ExpertAssignment.LoadFrom(modelFolder, ModelFolder.LoadConfig(modelFolder))?.Domains ?? [];
 
     private string NextId()
     {

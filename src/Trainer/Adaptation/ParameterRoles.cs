@@ -18,7 +18,7 @@ public sealed record RoledParameter(string Name, Parameter Parameter, ParameterR
 /// <summary>Classifies every model parameter by what it is, from its Hugging Face style name.</summary>
 public static partial class ParameterRoles
 {
-    [GeneratedRegex(@"^layers\.(\d+)\.mlp\.(router|experts|shared_experts)\.(?:(\d+)\.)?")]
+    [GeneratedRegex(@"^layers\.(\d+)\.mlp\.(router|experts|shared_experts|shared_experts_gate)\.(?:(\d+)\.)?")]
     private static partial Regex MoeName();
 
     public static IReadOnlyList<RoledParameter> Classify(MoeTransformer model) =>

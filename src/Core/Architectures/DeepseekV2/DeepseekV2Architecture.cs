@@ -1,3 +1,4 @@
+using DesMoe.Core.Architectures.Trainable;
 using DesMoe.Core.Architectures.Common;
 using DesMoe.Core.Architectures.Hub;
 
@@ -26,4 +27,12 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
             .ToList();
         return new CausalLanguageModel(config, layers);
     }
+
+    /// <summary>
+    /// Multi-head latent attention caches a latent, not per-head keys and values, so it needs its own trainable
+    /// attention, ONNX graph and server cache layout; until then DeepSeek-V2 loads, inspects and matches transformers
+    /// here, and adaptation/export refuse it in one line.
+    /// </summary>
+    public override DesMoeForm ToDesMoe(DeepseekV2Config config) =>
+        throw new HubModelException($"{config.ModelType}: multi-head latent attention is not supported for adaptation and export yet (supported: {string.Join(", ", ArchitectureRegistry.SupportedModelTypes.Where(t => t != config.ModelType))})");
 }

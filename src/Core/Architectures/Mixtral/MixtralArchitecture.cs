@@ -1,3 +1,4 @@
+using DesMoe.Core.Architectures.Trainable;
 using DesMoe.Core.Architectures.Common;
 using DesMoe.Core.Architectures.Hub;
 
@@ -16,4 +17,11 @@ public sealed class MixtralArchitecture : HubArchitecture<MixtralConfig>
         return StandardLayers.Build(config, attention, MixtralConfig.FeedForwardName,
             _ => new SparseMoeBlock(config.HiddenSize, config.NumExperts, config.ExpertIntermediateSize, rule, MlpNames.Mixtral));
     }
+
+    public override DesMoeForm ToDesMoe(MixtralConfig config) => new(
+        DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.ExpertIntermediateSize, normalizeTopK: true, _ => true) with
+        {
+            ExplicitHeadDim = config.HeadDim == config.HiddenSize / config.NumHeads ? 0 : config.HeadDim,
+        },
+        new HubParameterNames(MixtralConfig.FeedForwardName, MlpNames.Mixtral));
 }

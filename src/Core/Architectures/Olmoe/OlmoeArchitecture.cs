@@ -1,3 +1,5 @@
+using DesMoe.Core.Architectures.Trainable;
+using DesMoe.Core.Config;
 using DesMoe.Core.Architectures.Common;
 using DesMoe.Core.Architectures.Hub;
 
@@ -17,5 +19,17 @@ public sealed class OlmoeArchitecture : HubArchitecture<OlmoeConfig>
         var rule = new RoutingRule(config.TopK, Renormalize: config.NormTopKProb);
         return StandardLayers.Build(config, attention, "mlp",
             _ => new SparseMoeBlock(config.HiddenSize, config.NumExperts, config.ExpertIntermediateSize, rule, MlpNames.Projections));
+    }
+
+    public override DesMoeForm ToDesMoe(OlmoeConfig config)
+    {
+        if (config.AttentionBias) throw new HubModelException($"{config.ModelType}: attention_bias true is not supported for adaptation and export yet");
+        if (config.ClipQkv is not null) throw new HubModelException($"{config.ModelType}: clip_qkv {config.ClipQkv} is not supported for adaptation and export yet (supported: null)");
+        return new(
+            DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.ExpertIntermediateSize, config.NormTopKProb, _ => true) with
+            {
+                QkNorm = QkNormalization.WholeProjection,
+            },
+            new HubParameterNames("mlp", MlpNames.Projections));
     }
 }

@@ -1,3 +1,4 @@
+using DesMoe.Core.Architectures.Trainable;
 using DesMoe.Core.Architectures.Common;
 using DesMoe.Core.Architectures.Hub;
 
@@ -18,4 +19,14 @@ public sealed class Qwen2MoeArchitecture : HubArchitecture<Qwen2MoeConfig>
             ? new SparseMoeBlock(config.HiddenSize, config.NumExperts, config.MoeIntermediateSize, rule, MlpNames.Projections, shared)
             : new SwiGluMlp(config.HiddenSize, config.IntermediateSize, MlpNames.Projections));
     }
+
+    public override DesMoeForm ToDesMoe(Qwen2MoeConfig config) => new(
+        DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.MoeIntermediateSize, config.NormTopKProb, config.IsSparse) with
+        {
+            AttentionBias = config.QkvBias,
+            NumSharedExperts = 1,
+            ExplicitSharedExpertHiddenSize = config.SharedExpertIntermediateSize,
+            SharedExpertGate = true,
+        },
+        new HubParameterNames("mlp", MlpNames.Projections, SharedExpert: "shared_expert", SharedExpertGate: "shared_expert_gate"));
 }

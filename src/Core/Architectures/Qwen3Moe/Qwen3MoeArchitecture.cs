@@ -1,3 +1,5 @@
+using DesMoe.Core.Architectures.Trainable;
+using DesMoe.Core.Config;
 using DesMoe.Core.Architectures.Common;
 using DesMoe.Core.Architectures.Hub;
 
@@ -17,5 +19,17 @@ public sealed class Qwen3MoeArchitecture : HubArchitecture<Qwen3MoeConfig>
         return StandardLayers.Build(config, attention, "mlp", layer => config.IsSparse(layer)
             ? new SparseMoeBlock(config.HiddenSize, config.NumExperts, config.MoeIntermediateSize, rule, MlpNames.Projections)
             : new SwiGluMlp(config.HiddenSize, config.IntermediateSize, MlpNames.Projections));
+    }
+
+    public override DesMoeForm ToDesMoe(Qwen3MoeConfig config)
+    {
+        if (config.AttentionBias) throw new HubModelException($"{config.ModelType}: attention_bias true is not supported for adaptation and export yet");
+        return new(
+            DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.MoeIntermediateSize, config.NormTopKProb, config.IsSparse) with
+            {
+                ExplicitHeadDim = config.HeadDim,
+                QkNorm = QkNormalization.PerHead,
+            },
+            new HubParameterNames("mlp", MlpNames.Projections));
     }
 }

@@ -22,6 +22,22 @@ public sealed class HubTextTokenizer : ITextTokenizer
         Special = special;
     }
 
+    public HubTokenizer Tokenizer => _tokenizer;
+
+    /// <summary>
+    /// DesMoe's control roles from a hub model's generation config: begin = bos (or the first eos), end = the first
+    /// eos, pad = pad (or end). Hub tokenizers have no prompt/completion separator, so the begin token serves: it
+    /// is an id the model already embeds, and fine-tuning teaches it the new role.
+    /// </summary>
+    public static HubTextTokenizer ForGeneration(HubTokenizer tokenizer, IReadOnlyList<int> eosTokenIds, int? bosTokenId, int? padTokenId, string source)
+    {
+        if (eosTokenIds.Count == 0)
+            throw new ArgumentException($"{source}: no eos_token_id in generation_config.json or config.json; generation could never stop");
+        int end = eosTokenIds[0];
+        int begin = bosTokenId ?? end;
+        return new HubTextTokenizer(tokenizer, new SpecialTokens(Begin: begin, End: end, Pad: padTokenId ?? end, Separator: begin));
+    }
+
     public string Name => TypePrefix + (_tokenizer.Kind == TokenizerKind.ByteLevelBpe ? "byte-level-bpe" : "metaspace-bpe");
 
     public int VocabSize => _tokenizer.VocabSize;

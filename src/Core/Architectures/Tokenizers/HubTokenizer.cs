@@ -33,9 +33,11 @@ public sealed class HubTokenizer
     private readonly bool _byteFallback, _ignoreMerges;
 
     private HubTokenizer(TokenizerKind kind, BpeTokenizer bpe, Dictionary<string, int> vocabulary, IReadOnlyList<AddedToken> added,
-        TextNormalizer normalizer, PreTokenizer preTokenizer, TokenDecoder decoder, string? unknownToken, bool byteFallback, bool ignoreMerges)
+        TextNormalizer normalizer, PreTokenizer preTokenizer, TokenDecoder decoder, string? unknownToken, bool byteFallback, bool ignoreMerges,
+        string json)
     {
         Kind = kind;
+        Json = json;
         _bpe = bpe;
         _vocabulary = vocabulary;
         AddedTokens = added;
@@ -59,6 +61,9 @@ public sealed class HubTokenizer
     public int VocabSize { get; }
 
     public IReadOnlyList<AddedToken> AddedTokens { get; }
+
+    /// <summary>The tokenizer.json text this was parsed from: what an export embeds and a saved folder writes back.</summary>
+    public string Json { get; }
 
     public static HubTokenizer Load(string path)
     {
@@ -105,7 +110,7 @@ public sealed class HubTokenizer
         var bpe = BpeTokenizer.Create(options);
         var kind = preTokenizer.ByteLevel ? TokenizerKind.ByteLevelBpe : TokenizerKind.MetaspaceBpe;
         return new HubTokenizer(kind, bpe, vocabulary, added, normalizer, preTokenizer, decoder, unknown, byteFallback,
-            TokenizerJsonErrors.Flag(model, "ignore_merges", false));
+            TokenizerJsonErrors.Flag(model, "ignore_merges", false), json);
     }
 
     /// <summary>The ids for <paramref name="text"/>; added tokens written in the text (e.g. "&lt;|im_start|&gt;") become their ids.</summary>

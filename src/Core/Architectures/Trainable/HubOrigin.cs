@@ -1,0 +1,11 @@
+using static TorchSharp.torch;
+
+namespace DesMoe.Core.Architectures.Trainable;
+
+/// <summary>
+/// What a model loaded from a hub folder needs to be saved back in the layout and spelling it came in: the
+/// parameter names, each tensor's stored dtype, and the folder's own small files (config.json,
+/// generation_config.json, tokenizer files, chat template, licence...), kept byte for byte.
+/// </summary>
+public sealed record HubOrigin(string ModelType, HubParameterNames Names, IReadOnlyDictionary<string, ScalarType> StoredTypes,
+    IReadOnlyDictionary<string, byte[]> Files);

@@ -1,0 +1,57 @@
+using System.Text.RegularExpressions;
+using DesMoe.Core.Architectures.Common;
+using DesMoe.Core.Model;
+
+namespace DesMoe.Core.Architectures.Trainable;
+
+/// <summary>
+/// Translates the trainable model's parameter names (<see cref="MoeTransformer"/>: <c>layers.{i}.mlp.router.gate.weight</c>,
+/// <c>layers.{i}.mlp.experts.{e}.gate_proj.weight</c>, ...) into a hub checkpoint's (<c>model.layers.{i}.mlp.gate.weight</c>,
+/// Mixtral's <c>model.layers.{i}.block_sparse_moe.experts.{e}.w1.weight</c>, ...). One direction is enough: loading
+/// and saving both walk the module's own names.
+/// </summary>
+/// <param name="FeedForward">the MoE block's name in a layer: <c>mlp</c>, or Mixtral's <c>block_sparse_moe</c></param>
+/// <param name="Expert">the checkpoint names of each expert's three projections</param>
+/// <param name="SharedExpert">the shared expert's module name (Qwen2-MoE's <c>shared_expert</c>), if there is one</param>
+/// <param name="SharedExpertGate">the shared expert's sigmoid gate (Qwen2-MoE's <c>shared_expert_gate</c>), if there is one</param>
+public sealed partial record HubParameterNames(string FeedForward, MlpNames Expert, string? SharedExpert = null, string? SharedExpertGate = null)
+{
+    [GeneratedRegex(@"^layers\.(\d+)\.(.+)$")]
+    private static partial Regex LayerName();
+
+    [GeneratedRegex(@"^mlp\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$")]
+    private static partial Regex ExpertName();
+
+    /// <summary>
+    /// The checkpoint name for <paramref name="name"/>, or null for a DES-MoE addition with no place in the
+    /// architecture (the adaptive router's residual), which is saved in a side file instead.
+    /// </summary>
+    public string? ToHub(string name)
+    {
+        switch (name)
+        {
+            case "embed_tokens.weight": return "model.embed_tokens.weight";
+            case "norm.weight": return "model.norm.weight";
+            case "lm_head.weight": return name;
+        }
+        var layer = LayerName().Match(name);
+        if (!layer.Success) throw new ArgumentException($"parameter '{name}' has no hub name", nameof(name));
+        var rest = layer.Groups[2].Value;
+        var prefix = $"model.layers.{layer.Groups[1].Value}.";
+        if (rest.StartsWith($"mlp.router.{Model.TopKRouter.AdapterName}.", StringComparison.Ordinal)) return null;
+        if (rest == "mlp.router.gate.weight") return $"{prefix}{FeedForward}.gate.weight";
+        if (ExpertName().Match(rest) is { Success: true } expert)
+        {
+            var projection = expert.Groups[2].Value switch { "gate_proj" => Expert.Gate, "up_proj" => Expert.Up, _ => Expert.Down };
+            return $"{prefix}{FeedForward}.experts.{expert.Groups[1].Value}.{projection}.weight";
+        }
+        if (rest.StartsWith("mlp.shared_experts.", StringComparison.Ordinal))
+            return $"{prefix}{FeedForward}.{Required(SharedExpert, name)}.{rest["mlp.shared_experts.".Length..]}";
+        if (rest == $"mlp.{MoeFeedForward.SharedGateName}.weight") return $"{prefix}{FeedForward}.{Required(SharedExpertGate, name)}.weight";
+        if (rest.StartsWith("mlp.", StringComparison.Ordinal)) throw new ArgumentException($"parameter '{name}' has no hub name", nameof(name));
+        return prefix + rest; // attention and norms are spelled alike
+    }
+
+    private static string Required(string? hubName, string name) =>
+        hubName ?? throw new ArgumentException($"parameter '{name}' has no counterpart in this architecture", nameof(name));
+}

@@ -1,0 +1,190 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DesMoe.Core.Architectures.Hub;
+using DesMoe.Core.Architectures.Safetensors;
+using DesMoe.Core.Architectures.Tokenizers;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Config;
+using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
+using static TorchSharp.torch;
+
+namespace DesMoe.Core.Architectures.Trainable;
+
+/// <summary>
+/// Opens a hub-layout folder as the trainable model (<see cref="MoeTransformer"/> in the architecture's
+/// <see cref="DesMoeForm"/>) and saves one back in the same layout: the checkpoint's tensor names and dtypes, its
+/// config and tokenizer files unchanged, so transformers and vLLM load the result as they loaded the original.
+/// DES-MoE's additions go in side files: <see cref="SideConfigFileName"/> and <see cref="RouterWeightsFileName"/>
+/// (the adaptive router's residual), plus whatever the caller adds (expert-domain masks, specificity matrix).
+/// </summary>
+public static class HubTrainableFolder
+{
+    /// <summary><c>{"adaptive_router_width": N}</c>: present when the model has DES-MoE's adaptive router.</summary>
+    public const string SideConfigFileName = "desmoe.json";
+
+    /// <summary>The adaptive router's residual MLPs, float32, under the trainable model's names (<c>layers.{i}.mlp.router.adapter.*</c>).</summary>
+    public const string RouterWeightsFileName = "desmoe_router.safetensors";
+
+    /// <summary>The tokenizer.json of a hub folder, read by the model's tokenizer rather than DesMoe's own tokenizer file.</summary>
+    public const string TokenizerFileName = HubFolder.TokenizerFileName;
+
+    /// <summary>True when <paramref name="folder"/>'s config.json names a hub <c>model_type</c> (anything but DesMoe's own).</summary>
+    public static bool IsHubFolder(string folder)
+    {
+        var path = Path.Combine(folder, HubFolder.ConfigFileName);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            var type = JsonNode.Parse(File.ReadAllText(path))?["model_type"];
+            return type is JsonValue value && value.TryGetValue<string>(out var name) && name != new MoeConfig().ModelType;
+        }
+        catch (JsonException)
+        {
+            return false; // the native loader reports the malformed file
+        }
+    }
+
+    /// <summary>The trainable config of a hub folder (with the adaptive router's width when it has one), without loading weights.</summary>
+    public static MoeConfig ReadConfig(string folder) => Open(folder).Config;
+
+    public static LoadedModel Load(string folder)
+    {
+        var opened = Open(folder);
+        var hub = opened.Folder;
+        var tokenizerPath = hub.TokenizerPath ?? throw new HubModelException($"{folder}: no {TokenizerFileName}; adaptation, export and serving need the model's tokenizer");
+        var generation = hub.ReadGenerationConfig();
+        var tokenizer = HubTextTokenizer.ForGeneration(HubTokenizer.Load(tokenizerPath), generation.EosTokenIds, generation.BosTokenId,
+            generation.PadTokenId, folder);
+        if (tokenizer.VocabSize > opened.Config.VocabSize)
+            throw new HubModelException($"{folder}: {TokenizerFileName} has {tokenizer.VocabSize} ids but config.json's vocab_size is {opened.Config.VocabSize}");
+
+        var model = new MoeTransformer(opened.Config);
+        try
+        {
+            var storedTypes = LoadWeights(model, hub, opened.Form.Names);
+            model.eval();
+            var origin = new HubOrigin(hub.Config.ModelType, opened.Form.Names, storedTypes, PassThroughFiles(folder));
+            return new LoadedModel(model, opened.Config, tokenizer, Path.GetFullPath(folder)) { Hub = origin };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="folder"/> in <paramref name="origin"/>'s layout, staged and renamed into place.</summary>
+    public static void Save(string folder, MoeTransformer model, HubOrigin origin, IReadOnlyDictionary<string, string>? extraFiles = null)
+    {
+        var hubTensors = new List<(string Name, Tensor Tensor)>();
+        var routerTensors = new List<(string Name, Tensor Tensor)>();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (origin.Names.ToHub(name) is { } hubName) hubTensors.Add((hubName, parameter));
+            else routerTensors.Add((name, parameter));
+        }
+        AtomicDirectory.Write(folder, staging =>
+        {
+            foreach (var (name, content) in origin.Files) File.WriteAllBytes(Path.Combine(staging, name), content);
+            SafetensorsWriter.Write(Path.Combine(staging, SafetensorsCheckpoint.SingleFileName), hubTensors,
+                new Dictionary<string, string> { ["format"] = "pt" }, name => origin.StoredTypes.GetValueOrDefault(name, float32));
+            if (model.Config.AdaptiveRouterWidth > 0)
+            {
+                SafetensorsWriter.Write(Path.Combine(staging, RouterWeightsFileName), routerTensors);
+                File.WriteAllText(Path.Combine(staging, SideConfigFileName),
+                    new JsonObject { ["adaptive_router_width"] = model.Config.AdaptiveRouterWidth }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+            foreach (var (name, content) in extraFiles ?? new Dictionary<string, string>())
+                File.WriteAllText(Path.Combine(staging, name), content);
+        });
+    }
+
+    private sealed record Opened(HubFolder Folder, DesMoeForm Form, MoeConfig Config);
+
+    private static Opened Open(string folder)
+    {
+        var hub = HubFolder.Open(folder);
+        var form = hub.Architecture.ToDesMoe(hub.ReadModelConfig());
+        int width = AdaptiveRouterWidth(folder);
+        return new Opened(hub, form, (form.Config with { AdaptiveRouterWidth = width }).Validate());
+    }
+
+    private static int AdaptiveRouterWidth(string folder)
+    {
+        var path = Path.Combine(folder, SideConfigFileName);
+        if (!File.Exists(path)) return 0;
+        try
+        {
+            var width = JsonNode.Parse(File.ReadAllText(path))?["adaptive_router_width"];
+            return width is JsonValue v && v.TryGetValue<int>(out var w) && w > 0
+                ? w
+                : throw new HubModelException($"{path}: adaptive_router_width must be a positive integer (got {width?.ToJsonString() ?? "nothing"})");
+        }
+        catch (JsonException e)
+        {
+            throw new HubModelException($"{path}: malformed JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Copies every checkpoint tensor into its parameter, one at a time; names and shapes are all checked first so a
+    /// mismatch fails before anything is copied. Returns each hub tensor's stored dtype, for saving back.
+    /// </summary>
+    private static Dictionary<string, ScalarType> LoadWeights(MoeTransformer model, HubFolder hub, HubParameterNames names)
+    {
+        var checkpoint = hub.OpenWeights();
+        var routerPath = Path.Combine(hub.Path, RouterWeightsFileName);
+        var router = model.Config.AdaptiveRouterWidth > 0
+            ? File.Exists(routerPath) ? new SafetensorsFile(routerPath) : throw new HubModelException($"{hub.Path}: {SideConfigFileName} declares an adaptive router but {RouterWeightsFileName} is missing")
+            : null;
+
+        var plan = new List<(Tensor Parameter, string Name, SafetensorsFile File)>();
+        var problems = new List<string>();
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            var hubName = names.ToHub(name);
+            SafetensorsFile? file = hubName is null ? router : checkpoint.Contains(hubName) ? checkpoint.FileOf(hubName) : null;
+            var stored = hubName ?? name;
+            expected.Add(stored);
+            if (file is null || !file.Tensors.TryGetValue(stored, out var info))
+            {
+                problems.Add($"tensor '{stored}' is missing (expected shape {ShapeFormat.Of(parameter.shape)})");
+                continue;
+            }
+            if (!info.Shape.SequenceEqual(parameter.shape))
+                problems.Add($"tensor '{stored}' has shape {info.ShapeText} but config.json implies {ShapeFormat.Of(parameter.shape)}");
+            else if (!SafetensorsDType.IsFloatingPoint(info.DType))
+                problems.Add($"tensor '{stored}' is stored as {info.DType}; weights must be F32, F16, BF16 or F64");
+            else plan.Add((parameter, stored, file));
+        }
+        problems.AddRange(checkpoint.Tensors.Select(t => t.Name)
+            .Where(n => !expected.Contains(n) && !n.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).Select(n => $"unexpected tensor '{n}'"));
+        if (problems.Count > 0)
+            throw new HubModelException($"{hub.Path}: checkpoint does not match config.json: {string.Join("; ", problems.Take(5))}{(problems.Count > 5 ? $" (and {problems.Count - 5} more)" : "")}");
+
+        var storedTypes = new Dictionary<string, ScalarType>(StringComparer.Ordinal);
+        foreach (var (parameter, name, file) in plan)
+        {
+            file.CopyInto(name, parameter);
+            if (file != router) storedTypes[name] = SafetensorsDType.ToScalarType(file.Info(name).DType, name);
+        }
+        return storedTypes;
+    }
+
+    /// <summary>The folder's small hub files, kept so a saved model carries them unchanged; weights and DES-MoE side files are rewritten on save.</summary>
+    private static Dictionary<string, byte[]> PassThroughFiles(string folder)
+    {
+        static bool Kept(string name) =>
+            name is HubFolder.ConfigFileName or GenerationConfig.FileName or "special_tokens_map.json" or "vocab.json" or "merges.txt"
+                or "added_tokens.json" or "README.md"
+            || name.StartsWith("tokenizer", StringComparison.Ordinal)
+            || name.StartsWith("chat_template", StringComparison.Ordinal)
+            || name.StartsWith("LICENSE", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith(".py", StringComparison.Ordinal); // remote code of trust_remote_code checkpoints
+        return Directory.EnumerateFiles(folder).Select(Path.GetFileName).OfType<string>().Where(Kept)
+            .ToDictionary(name => name, name => File.ReadAllBytes(Path.Combine(folder, name)), StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,83 @@
+using DesMoe.Core.Architectures.Hub;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Model;
+using DesMoe.Core.Onnx;
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
+using DesMoe.Tests.Architectures;
+using DesMoe.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DesMoe.Tests.Export;
+
+/// <summary>Each trainable hub architecture exported to ONNX with two routed domains, checked against TorchSharp by ONNX Runtime.</summary>
+public class HubExportTests(ITestOutputHelper output)
+{
+    public static TheoryData<string, ExpertKernel> Cases
+    {
+        get
+        {
+            var cases = new TheoryData<string, ExpertKernel>();
+            foreach (var model in HubTrainableTests.TrainableModels)
+            foreach (var kernel in Enum.GetValues<ExpertKernel>())
+                cases.Add(model, kernel);
+            return cases;
+        }
+    }
+
+    /// <summary>A copy of a fixture with math on experts 0-1 and law on 2-3 in every layer.</summary>
+    public static string TwoDomainCopy(string model, TempDirectory dir)
+    {
+        var folder = dir.File(model);
+        HubFixtures.CopyFolder(model, folder);
+        var config = ModelFolder.LoadConfig(folder);
+        var assignment = new ExpertAssignment(["math", "law"], config.NumRoutedExperts,
+            Enumerable.Range(0, config.NumLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1], [2, 3]]).ToList());
+        File.WriteAllText(Path.Combine(folder, ExpertAssignment.FileName), assignment.ToJson());
+        return folder;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Exported_graph_matches_torchsharp_for_every_domain_in_prefill_and_decode(string model, ExpertKernel kernel)
+    {
+        using var dir = new TempDirectory();
+        var folder = TwoDomainCopy(model, dir);
+
+        var result = ModelExporter.Export(folder, dir.File("onnx"), new ExportOptions { Experts = kernel });
+
+        // The exporter's own check (3 domain ids, prefill + 4 decode steps) refuses anything over 1e-4; here the
+        // same comparison on longer random prompts.
+        Assert.Equal(["(none)", "law", "math"], result.Manifest.ParityMaxAbsError.Keys.Order());
+        using var loaded = ModelFolder.Load(folder);
+        var assignment = ExpertAssignment.LoadFrom(folder, loaded.Config)!;
+        using var routing = new DomainRouting(assignment.RoutingTable(loaded.Config.TopK, NoDomainRouting.AllExperts), loaded.Config.TopK);
+        using var decoder = OnnxDecoder.Load(result.ModelPath);
+        var random = new Random(7);
+        var prompts = Enumerable.Range(0, 3)
+            .Select(_ => (IReadOnlyList<int>)Enumerable.Range(0, random.Next(3, 30)).Select(_ => random.Next(3, loaded.Config.VocabSize)).ToList()).ToList();
+        var parity = ExportCheck.Run(loaded.Model, routing, decoder, prompts, decodeSteps: 6);
+        foreach (var p in parity) output.WriteLine($"{model} {kernel} domain {p.Domain}: max |logit error| {p.MaxAbsError:E2}");
+        Assert.All(parity, p => Assert.InRange(p.MaxAbsError, 0, 1e-4));
+    }
+
+    [Fact]
+    public void The_export_carries_the_hub_tokenizer_to_the_server_and_other_tools()
+    {
+        using var dir = new TempDirectory();
+        var result = ModelExporter.Export(HubFixtures.Folder("mixtral"), dir.File("onnx"), new ExportOptions());
+
+        // The folder's tokenizer.json is the hub's own (what ONNX Runtime GenAI reads) ...
+        Assert.Equal(File.ReadAllText(Path.Combine(HubFixtures.Folder("mixtral"), HubFolder.TokenizerFileName)),
+            File.ReadAllText(Path.Combine(result.OutputFolder, HubFolder.TokenizerFileName)));
+        // ... and the model's metadata gives the server the same tokenizer with its control roles.
+        using var decoder = OnnxDecoder.Load(result.ModelPath);
+        var info = decoder.Info;
+        using var loaded = ModelFolder.Load(HubFixtures.Folder("mixtral"));
+        Assert.Equal(loaded.Tokenizer.Special, info.Tokenizer.Special);
+        const string Text = "Héllo wörld, 12345 ☃";
+        Assert.Equal(loaded.Tokenizer.Encode(Text), info.Tokenizer.Encode(Text));
+        Assert.Equal("mixtral", info.Config.ModelType);
+    }
+}
