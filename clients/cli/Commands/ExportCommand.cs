@@ -20,9 +20,13 @@ internal static class ExportCommand
             Description = "routed-expert weights: None, Int8 or Int4 (blockwise, ONNX Runtime MatMulNBits; needs --experts StandardOps)",
             DefaultValueFactory = _ => ExpertQuantization.None,
         };
+        var externalData = new Option<bool?>("--external-data")
+        {
+            Description = "weights in model.onnx.data beside the graph (ONNX external data): true or false; by default, when they pass 1 GiB (protobuf's limit is 2 GB)",
+        };
         var command = new Command("export", "Export a model folder to one ONNX model with domain-routed experts and a KV cache, checked against ONNX Runtime.")
         {
-            source, target, precision, kernel, noDomain, quantize,
+            source, target, precision, kernel, noDomain, quantize, externalData,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -32,6 +36,7 @@ internal static class ExportCommand
                 Experts = parse.GetValue(kernel),
                 NoDomain = parse.GetValue(noDomain),
                 Quantization = parse.GetValue(quantize),
+                ExternalData = parse.GetValue(externalData),
             };
             var result = ModelExporter.Export(parse.GetValue(source)!, parse.GetValue(target)!, options, Console.WriteLine);
             var m = result.Manifest;

@@ -5,6 +5,9 @@ public static class OnnxNames
 {
     public const string ModelFileName = "model.onnx";
 
+    /// <summary>The weights of a model exported with ONNX external data, beside <see cref="ModelFileName"/>.</summary>
+    public const string ExternalDataFileName = "model.onnx.data";
+
     /// <summary>[batch, sequence] int64 token ids.</summary>
     public const string InputIds = "input_ids";
 

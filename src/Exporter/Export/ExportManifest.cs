@@ -11,6 +11,10 @@ public sealed record ExportManifest
     [JsonPropertyName("format_version")] public int FormatVersion { get; init; }
     [JsonPropertyName("model_file")] public string ModelFile { get; init; } = "";
     [JsonPropertyName("model_bytes")] public long ModelBytes { get; init; }
+    /// <summary>The ONNX external-data file holding the weights, beside <see cref="ModelFile"/>; null when they are inside it.</summary>
+    [JsonPropertyName("external_data_file")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ExternalDataFile { get; init; }
     [JsonPropertyName("opset")] public long Opset { get; init; }
     [JsonPropertyName("ir_version")] public long IrVersion { get; init; }
     [JsonPropertyName("nodes")] public int Nodes { get; init; }

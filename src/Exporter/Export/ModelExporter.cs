@@ -8,6 +8,7 @@ using DesMoe.Core.Onnx;
 using DesMoe.Core.Tokenization;
 using DesMoe.Exporter.Graph;
 using DesMoe.Exporter.Onnx;
+using DesMoe.Exporter.Onnx.Schema;
 using static TorchSharp.torch;
 
 namespace DesMoe.Exporter.Export;
@@ -46,8 +47,6 @@ public static class ModelExporter
         var domains = assignment?.Domains ?? [];
         var sourceHash = ModelFolder.WeightsSha256(modelFolder);
 
-        log($"building graph: {config.NumLayers} layers, {config.NumRoutedExperts} experts (top-{config.TopK}), {domains.Count} domains, {options.Experts}, {options.Precision}");
-        var graph = DecoderGraph.Build(loaded.Model, routingTable, options);
         var metadata = new Dictionary<string, string>
         {
             [OnnxMetadataKeys.FormatVersion] = OnnxMetadataKeys.CurrentFormatVersion.ToString(),
@@ -61,16 +60,28 @@ public static class ModelExporter
             [OnnxMetadataKeys.ExpertQuantization] = options.Quantization.ToString(),
         };
         if (assignment is not null) metadata[OnnxMetadataKeys.ExpertAssignment] = assignment.ToJson();
-        var model = OnnxModelFile.Create(graph, metadata);
-        // Checked on the graph as built, so a graph change that GenAI cannot run drops the file instead of shipping a broken one.
-        var genAiUnsupported = GenAiConfig.Unsupported(model.Graph, config, loaded.Tokenizer.Special);
 
         ExportManifest? manifest = null;
+        long weightBytes = loaded.Model.ParameterCount() * (options.Precision == WeightPrecision.Float16 ? 2 : 4);
+        bool external = options.ExternalData ?? weightBytes > ExportOptions.ExternalDataAbove;
         AtomicDirectory.Write(outputFolder, staging =>
         {
+            log($"building graph: {config.NumLayers} layers, {config.NumRoutedExperts} experts (top-{config.TopK}), {domains.Count} domains, {options.Experts}, {options.Precision}"
+                + (external ? $", weights streamed to {OnnxNames.ExternalDataFileName}" : ""));
+            ModelProto model;
+            long dataBytes = 0;
+            using (var data = external ? new ExternalDataFile(Path.Combine(staging, OnnxNames.ExternalDataFileName)) : null)
+            {
+                var graph = DecoderGraph.Build(loaded.Model, routingTable, options, data);
+                model = OnnxModelFile.Create(graph, metadata);
+                dataBytes = data?.Bytes ?? 0;
+            }
+            // Checked on the graph as built, so a graph change that GenAI cannot run drops the file instead of shipping a broken one.
+            var genAiUnsupported = GenAiConfig.Unsupported(model.Graph, config, loaded.Tokenizer.Special);
+
             var modelPath = Path.Combine(staging, OnnxNames.ModelFileName);
-            long bytes = OnnxModelFile.Write(model, modelPath);
-            log($"wrote {OnnxNames.ModelFileName}: {bytes / 1e6:F1} MB, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers");
+            long bytes = OnnxModelFile.Write(model, modelPath) + dataBytes;
+            log($"wrote {OnnxNames.ModelFileName}{(external ? $" + {OnnxNames.ExternalDataFileName}" : "")}: {bytes / 1e6:F1} MB, {model.Graph.Node.Count} nodes, {model.Graph.Initializer.Count} initializers");
             // A hub model's folder gets its own Hugging Face tokenizer.json, which ONNX Runtime GenAI and other tools read;
             // the server reads the tokenizer from the model's metadata either way.
             File.WriteAllText(Path.Combine(staging, TokenizerFile.FileName),
@@ -93,6 +104,7 @@ public static class ModelExporter
                 FormatVersion = OnnxMetadataKeys.CurrentFormatVersion,
                 ModelFile = OnnxNames.ModelFileName,
                 ModelBytes = bytes,
+                ExternalDataFile = external ? OnnxNames.ExternalDataFileName : null,
                 Opset = OnnxFormat.Opset,
                 IrVersion = OnnxFormat.IrVersion,
                 Nodes = model.Graph.Node.Count,

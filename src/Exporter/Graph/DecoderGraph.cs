@@ -24,21 +24,22 @@ public sealed class DecoderGraph
     // Values shared by every layer.
     private string _additiveMask = "", _cos = "", _sin = "", _tokenDomainRows = "";
 
-    private DecoderGraph(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options)
+    private DecoderGraph(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options, ExternalDataFile? externalData)
     {
         _config = model.Config;
         _routing = routing;
         _options = options;
-        _g = new GraphBuilder("desmoe_decoder");
+        _g = new GraphBuilder("desmoe_decoder") { ExternalData = externalData };
         _weights = new WeightTable(model, _g, options.Precision);
     }
 
     /// <param name="routing">per layer, [domains + 1, experts] allowed experts; row 0 is the no-domain path (domain id -1)</param>
-    public static GraphBuilder Build(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options)
+    /// <param name="externalData">where the weights' bytes go as they are built; null keeps them inside the graph</param>
+    public static GraphBuilder Build(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options, ExternalDataFile? externalData = null)
     {
         if (routing.Count != model.Config.NumLayers)
             throw new ArgumentException($"routing table has {routing.Count} layers but the model has {model.Config.NumLayers}");
-        var graph = new DecoderGraph(model, routing, options);
+        var graph = new DecoderGraph(model, routing, options, externalData);
         graph.BuildGraph();
         return graph._g;
     }

@@ -27,4 +27,9 @@ public sealed record ExportOptions
     public NoDomainRouting NoDomain { get; init; } = NoDomainRouting.AllExperts;
     /// <summary>Routed experts stored blockwise-quantized (needs <see cref="ExpertKernel.StandardOps"/>: the contrib MoE op takes float weights).</summary>
     public ExpertQuantization Quantization { get; init; } = ExpertQuantization.None;
+    /// <summary>Weights in <c>model.onnx.data</c> beside the graph: true, false, or null for "when the weights pass <see cref="ExternalDataAbove"/>".</summary>
+    public bool? ExternalData { get; init; }
+
+    /// <summary>Protobuf cannot hold a message over 2 GB; past this many weight bytes the export switches to external data.</summary>
+    public const long ExternalDataAbove = 1L << 30;
 }

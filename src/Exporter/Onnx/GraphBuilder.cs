@@ -39,8 +39,12 @@ public sealed partial class GraphBuilder(string name)
         Graph.Output.Add(ValueInfo(outputName, type, dims));
     }
 
+    /// <summary>When set, initializers' bytes go to this side file as they are added (see <see cref="ExternalDataFile"/>).</summary>
+    public ExternalDataFile? ExternalData { get; set; }
+
     public string Initializer(TensorProto tensor)
     {
+        ExternalData?.Take(tensor);
         Graph.Initializer.Add(tensor);
         return tensor.Name;
     }

@@ -194,4 +194,14 @@ public class HubTrainableTests(ITestOutputHelper output)
         var text = "the cat sat on the mat";
         Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
     }
+
+    [Fact]
+    public void Ids_past_the_tokenizer_but_inside_the_model_vocabulary_decode_to_nothing()
+    {
+        using var loaded = ModelFolder.Load(HubFixtures.Folder("qwen2_moe"));
+        var ids = loaded.Tokenizer.Encode("cat").ToList();
+        Assert.True(loaded.Config.VocabSize > loaded.Tokenizer.VocabSize, "the fixture's vocab_size is padded past its tokenizer");
+
+        Assert.Equal("cat", loaded.Tokenizer.Decode([.. ids, loaded.Config.VocabSize - 1]));
+    }
 }

@@ -80,4 +80,42 @@ public class HubExportTests(ITestOutputHelper output)
         Assert.Equal(loaded.Tokenizer.Encode(Text), info.Tokenizer.Encode(Text));
         Assert.Equal("mixtral", info.Config.ModelType);
     }
+
+    [Fact]
+    public void External_data_keeps_the_weights_beside_a_small_graph_and_matches_the_inline_export()
+    {
+        using var dir = new TempDirectory();
+        var folder = TwoDomainCopy("qwen3_moe", dir);
+
+        var external = ModelExporter.Export(folder, dir.File("external"), new ExportOptions { ExternalData = true });
+        var inline = ModelExporter.Export(folder, dir.File("inline"), new ExportOptions { ExternalData = false });
+
+        var graphBytes = new FileInfo(external.ModelPath).Length;
+        var dataBytes = new FileInfo(Path.Combine(external.OutputFolder, OnnxNames.ExternalDataFileName)).Length;
+        output.WriteLine($"graph {graphBytes:N0} B + data {dataBytes:N0} B; inline {new FileInfo(inline.ModelPath).Length:N0} B");
+        Assert.Equal(OnnxNames.ExternalDataFileName, external.Manifest.ExternalDataFile);
+        Assert.Null(inline.Manifest.ExternalDataFile);
+        Assert.False(File.Exists(Path.Combine(inline.OutputFolder, OnnxNames.ExternalDataFileName)));
+        Assert.True(dataBytes > 4 * ParameterCount(folder) * 0.9, "the weights are not in the data file");
+        Assert.True(graphBytes < dataBytes / 10, "the graph still holds the weights");
+
+        using var a = OnnxDecoder.Load(external.ModelPath);
+        using var b = OnnxDecoder.Load(inline.ModelPath);
+        long[] prompt = [5, 17, 300, 42, 8];
+        float[] Logits(OnnxDecoder decoder, long domain)
+        {
+            using var cache = decoder.EmptyCache(1);
+            using var step = decoder.Run(new OnnxStepInput(1, prompt.Length, prompt, Enumerable.Repeat(1L, prompt.Length).ToArray(),
+                Enumerable.Range(0, prompt.Length).Select(i => (long)i).ToArray(), [domain]), cache);
+            return step.Logits.ToArray();
+        }
+        foreach (var domain in new long[] { -1, 0, 1 })
+            Assert.Equal(Logits(b, domain), Logits(a, domain));
+    }
+
+    private static long ParameterCount(string folder)
+    {
+        using var loaded = ModelFolder.Load(folder);
+        return loaded.Model.ParameterCount();
+    }
 }

@@ -133,14 +133,18 @@ public sealed class HubTokenizer
         return ids;
     }
 
-    /// <summary>Text for <paramref name="ids"/>; with <paramref name="skipSpecialTokens"/>, special added tokens are left out (as the tokenizers library does).</summary>
+    /// <summary>
+    /// Text for <paramref name="ids"/>; with <paramref name="skipSpecialTokens"/>, special added tokens are left out (as
+    /// the tokenizers library does). Ids the tokenizer does not know are skipped, as the tokenizers library does too:
+    /// a model's vocab_size is often padded past the tokenizer's (e.g. to a multiple of 64), and it may sample them.
+    /// </summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         var tokens = new List<string>();
         foreach (var id in ids)
         {
             if (skipSpecialTokens && _addedById.TryGetValue(id, out var added) && added.Special) continue;
-            tokens.Add(_tokenById.TryGetValue(id, out var token) ? token : throw new ArgumentOutOfRangeException(nameof(ids), id, $"id {id} is outside the vocabulary"));
+            if (_tokenById.TryGetValue(id, out var token)) tokens.Add(token);
         }
         return _decoder.Decode(tokens);
     }
