@@ -87,6 +87,7 @@ public static class BlockQuantizer
         using var noGrad = no_grad();
         foreach (var (name, parameter) in model.named_parameters().Where(p => IsRoutedExpertWeight(p.name)))
         {
+            using var scope = NewDisposeScope();
             int n = (int)parameter.shape[0], k = (int)parameter.shape[1];
             var q = Quantize(parameter.detach().contiguous().data<float>().ToArray(), n, k, bits);
             using var values = tensor(q.Dequantized, [n, k]);

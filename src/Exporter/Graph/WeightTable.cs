@@ -1,5 +1,6 @@
 using DesMoe.Core.Model;
 using DesMoe.Exporter.Onnx;
+using DesMoe.Exporter.Onnx.Schema;
 using static TorchSharp.torch;
 using DataType = DesMoe.Exporter.Onnx.Schema.TensorProto.Types.DataType;
 
@@ -41,12 +42,17 @@ internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, Weig
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var tensor = source().to(float32).contiguous();
-        var values = tensor.data<float>().ToArray();
-        var dims = tensor.shape.ToArray();
-        if (precision == WeightPrecision.Float32)
-            return graph.Initializer(Tensors.Float(values, dims, name));
-        graph.Initializer(Tensors.Float16(values, dims, name + ".fp16"));
+        var tensor = source().to(float32).cpu().contiguous();
+        if (precision == WeightPrecision.Float32) return graph.Initializer(Initializer(tensor, DataType.Float, name));
+        graph.Initializer(Initializer(tensor.to(float16).contiguous(), DataType.Float16, name + ".fp16"));
         return graph.Cast(name + ".fp16", DataType.Float);
+    }
+
+    /// <summary>With external data, straight from the tensor's memory to the data file; inline, a copy into the graph.</summary>
+    private TensorProto Initializer(Tensor tensor, DataType type, string name)
+    {
+        if (graph.ExternalData is { } external && tensor.NumberOfElements * tensor.ElementSize >= ExternalDataFile.MinimumBytes)
+            return external.Write(tensor, type, name);
+        return Tensors.FromBytes(type, tensor.bytes, tensor.shape, name);
     }
 }

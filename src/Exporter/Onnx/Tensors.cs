@@ -11,13 +11,6 @@ public static class Tensors
     public static TensorProto Float(ReadOnlySpan<float> values, long[] dims, string name = "") =>
         Raw(DataType.Float, MemoryMarshal.AsBytes(values), dims, name);
 
-    public static TensorProto Float16(ReadOnlySpan<float> values, long[] dims, string name = "")
-    {
-        var halves = new Half[values.Length];
-        for (int i = 0; i < values.Length; i++) halves[i] = (Half)values[i];
-        return Raw(DataType.Float16, MemoryMarshal.AsBytes(halves.AsSpan()), dims, name);
-    }
-
     public static TensorProto Int64(ReadOnlySpan<long> values, long[] dims, string name = "") =>
         Raw(DataType.Int64, MemoryMarshal.AsBytes(values), dims, name);
 
@@ -26,6 +19,9 @@ public static class Tensors
 
     public static TensorProto Bool(ReadOnlySpan<bool> values, long[] dims, string name = "") =>
         Raw(DataType.Bool, MemoryMarshal.AsBytes(values), dims, name);
+
+    /// <summary>A tensor of <paramref name="type"/> from its little-endian bytes (e.g. a TorchSharp tensor's memory).</summary>
+    public static TensorProto FromBytes(DataType type, ReadOnlySpan<byte> bytes, long[] dims, string name) => Raw(type, bytes, dims, name);
 
     private static TensorProto Raw(DataType type, ReadOnlySpan<byte> bytes, long[] dims, string name)
     {
