@@ -48,7 +48,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         int slots = options.ExpertsPerLayer == 0 ? config.TopK : options.ExpertsPerLayer;
         if (slots < config.TopK) throw new ArgumentException($"a domain needs at least top-k ({config.TopK}) experts per layer, got {slots}");
 
-        if (current.NoRoomFor(slots, config.TopK) is { } problem) throw new InvalidOperationException(problem);
+        if (current.NoRoomFor(slots, config.TopK) is { } problem) throw new ArgumentException(problem); // the model given cannot take the domain: a caller error, reported in one line
         torch.manual_seed(options.Seed);
         var clock = Stopwatch.StartNew();
         var newShare = RoutingShares.Of(model, tokenizer, train.Take(options.ProfileExamples).ToList(), bySelections: false);

@@ -91,7 +91,7 @@ public class DomainAdditionTests
     {
         using var model = TinyModels.Create(config: TinyModels.Config(experts: 6, topK: 2));
         var full = ExpertAssignment.Empty(2, 6).WithExclusiveDomain("math", [[0, 1], [0, 1]]).WithExclusiveDomain("law", [[2, 3], [2, 3]]);
-        var error = Assert.Throws<InvalidOperationException>(() =>
+        var error = Assert.Throws<ArgumentException>(() =>
             new DomainAddition(model, Tokenizer, new DomainAdditionOptions { Steps = 1, ProfileExamples = 4 })
                 .Run(full, null, "code", Examples("code", 8), [new EvaluationSet(DomainCatalog.GeneralName, Examples(DomainCatalog.GeneralName, 8))]));
         Assert.Contains("layer 0", error.Message);

@@ -56,4 +56,15 @@ public class HubInspectTests
         Assert.Equal(1, bad.ExitCode);
         Assert.Equal($"error: {HubFixtures.Root}: no config.json", bad.Error.Trim());
     }
+
+    [Theory]
+    [InlineData("qwen2_moe", "adapt/export/serve supported")]
+    [InlineData("deepseek_v2", "adapt/export/serve not supported: deepseek_v2: multi-head latent attention")]
+    public void Inspect_says_whether_the_pipeline_takes_the_folder(string model, string expected)
+    {
+        var lines = ModelInspector.Inspect(HubFixtures.Folder(model)).Lines().ToList();
+
+        Assert.Contains(lines, line => line.StartsWith(expected, StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.StartsWith("desmoe ", StringComparison.Ordinal));
+    }
 }

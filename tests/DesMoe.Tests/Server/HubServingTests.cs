@@ -1,4 +1,6 @@
 using DesMoe.Core.Architectures.Hub;
+using DesMoe.Core.Architectures.Safetensors;
+using DesMoe.Core.Data;
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Tokenization;
 using DesMoe.Protos.V1;
@@ -42,5 +44,33 @@ public class HubServingTests
 
         Assert.Equal(expected, response.TokenIds.Select(t => (long)t));
         Assert.Equal(FinishReason.Length, response.FinishReason);
+    }
+
+    [Fact]
+    public async Task AddDomain_on_a_served_hub_model_trains_exports_and_hot_swaps_a_version_saved_in_the_hub_layout()
+    {
+        using var data = new TempDirectory();
+        var folder = data.File("model");
+        HubFixtures.CopyFolder("qwen2_moe", folder);
+        var split = DatasetSplit.Create(DomainCatalog.Get("intent"), 200, 20, seed: 3);
+        await using var server = await LoopbackServer.StartAsync(data.File("server"), $"--DesMoe:ModelPath={folder}",
+            "--DesMoe:Adaptation:GeneralEvalExamples=20");
+
+        var job = await server.Admin.AddDomainAsync("intent", split.Train, split.Eval, steps: 20);
+        var done = (await server.Admin.WatchToEndAsync(job.Id, TimeSpan.FromMinutes(4)))[^1];
+
+        Assert.True(done.State == JobState.Succeeded, $"job ended {done.State}: {done.Message}");
+        Assert.Equal("v0002", done.ResultVersion);
+        Assert.Equal(["intent"], (await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains.Select(d => d.Name));
+        var served = await server.Client.GenerateAsync(new GenerateRequest { Text = split.Eval[0].Prompt, Domain = "intent", MaxNewTokens = 4 });
+        Assert.Equal("v0002", served.ModelVersion);
+
+        // The new version's weights are a qwen2_moe checkpoint under the original tensor names, with its assignment beside it.
+        var versionModel = Directory.GetDirectories(data.File("server"), "model", SearchOption.AllDirectories)
+            .Single(d => d.Contains(Path.Combine("versions", "v0002")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(folder, HubFolder.ConfigFileName)), File.ReadAllBytes(Path.Combine(versionModel, HubFolder.ConfigFileName)));
+        Assert.Equal(new SafetensorsFile(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName)).Tensors.Keys.Order(),
+            new SafetensorsFile(Path.Combine(versionModel, SafetensorsCheckpoint.SingleFileName)).Tensors.Keys.Order());
+        Assert.True(File.Exists(Path.Combine(versionModel, Core.Model.ExpertAssignment.FileName)));
     }
 }

@@ -1,3 +1,4 @@
+using DesMoe.Core.Architectures.Trainable;
 using DesMoe.Core.Architectures.Hub;
 using DesMoe.Core.Architectures.Tokenizers;
 
@@ -9,6 +10,13 @@ namespace DesMoe.Core.Architectures.Inspection;
 /// </summary>
 public static class ModelInspector
 {
+    /// <summary>What adaptation leaves beside a hub checkpoint (the Trainer's names are spelled here: Core cannot see it).</summary>
+    private static readonly string[] DesMoeSideFiles =
+    [
+        HubTrainableFolder.SideConfigFileName, HubTrainableFolder.RouterWeightsFileName, "expert_domain_masks.json",
+        Model.ExpertAssignment.FileName, "specificity_matrix.json",
+    ];
+
     public static ModelReport Inspect(string folder)
     {
         var hub = HubFolder.Open(folder);
@@ -24,6 +32,16 @@ public static class ModelInspector
             inactive += (layer.RoutedExperts - layer.TopK) * oneExpert;
         }
         var tokenizer = hub.TokenizerPath is { } path ? HubTokenizer.Load(path) : null;
+        string? notTrainable = null;
+        int routerWidth = 0;
+        try
+        {
+            routerWidth = HubTrainableFolder.ReadConfig(folder).AdaptiveRouterWidth;
+        }
+        catch (HubModelException e)
+        {
+            notTrainable = e.Message;
+        }
         return new ModelReport(
             folder,
             config.ModelType,
@@ -36,6 +54,9 @@ public static class ModelInspector
             tokenizer?.Kind,
             tokenizer?.VocabSize,
             config.VocabSize,
-            hub.ReadGenerationConfig().EosTokenIds);
+            hub.ReadGenerationConfig().EosTokenIds,
+            notTrainable,
+            routerWidth,
+            DesMoeSideFiles.Where(name => File.Exists(Path.Combine(folder, name))).ToList());
     }
 }

@@ -22,7 +22,10 @@ public sealed record ModelReport(
     TokenizerKind? TokenizerKind,
     int? TokenizerVocabSize,
     int ConfigVocabSize,
-    IReadOnlyList<int> EosTokenIds)
+    IReadOnlyList<int> EosTokenIds,
+    string? NotTrainableReason,
+    int AdaptiveRouterWidth,
+    IReadOnlyList<string> DesMoeFiles)
 {
     public int DenseLayers => Layers.Count(l => !l.IsMoe);
 
@@ -40,6 +43,9 @@ public sealed record ModelReport(
             ? $"tokenizer          {Describe(kind)}, {TokenizerVocabSize:N0} ids (config vocab_size {ConfigVocabSize:N0})"
             : $"tokenizer          none (no tokenizer.json; config vocab_size {ConfigVocabSize:N0})";
         yield return $"eos ids            {(EosTokenIds.Count > 0 ? string.Join(", ", EosTokenIds) : "none")}";
+        yield return $"adapt/export/serve {(NotTrainableReason is null ? "supported" : "not supported: " + NotTrainableReason)}";
+        if (DesMoeFiles.Count > 0)
+            yield return $"desmoe             {(AdaptiveRouterWidth > 0 ? $"adaptive router (residual width {AdaptiveRouterWidth:N0}); " : "")}{string.Join(", ", DesMoeFiles)}";
     }
 
     /// <summary>Consecutive layers with the same feed-forward shape, e.g. "layers 1-26: MoE, 64 routed (top-6) + 2 shared".</summary>
