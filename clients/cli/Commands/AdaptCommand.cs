@@ -18,7 +18,7 @@ internal static class AdaptCommand
             DefaultValueFactory = _ => AdaptationMethod.DesMoe,
         };
         var domains = new Option<string>("--domains") { Description = "comma-separated built-in domains to adapt to", DefaultValueFactory = _ => "math,law" };
-        var data = new Option<string[]>("--data") { Description = "name=file.jsonl: train a domain on your own data instead (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var data = new Option<string[]>("--data") { Description = "name=file.jsonl (a tenth held out) or name=train.jsonl,eval.jsonl: train a domain on your own data instead (repeatable)", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out") { Description = "model folder to write (with the specificity matrix and expert assignment)" };
         var steps = new Option<int>("--steps") { Description = "optimizer steps", DefaultValueFactory = _ => 600 };
         var batch = new Option<int>("--batch-size") { Description = "sequences per step, domains mixed", DefaultValueFactory = _ => 32 };

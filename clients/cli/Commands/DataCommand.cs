@@ -44,6 +44,6 @@ internal static class DataCommand
             return 0;
         });
 
-        return new Command("data", "Generate, check and list datasets.") { generate, check, list };
+        return new Command("data", "Generate, check, list, fetch and prepare datasets.") { generate, check, list, DataFetchCommands.Fetch(), DataFetchCommands.Prepare() };
     }
 }

