@@ -22,7 +22,11 @@ public sealed class MoeTransformer : nn.Module
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
     [ComponentName(Name = "lm_head")] private readonly Linear _lmHead;
 
-    public MoeTransformer(MoeConfig config) : base(nameof(MoeTransformer))
+    /// <param name="initializeWeights">
+    /// false when a checkpoint overwrites every weight next (a hub load): skips a pass over all parameters, 9 s at
+    /// 1.2 B parameters on 2 cores
+    /// </param>
+    public MoeTransformer(MoeConfig config, bool initializeWeights = true) : base(nameof(MoeTransformer))
     {
         Config = config.Validate();
         _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
@@ -30,7 +34,7 @@ public sealed class MoeTransformer : nn.Module
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
         _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         RegisterComponents();
-        InitializeWeights();
+        if (initializeWeights) InitializeWeights();
     }
 
     public MoeConfig Config { get; private set; }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using DesMoe.Core.Architectures.Hub;
 using DesMoe.Core.Architectures.Safetensors;
 using DesMoe.Core.Architectures.Trainable;
@@ -203,5 +204,39 @@ public class HubTrainableTests(ITestOutputHelper output)
         Assert.True(loaded.Config.VocabSize > loaded.Tokenizer.VocabSize, "the fixture's vocab_size is padded past its tokenizer");
 
         Assert.Equal("cat", loaded.Tokenizer.Decode([.. ids, loaded.Config.VocabSize - 1]));
+    }
+
+    [Fact]
+    public void A_sharded_checkpoint_is_saved_back_in_the_same_shards_under_the_same_index()
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new TempDirectory();
+        var sharded = dir.File("sharded");
+        HubFixtures.CopyFolder("olmoe", sharded, includeWeights: false);
+        var source = new SafetensorsFile(Path.Combine(HubFixtures.Folder("olmoe"), SafetensorsCheckpoint.SingleFileName));
+        var names = source.Tensors.Keys.Order(StringComparer.Ordinal).ToList();
+        var weightMap = new JsonObject();
+        for (int s = 0; s < 3; s++)
+        {
+            var shard = $"model-{s + 1:D5}-of-00003.safetensors";
+            var mine = names.Where((_, i) => i % 3 == s).ToList();
+            SafetensorsWriter.Write(Path.Combine(sharded, shard), mine.Select(n => (n, source.Read(n))).ToList());
+            foreach (var name in mine) weightMap[name] = shard;
+        }
+        File.WriteAllText(Path.Combine(sharded, SafetensorsCheckpoint.IndexFileName),
+            new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = weightMap }.ToJsonString());
+        using var loaded = ModelFolder.Load(sharded);
+
+        ModelFolder.Save(dir.File("saved"), loaded);
+
+        var saved = dir.File("saved");
+        Assert.False(File.Exists(Path.Combine(saved, SafetensorsCheckpoint.SingleFileName)));
+        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(saved, SafetensorsCheckpoint.IndexFileName)))!;
+        Assert.Equal(names, index["weight_map"]!.AsObject().Select(p => p.Key));
+        Assert.All(index["weight_map"]!.AsObject(), p => Assert.Equal(weightMap[p.Key]!.GetValue<string>(), p.Value!.GetValue<string>()));
+        Assert.Equal(source.Tensors.Values.Sum(t => t.End - t.Begin), index["metadata"]!["total_size"]!.GetValue<long>());
+        using var reference = HubModelLoader.Load(saved);
+        using (no_grad())
+            Assert.InRange(HubFixtures.MaxAbsDiff(reference.Module.Forward(HubFixtures.Expected("olmoe", "input_ids")), HubFixtures.Expected("olmoe", "logits")), 0, Tolerance);
     }
 }

@@ -59,12 +59,12 @@ public static class HubTrainableFolder
         if (tokenizer.VocabSize > opened.Config.VocabSize)
             throw new HubModelException($"{folder}: {TokenizerFileName} has {tokenizer.VocabSize} ids but config.json's vocab_size is {opened.Config.VocabSize}");
 
-        var model = new MoeTransformer(opened.Config);
+        var model = new MoeTransformer(opened.Config, initializeWeights: false); // every weight comes from the checkpoint
         try
         {
-            var storedTypes = LoadWeights(model, hub, opened.Form.Names);
+            var (storedTypes, shards) = LoadWeights(model, hub, opened.Form.Names);
             model.eval();
-            var origin = new HubOrigin(hub.Config.ModelType, opened.Form.Names, storedTypes, PassThroughFiles(folder));
+            var origin = new HubOrigin(hub.Config.ModelType, opened.Form.Names, storedTypes, PassThroughFiles(folder), shards);
             return new LoadedModel(model, opened.Config, tokenizer, Path.GetFullPath(folder)) { Hub = origin };
         }
         catch
@@ -87,8 +87,7 @@ public static class HubTrainableFolder
         AtomicDirectory.Write(folder, staging =>
         {
             foreach (var (name, content) in origin.Files) File.WriteAllBytes(Path.Combine(staging, name), content);
-            SafetensorsWriter.Write(Path.Combine(staging, SafetensorsCheckpoint.SingleFileName), hubTensors,
-                new Dictionary<string, string> { ["format"] = "pt" }, name => origin.StoredTypes.GetValueOrDefault(name, float32));
+            WriteWeights(staging, hubTensors, origin);
             if (model.Config.AdaptiveRouterWidth > 0)
             {
                 SafetensorsWriter.Write(Path.Combine(staging, RouterWeightsFileName), routerTensors);
@@ -98,6 +97,25 @@ public static class HubTrainableFolder
             foreach (var (name, content) in extraFiles ?? new Dictionary<string, string>())
                 File.WriteAllText(Path.Combine(staging, name), content);
         });
+    }
+
+    /// <summary>One model.safetensors, or the original shards (same file names, same tensors in each) and their index.</summary>
+    private static void WriteWeights(string staging, List<(string Name, Tensor Tensor)> tensors, HubOrigin origin)
+    {
+        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+        ScalarType Stored(string name) => origin.StoredTypes.GetValueOrDefault(name, float32);
+        if (origin.Shards is null)
+        {
+            SafetensorsWriter.Write(Path.Combine(staging, SafetensorsCheckpoint.SingleFileName), tensors, metadata, Stored);
+            return;
+        }
+        foreach (var shard in tensors.GroupBy(t => origin.Shards[t.Name]).OrderBy(g => g.Key, StringComparer.Ordinal))
+            SafetensorsWriter.Write(Path.Combine(staging, shard.Key), shard, metadata, Stored);
+        long totalSize = tensors.Sum(t => t.Tensor.NumberOfElements * SafetensorsDType.ElementSize(SafetensorsDType.FromScalarType(Stored(t.Name)), t.Name));
+        var weightMap = new JsonObject();
+        foreach (var (name, _) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal)) weightMap[name] = origin.Shards[name];
+        var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = totalSize }, ["weight_map"] = weightMap };
+        File.WriteAllText(Path.Combine(staging, SafetensorsCheckpoint.IndexFileName), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     private sealed record Opened(HubFolder Folder, DesMoeForm Form, MoeConfig Config);
@@ -131,9 +149,11 @@ public static class HubTrainableFolder
     /// Copies every checkpoint tensor into its parameter, one at a time; names and shapes are all checked first so a
     /// mismatch fails before anything is copied. Returns each hub tensor's stored dtype, for saving back.
     /// </summary>
-    private static Dictionary<string, ScalarType> LoadWeights(MoeTransformer model, HubFolder hub, HubParameterNames names)
+    private static (Dictionary<string, ScalarType> StoredTypes, Dictionary<string, string>? Shards) LoadWeights(MoeTransformer model, HubFolder hub,
+        HubParameterNames names)
     {
         var checkpoint = hub.OpenWeights();
+        bool sharded = File.Exists(Path.Combine(hub.Path, SafetensorsCheckpoint.IndexFileName));
         var routerPath = Path.Combine(hub.Path, RouterWeightsFileName);
         var router = model.Config.AdaptiveRouterWidth > 0
             ? File.Exists(routerPath) ? new SafetensorsFile(routerPath) : throw new HubModelException($"{hub.Path}: {SideConfigFileName} declares an adaptive router but {RouterWeightsFileName} is missing")
@@ -166,12 +186,15 @@ public static class HubTrainableFolder
             throw new HubModelException($"{hub.Path}: checkpoint does not match config.json: {string.Join("; ", problems.Take(5))}{(problems.Count > 5 ? $" (and {problems.Count - 5} more)" : "")}");
 
         var storedTypes = new Dictionary<string, ScalarType>(StringComparer.Ordinal);
+        var shards = sharded ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
         foreach (var (parameter, name, file) in plan)
         {
             file.CopyInto(name, parameter);
-            if (file != router) storedTypes[name] = SafetensorsDType.ToScalarType(file.Info(name).DType, name);
+            if (file == router) continue;
+            storedTypes[name] = SafetensorsDType.ToScalarType(file.Info(name).DType, name);
+            if (shards is not null) shards[name] = Path.GetFileName(file.Path);
         }
-        return storedTypes;
+        return (storedTypes, shards);
     }
 
     /// <summary>The folder's small hub files, kept so a saved model carries them unchanged; weights and DES-MoE side files are rewritten on save.</summary>
