@@ -79,6 +79,24 @@ public sealed class BrokenVersionTests
         Assert.DoesNotContain(lines, l => l.StartsWith("Unhandled exception", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("deepseek_v2", "deepseek_v2: multi-head latent attention is not supported")]
+    [InlineData("missing", "holds neither model.onnx nor model.safetensors")]
+    public async Task A_model_the_server_cannot_take_fails_start_up_with_one_line_naming_it(string model, string expected)
+    {
+        using var data = new TempDirectory();
+        var path = model == "missing" ? data.File("nothing-here") : Architectures.HubFixtures.Folder(model);
+
+        await using var server = ServerProcess.Launch(data.Path, null, $"--DesMoe:ModelPath={path}");
+        int exitCode = await server.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(1, exitCode);
+        var lines = server.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var verdict = Assert.Single(lines, l => l.StartsWith("desmoe server:", StringComparison.Ordinal));
+        Assert.Contains(expected, verdict);
+        Assert.DoesNotContain(lines, l => l.StartsWith("Unhandled exception", StringComparison.Ordinal));
+    }
+
     private static void CopyVersion(string versions, string from, string to)
     {
         var target = Path.Combine(versions, to);
