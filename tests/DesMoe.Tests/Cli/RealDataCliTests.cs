@@ -45,7 +45,7 @@ public class RealDataCliTests
         Assert.Equal("error: --held-out 100 is below the minimum of 500", tooFew.Error.Trim());
     }
 
-    /// <summary>1,800 Ding pairs, 300 licences of 100 words, 1,800 GCIDE medical entries, where <c>data fetch</c> puts them.</summary>
+    /// <summary>1,800 Ding pairs, 300 licences of 100 words, 1,800 GCIDE medical entries and SymPy doctests, where <c>data fetch</c> puts them.</summary>
     private static void WriteFakeSources(string root)
     {
         string PathOf(string domain) => RealDataSource.All.Single(s => s.Domain == domain).DataPath(root);
@@ -61,8 +61,12 @@ public class RealDataCliTests
         var dictionary = new StringBuilder();
         for (int i = 0; i < 1800; i++)
             dictionary.Append($"Term{Letters(i)} \\Term\\, n. (Med.)\n   Definition number {i} of a disease.\n   [1913 Webster]\n\n");
-        using var gzip = new GZipStream(File.Create(PathOf("medicine")), CompressionLevel.Fastest);
-        gzip.Write(Encoding.UTF8.GetBytes(dictionary.ToString()));
+        using (var gzip = new GZipStream(File.Create(PathOf("medicine")), CompressionLevel.Fastest))
+            gzip.Write(Encoding.UTF8.GetBytes(dictionary.ToString()));
+
+        Directory.CreateDirectory(Path.Combine(PathOf("math"), "core"));
+        File.WriteAllLines(Path.Combine(PathOf("math"), "core", "numbers.py"),
+            ["def f():", "    \"\"\"", .. Enumerable.Range(0, 1800).SelectMany(i => new[] { $"    >>> {i} + 1", $"    {i + 1}", "" }), "    \"\"\""]);
     }
 
     /// <summary>GCIDE head words are letters only.</summary>

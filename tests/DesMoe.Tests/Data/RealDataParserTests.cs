@@ -116,6 +116,42 @@ public class RealDataParserTests
     }
 
     [Fact]
+    public void Sympy_doctests_keep_self_contained_one_line_results()
+    {
+        string[] file =
+        [
+            "def separatevars(expr):",
+            "    \"\"\"",
+            "    >>> from sympy.abc import x, y",
+            "    >>> separatevars(x + x*y)",
+            "    x*(y + 1)",
+            "    >>> e = 2*x**2 + 2*x",
+            "    >>> separatevars(e)",          // reads e, assigned above: its value is not in the prompt
+            "    2*x*(x + 1)",
+            "    >>> factor(x**2 - 1)",         // result on two lines: not kept
+            "    (x - 1)*",
+            "    (x + 1)",
+            "    >>> Symbol('x')",
+            "    x",
+            "    >>> object()",
+            "    <object object at 0x7f>",
+            "    >>> factorint(12)",
+            "    {2: 2, 3: 1}",
+            "    \"\"\"",
+        ];
+        string[] other = ["    >>> factorint(12)", "    {3: 1, 2: 2}", "    >>> sqrt(4)", "    2"]; // printed another way: ambiguous, dropped
+
+        var examples = SympyDoctests.Parse([file, other]);
+
+        Assert.Equal(
+        [
+            new Example("sympy: separatevars(x + x*y)", "x*(y + 1)"),
+            new Example("sympy: Symbol('x')", "x"),
+            new Example("sympy: sqrt(4)", "2"),
+        ], examples);
+    }
+
+    [Fact]
     public void Prepare_names_the_missing_fetch()
     {
         using var dir = new TempDirectory();

@@ -22,6 +22,7 @@ public sealed record RealDataSource(string Domain, PackageRegistry Registry, str
         new("translation", PackageRegistry.Apt, "trans-de-en", "usr/share/trans/de-en", "GPL-2+ (Ding German-English dictionary)"),
         new("law", PackageRegistry.Npm, "spdx-license-list", "package/licenses", "CC0-1.0 (SPDX licence texts)"),
         new("medicine", PackageRegistry.Apt, "dict-gcide", "usr/share/dictd/gcide.dict.dz", "GPL-2+ (GCIDE, Webster 1913 + additions)"),
+        new("math", PackageRegistry.Apt, "python3-sympy", "usr/lib/python3/dist-packages/sympy", "BSD-3-Clause (SymPy doctests)"),
     ];
 
     /// <summary>Where the package is unpacked under a fetch folder.</summary>

@@ -37,6 +37,7 @@ public static class RealDomainPreparer
                 "translation" => Split(DingTranslations.Parse(File.ReadLines(path)).ToList(), options),
                 "medicine" => Split(GcideMedicalTerms.Parse(GcideMedicalTerms.ReadLines(path)), options),
                 "law" => Licences(path, options),
+                "math" => Split(SympyDoctests.Parse(SympyDoctests.ReadSources(path)), options),
                 _ => throw new InvalidOperationException($"no preparer for domain '{source.Domain}'"),
             };
             if (eval.Count < MinimumHeldOut)
