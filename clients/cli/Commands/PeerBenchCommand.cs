@@ -87,7 +87,7 @@ internal static class PeerBenchCommand
         int genAiBatch, bool ortSpinning, int serverThreads, CancellationToken cancellation)
     {
         var config = MoeConfig.Load(Path.Combine(folder, MoeConfig.FileName));
-        var tokenizer = TokenizerFile.Load(Path.Combine(folder, TokenizerFile.FileName));
+        var tokenizer = TokenizerFile.LoadFromExport(folder);
         // GenAI gets the whole prompt; the server gets the prompt's own tokens and adds begin and separator itself.
         var full = texts.Select(t => (IReadOnlyList<int>)PromptFormat.EncodePrompt(tokenizer, t)).ToList();
         var bare = texts.Select(t => tokenizer.Encode(t)).ToList();

@@ -12,7 +12,13 @@ public sealed record MoeConfig
 {
     public const string FileName = "config.json";
 
+    /// <summary>Always this layout's own, <c>desmoe</c>: a hub architecture's name would make tools read the file as that architecture's config.</summary>
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = "desmoe";
+
+    /// <summary>The hub <c>model_type</c> the model was loaded from (qwen2_moe, mixtral, ...); absent for the bundled layout.</summary>
+    [JsonPropertyName("source_model_type")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SourceModelType { get; init; }
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
     [JsonPropertyName("num_hidden_layers")] public int NumLayers { get; init; }

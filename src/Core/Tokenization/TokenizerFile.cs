@@ -13,6 +13,19 @@ public static class TokenizerFile
 {
     public const string FileName = "tokenizer.json";
 
+    /// <summary>
+    /// In an export of a hub model, this tokenizer description (with the hub tokenizer.json inside), since the
+    /// folder's tokenizer.json is the hub's own file for ONNX Runtime GenAI and other tools.
+    /// </summary>
+    public const string ExportFileName = "desmoe_tokenizer.json";
+
+    /// <summary>The tokenizer of an export folder: <see cref="ExportFileName"/> when present, else <see cref="FileName"/>.</summary>
+    public static ITextTokenizer LoadFromExport(string folder)
+    {
+        var described = Path.Combine(folder, ExportFileName);
+        return Load(File.Exists(described) ? described : Path.Combine(folder, FileName));
+    }
+
     public static ITextTokenizer Create(string name) => name switch
     {
         ByteTokenizer.TypeName => new ByteTokenizer(),

@@ -86,6 +86,8 @@ public static class ModelExporter
             // the server reads the tokenizer from the model's metadata either way.
             File.WriteAllText(Path.Combine(staging, TokenizerFile.FileName),
                 loaded.Tokenizer is HubTextTokenizer hub ? hub.Tokenizer.Json : TokenizerFile.ToJson(loaded.Tokenizer));
+            if (loaded.Tokenizer is HubTextTokenizer)
+                File.WriteAllText(Path.Combine(staging, TokenizerFile.ExportFileName), TokenizerFile.ToJson(loaded.Tokenizer));
             File.WriteAllText(Path.Combine(staging, MoeConfig.FileName), config.ToJson());
             if (assignment is not null) File.WriteAllText(Path.Combine(staging, ExpertAssignment.FileName), assignment.ToJson());
             if (genAiUnsupported is null)

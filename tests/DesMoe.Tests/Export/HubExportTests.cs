@@ -1,4 +1,5 @@
 using DesMoe.Core.Architectures.Hub;
+using HubTrainableFolderProbe = DesMoe.Core.Architectures.Trainable.HubTrainableFolder;
 using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Model;
 using DesMoe.Core.Onnx;
@@ -78,7 +79,12 @@ public class HubExportTests(ITestOutputHelper output)
         Assert.Equal(loaded.Tokenizer.Special, info.Tokenizer.Special);
         const string Text = "Héllo wörld, 12345 ☃";
         Assert.Equal(loaded.Tokenizer.Encode(Text), info.Tokenizer.Encode(Text));
-        Assert.Equal("mixtral", info.Config.ModelType);
+        Assert.Equal("mixtral", info.Config.SourceModelType);
+        Assert.False(HubTrainableFolderProbe.IsHubFolder(result.OutputFolder), "the export's config.json must not read as a hub config");
+        // ... and tools that read the folder rather than the model (desmoe bench peer) find the same in desmoe_tokenizer.json.
+        var fromFolder = DesMoe.Core.Tokenization.TokenizerFile.LoadFromExport(result.OutputFolder);
+        Assert.Equal(loaded.Tokenizer.Special, fromFolder.Special);
+        Assert.Equal(loaded.Tokenizer.Encode(Text), fromFolder.Encode(Text));
     }
 
     [Fact]

@@ -17,11 +17,22 @@ namespace DesMoe.Tests.Server;
 /// </summary>
 public class HubServingTests
 {
-    public static TheoryData<string> Models => new(HubTrainableTests.TrainableModels);
+    /// <summary>Each architecture, served from its hub folder (exported by the server on start) and from an export made beforehand.</summary>
+    public static TheoryData<string, bool> Models
+    {
+        get
+        {
+            var cases = new TheoryData<string, bool>();
+            foreach (var model in HubTrainableTests.TrainableModels) cases.Add(model, false);
+            cases.Add("qwen2_moe", true);
+            cases.Add("mixtral", true);
+            return cases;
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Models))]
-    public async Task Served_greedy_tokens_equal_the_reference_implementation(string model)
+    public async Task Served_greedy_tokens_equal_the_reference_implementation(string model, bool servedFromExport)
     {
         using var data = new TempDirectory();
         var folder = data.File("model");
@@ -39,7 +50,10 @@ public class HubServingTests
             expected = generated[0].data<long>().Skip(ids.Length).ToArray();
         }
 
-        await using var server = await LoopbackServer.StartAsync(data.File("server"), $"--DesMoe:ModelPath={folder}");
+        var served = servedFromExport
+            ? DesMoe.Exporter.Export.ModelExporter.Export(folder, data.File("onnx"), new DesMoe.Exporter.Graph.ExportOptions()).OutputFolder
+            : folder;
+        await using var server = await LoopbackServer.StartAsync(data.File("server"), $"--DesMoe:ModelPath={served}");
         var response = await server.Client.GenerateAsync(new GenerateRequest { Text = Prompt, MaxNewTokens = NewTokens, IgnoreEndOfText = true });
 
         Assert.Equal(expected, response.TokenIds.Select(t => (long)t));

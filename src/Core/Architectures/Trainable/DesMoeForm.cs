@@ -26,7 +26,7 @@ public sealed record DesMoeForm(MoeConfig Config, HubParameterNames Names)
             throw new HubModelException($"{hub.ModelType}: rope type '{hub.Rope.Type}' is not supported for adaptation and export yet (supported: {RopeSettings.DefaultType})");
         return new MoeConfig
         {
-            ModelType = hub.ModelType,
+            SourceModelType = hub.ModelType,
             VocabSize = hub.VocabSize,
             HiddenSize = hub.HiddenSize,
             NumLayers = hub.NumLayers,
