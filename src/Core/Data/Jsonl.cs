@@ -72,10 +72,16 @@ public static class Jsonl
         return null;
     }
 
+    /// <summary>
+    /// Non-ASCII text and characters such as + and ' stay as written (the default encoder would turn them into \uXXXX);
+    /// JSON's own escapes (quotes, backslashes, control characters) still apply, so every line parses as before.
+    /// </summary>
+    private static readonly JsonSerializerOptions WriteOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Writes atomically: a temporary file renamed over <paramref name="path"/>.</summary>
     public static void Write(string path, IEnumerable<Example> examples) => AtomicFile.Write(path, temp =>
     {
         using var writer = new StreamWriter(temp, false, new UTF8Encoding(false));
-        foreach (var example in examples) writer.WriteLine(JsonSerializer.Serialize(example));
+        foreach (var example in examples) writer.WriteLine(JsonSerializer.Serialize(example, WriteOptions));
     });
 }

@@ -10,12 +10,15 @@ public class JsonlTests
     public void Written_sets_read_back_identically_including_unicode_and_quotes()
     {
         using var dir = new TempDirectory();
-        var examples = new List<Example> { new("say \"hi\"", "hi"), new("naïve → café", "ok\nline") };
+        var examples = new List<Example> { new("say \"hi\"", "hi"), new("naïve → café", "ok\nline"), new("sympy: 1 + 'a'", "<x>") };
 
         Jsonl.Write(dir.File("set.jsonl"), examples);
 
         Assert.Equal(examples, Jsonl.Read(dir.File("set.jsonl")));
-        Assert.Equal(2, File.ReadAllLines(dir.File("set.jsonl")).Length);
+        var lines = File.ReadAllLines(dir.File("set.jsonl"));
+        Assert.Equal(3, lines.Length);
+        Assert.Contains("naïve → café", lines[1]);   // readable as written, not \u escapes
+        Assert.Contains("1 + 'a'", lines[2]);
     }
 
     [Fact]
