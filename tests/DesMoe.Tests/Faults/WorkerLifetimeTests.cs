@@ -21,6 +21,9 @@ public sealed class WorkerLifetimeTests
         using var orphan = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", "sleep 300", WorkerCommands.Adapt, request } })!;
         var pidFile = Path.Combine(temp.Path, "worker.pid");
         File.WriteAllText(pidFile, $"{orphan.Id}\n{request}");
+        // Until the child has exec'd, /proc/<pid>/cmdline is still the forking test host's: wait for the shell's.
+        var exec = Stopwatch.StartNew();
+        while (!OrphanWorkers.IsWorker(orphan.Id, request) && exec.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(20);
         Assert.True(OrphanWorkers.IsWorker(orphan.Id, request));
 
         Assert.Equal(orphan.Id, OrphanWorkers.Stop(pidFile, NullLogger.Instance));
