@@ -14,7 +14,7 @@ public static class WeightLoader
     /// Checkpoint tensors that carry no weights: rotary inverse-frequency buffers some exporters saved. The module
     /// recomputes them from the config.
     /// </summary>
-    private static bool IsDerivedBuffer(string name) => name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
+    internal static bool IsDerivedBuffer(string name) => name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
 
     public static void Load(nn.Module module, SafetensorsCheckpoint checkpoint, bool tieWordEmbeddings)
     {

@@ -9,5 +9,5 @@ namespace DesMoe.Core.Architectures.Trainable;
 /// </summary>
 /// <param name="Shards">for a sharded checkpoint, the shard file each tensor was in (so it is saved back in the same
 /// shards under the same index); null for a single <c>model.safetensors</c></param>
-public sealed record HubOrigin(string ModelType, HubParameterNames Names, IReadOnlyDictionary<string, ScalarType> StoredTypes,
+public sealed record HubOrigin(HubParameterNames Names, IReadOnlyDictionary<string, ScalarType> StoredTypes,
     IReadOnlyDictionary<string, byte[]> Files, IReadOnlyDictionary<string, string>? Shards = null);

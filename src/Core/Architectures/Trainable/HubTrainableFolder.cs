@@ -64,7 +64,7 @@ public static class HubTrainableFolder
         {
             var (storedTypes, shards) = LoadWeights(model, hub, opened.Form.Names);
             model.eval();
-            var origin = new HubOrigin(hub.Config.ModelType, opened.Form.Names, storedTypes, PassThroughFiles(folder), shards);
+            var origin = new HubOrigin(opened.Form.Names, storedTypes, PassThroughFiles(folder), shards);
             return new LoadedModel(model, opened.Config, tokenizer, Path.GetFullPath(folder)) { Hub = origin };
         }
         catch
@@ -180,7 +180,7 @@ public static class HubTrainableFolder
             else plan.Add((parameter, stored, file));
         }
         problems.AddRange(checkpoint.Tensors.Select(t => t.Name)
-            .Where(n => !expected.Contains(n) && !n.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal))
+            .Where(n => !expected.Contains(n) && !WeightLoader.IsDerivedBuffer(n))
             .Order(StringComparer.Ordinal).Select(n => $"unexpected tensor '{n}'"));
         if (problems.Count > 0)
             throw new HubModelException($"{hub.Path}: checkpoint does not match config.json: {string.Join("; ", problems.Take(5))}{(problems.Count > 5 ? $" (and {problems.Count - 5} more)" : "")}");
