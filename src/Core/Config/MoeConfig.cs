@@ -71,8 +71,97 @@ public sealed record MoeConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool SharedExpertGate { get; init; }
 
+    // DeepSeek-V2's fields (multi-head latent attention, YaRN, a dense prefix, scaled routing); see
+    // Architectures/DeepseekV2. Absent at their defaults like the ones above.
+
+    /// <summary>The first this many decoder layers have a dense SwiGLU of <see cref="DenseHiddenSize"/> instead of a MoE block.</summary>
+    [JsonPropertyName("first_k_dense_replace")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int DenseLayers { get; init; }
+
+    /// <summary>Width of the dense layers' SwiGLU (<c>intermediate_size</c>); used only with <see cref="DenseLayers"/>.</summary>
+    [JsonPropertyName("intermediate_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int DenseHiddenSize { get; init; }
+
+    /// <summary>Rank of the key/value latent; positive selects multi-head latent attention (<see cref="Model.LatentAttention"/>).</summary>
+    [JsonPropertyName("kv_lora_rank")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int KvLoraRank { get; init; }
+
+    /// <summary>Rank of the query's low-rank path (q_a_proj, q_a_layernorm, q_b_proj); 0 is a plain q_proj.</summary>
+    [JsonPropertyName("q_lora_rank")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int QLoraRank { get; init; }
+
+    [JsonPropertyName("qk_nope_head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int QkNopeHeadDim { get; init; }
+
+    [JsonPropertyName("qk_rope_head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int QkRopeHeadDim { get; init; }
+
+    [JsonPropertyName("v_head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int VHeadDim { get; init; }
+
+    /// <summary>Rotates dimension 2i with 2i + 1 (DeepSeek-V2 in transformers 5) instead of i with i + d/2.</summary>
+    [JsonPropertyName("rope_interleaved")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool RopeInterleaved { get; init; }
+
+    /// <summary>YaRN context extension; null is plain rope.</summary>
+    [JsonPropertyName("rope_scaling")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RopeScaling? RopeScaling { get; init; }
+
+    /// <summary>Multiplies the routed experts' weighted sum (DeepSeek-V2's <c>routed_scaling_factor</c>); null is 1.</summary>
+    [JsonPropertyName("routed_scaling_factor")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? RoutedScalingFactor { get; init; }
+
+    [JsonIgnore] public bool LatentAttention => KvLoraRank > 0;
     [JsonIgnore] public int HeadDim => ExplicitHeadDim > 0 ? ExplicitHeadDim : HiddenSize / NumHeads;
     [JsonIgnore] public int SharedExpertHiddenSize => ExplicitSharedExpertHiddenSize > 0 ? ExplicitSharedExpertHiddenSize : NumSharedExperts * ExpertHiddenSize;
+    [JsonIgnore] public int NumMoeLayers => NumLayers - DenseLayers;
+    [JsonIgnore] public double RoutedScale => RoutedScalingFactor ?? 1.0;
+
+    /// <summary>Query/key width per head: qk_nope + qk_rope under latent attention, else head_dim.</summary>
+    [JsonIgnore] public int QueryHeadDim => LatentAttention ? QkNopeHeadDim + QkRopeHeadDim : HeadDim;
+
+    /// <summary>Width of the rotated part of each query/key head.</summary>
+    [JsonIgnore] public int RotaryDim => LatentAttention ? QkRopeHeadDim : HeadDim;
+
+    /// <summary>
+    /// The KV cache of one layer, the layout the ONNX graph's past/present tensors and the server's slots share:
+    /// keys [batch, <see cref="CacheHeads"/>, seq, <see cref="KeyCacheDim"/>], values [.., <see cref="ValueCacheDim"/>].
+    /// Standard attention caches per-KV-head keys and values; latent attention caches what MLA was designed to:
+    /// the normalised latent as the "key" and the one shared rotated rope key as the "value", both one head wide
+    /// (576 floats per token and layer for DeepSeek-V2-Lite instead of 16 x (192 + 128) expanded).
+    /// </summary>
+    [JsonIgnore] public int CacheHeads => LatentAttention ? 1 : NumKvHeads;
+    [JsonIgnore] public int KeyCacheDim => LatentAttention ? KvLoraRank : HeadDim;
+    [JsonIgnore] public int ValueCacheDim => LatentAttention ? QkRopeHeadDim : HeadDim;
+
+    /// <summary>
+    /// The softmax scale of attention scores: query_head_dim^-0.5, times YaRN's mscale^2 under latent attention with
+    /// mscale_all_dim (DeepSeek-V2's own code and transformers both apply it there).
+    /// </summary>
+    [JsonIgnore]
+    public double AttentionScale
+    {
+        get
+        {
+            double scale = 1.0 / Math.Sqrt(QueryHeadDim);
+            if (LatentAttention && RopeScaling is { MscaleAllDim: { } all } yarn && all != 0)
+            {
+                double m = Architectures.Hub.RopeSettings.YarnMscale(yarn.Factor, all);
+                scale *= m * m;
+            }
+            return scale;
+        }
+    }
 
     /// <summary>The small model bundled with the repository: ~2M parameters, 16 fine-grained experts, top-4.</summary>
     public static MoeConfig Small(int vocabSize) => new()
@@ -119,8 +208,22 @@ public sealed record MoeConfig
             problems.Add($"hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumHeads})");
         if (NumKvHeads > 0 && NumHeads % NumKvHeads != 0)
             problems.Add($"num_attention_heads ({NumHeads}) is not divisible by num_key_value_heads ({NumKvHeads})");
-        if (NumHeads > 0 && headDimKnown && HeadDim % 2 != 0)
+        if (!LatentAttention && NumHeads > 0 && headDimKnown && HeadDim % 2 != 0)
             problems.Add($"head dimension ({HeadDim}) must be even for rotary embeddings");
+        if (DenseLayers < 0 || DenseLayers >= NumLayers && NumLayers > 0)
+            problems.Add($"first_k_dense_replace ({DenseLayers}) must be at least 0 and below num_hidden_layers ({NumLayers})");
+        if (DenseLayers > 0 && DenseHiddenSize <= 0) problems.Add($"intermediate_size must be positive with dense layers (got {DenseHiddenSize})");
+        if (LatentAttention)
+        {
+            Positive(QkNopeHeadDim, "qk_nope_head_dim");
+            Positive(QkRopeHeadDim, "qk_rope_head_dim");
+            Positive(VHeadDim, "v_head_dim");
+            if (QkRopeHeadDim % 2 != 0) problems.Add($"qk_rope_head_dim ({QkRopeHeadDim}) must be even for rotary embeddings");
+            if (QLoraRank < 0) problems.Add($"q_lora_rank must not be negative (got {QLoraRank})");
+            if (AttentionBias || QkNorm != QkNormalization.None) problems.Add("attention_bias and qk_norm do not apply to latent attention");
+        }
+        if (RoutedScalingFactor is <= 0) problems.Add($"routed_scaling_factor must be positive (got {RoutedScalingFactor})");
+        if (RopeScaling is { } rope) problems.AddRange(rope.Problems());
         if (problems.Count > 0)
             throw new InvalidDataException("invalid model config: " + string.Join("; ", problems));
         return this;

@@ -11,7 +11,7 @@ namespace DesMoe.Core.Model;
 /// Causal multi-head attention with grouped-query key/value heads and rotary positions; optionally q/k/v biases
 /// and q/k RMSNorm (<see cref="QkNormalization"/>), which the Qwen and OLMoE hub architectures need.
 /// </summary>
-public sealed class Attention : nn.Module
+public sealed class Attention : nn.Module, ISelfAttention
 {
     [ComponentName(Name = "q_proj")] private readonly Linear _q;
     [ComponentName(Name = "k_proj")] private readonly Linear _k;

@@ -6,31 +6,40 @@ using DesMoe.Core.Tensors;
 
 namespace DesMoe.Core.Model;
 
-/// <summary>Pre-norm transformer block: x + attn(norm(x)), then h + moe(norm(h)).</summary>
+/// <summary>
+/// Pre-norm transformer block: x + attn(norm(x)), then h + ffn(norm(h)). The feed-forward is a MoE block, or in
+/// the dense prefix some architectures have (DeepSeek-V2's <c>first_k_dense_replace</c>) one SwiGLU of
+/// <see cref="MoeConfig.DenseHiddenSize"/>.
+/// </summary>
 public sealed class DecoderLayer : nn.Module
 {
     [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
-    [ComponentName(Name = "self_attn")] private readonly Attention _attention;
+    [ComponentName(Name = "self_attn")] private readonly nn.Module _attention;
     [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postAttentionNorm;
-    [ComponentName(Name = "mlp")] private readonly MoeFeedForward _moe;
+    [ComponentName(Name = "mlp")] private readonly MoeFeedForward? _moe;
+    [ComponentName(Name = "mlp")] private readonly SwiGluExpert? _dense;
 
-    public DecoderLayer(MoeConfig config) : base(nameof(DecoderLayer))
+    public DecoderLayer(MoeConfig config, bool dense = false) : base(nameof(DecoderLayer))
     {
         _inputNorm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
-        _attention = new Attention(config);
+        _attention = config.LatentAttention ? new LatentAttention(config) : new Attention(config);
         _postAttentionNorm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
-        _moe = new MoeFeedForward(config);
+        if (dense) _dense = new SwiGluExpert(config.HiddenSize, config.DenseHiddenSize);
+        else _moe = new MoeFeedForward(config);
         RegisterComponents();
     }
 
-    public MoeFeedForward Moe => _moe;
+    public MoeFeedForward Moe => _moe ?? throw new InvalidOperationException("a dense layer has no MoE block");
 
-    public (Tensor Hidden, RouterOutput Routing) Forward(
-        Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer, ExpertOutputFilter? filter, Tensor? allowedExperts = null)
+    /// <returns>the new hidden state and, for a MoE layer, its routing (null for a dense one)</returns>
+    public (Tensor Hidden, RouterOutput? Routing) Forward(
+        Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer, int moeLayer, ExpertOutputFilter? filter, Tensor? allowedExperts = null)
     {
-        var h = x.add(_attention.Forward(_inputNorm.forward(x), cos, sin, additiveMask, cache, layer), Scalars.One);
+        var attended = ((ISelfAttention)_attention).Forward(_inputNorm.forward(x), cos, sin, additiveMask, cache, layer);
+        var h = x.add(attended, Scalars.One);
         var normed = _postAttentionNorm.forward(h);
-        var (moeOut, routing) = _moe.Forward(normed.view(-1, normed.shape[^1]), layer, filter, allowedExperts);
+        if (_dense is not null) return (h.add(_dense.forward(normed), Scalars.One), null);
+        var (moeOut, routing) = _moe!.Forward(normed.view(-1, normed.shape[^1]), moeLayer, filter, allowedExperts);
         return (h.add(moeOut.view(h.shape), Scalars.One), routing);
     }
 }

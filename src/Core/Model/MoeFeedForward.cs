@@ -17,6 +17,8 @@ public sealed class MoeFeedForward : nn.Module
     [ComponentName(Name = "experts")] private readonly ModuleList<SwiGluExpert> _experts;
     [ComponentName(Name = "shared_experts")] private readonly SwiGluExpert? _shared;
     [ComponentName(Name = SharedGateName)] private readonly Linear? _sharedGate;
+    /// <summary>DeepSeek-V2's routed_scaling_factor; null at 1, so the other architectures' arithmetic is untouched.</summary>
+    private readonly Scalar? _routedScale;
 
     /// <summary>Qwen2-MoE's per-token sigmoid gate on the shared expert ([1, hidden]).</summary>
     public const string SharedGateName = "shared_experts_gate";
@@ -28,6 +30,7 @@ public sealed class MoeFeedForward : nn.Module
             .Select(_ => new SwiGluExpert(config.HiddenSize, config.ExpertHiddenSize)).ToArray());
         if (config.NumSharedExperts > 0) _shared = new SwiGluExpert(config.HiddenSize, config.SharedExpertHiddenSize);
         if (config.SharedExpertGate) _sharedGate = nn.Linear(config.HiddenSize, 1, hasBias: false);
+        if (config.RoutedScale != 1.0) _routedScale = config.RoutedScale.ToScalar();
         RegisterComponents();
     }
 
@@ -65,6 +68,7 @@ public sealed class MoeFeedForward : nn.Module
             start += count;
         }
 
+        if (_routedScale is not null) output = output.mul(_routedScale);
         if (_shared is not null)
         {
             var shared = _shared.forward(tokens);

@@ -11,6 +11,11 @@ namespace DesMoe.Core.Model;
 /// Decoder-only MoE language model in the DeepSeekMoE family. Parameter names follow the Hugging Face layout
 /// (<c>embed_tokens</c>, <c>layers.{i}.self_attn.q_proj</c>, <c>layers.{i}.mlp.experts.{e}.gate_proj</c>, ...).
 /// </summary>
+/// <remarks>
+/// A dense prefix (<see cref="MoeConfig.DenseLayers"/>) runs first as <c>dense_layers.{d}</c>, and <c>layers.{i}</c>
+/// are the MoE layers only, so that everything indexed by MoE layer (routing, expert masks, assignments, domain
+/// tables, router outputs) keeps one index; the KV cache counts decoder layers, dense ones first.
+/// </remarks>
 public sealed class MoeTransformer : nn.Module
 {
     /// <summary>Added to attention scores that must be ignored; finite so that fully padded rows stay NaN-free.</summary>
@@ -18,6 +23,7 @@ public sealed class MoeTransformer : nn.Module
     private static readonly Scalar MaskedScoreScalar = MaskedScore.ToScalar();
 
     [ComponentName(Name = "embed_tokens")] private readonly Embedding _embed;
+    [ComponentName(Name = "dense_layers")] private readonly ModuleList<DecoderLayer>? _denseLayers;
     [ComponentName(Name = "layers")] private readonly ModuleList<DecoderLayer> _layers;
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
     [ComponentName(Name = "lm_head")] private readonly Linear _lmHead;
@@ -30,7 +36,9 @@ public sealed class MoeTransformer : nn.Module
     {
         Config = config.Validate();
         _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
-        _layers = nn.ModuleList(Enumerable.Range(0, config.NumLayers).Select(_ => new DecoderLayer(config)).ToArray());
+        if (config.DenseLayers > 0)
+            _denseLayers = nn.ModuleList(Enumerable.Range(0, config.DenseLayers).Select(_ => new DecoderLayer(config, dense: true)).ToArray());
+        _layers = nn.ModuleList(Enumerable.Range(0, config.NumMoeLayers).Select(_ => new DecoderLayer(config)).ToArray());
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
         _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         RegisterComponents();
@@ -51,6 +59,7 @@ public sealed class MoeTransformer : nn.Module
         foreach (var layer in _layers) layer.Moe.Router.EnableAdapter(width);
         Config = Config with { AdaptiveRouterWidth = width };
     }
+    /// <summary>The MoE layers, in order (the dense prefix is not among them).</summary>
     public IReadOnlyList<DecoderLayer> Layers => _layers.ToList();
 
     /// <param name="inputIds">[batch, seq] token ids</param>
@@ -71,18 +80,22 @@ public sealed class MoeTransformer : nn.Module
 
         var keyMask = attentionMask?.to(@bool) ?? ones(batch, past + seq, dtype: @bool);
         positionIds ??= Ranges.Of(past, past + seq).unsqueeze(0).expand(batch, seq);
-        var (cos, sin) = RotaryEmbedding.ForPositions(positionIds, Config.HeadDim, Config.RopeTheta);
+        var (cos, sin) = RotaryEmbedding.ForPositions(positionIds, Config);
         var additiveMask = BuildAdditiveMask(keyMask, seq, past);
         var tokenIsReal = keyMask.narrow(1, past, seq).flatten();
         var tokenDomains = domainIds?.to(int64).repeat_interleave(seq);
 
         var hidden = _embed.forward(inputIds);
+        int dense = _denseLayers?.Count ?? 0;
+        for (int d = 0; d < dense; d++)
+            hidden = _denseLayers![d].Forward(hidden, cos, sin, additiveMask, cache, d, -1, null).Hidden;
         var routing = new List<RouterOutput>(_layers.Count);
         var balance = new List<Tensor>(_layers.Count);
         for (int i = 0; i < _layers.Count; i++)
         {
             var allowed = domainRouting is null ? null : domainRouting.MaskFor(i, tokenDomains!);
-            var (h, r) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, i, expertOutputFilter, allowed);
+            var (h, moeRouting) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, dense + i, i, expertOutputFilter, allowed);
+            var r = moeRouting!;
             hidden = h;
             routing.Add(r);
             balance.Add(LoadBalancingLoss.Compute(r.Probabilities[tokenIsReal], r.TopKIndices[tokenIsReal]));

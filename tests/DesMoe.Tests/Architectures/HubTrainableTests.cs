@@ -21,7 +21,7 @@ public class HubTrainableTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-4;
 
-    public static readonly string[] TrainableModels = ["qwen2_moe", "qwen3_moe", "olmoe", "mixtral"];
+    public static readonly string[] TrainableModels = ["deepseek_v2", "qwen2_moe", "qwen3_moe", "olmoe", "mixtral"];
 
     public static TheoryData<string> Models => new(TrainableModels);
 
@@ -79,18 +79,12 @@ public class HubTrainableTests(ITestOutputHelper output)
         Assert.Equal(expected, tokens);
     }
 
-    [Fact]
-    public void DeepSeek_V2_is_refused_for_adaptation_in_one_line_naming_latent_attention()
-    {
-        var error = Assert.Throws<HubModelException>(() => ModelFolder.Load(HubFixtures.Folder("deepseek_v2")));
-        Assert.Contains("multi-head latent attention", error.Message);
-        Assert.DoesNotContain('\n', error.Message);
-    }
-
     [Theory]
     [InlineData("mixtral", "\"mixtral\"", "\"jamba\"", "model_type 'jamba' is not supported (supported: deepseek_v2, mixtral, olmoe, qwen2_moe, qwen3_moe)")]
     [InlineData("qwen3_moe", "\"mlp_only_layers\": []", "\"mlp_only_layers\": [1]", "qwen3_moe: dense (non-MoE) layers [1] are not supported for adaptation and export yet")]
     [InlineData("olmoe", "\"clip_qkv\": null", "\"clip_qkv\": 8.0", "olmoe: clip_qkv 8 is not supported for adaptation and export yet (supported: null)")]
+    [InlineData("deepseek_v2", "\"moe_layer_freq\": 1", "\"moe_layer_freq\": 2", "deepseek_v2: moe_layer_freq 2 makes layers [1] dense beyond the first_k_dense_replace (1) prefix")]
+    [InlineData("deepseek_v2", "\"attention_bias\": false", "\"attention_bias\": true", "deepseek_v2: attention_bias true is not supported for adaptation and export yet")]
     public void A_config_the_trainable_form_cannot_express_fails_in_one_line_before_any_weight_is_read(string model, string field, string edited, string expected)
     {
         using var dir = new TempDirectory();
@@ -107,6 +101,7 @@ public class HubTrainableTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("deepseek_v2")]
     [InlineData("qwen2_moe")]
     [InlineData("mixtral")]
     public void A_trained_model_saves_back_in_the_hub_layout_that_the_reference_loader_reads(string model)

@@ -14,10 +14,18 @@ namespace DesMoe.Core.Architectures.Trainable;
 /// <param name="Expert">the checkpoint names of each expert's three projections</param>
 /// <param name="SharedExpert">the shared expert's module name (Qwen2-MoE's <c>shared_expert</c>), if there is one</param>
 /// <param name="SharedExpertGate">the shared expert's sigmoid gate (Qwen2-MoE's <c>shared_expert_gate</c>), if there is one</param>
-public sealed partial record HubParameterNames(string FeedForward, MlpNames Expert, string? SharedExpert = null, string? SharedExpertGate = null)
+/// <param name="DenseLayers">
+/// how many dense layers come first (DeepSeek-V2's first_k_dense_replace): the trainable model's <c>dense_layers.{d}</c>
+/// are the checkpoint's layers d, spelled alike, and its MoE <c>layers.{i}</c> the checkpoint's layers i + DenseLayers
+/// </param>
+public sealed partial record HubParameterNames(string FeedForward, MlpNames Expert, string? SharedExpert = null, string? SharedExpertGate = null,
+    int DenseLayers = 0)
 {
     [GeneratedRegex(@"^layers\.(\d+)\.(.+)$")]
     private static partial Regex LayerName();
+
+    [GeneratedRegex(@"^dense_layers\.(\d+)\.(.+)$")]
+    private static partial Regex DenseLayerName();
 
     [GeneratedRegex(@"^mlp\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$")]
     private static partial Regex ExpertName();
@@ -34,10 +42,12 @@ public sealed partial record HubParameterNames(string FeedForward, MlpNames Expe
             case "norm.weight": return "model.norm.weight";
             case "lm_head.weight": return name;
         }
+        if (DenseLayerName().Match(name) is { Success: true } dense && int.Parse(dense.Groups[1].Value) < DenseLayers)
+            return $"model.layers.{dense.Groups[1].Value}.{dense.Groups[2].Value}";
         var layer = LayerName().Match(name);
         if (!layer.Success) throw new ArgumentException($"parameter '{name}' has no hub name", nameof(name));
         var rest = layer.Groups[2].Value;
-        var prefix = $"model.layers.{layer.Groups[1].Value}.";
+        var prefix = $"model.layers.{int.Parse(layer.Groups[1].Value) + DenseLayers}.";
         if (rest.StartsWith($"mlp.router.{Model.TopKRouter.AdapterName}.", StringComparison.Ordinal)) return null;
         if (rest == "mlp.router.gate.weight") return $"{prefix}{FeedForward}.gate.weight";
         if (ExpertName().Match(rest) is { Success: true } expert)
