@@ -26,7 +26,7 @@ public static class AdaptationWorker
         TorchSharp.torch.set_num_threads(Math.Max(1, request.Threads));
         using var loaded = ModelFolder.Load(request.ParentModelFolder);
         var config = loaded.Config;
-        var assignment = ExpertAssignment.LoadFrom(request.ParentModelFolder, config) ?? ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
+        var assignment = ExpertAssignment.LoadFrom(request.ParentModelFolder, config) ?? ExpertAssignment.Empty(config.NumMoeLayers, config.NumRoutedExperts);
         var matrix = SpecificityMatrix.LoadFrom(request.ParentModelFolder);
 
         var earlier = request.EarlierEvalFiles.Select(kv => new EvaluationSet(kv.Key, Jsonl.Read(kv.Value)))

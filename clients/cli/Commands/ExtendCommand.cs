@@ -33,7 +33,7 @@ internal static class ExtendCommand
             var (name, train, held) = Examples(parse.GetValue(domain), parse.GetValue(data), parse.GetValue(trainCount), parse.GetValue(evalCount), parse.GetValue(seed));
             using var loaded = ModelFolder.Load(parse.GetValue(model)!);
             var current = ExpertAssignment.LoadFrom(loaded.Folder, loaded.Config)
-                          ?? ExpertAssignment.Empty(loaded.Config.NumLayers, loaded.Config.NumRoutedExperts);
+                          ?? ExpertAssignment.Empty(loaded.Config.NumMoeLayers, loaded.Config.NumRoutedExperts);
             var matrix = SpecificityMatrix.LoadFrom(loaded.Folder);
 
             var general = new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(parse.GetValue(evalCount) * 3));

@@ -157,7 +157,7 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
     public static ExpertAssignment? LoadFrom(string folder, MoeConfig config)
     {
         var path = Path.Combine(folder, FileName);
-        return File.Exists(path) ? Load(path, config.NumLayers, config.NumRoutedExperts) : null;
+        return File.Exists(path) ? Load(path, config.NumMoeLayers, config.NumRoutedExperts) : null;
     }
 
     /// <summary>Reads <paramref name="path"/> and checks it against the model it belongs to; every problem is named.</summary>

@@ -12,8 +12,8 @@ public sealed class OnnxStepOutput(IDisposableReadOnlyCollection<OrtValue> outpu
     /// <summary>Whether <see cref="RouterExperts"/> is available (exports from before the routing outputs lack it).</summary>
     public bool HasRouting => routingLayers > 0;
 
-    /// <summary>[batch * sequence, top_k] the experts layer <paramref name="layer"/> routed each token to.</summary>
-    public ReadOnlySpan<long> RouterExperts(int layer) => outputs[1 + 2 * routingLayers + layer].GetTensorDataAsSpan<long>();
+    /// <summary>[batch * sequence, top_k] the experts MoE layer <paramref name="layer"/> routed each token to (after the logits and every decoder layer's present key and value).</summary>
+    public ReadOnlySpan<long> RouterExperts(int layer) => outputs[1 + 2 * Present.NumLayers + layer].GetTensorDataAsSpan<long>();
 
     public OnnxKvCache Present { get; } = present;
     public int Batch { get; } = batch;
@@ -29,7 +29,7 @@ public sealed class OnnxStepOutput(IDisposableReadOnlyCollection<OrtValue> outpu
     public void DisposeExceptCache()
     {
         outputs[0].Dispose();
-        for (int l = 0; l < routingLayers; l++) outputs[1 + 2 * routingLayers + l].Dispose();
+        for (int l = 0; l < routingLayers; l++) outputs[1 + 2 * Present.NumLayers + l].Dispose();
     }
 
     public void Dispose()
@@ -61,7 +61,7 @@ public sealed class OnnxDecoder : IDisposable
         _reportsRouting = session.OutputMetadata.ContainsKey(OnnxNames.RouterExperts(0));
         _outputNames = new[] { OnnxNames.Logits }
             .Concat(Enumerable.Range(0, layers).SelectMany(l => new[] { OnnxNames.PresentKey(l), OnnxNames.PresentValue(l) }))
-            .Concat(_reportsRouting ? Enumerable.Range(0, layers).Select(OnnxNames.RouterExperts) : []).ToArray();
+            .Concat(_reportsRouting ? Enumerable.Range(0, info.Config.NumMoeLayers).Select(OnnxNames.RouterExperts) : []).ToArray();
     }
 
     private readonly bool _reportsRouting;
@@ -88,13 +88,13 @@ public sealed class OnnxDecoder : IDisposable
     }
 
     /// <summary>A reusable binding for decode steps over caller-owned tensors (see <see cref="OnnxStepBinding"/>); dispose it before the decoder.</summary>
-    public OnnxStepBinding CreateStepBinding() => new(_session, Info.Config.NumLayers, _reportsRouting);
+    public OnnxStepBinding CreateStepBinding() => new(_session, Info.Config.NumLayers, _reportsRouting ? Info.Config.NumMoeLayers : 0);
 
     /// <summary>Whether the model reports the experts each token was routed to (<c>router.{i}.experts</c>).</summary>
     public bool ReportsRouting => _reportsRouting;
 
     public OnnxKvCache EmptyCache(int batch) =>
-        OnnxKvCache.Empty(Info.Config.NumLayers, batch, Info.Config.NumKvHeads, Info.Config.HeadDim);
+        OnnxKvCache.Empty(Info.Config.NumLayers, batch, Info.Config.CacheHeads, Info.Config.KeyCacheDim, Info.Config.ValueCacheDim);
 
     /// <summary>Runs one step; <paramref name="past"/> stays owned by the caller.</summary>
     public OnnxStepOutput Run(OnnxStepInput input, OnnxKvCache past)
@@ -123,7 +123,7 @@ public sealed class OnnxDecoder : IDisposable
             var present = new OnnxKvCache(
                 Enumerable.Range(0, layers).Select(l => outputs[1 + 2 * l]).ToArray(),
                 Enumerable.Range(0, layers).Select(l => outputs[2 + 2 * l]).ToArray());
-            return new OnnxStepOutput(outputs, present, input.Batch, input.Sequence, Info.Config.VocabSize, _reportsRouting ? layers : 0);
+            return new OnnxStepOutput(outputs, present, input.Batch, input.Sequence, Info.Config.VocabSize, _reportsRouting ? Info.Config.NumMoeLayers : 0);
         }
         finally
         {

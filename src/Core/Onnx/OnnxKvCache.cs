@@ -4,7 +4,7 @@ namespace DesMoe.Core.Onnx;
 
 /// <summary>
 /// The graph's <c>present.{i}.key/value</c> outputs, fed back as the next step's <c>past_key_values</c>:
-/// per layer [batch, kv_heads, length, head_dim]. The cache owns its ONNX Runtime values.
+/// per layer [batch, heads, length, dim] (<see cref="Config.MoeConfig.CacheHeads"/>). The cache owns its ONNX Runtime values.
 /// </summary>
 public sealed class OnnxKvCache : IDisposable
 {
@@ -51,13 +51,13 @@ public sealed class OnnxKvCache : IDisposable
             values.Select(v => OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, v, shape)).ToArray());
     }
 
-    /// <summary>A zero-length cache for <paramref name="batch"/> sequences (the prefill step's past).</summary>
-    public static OnnxKvCache Empty(int numLayers, int batch, int kvHeads, int headDim)
+    /// <summary>A zero-length cache for <paramref name="batch"/> sequences (the prefill step's past); keys and values may differ in width.</summary>
+    public static OnnxKvCache Empty(int numLayers, int batch, int heads, int keyDim, int valueDim)
     {
-        OrtValue Zero() => OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [batch, kvHeads, 0, headDim]);
+        OrtValue Zero(int dim) => OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [batch, heads, 0, dim]);
         return new OnnxKvCache(
-            Enumerable.Range(0, numLayers).Select(_ => Zero()).ToArray(),
-            Enumerable.Range(0, numLayers).Select(_ => Zero()).ToArray());
+            Enumerable.Range(0, numLayers).Select(_ => Zero(keyDim)).ToArray(),
+            Enumerable.Range(0, numLayers).Select(_ => Zero(valueDim)).ToArray());
     }
 
     public void Dispose()

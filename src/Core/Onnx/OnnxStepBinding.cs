@@ -15,7 +15,9 @@ public sealed class OnnxStepBinding : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly string[] _pastKeys, _pastValues, _presentKeys, _presentValues, _routerExperts;
 
-    internal OnnxStepBinding(InferenceSession session, int layers, bool reportsRouting)
+    /// <param name="layers">decoder layers, each with a past and a present</param>
+    /// <param name="routedLayers">MoE layers reporting their routed experts (0 when the model reports none)</param>
+    internal OnnxStepBinding(InferenceSession session, int layers, int routedLayers)
     {
         _session = session;
         _binding = session.CreateIoBinding();
@@ -23,12 +25,12 @@ public sealed class OnnxStepBinding : IDisposable
         _pastValues = Enumerable.Range(0, layers).Select(OnnxNames.PastValue).ToArray();
         _presentKeys = Enumerable.Range(0, layers).Select(OnnxNames.PresentKey).ToArray();
         _presentValues = Enumerable.Range(0, layers).Select(OnnxNames.PresentValue).ToArray();
-        _routerExperts = reportsRouting ? Enumerable.Range(0, layers).Select(OnnxNames.RouterExperts).ToArray() : [];
+        _routerExperts = Enumerable.Range(0, routedLayers).Select(OnnxNames.RouterExperts).ToArray();
     }
 
     public int Layers => _pastKeys.Length;
 
-    /// <summary>Whether the model reports the routed experts, which <see cref="OnnxBoundStep.RouterExperts"/> must then bind (one per layer).</summary>
+    /// <summary>Whether the model reports the routed experts, which <see cref="OnnxBoundStep.RouterExperts"/> must then bind (one per MoE layer).</summary>
     public bool ReportsRouting => _routerExperts.Length > 0;
 
     public void Run(OnnxBoundStep step)

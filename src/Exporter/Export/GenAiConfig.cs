@@ -40,6 +40,8 @@ public static class GenAiConfig
     /// </summary>
     public static string? Unsupported(GraphProto graph, MoeConfig config, SpecialTokens special)
     {
+        if (config.LatentAttention)
+            return "its KV cache is multi-head latent attention's latent and rope key, which ONNX Runtime GenAI's decoder (per-head keys and values of one head_size) cannot hold";
         var inputs = graph.Input.Select(i => i.Name).ToHashSet();
         var defaults = graph.Initializer.Select(i => i.Name).ToHashSet();
         var outputs = graph.Output.Select(o => o.Name).ToHashSet();

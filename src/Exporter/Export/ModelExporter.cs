@@ -43,7 +43,7 @@ public static class ModelExporter
         var config = loaded.Config;
         var assignment = ExpertAssignment.LoadFrom(modelFolder, config);
         var routingTable = assignment?.RoutingTable(config.TopK, options.NoDomain)
-                           ?? ExpertAssignment.PlainRoutingTable(config.NumLayers, config.NumRoutedExperts);
+                           ?? ExpertAssignment.PlainRoutingTable(config.NumMoeLayers, config.NumRoutedExperts);
         var domains = assignment?.Domains ?? [];
         var sourceHash = ModelFolder.WeightsSha256(modelFolder);
 
@@ -66,7 +66,7 @@ public static class ModelExporter
         bool external = options.ExternalData ?? weightBytes > ExportOptions.ExternalDataAbove;
         AtomicDirectory.Write(outputFolder, staging =>
         {
-            log($"building graph: {config.NumLayers} layers, {config.NumRoutedExperts} experts (top-{config.TopK}), {domains.Count} domains, {options.Experts}, {options.Precision}"
+            log($"building graph: {config.NumMoeLayers} layers, {config.NumRoutedExperts} experts (top-{config.TopK}), {domains.Count} domains, {options.Experts}, {options.Precision}"
                 + (external ? $", weights streamed to {OnnxNames.ExternalDataFileName}" : ""));
             ModelProto model;
             long dataBytes = 0;

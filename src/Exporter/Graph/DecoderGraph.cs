@@ -37,8 +37,8 @@ public sealed class DecoderGraph
     /// <param name="externalData">where the weights' bytes go as they are built; null keeps them inside the graph</param>
     public static GraphBuilder Build(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options, ExternalDataFile? externalData = null)
     {
-        if (routing.Count != model.Config.NumLayers)
-            throw new ArgumentException($"routing table has {routing.Count} layers but the model has {model.Config.NumLayers}");
+        if (routing.Count != model.Config.NumMoeLayers)
+            throw new ArgumentException($"routing table has {routing.Count} layers but the model has {model.Config.NumMoeLayers}");
         var graph = new DecoderGraph(model, routing, options, externalData);
         graph.BuildGraph();
         return graph._g;
@@ -46,7 +46,7 @@ public sealed class DecoderGraph
 
     private void BuildGraph()
     {
-        int kvHeads = _config.NumKvHeads, headDim = _config.HeadDim;
+        int cacheHeads = _config.CacheHeads, keyDim = _config.KeyCacheDim, valueDim = _config.ValueCacheDim;
         var ids = _g.Input(OnnxNames.InputIds, DataType.Int64, "batch", "sequence");
         var mask = _g.Input(OnnxNames.AttentionMask, DataType.Int64, "batch", "total_sequence");
         var positions = _g.Input(OnnxNames.PositionIds, DataType.Int64, "batch", "sequence");
@@ -54,9 +54,10 @@ public sealed class DecoderGraph
         // An input with an initializer of the same name is optional: callers that know nothing of domains
         // (onnxruntime-genai, generic ORT clients) get the no-domain path.
         _g.Initializer(Tensors.Int64([DomainRouting.NoDomain], [1], OnnxNames.DomainIds));
+        // One past/present pair per decoder layer, dense ones first (the KV cache's numbering, MoeTransformer's too).
         var past = Enumerable.Range(0, _config.NumLayers).Select(l => (
-            Key: _g.Input(OnnxNames.PastKey(l), DataType.Float, "batch", kvHeads, "past_sequence", headDim),
-            Value: _g.Input(OnnxNames.PastValue(l), DataType.Float, "batch", kvHeads, "past_sequence", headDim))).ToList();
+            Key: _g.Input(OnnxNames.PastKey(l), DataType.Float, "batch", cacheHeads, "past_sequence", keyDim),
+            Value: _g.Input(OnnxNames.PastValue(l), DataType.Float, "batch", cacheHeads, "past_sequence", valueDim))).ToList();
 
         using (_g.Scope("prologue"))
         {
@@ -68,15 +69,19 @@ public sealed class DecoderGraph
         var hidden = _g.Gather(_weights.Get("embed_tokens.weight"), ids);
         for (int l = 0; l < _config.NumLayers; l++)
         {
-            using var scope = _g.Scope($"layers.{l}");
-            var prefix = $"layers.{l}.";
+            bool dense = l < _config.DenseLayers;
+            int moeLayer = l - _config.DenseLayers;
+            var prefix = dense ? $"dense_layers.{l}." : $"layers.{moeLayer}.";
+            using var scope = _g.Scope(prefix.TrimEnd('.'));
             var normed = RmsNorm(hidden, _weights.Get(prefix + "input_layernorm.weight"));
-            var (attention, presentKey, presentValue) = Attention(normed, l, past[l].Key, past[l].Value);
-            _g.Output(presentKey, OnnxNames.PresentKey(l), DataType.Float, "batch", kvHeads, "total_sequence", headDim);
-            _g.Output(presentValue, OnnxNames.PresentValue(l), DataType.Float, "batch", kvHeads, "total_sequence", headDim);
+            var (attention, presentKey, presentValue) = _config.LatentAttention
+                ? LatentAttention(normed, prefix, past[l].Key, past[l].Value)
+                : Attention(normed, prefix, past[l].Key, past[l].Value);
+            _g.Output(presentKey, OnnxNames.PresentKey(l), DataType.Float, "batch", cacheHeads, "total_sequence", keyDim);
+            _g.Output(presentValue, OnnxNames.PresentValue(l), DataType.Float, "batch", cacheHeads, "total_sequence", valueDim);
             var h = _g.Add(hidden, attention);
-            var moe = Moe(RmsNorm(h, _weights.Get(prefix + "post_attention_layernorm.weight")), l);
-            hidden = _g.Add(h, moe);
+            var postNormed = RmsNorm(h, _weights.Get(prefix + "post_attention_layernorm.weight"));
+            hidden = _g.Add(h, dense ? DenseMlp(postNormed, prefix) : Moe(postNormed, moeLayer));
         }
 
         var logits = _g.MatMul(RmsNorm(hidden, _weights.Get("norm.weight")), _weights.Linear("lm_head.weight"));
@@ -97,17 +102,19 @@ public sealed class DecoderGraph
         return _g.Where(_g.And(causal, keyIsReal), _g.FloatScalar("visible", 0f), _g.FloatScalar("masked", MoeTransformer.MaskedScore));
     }
 
-    /// <summary>cos and sin [batch, 1, seq, head_dim] for the rotate-half convention of <see cref="RotaryEmbedding"/>.</summary>
+    /// <summary>
+    /// cos and sin [batch, 1, seq, rotary_dim] for the rotate-half convention of <see cref="RotaryEmbedding"/>, from the
+    /// same frequencies and YaRN attention factor the trainable model uses.
+    /// </summary>
     private (string Cos, string Sin) RotaryTables(string positions)
     {
-        int headDim = _config.HeadDim;
-        float[] inverseFrequency;
-        using (NewDisposeScope())
-            inverseFrequency = RotaryEmbedding.InverseFrequency(headDim, _config.RopeTheta, CPU).data<float>().ToArray();
+        var (inverseFrequency, attentionFactor) = RotaryEmbedding.Frequencies(_config);
         var frequencies = _g.Constant("inverse_frequency", Tensors.Float(inverseFrequency, [inverseFrequency.Length]));
         var angles = _g.Mul(_g.Unsqueeze(_g.Cast(positions, DataType.Float), _g.Int64s("axes", -1)), frequencies);
         var table = _g.Unsqueeze(_g.Concat(-1, angles, angles), _g.Int64s("axes", 1));
-        return (_g.Cos(table), _g.Sin(table));
+        if (attentionFactor == 1f) return (_g.Cos(table), _g.Sin(table));
+        var factor = _g.FloatScalar("attention_factor", attentionFactor);
+        return (_g.Mul(_g.Cos(table), factor), _g.Mul(_g.Sin(table), factor));
     }
 
     /// <summary>[batch * seq] row of the routing tables for every token: domain id + 1 (row 0 = no domain).</summary>
@@ -119,19 +126,19 @@ public sealed class DecoderGraph
         return _g.Reshape(perToken, _g.Int64s("flat", -1));
     }
 
-    private string RmsNorm(string x, string weight)
+    private string RmsNorm(string x, string weight, double? epsilon = null)
     {
         using var scope = _g.Scope("rms_norm");
         var variance = _g.ReduceMean(_g.Pow(x, _g.FloatScalar("two", 2f)), _g.Int64s("axes", -1), keepDims: true);
-        var scale = _g.Sqrt(_g.Add(variance, _g.FloatScalar("epsilon", (float)_config.RmsNormEpsilon)));
+        var scale = _g.Sqrt(_g.Add(variance, _g.FloatScalar("epsilon", (float)(epsilon ?? _config.RmsNormEpsilon))));
         return _g.Mul(_g.Div(x, scale), weight);
     }
 
-    private (string Output, string PresentKey, string PresentValue) Attention(string x, int layer, string pastKey, string pastValue)
+    private (string Output, string PresentKey, string PresentValue) Attention(string x, string layerPrefix, string pastKey, string pastValue)
     {
         using var scope = _g.Scope("self_attn");
         int heads = _config.NumHeads, kvHeads = _config.NumKvHeads, headDim = _config.HeadDim;
-        var prefix = $"layers.{layer}.self_attn.";
+        var prefix = layerPrefix + "self_attn.";
         // Mirrors Attention.Heads: optional bias, then q/k RMSNorm over the whole projection or per head.
         string Project(string name, int n, string? norm)
         {
@@ -163,12 +170,76 @@ public sealed class DecoderGraph
 
     private string Rotate(string x)
     {
-        long half = _config.HeadDim / 2;
+        long dim = _config.RotaryDim, half = dim / 2;
         var axis = _g.Int64s("last_axis", -1);
         var first = _g.Slice(x, _g.Int64s("start", 0), _g.Int64s("end", half), axis);
-        var second = _g.Slice(x, _g.Int64s("start", half), _g.Int64s("end", _config.HeadDim), axis);
+        var second = _g.Slice(x, _g.Int64s("start", half), _g.Int64s("end", dim), axis);
         var rotated = _g.Concat(-1, _g.Neg(second), first);
         return _g.Add(_g.Mul(x, _cos), _g.Mul(rotated, _sin));
+    }
+
+    private string SliceLast(string x, long start, long end) =>
+        _g.Slice(x, _g.Int64s("start", start), _g.Int64s("end", end), _g.Int64s("last_axis", -1));
+
+    /// <summary>
+    /// Multi-head latent attention in the absorbed form: kv_b_proj's key half is folded into each query head and its
+    /// value half applied after attention, so a step attends over the cached latent [batch, 1, total, kv_lora_rank]
+    /// and rope key [batch, 1, total, rope] directly instead of re-expanding every past position through kv_b_proj
+    /// (which <see cref="Core.Model.LatentAttention"/> does, the same function to float rounding). Per head h, with
+    /// W_k[h] [nope, latent] and W_v[h] [v, latent] the rows of kv_b_proj:
+    /// score = (q_nope W_k[h]) . latent + q_rope . k_rope, output = (p . latent) W_v[h]^T.
+    /// </summary>
+    private (string Output, string PresentKey, string PresentValue) LatentAttention(string x, string layerPrefix, string pastLatent, string pastRope)
+    {
+        using var scope = _g.Scope("self_attn");
+        int heads = _config.NumHeads, nope = _config.QkNopeHeadDim, rope = _config.QkRopeHeadDim, v = _config.VHeadDim, latent = _config.KvLoraRank;
+        var prefix = layerPrefix + "self_attn.";
+        double eps = Core.Model.LatentAttention.LatentNormEpsilon;
+
+        var queries = _config.QLoraRank > 0
+            ? _g.MatMul(RmsNorm(_g.MatMul(x, _weights.Linear(prefix + "q_a_proj.weight")), _weights.Get(prefix + "q_a_layernorm.weight"), eps),
+                _weights.Linear(prefix + "q_b_proj.weight"))
+            : _g.MatMul(x, _weights.Linear(prefix + "q_proj.weight"));
+        var q = _g.Transpose(_g.Reshape(queries, _g.Int64s("heads_shape", 0, 0, heads, nope + rope)), 0, 2, 1, 3); // [b, h, s, nope + rope]
+        var qNope = SliceLast(q, 0, nope);
+        var qRope = SliceLast(q, nope, nope + rope);
+
+        var compressed = _g.MatMul(x, _weights.Linear(prefix + "kv_a_proj_with_mqa.weight")); // [b, s, latent + rope]
+        var axis1 = _g.Int64s("axes", 1);
+        var newLatent = _g.Unsqueeze(RmsNorm(SliceLast(compressed, 0, latent), _weights.Get(prefix + "kv_a_layernorm.weight"), eps), axis1);
+        var kRope = _g.Unsqueeze(SliceLast(compressed, latent, latent + rope), axis1); // [b, 1, s, rope]
+        if (_config.RopeInterleaved)
+        {
+            var order = _g.Constant("deinterleave", Tensors.Int64(RotaryEmbedding.Deinterleave(rope), [rope]));
+            qRope = _g.Gather(qRope, order, axis: 3);
+            kRope = _g.Gather(kRope, order, axis: 3);
+        }
+        qRope = Rotate(qRope);
+        kRope = Rotate(kRope);
+        var presentLatent = _g.Concat(2, pastLatent, newLatent);
+        var presentRope = _g.Concat(2, pastRope, kRope);
+
+        // kv_b_proj.weight is [h * (nope + v), latent]: per head, nope key rows then v value rows.
+        var keyAbsorb = _weights.Computed(prefix + "kv_b_proj.key_absorbed", find =>
+            find(prefix + "kv_b_proj.weight").view(heads, nope + v, latent).narrow(1, 0, nope)); // [h, nope, latent]
+        var valueAbsorb = _weights.Computed(prefix + "kv_b_proj.value_absorbed", find =>
+            find(prefix + "kv_b_proj.weight").view(heads, nope + v, latent).narrow(1, nope, v).transpose(1, 2)); // [h, latent, v]
+        var qLatent = _g.MatMul(qNope, keyAbsorb); // [b, h, s, latent]
+        var scores = _g.Add(
+            _g.MatMul(qLatent, _g.Transpose(presentLatent, 0, 1, 3, 2)),
+            _g.MatMul(qRope, _g.Transpose(presentRope, 0, 1, 3, 2))); // [b, h, s, total]
+        scores = _g.Mul(scores, _g.FloatScalar("softmax_scale", (float)_config.AttentionScale));
+        var probabilities = _g.Softmax(_g.Add(scores, _additiveMask), -1);
+        var context = _g.MatMul(_g.MatMul(probabilities, presentLatent), valueAbsorb); // [b, h, s, v]
+        var merged = _g.Reshape(_g.Transpose(context, 0, 2, 1, 3), _g.Int64s("merged_shape", 0, 0, heads * v));
+        return (_g.MatMul(merged, _weights.Linear(prefix + "o_proj.weight")), presentLatent, presentRope);
+    }
+
+    /// <summary>The dense prefix's feed-forward: one SwiGLU (<c>dense_layers.{d}.mlp</c>).</summary>
+    private string DenseMlp(string x, string layerPrefix)
+    {
+        using var scope = _g.Scope("mlp");
+        return SwiGlu(_g, _weights, x, layerPrefix + "mlp.");
     }
 
     /// <summary>[batch, kv_heads, t, d] -> [batch, heads, t, d], each kv head repeated for its group of query heads.</summary>
@@ -194,6 +265,7 @@ public sealed class DecoderGraph
         var routed = _options.Experts == ExpertKernel.ContribMoe
             ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)
             : StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization);
+        if (_config.RoutedScale != 1.0) routed = _g.Mul(routed, _g.FloatScalar("routed_scaling_factor", (float)_config.RoutedScale));
         if (_config.NumSharedExperts > 0)
         {
             var shared = SwiGlu(_g, _weights, tokens, prefix + "shared_experts.");

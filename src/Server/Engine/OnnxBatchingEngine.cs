@@ -44,10 +44,10 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         ModelVersion = modelVersion;
         ParameterCount = parameterCount;
         var config = decoder.Info.Config;
-        _utilization = new Telemetry.ExpertUtilization(decoder.Info.Domains, config.NumLayers, config.NumRoutedExperts);
+        _utilization = new Telemetry.ExpertUtilization(decoder.Info.Domains, config.NumMoeLayers, config.NumRoutedExperts);
         // Host buffers: the CPU provider reads them in place (a CUDA build would allocate device buffers here, see IKvBuffer).
-        _slots = new KvSlots(config.NumLayers, options.MaxBatch, config.NumKvHeads, config.MaxPositions, config.HeadDim, length => new HostKvBuffer(length));
-        _buffers = new DecodeBuffers(options.MaxBatch, config.MaxPositions, config.VocabSize, decoder.ReportsRouting ? config.NumLayers : 0, config.TopK);
+        _slots = new KvSlots(config.NumLayers, options.MaxBatch, config.CacheHeads, config.MaxPositions, config.KeyCacheDim, config.ValueCacheDim, length => new HostKvBuffer(length));
+        _buffers = new DecodeBuffers(options.MaxBatch, config.MaxPositions, config.VocabSize, decoder.ReportsRouting ? config.NumMoeLayers : 0, config.TopK);
         _binding = decoder.CreateStepBinding();
         _waiting = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
         _scheduler = Task.Factory.StartNew(RunScheduler, TaskCreationOptions.LongRunning).Unwrap();
@@ -75,7 +75,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     private int Capacity => _options.MaxBatch + _options.QueueCapacity;
 
     /// <summary>Keys and values of every layer for one position of one sequence, in bytes.</summary>
-    private long KvBytesPerPosition => 2L * Config.NumLayers * Config.NumKvHeads * Config.HeadDim * sizeof(float);
+    private long KvBytesPerPosition => (long)Config.NumLayers * Config.CacheHeads * (Config.KeyCacheDim + Config.ValueCacheDim) * sizeof(float);
 
     public async IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
     {

@@ -20,8 +20,8 @@ public static class RoutingProfile
         using var past = decoder.EmptyCache(1);
         using var output = decoder.Run(input, past);
         if (!output.HasRouting) throw new InvalidOperationException($"{decoder.ModelPath} does not report its routed experts; export it again to infer domains");
-        var profile = new float[config.NumLayers * config.NumRoutedExperts];
-        for (int layer = 0; layer < config.NumLayers; layer++)
+        var profile = new float[config.NumMoeLayers * config.NumRoutedExperts];
+        for (int layer = 0; layer < config.NumMoeLayers; layer++)
         {
             var experts = output.RouterExperts(layer);
             float share = 1f / experts.Length;

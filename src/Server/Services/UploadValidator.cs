@@ -36,7 +36,7 @@ public sealed partial class UploadValidator(ModelHost host, JobStore jobs, Adapt
     public void CheckRoom(string modelFolder, VersionRecord current)
     {
         var config = ModelFolder.LoadConfig(modelFolder);
-        var assignment = ExpertAssignment.LoadFrom(modelFolder, config) ?? ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
+        var assignment = ExpertAssignment.LoadFrom(modelFolder, config) ?? ExpertAssignment.Empty(config.NumMoeLayers, config.NumRoutedExperts);
         int pending = jobs.All().Count(j => !j.IsFinished);
         if (assignment.NoRoomFor(config.TopK * (pending + 1), config.TopK) is { } problem)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{current.Id}: {problem}" + (pending > 0 ? $" ({pending} queued or running job(s) will take theirs first)" : "")));

@@ -45,14 +45,14 @@ public sealed class AdaptablePool : IDisposable
     public static AdaptablePool Choose(MoeTransformer model, ITextTokenizer tokenizer, IReadOnlyList<Example> general, int size, int costExamples)
     {
         var config = model.Config;
-        var chosen = Enumerable.Range(0, config.NumLayers).Select(_ => new List<int>()).ToList();
+        var chosen = Enumerable.Range(0, config.NumMoeLayers).Select(_ => new List<int>()).ToList();
         var reference = new[] { new EvaluationSet(DomainCatalog.GeneralName, general) };
         for (int round = 0; round < size; round++)
         {
-            var taken = ExpertAssignment.Empty(config.NumLayers, config.NumRoutedExperts);
+            var taken = ExpertAssignment.Empty(config.NumMoeLayers, config.NumRoutedExperts);
             if (round > 0) taken = taken.WithExclusiveDomain("\u0001pool", chosen.Select(c => c.ToArray()).ToList());
             var cost = ExpertRemovalCost.Measure(model, tokenizer, taken, reference, costExamples);
-            for (int l = 0; l < config.NumLayers; l++)
+            for (int l = 0; l < config.NumMoeLayers; l++)
                 chosen[l].Add(Enumerable.Range(0, config.NumRoutedExperts).OrderBy(e => cost[l][e]).ThenBy(e => e).First());
         }
         return new AdaptablePool(chosen.Select(c => (IReadOnlySet<int>)c.ToHashSet()).ToList(), config.NumRoutedExperts);

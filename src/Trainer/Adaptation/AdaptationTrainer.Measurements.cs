@@ -39,8 +39,8 @@ public sealed partial class AdaptationTrainer
         var config = model.Config;
         var shares = RoutingShares.Of(model, tokenizer, examples.Take(options.EsftRelevanceExamples).ToList(),
             bySelections: options.EsftScore == EsftScore.TokenSelectionRatio);
-        var matrix = new SpecificityMatrix([domain], config.NumLayers, config.NumRoutedExperts);
-        for (int l = 0; l < config.NumLayers; l++) matrix.Update(l, 0, shares[l], rate: 1.0);
+        var matrix = new SpecificityMatrix([domain], config.NumMoeLayers, config.NumRoutedExperts);
+        for (int l = 0; l < config.NumMoeLayers; l++) matrix.Update(l, 0, shares[l], rate: 1.0);
         return matrix.Assign(options.EsftTopP, minSpecificity: 0);
     }
 

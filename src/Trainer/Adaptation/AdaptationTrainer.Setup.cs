@@ -62,8 +62,8 @@ public sealed partial class AdaptationTrainer
             LearningRate = new LearningRateSchedule(options.LearningRate, options.WarmupLearningRateSteps, options.Steps),
             Matrix = !Phased ? null
                 : resume?.Matrix is { } savedMatrix ? SpecificityMatrix.FromJson(savedMatrix)
-                : new SpecificityMatrix(domains, config.NumLayers, config.NumRoutedExperts),
-            UsageWindow = Phased ? new ExpertUsageWindow(config.NumLayers, domains.Count, config.NumRoutedExperts) : null,
+                : new SpecificityMatrix(domains, config.NumMoeLayers, config.NumRoutedExperts),
+            UsageWindow = Phased ? new ExpertUsageWindow(config.NumMoeLayers, domains.Count, config.NumRoutedExperts) : null,
             Pool = pool,
             ReferenceRouters = references,
             AdaptiveWeight = new AdaptiveDistillationWeight(resume?.DistillationWeight ?? options.DistillationInitialWeight, options.DistillationTargetKl),
@@ -82,11 +82,11 @@ public sealed partial class AdaptationTrainer
         }
 
         resume.LoadWeights(options.CheckpointDirectory!, model);
-        run.Phases.Restore(resume.Phases, config.NumLayers, config.NumRoutedExperts);
+        run.Phases.Restore(resume.Phases, config.NumMoeLayers, config.NumRoutedExperts);
         run.PhaseStart = resume.PhaseStart;
         run.LastPhase = resume.LastPhase;
         if (resume.Assignment is { } savedAssignment)
-            run.SetAssignment(ExpertAssignment.Parse(savedAssignment, config.NumLayers, config.NumRoutedExperts), config.TopK, masks: Phased);
+            run.SetAssignment(ExpertAssignment.Parse(savedAssignment, config.NumMoeLayers, config.NumRoutedExperts), config.TopK, masks: Phased);
         if (resume.UsageWindow is { } savedWindow) run.UsageWindow?.Restore(savedWindow);
         run.Curve.AddRange(resume.LossCurve);
         run.Validation.AddRange(resume.ValidationCurve);

@@ -189,7 +189,7 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
             DistillationWeight = run.AdaptiveWeight.Value, OptimizerParameters = run.Trainable.Select(p => p.Name).ToList(),
             Matrix = run.Matrix?.ToJson(), Assignment = run.Assignment?.ToJson(), UsageWindow = run.UsageWindow?.ToJson(),
             Pool = run.Pool?.Experts.Select(l => l.Order().ToArray()).ToArray(),
-            ReferenceRouters = AdaptationCheckpoint.Snapshot(Enumerable.Range(0, config.NumLayers).Select(l => run.ReferenceRouters[l])),
+            ReferenceRouters = AdaptationCheckpoint.Snapshot(Enumerable.Range(0, config.NumMoeLayers).Select(l => run.ReferenceRouters[l])),
             LossCurve = run.Curve, ValidationCurve = run.Validation, ElapsedSeconds = run.Elapsed.TotalSeconds,
         }.Save(folder, model, run.Optimizer!);
         Log?.Invoke($"step {stepsDone}: checkpoint saved to {folder}");

@@ -94,7 +94,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
                     // No weight decay: a tensor whose gradient is always zero (the other router rows) then never moves.
                     optimizer = new AdamW(trainable.Select(p => p.Parameter), options.LearningRate);
                     trainableCount = expertParameters.Sum(p => p.Parameter.numel())
-                                     + (phase == TrainingPhase.Stabilization ? slots * config.HiddenSize * config.NumLayers : 0);
+                                     + (phase == TrainingPhase.Stabilization ? slots * config.HiddenSize * config.NumMoeLayers : 0);
                     Log?.Invoke($"step {step}: phase {phase}, {trainableCount:N0} trainable parameters");
                 }
                 optimizer!.LearningRate = learningRate.At(step);
@@ -144,7 +144,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
     {
         var assigned = current.AssignedPerLayer();
         int experts = model.Config.NumRoutedExperts;
-        return Enumerable.Range(0, model.Config.NumLayers).Select(l =>
+        return Enumerable.Range(0, model.Config.NumMoeLayers).Select(l =>
         {
             var free = Enumerable.Range(0, experts).Where(e => !assigned[l].Contains(e)).ToList();
             return free.OrderBy(e => removalCost[l][e]).ThenByDescending(e => newShare[l][e]).Take(slots).Order().ToArray();
@@ -154,13 +154,13 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
     private SpecificityMatrix Matrix(ExpertAssignment current, SpecificityMatrix? currentMatrix, string domain, double[][] newShare)
     {
         var config = model.Config;
-        var matrix = new SpecificityMatrix([.. current.Domains, domain], config.NumLayers, config.NumRoutedExperts);
-        for (int l = 0; l < config.NumLayers; l++)
+        var matrix = new SpecificityMatrix([.. current.Domains, domain], config.NumMoeLayers, config.NumRoutedExperts);
+        for (int l = 0; l < config.NumMoeLayers; l++)
         {
             for (int d = 0; d < current.Domains.Count; d++)
             {
                 int old = currentMatrix?.Domains.ToList().IndexOf(current.Domains[d]) ?? -1;
-                if (old < 0 || currentMatrix!.NumExperts != config.NumRoutedExperts || currentMatrix.NumLayers != config.NumLayers) continue;
+                if (old < 0 || currentMatrix!.NumExperts != config.NumRoutedExperts || currentMatrix.NumLayers != config.NumMoeLayers) continue;
                 matrix.Update(l, d, Enumerable.Range(0, config.NumRoutedExperts).Select(e => currentMatrix[l, old, e]).ToArray(), rate: 1.0);
             }
             matrix.Update(l, current.Domains.Count, newShare[l], rate: 1.0);

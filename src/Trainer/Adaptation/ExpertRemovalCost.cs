@@ -52,11 +52,11 @@ public static class ExpertRemovalCost
         {
             using var noGrad = no_grad();
             double baseline = Loss(current);
-            return Enumerable.Range(0, config.NumLayers).Select(l => Enumerable.Range(0, config.NumRoutedExperts).Select(e =>
+            return Enumerable.Range(0, config.NumMoeLayers).Select(l => Enumerable.Range(0, config.NumRoutedExperts).Select(e =>
             {
                 if (assigned[l].Contains(e)) return double.PositiveInfinity;
                 var probe = current.WithExclusiveDomain("\u0001probe",
-                    Enumerable.Range(0, config.NumLayers).Select(layer => layer == l ? new[] { e } : []).ToList());
+                    Enumerable.Range(0, config.NumMoeLayers).Select(layer => layer == l ? new[] { e } : []).ToList());
                 return Loss(probe) - baseline;
             }).ToArray()).ToArray();
         }

@@ -17,7 +17,7 @@ internal static class RoutingShares
     public static double[][] Of(MoeTransformer model, ITextTokenizer tokenizer, IReadOnlyList<Example> examples, bool bySelections)
     {
         var config = model.Config;
-        var share = Enumerable.Range(0, config.NumLayers).Select(_ => new double[config.NumRoutedExperts]).ToArray();
+        var share = Enumerable.Range(0, config.NumMoeLayers).Select(_ => new double[config.NumRoutedExperts]).ToArray();
         model.eval();
         using (no_grad())
             foreach (var chunk in examples.Chunk(64))

@@ -56,7 +56,7 @@ public static class GcStress
                         {
                             Steps = stepsPerRun, BatchSize = 4, ProfileExamples = 16, RemovalCostExamples = 8, WarmupLearningRateSteps = 1,
                         });
-                        addition.Run(ExpertAssignment.Empty(loaded.Config.NumLayers, loaded.Config.NumRoutedExperts), null, "intent", data.Train, reference);
+                        addition.Run(ExpertAssignment.Empty(loaded.Config.NumMoeLayers, loaded.Config.NumRoutedExperts), null, "intent", data.Train, reference);
                     });
                 }
                 catch (Exception e)

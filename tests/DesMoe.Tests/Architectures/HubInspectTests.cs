@@ -1,3 +1,5 @@
+using DesMoe.Core.Architectures.Hub;
+using DesMoe.Tests.Support;
 using DesMoe.Core.Architectures.Inspection;
 using DesMoe.Core.Architectures.Tokenizers;
 using DesMoe.Tests.Cli;
@@ -58,11 +60,22 @@ public class HubInspectTests
     }
 
     [Theory]
-    [InlineData("qwen2_moe", "adapt/export/serve supported")]
-    [InlineData("deepseek_v2", "adapt/export/serve not supported: deepseek_v2: multi-head latent attention")]
-    public void Inspect_says_whether_the_pipeline_takes_the_folder(string model, string expected)
+    [InlineData("qwen2_moe", null, null, "adapt/export/serve supported")]
+    [InlineData("deepseek_v2", null, null, "adapt/export/serve supported")]
+    [InlineData("deepseek_v2", "\"moe_layer_freq\": 1", "\"moe_layer_freq\": 2", "adapt/export/serve not supported: deepseek_v2: moe_layer_freq 2 makes layers [1] dense")]
+    public void Inspect_says_whether_the_pipeline_takes_the_folder(string model, string? field, string? edited, string expected)
     {
-        var lines = ModelInspector.Inspect(HubFixtures.Folder(model)).Lines().ToList();
+        using var dir = new TempDirectory();
+        var folder = HubFixtures.Folder(model);
+        if (field is not null)
+        {
+            folder = dir.File(model);
+            HubFixtures.CopyFolder(model, folder);
+            var config = Path.Combine(folder, HubFolder.ConfigFileName);
+            File.WriteAllText(config, File.ReadAllText(config).Replace(field, edited));
+        }
+
+        var lines = ModelInspector.Inspect(folder).Lines().ToList();
 
         Assert.Contains(lines, line => line.StartsWith(expected, StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.StartsWith("desmoe ", StringComparison.Ordinal));

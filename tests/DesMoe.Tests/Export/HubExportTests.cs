@@ -34,7 +34,7 @@ public class HubExportTests(ITestOutputHelper output)
         HubFixtures.CopyFolder(model, folder);
         var config = ModelFolder.LoadConfig(folder);
         var assignment = new ExpertAssignment(["math", "law"], config.NumRoutedExperts,
-            Enumerable.Range(0, config.NumLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1], [2, 3]]).ToList());
+            Enumerable.Range(0, config.NumMoeLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1], [2, 3]]).ToList());
         File.WriteAllText(Path.Combine(folder, ExpertAssignment.FileName), assignment.ToJson());
         return folder;
     }

@@ -19,7 +19,7 @@ public class MoeTransformerTests
         var output = model.Forward(ids);
 
         Assert.Equal([3L, 7, 260], output.Logits.shape);
-        Assert.Equal(model.Config.NumLayers, output.Routing.Count);
+        Assert.Equal(model.Config.NumMoeLayers, output.Routing.Count);
         foreach (var r in output.Routing)
         {
             Assert.Equal([21L, 6], r.Logits.shape);

@@ -15,7 +15,7 @@ public sealed class KvSlotsTests
 
     private static float Value(int sequence, int head, int position) => sequence * 1000 + head * 100 + position;
 
-    private static KvSlots Slots(int rows = 3) => new(1, rows, KvHeads, Context, 1, n => new HostKvBuffer(n));
+    private static KvSlots Slots(int rows = 3) => new(1, rows, KvHeads, Context, 1, 1, n => new HostKvBuffer(n));
 
     /// <summary>A one-row prefill present of <paramref name="length"/> positions, left-padded to <paramref name="width"/>.</summary>
     private static OnnxKvCache Prefill(int sequence, int length, int width)

@@ -1,16 +1,19 @@
+using Microsoft.ML.OnnxRuntime;
 using DesMoe.Core.Onnx;
 
 namespace DesMoe.Server.Engine.Decoding;
 
 /// <summary>
-/// The running batch's KV cache, resident across decode steps. Per layer there are two key and two value buffers of
-/// [max_rows, kv_heads, context, head_dim] floats, allocated once. Batch row r is slot r: its cache of length L sits
-/// right-aligned in the [rows, kv_heads, width, head_dim] prefix of the current buffer (positions width - L .. width - 1),
-/// the padding before it masked. The graph concatenates past and new keys into present, so it cannot write in place:
-/// each step reads the current buffers as past and writes present [rows, kv_heads, width + 1, head_dim] into the other
-/// ones, which then become current (<see cref="Advance"/>). A step therefore copies and allocates nothing around the
-/// session run; rows are copied only when the batch changes: a leaving row is replaced by the last row, and a joining
-/// prompt longer than the width, or padding beyond <see cref="CompactionSlack"/>, re-lays the batch out once.
+/// The running batch's KV cache, resident across decode steps. Per layer there are two key buffers of
+/// [max_rows, heads, context, key_dim] floats and two value buffers of [.., value_dim], allocated once (the two widths
+/// differ under latent attention, see <see cref="Core.Config.MoeConfig.CacheHeads"/>). Batch row r is slot r: its
+/// cache of length L sits right-aligned in the [rows, heads, width, dim] prefix of the current buffer (positions
+/// width - L .. width - 1), the padding before it masked. The graph concatenates past and new keys into present, so it
+/// cannot write in place: each step reads the current buffers as past and writes present [rows, heads, width + 1, dim]
+/// into the other ones, which then become current (<see cref="Advance"/>). A step therefore copies and allocates
+/// nothing around the session run; rows are copied only when the batch changes: a leaving row is replaced by the last
+/// row, and a joining prompt longer than the width, or padding beyond <see cref="CompactionSlack"/>, re-lays the batch
+/// out once.
 /// </summary>
 internal sealed class KvSlots : IDisposable
 {
@@ -21,31 +24,35 @@ internal sealed class KvSlots : IDisposable
     /// </summary>
     public const int CompactionSlack = 16;
 
-    private readonly IKvBuffer[][] _keys;
-    private readonly IKvBuffer[][] _values;
+    /// <summary>The keys or the values of every layer: per layer the current and the other buffer, and the per-head width.</summary>
+    private sealed record Plane(IKvBuffer[][] Buffers, int Dim, bool IsKey);
+
+    private readonly Plane[] _planes;
     private readonly int[] _lengths;
-    private readonly int _kvHeads, _context, _headDim;
+    private readonly int _heads, _context;
     private int _current;
 
     /// <param name="allocate">makes one buffer of the given number of floats (host memory for the CPU provider)</param>
-    public KvSlots(int layers, int maxRows, int kvHeads, int context, int headDim, Func<long, IKvBuffer> allocate)
+    public KvSlots(int layers, int maxRows, int heads, int context, int keyDim, int valueDim, Func<long, IKvBuffer> allocate)
     {
-        if (layers <= 0 || maxRows <= 0 || kvHeads <= 0 || context <= 0 || headDim <= 0)
-            throw new ArgumentException($"KV slots need positive sizes, got layers {layers}, rows {maxRows}, kv heads {kvHeads}, context {context}, head dim {headDim}");
-        (_kvHeads, _context, _headDim) = (kvHeads, context, headDim);
+        if (layers <= 0 || maxRows <= 0 || heads <= 0 || context <= 0 || keyDim <= 0 || valueDim <= 0)
+            throw new ArgumentException($"KV slots need positive sizes, got layers {layers}, rows {maxRows}, heads {heads}, context {context}, key dim {keyDim}, value dim {valueDim}");
+        (_heads, _context) = (heads, context);
         _lengths = new int[maxRows];
-        long capacity = (long)maxRows * kvHeads * context * headDim;
         var made = new List<IKvBuffer>();
         try
         {
-            IKvBuffer[] Pair() => [Track(allocate(capacity)), Track(allocate(capacity))];
-            IKvBuffer Track(IKvBuffer b)
+            Plane Allocate(int dim, bool isKey)
             {
-                made.Add(b);
-                return b;
+                long capacity = (long)maxRows * heads * context * dim;
+                IKvBuffer Track(IKvBuffer b)
+                {
+                    made.Add(b);
+                    return b;
+                }
+                return new Plane(Enumerable.Range(0, layers).Select(_ => new[] { Track(allocate(capacity)), Track(allocate(capacity)) }).ToArray(), dim, isKey);
             }
-            _keys = Enumerable.Range(0, layers).Select(_ => Pair()).ToArray();
-            _values = Enumerable.Range(0, layers).Select(_ => Pair()).ToArray();
+            _planes = [Allocate(keyDim, isKey: true), Allocate(valueDim, isKey: false)];
         }
         catch
         {
@@ -54,7 +61,7 @@ internal sealed class KvSlots : IDisposable
         }
     }
 
-    public int Layers => _keys.Length;
+    public int Layers => _planes[0].Buffers.Length;
     public int MaxRows => _lengths.Length;
 
     /// <summary>Rows in the batch; rows 0 .. Rows - 1 hold sequences.</summary>
@@ -88,7 +95,7 @@ internal sealed class KvSlots : IDisposable
 
     /// <summary>
     /// Adds a row holding the last <paramref name="length"/> positions of row <paramref name="presentRow"/> of a
-    /// prefill's present (per layer [batch, kv_heads, presentWidth, head_dim], left-padded).
+    /// prefill's present (per layer [batch, heads, presentWidth, dim], left-padded).
     /// </summary>
     /// <returns>the new row</returns>
     public int Add(OnnxKvCache present, int presentRow, int presentWidth, int length)
@@ -97,15 +104,20 @@ internal sealed class KvSlots : IDisposable
         if (length > Width) throw new ArgumentOutOfRangeException(nameof(length), length, $"longer than the batch width {Width}; Reserve it first");
         if (length > presentWidth) throw new ArgumentOutOfRangeException(nameof(length), length, $"longer than the present's {presentWidth} positions");
         int row = Rows++;
-        int count = length * _headDim;
-        for (int l = 0; l < Layers; l++)
-            for (int h = 0; h < _kvHeads; h++)
+        foreach (var plane in _planes)
+        {
+            int count = length * plane.Dim;
+            for (int l = 0; l < Layers; l++)
             {
-                int source = ((presentRow * _kvHeads + h) * presentWidth + presentWidth - length) * _headDim;
-                long target = ((long)(row * _kvHeads + h) * Width + Width - length) * _headDim;
-                _keys[l][_current].Write(target, present.Keys(l).Slice(source, count));
-                _values[l][_current].Write(target, present.Values(l).Slice(source, count));
+                var source = plane.IsKey ? present.Keys(l) : present.Values(l);
+                for (int h = 0; h < _heads; h++)
+                {
+                    int from = ((presentRow * _heads + h) * presentWidth + presentWidth - length) * plane.Dim;
+                    long target = ((long)(row * _heads + h) * Width + Width - length) * plane.Dim;
+                    plane.Buffers[l][_current].Write(target, source.Slice(from, count));
+                }
             }
+        }
         _lengths[row] = length;
         return row;
     }
@@ -117,11 +129,11 @@ internal sealed class KvSlots : IDisposable
         int last = Rows - 1;
         if (row != last)
         {
-            long block = (long)_kvHeads * Width * _headDim;
-            for (int l = 0; l < Layers; l++)
+            foreach (var plane in _planes)
             {
-                _keys[l][_current].CopyTo(last * block, _keys[l][_current], row * block, block);
-                _values[l][_current].CopyTo(last * block, _values[l][_current], row * block, block);
+                long block = (long)_heads * Width * plane.Dim;
+                for (int l = 0; l < Layers; l++)
+                    plane.Buffers[l][_current].CopyTo(last * block, plane.Buffers[l][_current], row * block, block);
             }
             _lengths[row] = _lengths[last];
         }
@@ -149,11 +161,11 @@ internal sealed class KvSlots : IDisposable
     /// <summary>Views for one step: past over the current buffers, present over the others.</summary>
     public KvStepTensors Bind()
     {
-        long[] past = [Rows, _kvHeads, Width, _headDim], present = [Rows, _kvHeads, Width + 1, _headDim];
         int next = 1 - _current;
-        return new KvStepTensors(
-            _keys.Select(k => k[_current].View(past)).ToArray(), _values.Select(v => v[_current].View(past)).ToArray(),
-            _keys.Select(k => k[next].View(present)).ToArray(), _values.Select(v => v[next].View(present)).ToArray());
+        OrtValue[] Views(Plane plane, int buffer, int width) =>
+            plane.Buffers.Select(b => b[buffer].View([Rows, _heads, width, plane.Dim])).ToArray();
+        var (keys, values) = (_planes[0], _planes[1]);
+        return new KvStepTensors(Views(keys, _current, Width), Views(values, _current, Width), Views(keys, next, Width + 1), Views(values, next, Width + 1));
     }
 
     /// <summary>After a step: the present just written becomes the past, one position wider, every row one longer.</summary>
@@ -168,25 +180,26 @@ internal sealed class KvSlots : IDisposable
     private void Relayout(int width)
     {
         int next = 1 - _current;
-        for (int l = 0; l < Layers; l++)
-            for (int row = 0; row < Rows; row++)
-            {
-                int length = _lengths[row];
-                for (int h = 0; h < _kvHeads; h++)
+        foreach (var plane in _planes)
+            for (int l = 0; l < Layers; l++)
+                for (int row = 0; row < Rows; row++)
                 {
-                    long source = ((long)(row * _kvHeads + h) * Width + Width - length) * _headDim;
-                    long target = ((long)(row * _kvHeads + h) * width + width - length) * _headDim;
-                    _keys[l][_current].CopyTo(source, _keys[l][next], target, (long)length * _headDim);
-                    _values[l][_current].CopyTo(source, _values[l][next], target, (long)length * _headDim);
+                    int length = _lengths[row];
+                    for (int h = 0; h < _heads; h++)
+                    {
+                        long source = ((long)(row * _heads + h) * Width + Width - length) * plane.Dim;
+                        long target = ((long)(row * _heads + h) * width + width - length) * plane.Dim;
+                        plane.Buffers[l][_current].CopyTo(source, plane.Buffers[l][next], target, (long)length * plane.Dim);
+                    }
                 }
-            }
         _current = next;
         Width = width;
     }
 
     public void Dispose()
     {
-        foreach (var pair in _keys.Concat(_values))
-            foreach (var b in pair) b.Dispose();
+        foreach (var plane in _planes)
+            foreach (var pair in plane.Buffers)
+                foreach (var b in pair) b.Dispose();
     }
 }
