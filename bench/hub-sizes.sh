@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # A hub checkpoint at a real shape through the whole pipeline, with peak resident memory and wall time per step:
-# Qwen1.5-MoE-A2.7B's published config (bench/configs) cut to ${LAYERS:-1} layer(s), random bf16 weights, the
-# qwen2_moe fixture's tokenizer standing in for Qwen's (there are no real weights or tokenizers on this machine).
-#   bash bench/hub-sizes.sh            # LAYERS=1: 1.19 B parameters, a 2.4 GB checkpoint, a 4.8 GB fp32 ONNX export
+# a published config (bench/configs) cut to ${LAYERS:-1} layer(s), random bf16 weights, the matching fixture's
+# tokenizer standing in for the real one (there are no real weights or tokenizers on this machine).
+#   bash bench/hub-sizes.sh            # Qwen1.5-MoE-A2.7B, LAYERS=1: 1.19 B parameters, a 2.4 GB checkpoint
+#   MODEL=deepseek-v2-lite FIXTURE=deepseek_v2 LAYERS=2 bash bench/hub-sizes.sh   # the paper's backbone: 1 dense + 1 MoE layer
 # Needs about 16 GB of RAM and 15 GB of disk under ${DESMOE_HUB_SIZES_DIR:-/tmp/desmoe-hub-sizes}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${DESMOE_HUB_SIZES_DIR:-/tmp/desmoe-hub-sizes}"
 layers="${LAYERS:-1}"
+model="${MODEL:-qwen1.5-moe-a2.7b}"
+fixture="${FIXTURE:-qwen2_moe}"
 dotnet build clients/cli -c Release -v q -nologo >/dev/null
 cli=(dotnet clients/cli/bin/Release/net10.0/desmoe.dll)
 rm -rf "$work" && mkdir -p "$work"
@@ -21,8 +24,8 @@ step() {
   printf '%-22s wall %8.1f s   peak RSS %6.2f GB\n' "$name" "$wall" "$(echo "$kb / 1048576" | bc -l)"
 }
 
-step "write checkpoint" "${cli[@]}" model random --config bench/configs/qwen1.5-moe-a2.7b.config.json --layers "$layers" --dtype bfloat16 --out "$work/model"
-cp tests/fixtures/hf-moe/qwen2_moe/tokenizer.json tests/fixtures/hf-moe/qwen2_moe/generation_config.json "$work/model/"
+step "write checkpoint" "${cli[@]}" model random --config "bench/configs/$model.config.json" --layers "$layers" --dtype bfloat16 --out "$work/model"
+cp "tests/fixtures/hf-moe/$fixture/tokenizer.json" "tests/fixtures/hf-moe/$fixture/generation_config.json" "$work/model/"
 "${cli[@]}" model inspect "$work/model"
 echo "checkpoint: $(du -b "$work/model/model.safetensors" | awk '{printf "%.2f GB", $1/1e9}')"
 step "load (reference)" "${cli[@]}" bench hub-load "$work/model"
