@@ -24,9 +24,9 @@ internal static class DataFetchCommands
                     var task = context.AddTask("fetching", maxValue: RealDataSource.All.Count);
                     foreach (var source in RealDataSource.All)
                     {
-                        task.Description = $"{source.Domain}: {source.Registry.ToString().ToLowerInvariant()} {source.Package}";
+                        task.Description = $"{source.Domain}: {Registry(source.Registry)} {source.Package}";
                         bool fetched = PackageFetcher.Fetch(source, root);
-                        AnsiConsole.MarkupLineInterpolated($"{source.Domain,-12} {source.Package,-18} {(fetched ? "fetched" : "already there")}  ({source.Licence})");
+                        AnsiConsole.MarkupLineInterpolated($"{source.Domain,-18} {source.Package,-26} {(fetched ? "fetched" : "already there")}  ({source.Licence})");
                         task.Increment(1);
                     }
                     task.Description = "fetched";
@@ -37,20 +37,28 @@ internal static class DataFetchCommands
         return command;
     }
 
+    private static string Registry(PackageRegistry registry) => registry switch
+    {
+        PackageRegistry.Apt => "apt",
+        PackageRegistry.Npm => "npm",
+        PackageRegistry.AptIndex => "apt index",
+        _ => throw new ArgumentOutOfRangeException(nameof(registry), registry, "unknown registry"),
+    };
+
     public static Command Prepare()
     {
         var dir = new Option<string>("--dir") { Description = "the folder `data fetch` wrote", DefaultValueFactory = _ => DefaultFolder };
-        var output = new Option<string>("--out") { Description = "folder for {domain}.train.jsonl and {domain}.eval.jsonl", Required = true };
+        var output = new Option<string>("--out") { Description = "folder for {domain}.train.jsonl, {domain}.eval.jsonl and general/{source}.{train,eval}.txt", Required = true };
         var heldOut = new Option<int>("--held-out") { Description = $"held-out examples per domain (at least {RealDomainPreparer.MinimumHeldOut})", DefaultValueFactory = _ => 600 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var command = new Command("prepare", "Turn fetched packages into training and held-out JSONL for the real-data domains (translation, law, medicine).") { dir, output, heldOut, seed };
+        var command = new Command("prepare", $"Turn fetched packages into training and held-out JSONL for the real-data domains ({string.Join(", ", RealDomainPreparer.Domains)}) and the general-English text corpus.") { dir, output, heldOut, seed };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             if (parse.GetValue(heldOut) < RealDomainPreparer.MinimumHeldOut)
                 throw new ArgumentException($"--held-out {parse.GetValue(heldOut)} is below the minimum of {RealDomainPreparer.MinimumHeldOut}");
             var options = new RealDomainPreparer.Options { HeldOut = parse.GetValue(heldOut), Seed = parse.GetValue(seed) };
             var prepared = RealDomainPreparer.Prepare(parse.GetValue(dir)!, parse.GetValue(output)!, options,
-                d => Console.WriteLine($"{d.Domain,-12} {d.Train,7:N0} train  {d.Eval,5:N0} held out  {d.TrainPath}"));
+                f => Console.WriteLine($"{Path.GetRelativePath(parse.GetValue(output)!, f.Path),-32} {f.Count,7:N0} {f.Unit,-8} {f.Bytes / 1e6,6:F2} MB"));
             Console.WriteLine($"adapt on them: desmoe adapt {string.Join(' ', prepared.Select(d => $"--data {d.Domain}={d.TrainPath},{d.EvalPath}"))}");
             return 0;
         }));

