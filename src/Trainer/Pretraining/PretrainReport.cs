@@ -18,5 +18,22 @@ public sealed record PretrainReport(
 {
     public const string FileName = "training.json";
 
+    /// <summary>Input tokens over all steps (prompt, completion and control tokens; padding excluded).</summary>
+    [JsonPropertyName("tokens_seen")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public long TokensSeen { get; init; }
+
+    /// <summary>Each source's held-out score, for a mixture of more than one source.</summary>
+    [JsonPropertyName("sources")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<SourceResult>? Sources { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true });
 }
+
+/// <param name="Metric">"loss" (mean nats per target token on the held-out set) or "exact_match" (fraction of held-out completions)</param>
+public sealed record SourceResult(
+    [property: JsonPropertyName("source")] string Source,
+    [property: JsonPropertyName("metric")] string Metric,
+    [property: JsonPropertyName("value")] double Value,
+    [property: JsonPropertyName("examples")] int Examples);

@@ -26,8 +26,10 @@ public sealed class HubTextTokenizer : ITextTokenizer
 
     /// <summary>
     /// DesMoe's control roles from a hub model's generation config: begin = bos (or the first eos), end = the first
-    /// eos, pad = pad (or end). Hub tokenizers have no prompt/completion separator, so the begin token serves: it
-    /// is an id the model already embeds, and fine-tuning teaches it the new role.
+    /// eos, pad = pad (or end). The separator is DesMoe's own <c>&lt;|sep|&gt;</c> where the tokenizer has it as an
+    /// added token (models pre-trained here, <see cref="ByteTokenizerJson"/>); other hub tokenizers have no
+    /// prompt/completion separator, so the begin token serves: it is an id the model already embeds, and
+    /// fine-tuning teaches it the new role.
     /// </summary>
     public static HubTextTokenizer ForGeneration(HubTokenizer tokenizer, IReadOnlyList<int> eosTokenIds, int? bosTokenId, int? padTokenId, string source)
     {
@@ -35,7 +37,8 @@ public sealed class HubTextTokenizer : ITextTokenizer
             throw new ArgumentException($"{source}: no eos_token_id in generation_config.json or config.json; generation could never stop");
         int end = eosTokenIds[0];
         int begin = bosTokenId ?? end;
-        return new HubTextTokenizer(tokenizer, new SpecialTokens(Begin: begin, End: end, Pad: padTokenId ?? end, Separator: begin));
+        int separator = tokenizer.AddedTokens.FirstOrDefault(t => t.Content == SpecialTokens.SeparatorText)?.Id ?? begin;
+        return new HubTextTokenizer(tokenizer, new SpecialTokens(Begin: begin, End: end, Pad: padTokenId ?? end, Separator: separator));
     }
 
     public string Name => TypePrefix + (_tokenizer.Kind == TokenizerKind.ByteLevelBpe ? "byte-level-bpe" : "metaspace-bpe");

@@ -74,6 +74,34 @@ public static class HubTrainableFolder
         }
     }
 
+    /// <summary>
+    /// A model to train from scratch in a hub layout (pre-training): its trainable config, tokenizer and the origin
+    /// <see cref="Save"/> writes it back with, from the hub files alone (config.json, generation_config.json,
+    /// tokenizer.json; no weights). Tensors are stored as float32.
+    /// </summary>
+    public static (MoeConfig Config, HubTextTokenizer Tokenizer, HubOrigin Origin) Blank(IReadOnlyDictionary<string, byte[]> files, string source)
+    {
+        foreach (var required in new[] { HubFolder.ConfigFileName, GenerationConfig.FileName, TokenizerFileName })
+            if (!files.ContainsKey(required)) throw new HubModelException($"{source}: no {required} for the new model");
+        var staging = Path.Combine(Path.GetTempPath(), "desmoe-blank-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(staging);
+        try
+        {
+            // The architecture reads config.json through the same folder reader a saved model is opened with.
+            foreach (var (name, content) in files) File.WriteAllBytes(Path.Combine(staging, name), content);
+            var hub = HubFolder.Open(staging);
+            var form = hub.Architecture.ToDesMoe(hub.ReadModelConfig());
+            var generation = hub.ReadGenerationConfig();
+            var tokenizer = HubTextTokenizer.ForGeneration(HubTokenizer.Load(hub.TokenizerPath!), generation.EosTokenIds, generation.BosTokenId,
+                generation.PadTokenId, source);
+            return (form.Config.Validate(), tokenizer, new HubOrigin(form.Names, new Dictionary<string, ScalarType>(), files));
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
     /// <summary>Writes <paramref name="model"/> to <paramref name="folder"/> in <paramref name="origin"/>'s layout, staged and renamed into place.</summary>
     public static void Save(string folder, MoeTransformer model, HubOrigin origin, IReadOnlyDictionary<string, string>? extraFiles = null)
     {

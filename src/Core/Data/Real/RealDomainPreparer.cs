@@ -14,6 +14,9 @@ public sealed record PreparedFile(string Path, int Count, string Unit, long Byte
 /// </summary>
 public static class RealDomainPreparer
 {
+    /// <summary>The subfolder of the output that holds the general-English passages.</summary>
+    public const string GeneralFolder = "general";
+
     public const int MinimumHeldOut = 500;
 
     /// <summary>The domains in the order they are written; <c>reverse-dictionary</c> is the general set's probe.</summary>
@@ -66,7 +69,7 @@ public static class RealDomainPreparer
             // Dictionary text would teach these definitions' answers (see GeneralCorpus).
             if (name is "medicine" or "reverse-dictionary") heldOutAnswers.UnionWith(eval.Select(e => e.Completion.ToLowerInvariant()));
         }
-        GeneralCorpus.Prepare(fetched, Path.Combine(output, "general"), options.General with { Seed = options.Seed }, heldOutAnswers, progress);
+        GeneralCorpus.Prepare(fetched, Path.Combine(output, GeneralFolder), options.General with { Seed = options.Seed }, heldOutAnswers, progress);
         return prepared;
     }
 
