@@ -7,4 +7,7 @@ public sealed record BatchingOptions
 
     /// <summary>Requests allowed to wait for a batch slot; beyond it requests are refused at once.</summary>
     public int QueueCapacity { get; init; } = 64;
+
+    /// <summary>Positions (prompt + generated) one sequence may hold; the KV slots are allocated for this many.</summary>
+    public int ContextWindow { get; init; } = ServingContext.DefaultCap;
 }

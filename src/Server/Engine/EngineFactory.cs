@@ -62,7 +62,17 @@ public static class EngineFactory
             decoder.Dispose();
             throw;
         }
-        return new OnnxBatchingEngine(decoder, new BatchingOptions { MaxBatch = options.MaxBatch, QueueCapacity = options.QueueSize },
+        int window;
+        try
+        {
+            window = ServingContext.Window(decoder.Info.Config, options.MaxContextTokens);
+        }
+        catch
+        {
+            decoder.Dispose();
+            throw;
+        }
+        return new OnnxBatchingEngine(decoder, new BatchingOptions { MaxBatch = options.MaxBatch, QueueCapacity = options.QueueSize, ContextWindow = window },
             version.Id, manifest?.Parameters ?? 0, logger, classifier);
     }
 }

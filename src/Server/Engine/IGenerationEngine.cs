@@ -14,6 +14,9 @@ public interface IGenerationEngine
     string ExecutionProvider { get; }
     long ParameterCount { get; }
 
+    /// <summary>Positions (prompt + generated tokens) a request may use: <see cref="ServingContext.Window"/>.</summary>
+    int ContextWindow { get; }
+
     /// <summary>Domain names the model was adapted to, in id order.</summary>
     IReadOnlyList<string> Domains { get; }
 

@@ -46,8 +46,9 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         var config = decoder.Info.Config;
         _utilization = new Telemetry.ExpertUtilization(decoder.Info.Domains, config.NumMoeLayers, config.NumRoutedExperts);
         // Host buffers: the CPU provider reads them in place (a CUDA build would allocate device buffers here, see IKvBuffer).
-        _slots = new KvSlots(config.NumLayers, options.MaxBatch, config.CacheHeads, config.MaxPositions, config.KeyCacheDim, config.ValueCacheDim, length => new HostKvBuffer(length));
-        _buffers = new DecodeBuffers(options.MaxBatch, config.MaxPositions, config.VocabSize, decoder.ReportsRouting ? config.NumMoeLayers : 0, config.TopK);
+        ContextWindow = Math.Min(options.ContextWindow, config.MaxPositions);
+        _slots = new KvSlots(config.NumLayers, options.MaxBatch, config.CacheHeads, ContextWindow, config.KeyCacheDim, config.ValueCacheDim, length => new HostKvBuffer(length));
+        _buffers = new DecodeBuffers(options.MaxBatch, ContextWindow, config.VocabSize, decoder.ReportsRouting ? config.NumMoeLayers : 0, config.TopK);
         _binding = decoder.CreateStepBinding();
         _waiting = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
         _scheduler = Task.Factory.StartNew(RunScheduler, TaskCreationOptions.LongRunning).Unwrap();
@@ -59,6 +60,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     public string ModelVersion { get; }
     public string ExecutionProvider => _decoder.ExecutionProvider;
     public long ParameterCount { get; }
+    public int ContextWindow { get; }
     public IReadOnlyList<string> Domains => _decoder.Info.Domains;
     public Routing.DomainClassifier? DomainClassifier { get; }
 
@@ -86,7 +88,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         }
         try
         {
-            var sequence = new ActiveSequence(request, _decoder.Info.DomainId(request.Domain ?? ""), Config, Tokenizer, cancellation);
+            var sequence = new ActiveSequence(request, _decoder.Info.DomainId(request.Domain ?? ""), ContextWindow, Tokenizer, cancellation);
             if (!_waiting.Writer.TryWrite(sequence)) throw new EngineStoppedException();
             await foreach (var step in sequence.Steps.ReadAllAsync(cancellation))
                 yield return step;
@@ -278,14 +280,14 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         private readonly GenerationSession _session;
         private readonly Channel<GenerationStep> _steps = Channel.CreateUnbounded<GenerationStep>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
 
-        public ActiveSequence(GenerationRequest request, int domainId, MoeConfig config, ITextTokenizer tokenizer, CancellationToken cancellation)
+        public ActiveSequence(GenerationRequest request, int domainId, int contextWindow, ITextTokenizer tokenizer, CancellationToken cancellation)
         {
             Request = request;
             DomainId = domainId;
             Cancellation = cancellation;
             Parent = Activity.Current?.Context ?? default;
             Queued = ServerTelemetry.StartChild("desmoe.queue", Parent);
-            int budget = Math.Min(request.MaxNewTokens, config.MaxPositions - request.PromptTokens.Count);
+            int budget = Math.Min(request.MaxNewTokens, contextWindow - request.PromptTokens.Count);
             _session = new GenerationSession(tokenizer, request.Sampling, request.Seed, budget, request.Stops, request.IgnoreEndOfText);
         }
 

@@ -29,6 +29,8 @@ public sealed class TorchSharpEngine : IGenerationEngine, IDisposable
     public string ModelVersion { get; }
     public string ExecutionProvider => "CPU";
     public long ParameterCount => _loaded.Model.ParameterCount();
+    /// <summary>The model's own length: the eager engine keeps no preallocated cache.</summary>
+    public int ContextWindow => Config.MaxPositions;
     public IReadOnlyList<string> Domains { get; } = [];
 
     /// <summary>Requests in progress count as active; their caches live in TorchSharp and are not measured.</summary>
@@ -37,7 +39,7 @@ public sealed class TorchSharpEngine : IGenerationEngine, IDisposable
 
     public async IAsyncEnumerable<GenerationStep> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellation)
     {
-        int budget = Math.Min(request.MaxNewTokens, Config.MaxPositions - request.PromptTokens.Count);
+        int budget = Math.Min(request.MaxNewTokens, ContextWindow - request.PromptTokens.Count);
         var session = new GenerationSession(Tokenizer, request.Sampling, request.Seed, budget, request.Stops, request.IgnoreEndOfText);
         using var cache = new KvCache(Config.NumLayers);
         Interlocked.Increment(ref _running);

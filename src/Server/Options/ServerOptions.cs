@@ -33,6 +33,12 @@ public sealed class ServerOptions
     /// <summary>Requests that may wait for a batch slot; more are refused with RESOURCE_EXHAUSTED.</summary>
     public int QueueSize { get; set; } = 64;
 
+    /// <summary>
+    /// Positions (prompt + generated tokens) one request may hold, which the KV slots are allocated for; 0 is the
+    /// model's max_position_embeddings up to 4096. Requests beyond it are refused with INVALID_ARGUMENT.
+    /// </summary>
+    public int MaxContextTokens { get; set; }
+
     /// <summary>Used when a request leaves max_new_tokens at 0.</summary>
     public int DefaultMaxNewTokens { get; set; } = 64;
 

@@ -123,7 +123,7 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
             ExecutionProvider = engine.ExecutionProvider,
             ConfigJson = engine.Config.ToJson(),
             Tokenizer = engine.Tokenizer.Name,
-            MaxContextTokens = (uint)engine.Config.MaxPositions,
+            MaxContextTokens = (uint)engine.ContextWindow,
             Parameters = (ulong)engine.ParameterCount,
             MaxNewTokensLimit = (uint)options.MaxNewTokensLimit,
         });

@@ -30,9 +30,9 @@ public sealed class RequestValidator(ServerOptions options)
                 throw Invalid("the prompt is empty: set text or token_ids");
         }
 
-        int context = engine.Config.MaxPositions;
+        int context = engine.ContextWindow;
         if (prompt.Count >= context)
-            throw Invalid($"the prompt is {prompt.Count} tokens (with control tokens) but the model's context is {context} tokens; at most {context - 1} leave room to generate");
+            throw Invalid($"the prompt is {prompt.Count} tokens (with control tokens) but the served context is {context} tokens; at most {context - 1} leave room to generate");
 
         int maxNew = request.MaxNewTokens == 0 ? options.DefaultMaxNewTokens : (int)Math.Min(request.MaxNewTokens, int.MaxValue);
         if (maxNew > options.MaxNewTokensLimit)

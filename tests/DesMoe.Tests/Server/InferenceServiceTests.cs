@@ -104,7 +104,7 @@ public class InferenceServiceTests(ServerFixture server) : IClassFixture<ServerF
         { new GenerateRequest { Text = "" }, StatusCode.InvalidArgument, "prompt is empty" },
         { new GenerateRequest { Text = "copy a", Domain = "poetry" }, StatusCode.NotFound, "unknown domain 'poetry'" },
         { new GenerateRequest { Text = "copy a", MaxNewTokens = 5000 }, StatusCode.InvalidArgument, "max_new_tokens 5000 exceeds this server's limit of 200" },
-        { new GenerateRequest { Text = new string('a', 300) }, StatusCode.InvalidArgument, "the prompt is 302 tokens (with control tokens) but the model's context is 160 tokens" },
+        { new GenerateRequest { Text = new string('a', 300) }, StatusCode.InvalidArgument, "the prompt is 302 tokens (with control tokens) but the served context is 160 tokens" },
         { new GenerateRequest { Text = "copy a", Sampling = new SamplingParams { Temperature = -1 } }, StatusCode.InvalidArgument, "temperature must be between 0 and 10 (got -1)" },
         { new GenerateRequest { Text = "copy a", Sampling = new SamplingParams { TopP = 2 } }, StatusCode.InvalidArgument, "top_p must be between 0 and 1 (got 2)" },
         { new GenerateRequest { TokenIds = new TokenIds { Ids = { 65, 9999 } } }, StatusCode.InvalidArgument, "token id 9999 is not a text token" },
