@@ -26,11 +26,12 @@ internal static class PretrainCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads for TorchSharp (0 = all cores)", DefaultValueFactory = _ => 0 };
         var corpus = new Option<string?>("--corpus") { Description = "pre-train on the mixture in this `desmoe data prepare` folder (English passages, general skills, a pool of each domain) instead of the generated general set" };
         var hubConfig = new Option<string?>("--hub-config") { Description = "a hub config.json (e.g. deepseek_v2): the architecture to pre-train, saved in that hub layout with the byte vocabulary as tokenizer.json" };
+        var heldOut = new Option<int>("--held-out-per-source") { Description = "with --corpus: held-out examples scored per source after training", DefaultValueFactory = _ => new PretrainCorpus.Options().EvalPerSource };
         var domainPool = new Option<int>("--domain-pool") { Description = "with --corpus: training examples kept per domain", DefaultValueFactory = _ => new PretrainCorpus.Options().DomainPool };
 
         var command = new Command("pretrain", "Train a byte-level base MoE model from random initialisation: the bundled recipe on the general set, or --corpus with --hub-config for a real-text mixture in a hub layout (CPU).")
         {
-            output, steps, batch, lr, seed, trainExamples, data, evalData, threads, corpus, hubConfig, domainPool,
+            output, steps, batch, lr, seed, trainExamples, data, evalData, threads, corpus, hubConfig, domainPool, heldOut,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -60,7 +61,7 @@ internal static class PretrainCommand
             };
             PretrainMixture mixture;
             if (parse.GetValue(corpus) is { } prepared)
-                mixture = new PretrainMixture(PretrainCorpus.FromPrepared(prepared, new PretrainCorpus.Options { DomainPool = parse.GetValue(domainPool), Seed = parse.GetValue(seed) }),
+                mixture = new PretrainMixture(PretrainCorpus.FromPrepared(prepared, new PretrainCorpus.Options { DomainPool = parse.GetValue(domainPool), EvalPerSource = parse.GetValue(heldOut), Seed = parse.GetValue(seed) }),
                     tokenizer, model.MaxPositions);
             else
             {
