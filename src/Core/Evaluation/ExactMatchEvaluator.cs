@@ -4,23 +4,44 @@ using DesMoe.Core.Tokenization;
 
 namespace DesMoe.Core.Evaluation;
 
-/// <summary>Result of an exact-match evaluation; <see cref="Failures"/> keeps a few wrong answers for inspection.</summary>
+/// <summary>How a task's answers are scored.</summary>
+public enum TaskMetric
+{
+    /// <summary>1 when the answer equals the reference completion character for character, else 0.</summary>
+    ExactMatch,
+    /// <summary><see cref="RougeL"/> F1 of answer and reference (summarisation).</summary>
+    RougeL,
+}
+
+/// <summary>
+/// Result of an evaluation; <see cref="Failures"/> keeps a few wrong answers for inspection. <see cref="Score"/> is the
+/// mean of the set's <see cref="TaskMetric"/> (equal to <see cref="Accuracy"/> under exact match).
+/// </summary>
 public sealed record ExactMatchResult(int Correct, int Total, IReadOnlyList<(Example Example, string Answer)> Failures)
 {
     public double Accuracy => Total == 0 ? 0 : Correct / (double)Total;
+
+    public TaskMetric Metric { get; init; } = TaskMetric.ExactMatch;
+
+    /// <summary>Sum of the per-example scores under <see cref="Metric"/>.</summary>
+    public double ScoreSum { get; init; } = double.NaN;
+
+    public double Score => Total == 0 ? 0 : (double.IsNaN(ScoreSum) ? Correct : ScoreSum) / Total;
 }
 
-/// <summary>Greedy-decodes each prompt and counts answers equal to the reference completion, character for character.</summary>
+/// <summary>Greedy-decodes each prompt and compares the answer with the reference completion (exact match, and the set's metric).</summary>
 public static class ExactMatchEvaluator
 {
     public static ExactMatchResult Evaluate(MoeTransformer model, ITextTokenizer tokenizer, IReadOnlyList<Example> examples,
-        int batchSize = 64, int keepFailures = 5, int domainId = DomainRouting.NoDomain, DomainRouting? domainRouting = null)
+        int batchSize = 64, int keepFailures = 5, int domainId = DomainRouting.NoDomain, DomainRouting? domainRouting = null,
+        TaskMetric metric = TaskMetric.ExactMatch)
     {
         bool wasTraining = model.training;
         model.eval();
         try
         {
             int correct = 0;
+            double scoreSum = 0;
             var failures = new List<(Example, string)>();
             foreach (var chunk in examples.Chunk(batchSize))
             {
@@ -30,11 +51,13 @@ public static class ExactMatchEvaluator
                 for (int i = 0; i < chunk.Length; i++)
                 {
                     var answer = tokenizer.Decode(outputs[i]);
-                    if (answer == chunk[i].Completion) correct++;
+                    bool exact = answer == chunk[i].Completion;
+                    scoreSum += metric == TaskMetric.RougeL ? RougeL.F1(answer, chunk[i].Completion) : exact ? 1 : 0;
+                    if (exact) correct++;
                     else if (failures.Count < keepFailures) failures.Add((chunk[i], answer));
                 }
             }
-            return new ExactMatchResult(correct, examples.Count, failures);
+            return new ExactMatchResult(correct, examples.Count, failures) { Metric = metric, ScoreSum = scoreSum };
         }
         finally
         {

@@ -4,8 +4,8 @@ using DesMoe.Core.Tokenization;
 
 namespace DesMoe.Core.Evaluation;
 
-/// <summary>A named held-out set: a domain's, or <see cref="DomainCatalog.GeneralName"/> for the no-domain path.</summary>
-public sealed record EvaluationSet(string Name, IReadOnlyList<Example> Examples);
+/// <summary>A named held-out set: a domain's, or <see cref="DomainCatalog.GeneralName"/> for the no-domain path, scored by <paramref name="Metric"/>.</summary>
+public sealed record EvaluationSet(string Name, IReadOnlyList<Example> Examples, TaskMetric Metric = TaskMetric.ExactMatch);
 
 /// <summary>Exact-match accuracy of held-out sets under the routing the exported model serves them with.</summary>
 public static class RoutedEvaluation
@@ -27,7 +27,7 @@ public static class RoutedEvaluation
                 domainId = assignment.Domains.ToList().IndexOf(set.Name);
                 if (domainId < 0) throw new KeyNotFoundException($"no domain '{set.Name}' in the assignment; its domains are [{string.Join(", ", assignment.Domains)}]");
             }
-            results[set.Name] = ExactMatchEvaluator.Evaluate(model, tokenizer, set.Examples, domainId: domainId, domainRouting: routing);
+            results[set.Name] = ExactMatchEvaluator.Evaluate(model, tokenizer, set.Examples, domainId: domainId, domainRouting: routing, metric: set.Metric);
         }
         return results;
     }
@@ -38,6 +38,6 @@ public static class RoutedEvaluation
     {
         using var routing = assignment is null ? null : new DomainRouting(assignment.RoutingTable(model.Config.TopK, noDomain), model.Config.TopK);
         return sets.ToDictionary(s => s.Name, s => ExactMatchEvaluator.Evaluate(model, tokenizer, s.Examples,
-            domainId: DomainRouting.NoDomain, domainRouting: routing));
+            domainId: DomainRouting.NoDomain, domainRouting: routing, metric: s.Metric));
     }
 }

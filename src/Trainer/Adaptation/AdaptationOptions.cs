@@ -15,7 +15,10 @@ public enum AdaptationMethod
     DomainRouted,
     /// <summary>Full fine-tuning: every parameter trains on every domain's batches.</summary>
     FullFineTuning,
-    /// <summary>ESFT: only the experts most relevant to the (single) domain train; router and everything else frozen.</summary>
+    /// <summary>
+    /// ESFT: only the experts most relevant to the domain train; router and everything else frozen. With several
+    /// domains (ESFT mixed) the union of each domain's selection trains on the mixed data.
+    /// </summary>
     Esft,
     /// <summary>LoRA on every attention and expert projection (router, embeddings, norms frozen), merged into the weights.</summary>
     Lora,

@@ -17,8 +17,6 @@ public sealed partial class AdaptationTrainer
         if (domains.Count != domainSets.Count) throw new ArgumentException($"{domains.Count} domain names but {domainSets.Count} datasets");
         for (int d = 0; d < domains.Count; d++)
             if (domainSets[d].Count == 0) throw new ArgumentException($"domain '{domains[d]}' has no training examples");
-        if (options.Method == AdaptationMethod.Esft && domains.Count != 1)
-            throw new ArgumentException($"ESFT trains one model per domain; got {domains.Count} domains in one run");
         var config = model.Config;
         if (!DomainRouted) return;
         if (generalReference is null || generalReference.Count == 0)
@@ -75,7 +73,12 @@ public sealed partial class AdaptationTrainer
         {
             if (options.Method == AdaptationMethod.Esft)
             {
-                run.SetAssignment(EsftAssignment(domains[0], domainSets[0]), config.TopK, masks: false);
+                // One domain is ESFT as published; several ("ESFT mixed", the paper's baseline, which ESFT does not
+                // define) train the union of each domain's own selection on the mixed data, without masks.
+                var selections = domains.Select((d, i) => EsftAssignment(d, domainSets[i])).ToList();
+                var merged = new ExpertAssignment(domains, config.NumRoutedExperts,
+                    Enumerable.Range(0, config.NumMoeLayers).Select(l => (IReadOnlyList<int[]>)selections.Select(s => s.Experts[l][0]).ToList()).ToList());
+                run.SetAssignment(merged, config.TopK, masks: false);
                 Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(run.Assignment!, 0));
             }
             return run;
