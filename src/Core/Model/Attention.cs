@@ -63,15 +63,7 @@ public sealed class Attention : nn.Module, ISelfAttention
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
 
-        if (cache is not null)
-        {
-            if (cache.Get(layer) is { } past)
-            {
-                k = cat([past.Key, k], dim: 2);
-                v = cat([past.Value, v], dim: 2);
-            }
-            cache.Set(layer, k, v);
-        }
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);
 
         int groups = _heads / _kvHeads;
         if (groups > 1)

@@ -19,6 +19,21 @@ public sealed class KvCache : IDisposable
 
     public (Tensor Key, Tensor Value)? Get(int layer) => _layers[layer];
 
+    /// <summary>
+    /// Extends layer <paramref name="layer"/>'s cache by the new positions (dim 2) and returns the whole past + new
+    /// key and value, which the cache now holds.
+    /// </summary>
+    internal (Tensor Key, Tensor Value) Append(int layer, Tensor key, Tensor value)
+    {
+        if (Get(layer) is { } past)
+        {
+            key = cat([past.Key, key], dim: 2);
+            value = cat([past.Value, value], dim: 2);
+        }
+        Set(layer, key, value);
+        return (key, value);
+    }
+
     internal void Set(int layer, Tensor key, Tensor value)
     {
         var old = _layers[layer];

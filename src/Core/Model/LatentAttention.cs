@@ -83,15 +83,7 @@ public sealed class LatentAttention : nn.Module, ISelfAttention
         qRope = RotaryEmbedding.Apply(qRope, cos, sin);
         kRope = RotaryEmbedding.Apply(kRope, cos, sin);
 
-        if (cache is not null)
-        {
-            if (cache.Get(layer) is { } past)
-            {
-                latent = cat([past.Key, latent], dim: 2);
-                kRope = cat([past.Value, kRope], dim: 2);
-            }
-            cache.Set(layer, latent, kRope);
-        }
+        if (cache is not null) (latent, kRope) = cache.Append(layer, latent, kRope); // the latent is the "key", the rope key the "value"
 
         long total = latent.shape[2];
         var expanded = _kvB.forward(latent.squeeze(1)).view(batch, total, _heads, _nope + _v).transpose(1, 2); // [b, h, t, nope + v]
