@@ -1,6 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Data;
+using DesMoe.Core.Data.Real;
+using DesMoe.Core.Evaluation;
+using DesMoe.Core.Tokenization;
 using DesMoe.Trainer.Benchmark;
+using DesMoe.Trainer.Benchmark.Paper;
 using DesMoe.Trainer.Reporting;
 
 namespace DesMoe.Cli.Commands;
@@ -17,13 +23,18 @@ internal static class CompareCommand
         var seed = new Option<int>("--seed") { Description = "seed for data, sampling and initialisation", DefaultValueFactory = _ => 1 };
         var lr = new Option<double>("--lr") { Description = "peak learning rate, the same for every method", DefaultValueFactory = _ => new BenchmarkOptions().LearningRate };
         var target = new Option<double>("--target-loss") { Description = "held-out loss that counts as converged", DefaultValueFactory = _ => 1.0 };
+        var data = new Option<string?>("--data") { Description = "a `desmoe data prepare` folder: run the paper's Tables 1-3 and Figures 2-3 on its real-data domains (plus generated code) and general probes" };
+        var quick = new Option<bool>("--quick") { Description = "with --data: the checking subset (one seed, 2 and 6 domains, no ablations, 20 steps per domain)" };
+        var seeds = new Option<string?>("--seeds") { Description = "with --data: comma-separated seeds of the headline rows (default 1,2,3)" };
 
         var command = new Command("compare", "Run DES-MoE, full fine-tuning (joint, sequential), ESFT and the DES-MoE ablations on 2, 4 and 6 domains; write results.md and plots.")
         {
-            model, counts, steps, methods, output, seed, target, lr,
+            model, counts, steps, methods, output, seed, target, lr, data, quick, seeds,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
+            if (parse.GetValue(data) is { } prepared) return RunPaper(parse, parse.GetValue(model)!, prepared, parse.GetValue(output)!, cancellation,
+                parse.GetValue(quick), parse.GetResult(steps) is null ? null : parse.GetValue(steps), parse.GetValue(lr), parse.GetValue(seeds), parse.GetValue(counts)!, parse.GetResult(counts) is not null);
             var options = new BenchmarkOptions
             {
                 DomainCounts = parse.GetValue(counts)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList(),
@@ -51,5 +62,49 @@ internal static class CompareCommand
             return 0;
         })));
         return command;
+    }
+
+    private static int RunPaper(ParseResult parse, string modelFolder, string prepared, string folder, CancellationToken cancellation,
+        bool quick, int? stepsPerDomain, double lr, string? seeds, string counts, bool countsGiven)
+    {
+        static List<int> Ints(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+        var options = (quick ? PaperOptions.Quick : new PaperOptions()) with { LearningRate = lr };
+        if (stepsPerDomain is { } s) options = options with { StepsPerDomain = s };
+        if (seeds is not null) options = options with { Seeds = Ints(seeds) };
+        if (countsGiven) options = options with { DomainCounts = Ints(counts) };
+
+        var clock = Stopwatch.StartNew();
+        int context, seed = options.Seeds[0];
+        ITextTokenizer tokenizer;
+        using (var probe = ModelFolder.Load(modelFolder))
+        {
+            context = probe.Config.MaxPositions;
+            tokenizer = probe.Tokenizer;
+        }
+        bool Fits(Example e) => PromptFormat.EncodeExample(tokenizer, e.Prompt, e.Completion).Ids.Count <= context;
+        var domains = BenchmarkDomain.FromPrepared(prepared, options.TrainExamples, options.EvalExamples, seed, Fits);
+        var probes = GeneralProbes.FromPrepared(prepared, options.ProbeExamples);
+        // What domain-routed DES-MoE consults to pick the experts it may adapt: the base model's own kinds of pre-training text.
+        var reference = GeneralSet.PretrainSample(128).Concat(probes.Where(p => p.Kind == ProbeKind.NextToken)
+            .SelectMany(p => File.ReadLines(Path.Combine(prepared, RealDomainPreparer.GeneralFolder, p.Name["next-token:".Length..] + ".train.txt")).Take(32))
+            .Select(l => new Example("", l))).Where(Fits).ToList();
+        Console.WriteLine($"domains: {string.Join(", ", domains.Select(d => $"{d.Name} ({d.Train.Count} train, {d.Eval.Count} held out, {d.Metric})"))}");
+        Console.WriteLine($"general probes: {string.Join(", ", probes.Select(p => p.Name))}");
+
+        var benchmark = new PaperBenchmark(modelFolder, domains, probes, reference, options);
+        benchmark.Log += line => Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {line}");
+        var rows = benchmark.Run(cancellation);
+
+        Directory.CreateDirectory(folder);
+        var machine = $"{Environment.ProcessorCount} CPU cores, {Environment.OSVersion}, no GPU";
+        var md = PaperReport.ToMarkdown(rows, options, "desmoe " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)), machine, clock.Elapsed);
+        File.WriteAllText(Path.Combine(folder, "results.md"), md);
+        Charts.GeneralByDomainCount(rows, PaperBenchmark.Headline, seed, Path.Combine(folder, "results-general.png"));
+        int full = rows.Max(r => r.Domains.Count);
+        Charts.TimeToBest(rows.Where(r => r.Setting == PaperSetting.Mixed && r.Seed == seed && r.Domains.Count == full && r.Method != PaperBenchmark.DomainRoutedUnlabelled).ToList(),
+            Path.Combine(folder, "results-time.png"));
+        Console.WriteLine(md);
+        Console.WriteLine($"wrote {Path.GetFullPath(Path.Combine(folder, "results.md"))} and plots in {clock.Elapsed.TotalMinutes:F1} min");
+        return 0;
     }
 }

@@ -43,6 +43,45 @@ public static class Charts
         Save(plot, path, 900, 560);
     }
 
+    /// <summary>Figure 2: each headline method's general average (percent) against the number of domains it was adapted to.</summary>
+    public static void GeneralByDomainCount(IReadOnlyList<Benchmark.Paper.PaperRow> rows, IReadOnlyList<string> methods, int seed, string path)
+    {
+        var plot = new Plot();
+        foreach (var method in methods)
+        {
+            var points = rows.Where(r => r.Method == method && r.Setting == Benchmark.Paper.PaperSetting.Mixed && r.Seed == seed).OrderBy(r => r.Domains.Count).ToList();
+            if (points.Count == 0) continue;
+            var line = plot.Add.Scatter(points.Select(r => (double)r.Domains.Count).ToArray(), points.Select(r => 100 * r.General.Average).ToArray());
+            line.LegendText = method;
+        }
+        if (rows.FirstOrDefault(r => r.Setting == Benchmark.Paper.PaperSetting.Untuned) is { } untuned)
+        {
+            var baseline = plot.Add.HorizontalLine(100 * untuned.General.Average);
+            baseline.LinePattern = LinePattern.Dashed;
+            baseline.LegendText = "untuned";
+        }
+        plot.Title("General average (no label) vs number of domains, mixed");
+        plot.XLabel("domains");
+        plot.YLabel("general average (%)");
+        plot.ShowLegend(Alignment.LowerLeft);
+        Save(plot, path, 900, 560);
+    }
+
+    /// <summary>Figure 3: wall-clock seconds to the best validation point of each mixed method.</summary>
+    public static void TimeToBest(IReadOnlyList<Benchmark.Paper.PaperRow> rows, string path)
+    {
+        var plot = new Plot();
+        var bars = rows.Where(r => r.SecondsToBest is not null).ToList();
+        for (int i = 0; i < bars.Count; i++)
+            plot.Add.Bar(new Bar { Position = i, Value = bars[i].SecondsToBest!.Value });
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, bars.Count).Select(i => (double)i).ToArray(), bars.Select(r => r.Method).ToArray());
+        plot.Title("Wall-clock to the best validation point, mixed");
+        plot.YLabel("seconds");
+        plot.Axes.Margins(bottom: 0);
+        Save(plot, path, 1000, 560);
+    }
+
     /// <summary>One heat map row block per layer: rows are domains, columns experts, colour the selection share.</summary>
     public static void SpecificityHeatmap(SpecificityMatrix matrix, string path)
     {

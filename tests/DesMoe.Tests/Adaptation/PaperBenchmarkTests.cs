@@ -1,0 +1,81 @@
+using DesMoe.Core.Checkpoints;
+using DesMoe.Core.Data;
+using DesMoe.Core.Evaluation;
+using DesMoe.Core.Tokenization;
+using DesMoe.Tests.Support;
+using DesMoe.Trainer.Benchmark.Paper;
+using DesMoe.Trainer.Reporting;
+using Xunit;
+
+namespace DesMoe.Tests.Adaptation;
+
+/// <summary>The paper's comparison end to end on a tiny model: every row, Figure 2's counts, the seeds and the report.</summary>
+public class PaperBenchmarkTests
+{
+    [Fact]
+    public void Every_row_of_the_papers_tables_is_measured_and_reported()
+    {
+        using var dir = new TempDirectory();
+        var folder = dir.File("base");
+        using (var model = TinyModels.Create(seed: 2, TinyModels.Config(experts: 8, topK: 2))) ModelFolder.Save(folder, model, new ByteTokenizer());
+        var domains = new[] { "math", "law" }.Select(d =>
+        {
+            var split = DatasetSplit.Create(DomainCatalog.Get(d), 40, 4, 1);
+            return new BenchmarkDomain(d, split.Train, split.Eval, d == "law" ? TaskMetric.RougeL : TaskMetric.ExactMatch);
+        }).ToList();
+        var probes = new[]
+        {
+            new GeneralProbe("skills", GeneralSet.HeldOut(4), ProbeKind.ExactMatch),
+            new GeneralProbe("next-token:text", [new Example("", "the cat sat on the mat"), new Example("", "a dog ran")], ProbeKind.NextToken),
+        };
+        var options = new PaperOptions { StepsPerDomain = 2, BatchSize = 4, EvalExamples = 4, ProbeExamples = 4, DomainCounts = [1, 2], Seeds = [1, 2] };
+
+        var rows = new PaperBenchmark(folder, domains, probes, GeneralSet.PretrainSample(16), options).Run();
+
+        var full = rows.Where(r => r.Domains.Count == 2 && r.Seed <= 1).Select(r => (r.Method, r.Setting)).ToList();
+        Assert.Equal([
+            ("Untuned", PaperSetting.Untuned),
+            ("FFT", PaperSetting.PerDomain), ("ESFT-Token", PaperSetting.PerDomain), ("ESFT-Gate", PaperSetting.PerDomain),
+            ("FFT", PaperSetting.Mixed), ("ESFT-Gate", PaperSetting.Mixed), ("DES-MoE", PaperSetting.Mixed),
+            ("DES-MoE w/o adaptive router", PaperSetting.Mixed), ("DES-MoE w/o expert-domain masks", PaperSetting.Mixed), ("DES-MoE w/o schedule", PaperSetting.Mixed),
+            (PaperBenchmark.DomainRoutedLabelled, PaperSetting.Mixed), (PaperBenchmark.DomainRoutedUnlabelled, PaperSetting.Mixed),
+        ], full);
+        // The second seed repeats the headline rows only (per domain and mixed); Figure 2 adds the mixed headline methods at 1 domain.
+        Assert.Equal(["DES-MoE", "ESFT-Gate", "ESFT-Gate", "FFT", "FFT"], rows.Where(r => r.Seed == 2).Select(r => r.Method).Order());
+        Assert.Equal(["DES-MoE", "ESFT-Gate", "FFT"], rows.Where(r => r.Domains.Count == 1).Select(r => r.Method).Order());
+        Assert.All(rows, r =>
+        {
+            Assert.All(r.DomainScores.Values, s => Assert.InRange(s, 0, 1));
+            Assert.Equal(["next-token:text", "skills"], r.General.Scores.Keys.Order());
+        });
+        Assert.All(rows.Where(r => r.Setting == PaperSetting.Mixed), r => Assert.NotNull(r.SecondsToBest));
+
+        var md = PaperReport.ToMarkdown(rows, options, "desmoe compare --data x", "test", TimeSpan.FromMinutes(1));
+        foreach (var heading in new[] { "## Table 1", "## Table 2", "## Table 3", "## Headline rows over seeds 1, 2", "## Figure 2", "## Figure 3", "Forgetting reduction" })
+            Assert.Contains(heading, md);
+        Assert.Contains("| DES-MoE | mixed, one model |", md);
+        Assert.Contains("51.6", md); // the paper's DES-MoE downstream average beside ours
+    }
+
+    [Fact]
+    public void Domains_come_from_the_prepared_folder_with_generated_code_and_rouge_l_for_summarisation()
+    {
+        using var dir = new TempDirectory();
+        foreach (var name in new[] { "math", "law", "translation", "summarisation", "medicine" })
+        {
+            Jsonl.Write(dir.File($"{name}.train.jsonl"), [new Example($"{name} q1", "a1"), new Example(new string('x', 500), "too long")]);
+            Jsonl.Write(dir.File($"{name}.eval.jsonl"), [new Example($"{name} q2", "a2")]);
+        }
+
+        var domains = BenchmarkDomain.FromPrepared(dir.Path, 10, 10, 1, e => e.Prompt.Length < 100);
+
+        Assert.Equal(BenchmarkDomain.PaperOrder, domains.Select(d => d.Name));
+        Assert.Equal(TaskMetric.RougeL, domains.Single(d => d.Name == "summarisation").Metric);
+        Assert.All(domains.Where(d => d.Name != "summarisation"), d => Assert.Equal(TaskMetric.ExactMatch, d.Metric));
+        Assert.Single(domains.Single(d => d.Name == "law").Train); // the over-long example is left out
+        Assert.Equal(10, domains.Single(d => d.Name == "code").Train.Count);
+
+        File.Delete(dir.File("law.eval.jsonl"));
+        Assert.Contains("run `desmoe data prepare", Assert.Throws<FileNotFoundException>(() => BenchmarkDomain.FromPrepared(dir.Path, 10, 10, 1, _ => true)).Message);
+    }
+}
