@@ -96,4 +96,23 @@ public class HubPretrainingTests
         Assert.InRange(fromA / 4000.0, 0.72, 0.78);
         Assert.Throws<ArgumentException>(() => new PretrainMixture([new MixtureSource("c", [longOnes[0]], [], 1, MixtureProbe.Loss)], tokenizer, 20));
     }
+
+    [Fact]
+    public void The_bundled_real_text_base_model_is_a_deepseek_v2_hub_folder_that_both_loaders_agree_on()
+    {
+        var folder = Path.Combine(Repository.Root, "models", "base-v2");
+        using var loaded = ModelFolder.Load(folder);
+        Assert.Equal("deepseek_v2", loaded.Config.SourceModelType);
+        Assert.Equal(new ByteTokenizer().Special, loaded.Tokenizer.Special);
+        Assert.Equal(new ByteTokenizer().Encode("Übung 3"), loaded.Tokenizer.Encode("Übung 3"));
+        var report = System.Text.Json.JsonSerializer.Deserialize<PretrainReport>(File.ReadAllText(Path.Combine(folder, PretrainReport.FileName)))!;
+        Assert.Contains(report.Sources!, s => s.Source == "text:sotu" && s.Metric == "loss" && s.Value < 2.0);
+
+        using var reference = HubModelLoader.Load(folder);
+        using (no_grad())
+        {
+            var ids = tensor(PromptFormat.EncodePrompt(loaded.Tokenizer, "reverse hello").Select(i => (long)i).ToArray()).unsqueeze(0);
+            Assert.InRange(HubFixtures.MaxAbsDiff(loaded.Model.Forward(ids).Logits, reference.Module.Forward(ids)), 0, 1e-4);
+        }
+    }
 }
