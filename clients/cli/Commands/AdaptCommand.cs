@@ -56,7 +56,9 @@ internal static class AdaptCommand
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
-            var names = parse.GetValue(domains)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            // --data replaces the default built-in domains; named together, both sets are adapted to.
+            bool ownDataOnly = parse.GetResult(domains) is null or { Implicit: true } && parse.GetValue(data) is { Length: > 0 };
+            var names = ownDataOnly ? [] : parse.GetValue(domains)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
             var train = new List<IReadOnlyList<Example>>();
             var eval = new List<IReadOnlyList<Example>>();
             foreach (var name in names)
@@ -68,6 +70,7 @@ internal static class AdaptCommand
             foreach (var spec in parse.GetValue(data) ?? [])
             {
                 var (name, own, heldOut) = NamedDataFile.Read(spec, "--data");
+                if (names.Contains(name)) throw new ArgumentException($"domain '{name}' is named twice (in --domains and --data, or in two --data options)");
                 names.Add(name);
                 train.Add(own);
                 eval.Add(heldOut);

@@ -34,7 +34,7 @@ internal static class CompareCommand
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
             if (parse.GetValue(data) is { } prepared) return RunPaper(parse, parse.GetValue(model)!, prepared, parse.GetValue(output)!, cancellation,
-                parse.GetValue(quick), parse.GetResult(steps) is null ? null : parse.GetValue(steps), parse.GetValue(lr), parse.GetValue(seeds), parse.GetValue(counts)!, parse.GetResult(counts) is not null);
+                parse.GetValue(quick), parse.GetResult(steps) is { Implicit: false } ? parse.GetValue(steps) : null, parse.GetValue(lr), parse.GetValue(seeds), parse.GetValue(counts)!, parse.GetResult(counts) is { Implicit: false });
             var options = new BenchmarkOptions
             {
                 DomainCounts = parse.GetValue(counts)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList(),

@@ -51,7 +51,12 @@ public class RealDataCliTests
             "--batch-size", "4", "--eval-examples", "4",
             "--data", $"medicine={dir.File("jsonl/medicine.train.jsonl")},{dir.File("jsonl/medicine.eval.jsonl")}");
         Assert.True(adapt.ExitCode == 0, adapt.Error);
-        Assert.Contains("medicine", adapt.Output);
+        Assert.Contains("to medicine: 2 steps", adapt.Output); // --data alone replaces the default built-in domains
+
+        var twice = await CliRunner.RunAsync("http://127.0.0.1:1", null, "adapt", "--model", HubFixtures.Folder("qwen3_moe"), "--steps", "2",
+            "--domains", "math", "--data", $"math={dir.File("jsonl/math.train.jsonl")},{dir.File("jsonl/math.eval.jsonl")}");
+        Assert.Equal(1, twice.ExitCode);
+        Assert.Equal("error: domain 'math' is named twice (in --domains and --data, or in two --data options)", twice.Error.Trim());
 
         var tooFew = await CliRunner.RunAsync("http://127.0.0.1:1", null, "data", "prepare", "--dir", fetched, "--out", dir.File("x"), "--held-out", "100");
         Assert.Equal(1, tooFew.ExitCode);
