@@ -81,7 +81,7 @@ internal static class CompareCommand
             context = probe.Config.MaxPositions;
             tokenizer = probe.Tokenizer;
         }
-        bool Fits(Example e) => PromptFormat.EncodeExample(tokenizer, e.Prompt, e.Completion).Ids.Count <= context;
+        bool Fits(Example e) => PromptFormat.Fits(tokenizer, e, context);
         var domains = BenchmarkDomain.FromPrepared(prepared, options.TrainExamples, options.EvalExamples, seed, Fits);
         var probes = GeneralProbes.FromPrepared(prepared, options.ProbeExamples);
         // What domain-routed DES-MoE consults to pick the experts it may adapt: the base model's own kinds of pre-training text.

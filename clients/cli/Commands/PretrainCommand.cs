@@ -69,8 +69,7 @@ internal static class PretrainCommand
                 var train = parse.GetValue(data) is { } path ? Jsonl.Read(path) : split.Train;
                 var eval = parse.GetValue(evalData) is { } evalPath ? Jsonl.Read(evalPath) : split.Eval;
                 if (train.Count == 0) throw new ArgumentException("the training set is empty");
-                mixture = new PretrainMixture([new MixtureSource("general", train, eval.Take(options.EvalExamples).ToList(), 1.0, MixtureProbe.ExactMatch)],
-                    tokenizer, model.MaxPositions);
+                mixture = PretrainMixture.Single(train, eval.Take(options.EvalExamples).ToList(), tokenizer, model.MaxPositions);
             }
             Console.WriteLine($"pre-training {model.NumLayers}-layer MoE ({(model.SourceModelType ?? model.ModelType)}, {model.NumRoutedExperts} experts, top-{model.TopK}, " +
                               $"context {model.MaxPositions}) on {mixture.TrainExamples:N0} examples, {options.Steps} steps x {options.BatchSize}, {torch.get_num_threads()} threads");

@@ -60,7 +60,7 @@ public static class GeneralProbes
         var scores = new Dictionary<string, double>();
         foreach (var probe in probes)
         {
-            var fitting = probe.Examples.Where(e => PromptFormat.EncodeExample(tokenizer, e.Prompt, e.Completion).Ids.Count <= model.Config.MaxPositions).ToList();
+            var fitting = probe.Examples.Where(e => PromptFormat.Fits(tokenizer, e, model.Config.MaxPositions)).ToList();
             if (fitting.Count == 0) throw new ArgumentException($"probe '{probe.Name}' has no example within the model's {model.Config.MaxPositions} positions");
             scores[probe.Name] = probe.Kind == ProbeKind.NextToken
                 ? NextTokenAccuracy.Compute(model, tokenizer, fitting, routing)

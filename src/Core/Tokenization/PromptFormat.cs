@@ -12,6 +12,10 @@ public static class PromptFormat
         return ids;
     }
 
+    /// <summary>Whether <paramref name="example"/>'s full sequence (control tokens included) fits <paramref name="maxPositions"/>.</summary>
+    public static bool Fits(ITextTokenizer tokenizer, Data.Example example, int maxPositions) =>
+        EncodeExample(tokenizer, example.Prompt, example.Completion).Ids.Count <= maxPositions;
+
     /// <summary>A full training sequence and the index of its first completion token.</summary>
     public static (List<int> Ids, int CompletionStart) EncodeExample(ITextTokenizer tokenizer, string prompt, string completion)
     {

@@ -33,7 +33,7 @@ public sealed class PretrainMixture
         foreach (var source in sources)
         {
             if (source.Weight <= 0) throw new ArgumentException($"source '{source.Name}' has weight {source.Weight}; weights must be positive");
-            bool Fits(Example e) => PromptFormat.EncodeExample(tokenizer, e.Prompt, e.Completion).Ids.Count <= maxPositions;
+            bool Fits(Example e) => PromptFormat.Fits(tokenizer, e, maxPositions);
             var train = source.Train.Where(Fits).ToList();
             var eval = source.Eval.Where(Fits).ToList();
             if (train.Count == 0) throw new ArgumentException($"source '{source.Name}' has no training example within {maxPositions} tokens");
@@ -45,6 +45,10 @@ public sealed class PretrainMixture
         double sum = kept.Sum(s => s.Weight), running = 0;
         _cumulative = kept.Select(s => running += s.Weight / sum).ToArray();
     }
+
+    /// <summary>The bundled model's recipe: one source, scored by exact match.</summary>
+    public static PretrainMixture Single(IReadOnlyList<Example> train, IReadOnlyList<Example> eval, ITextTokenizer tokenizer, int maxPositions) =>
+        new([new MixtureSource("general", train, eval, 1.0, MixtureProbe.ExactMatch)], tokenizer, maxPositions);
 
     public IReadOnlyList<MixtureSource> Sources { get; }
 

@@ -19,8 +19,7 @@ public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer
         Action<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         if (train.Count == 0) throw new ArgumentException("the training set is empty", nameof(train));
-        var mixture = new PretrainMixture([new MixtureSource("general", train, eval.Take(options.EvalExamples).ToList(), 1.0, MixtureProbe.ExactMatch)],
-            tokenizer, options.Model.MaxPositions);
+        var mixture = PretrainMixture.Single(train, eval.Take(options.EvalExamples).ToList(), tokenizer, options.Model.MaxPositions);
         return Run(mixture, outputFolder, hub: null, progress, cancellation);
     }
 
