@@ -122,6 +122,11 @@ public sealed record AdaptationOptions
     public EsftScore EsftScore { get; init; } = EsftScore.TokenSelectionRatio;
     public double EsftTopP { get; init; } = 0.2;
     public int EsftRelevanceExamples { get; init; } = 256;
+    /// <summary>
+    /// ESFT with DES-MoE's adaptive router (the paper's Table 3 row "ESFT mixed + ALR"): the routers gain the residual
+    /// MLP and train beside the selected experts, distilled from the pre-trained routers with DES-MoE's linear lambda.
+    /// </summary>
+    public bool EsftAdaptiveRouter { get; init; }
 
     // LoRA.
     public int LoraRank { get; init; } = 8;
@@ -137,8 +142,11 @@ public sealed record AdaptationOptions
     /// <summary>The domain-routed variant: the run chooses an adaptable pool and trains under domain routing.</summary>
     public bool UsesDomainRouting => Method == AdaptationMethod.DomainRouted;
 
-    /// <summary>The paper's DES-MoE with its adaptive router on.</summary>
-    public bool UsesAdaptiveRouter => Method == AdaptationMethod.DesMoe && AdaptiveRouter;
+    /// <summary>The paper's DES-MoE with its adaptive router on, or ESFT with the router borrowed from it.</summary>
+    public bool UsesAdaptiveRouter => (Method == AdaptationMethod.DesMoe && AdaptiveRouter) || (Method == AdaptationMethod.Esft && EsftAdaptiveRouter);
+
+    /// <summary>The router trains under DES-MoE's distillation: lambda * KD + (1 - lambda) * task, lambda falling linearly to 0.</summary>
+    public bool DistilsRouterLinearly => Method == AdaptationMethod.DesMoe || (Method == AdaptationMethod.Esft && EsftAdaptiveRouter);
 
     public AdaptationOptions Validate()
     {

@@ -129,7 +129,7 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
 
         // Router distillation, then the update.
         Tensor kl;
-        if (DesMoe)
+        if (options.DistilsRouterLinearly)
         {
             // Router loss = lambda * KD + (1 - lambda) * task: the task gradient reaching the router is scaled by
             // (1 - lambda), then the KD term (on detached router inputs, a graph of its own) adds lambda * its gradient.

@@ -16,7 +16,8 @@ public static class TrainableSets
                 return parameters.ToList();
             case AdaptationMethod.Esft:
                 var selected = assignment!.AssignedPerLayer();
-                return parameters.Where(p => p.Role == ParameterRole.RoutedExpert && selected[p.Layer].Contains(p.Expert)).ToList();
+                return parameters.Where(p => p.Role == ParameterRole.RoutedExpert && selected[p.Layer].Contains(p.Expert)
+                                             || p.Role == ParameterRole.Router && options.EsftAdaptiveRouter).ToList();
             case AdaptationMethod.Lora:
                 // The matrices LoRA adapts (their factors are what trains; see LowRankAdapters).
                 return parameters.Where(p => p.Name.EndsWith("proj.weight") && (p.Name.Contains(".self_attn.")

@@ -235,6 +235,32 @@ public class MechanismTests
     }
 
     [Fact]
+    public void Esft_with_the_adaptive_router_trains_the_router_beside_the_selected_experts_and_nothing_else()
+    {
+        using var model = TinyModels.Create(seed: 7, config: TinyModels.Config(experts: 8, topK: 2));
+        var before = Snapshot(model);
+        var options = new AdaptationOptions { Method = AdaptationMethod.Esft, EsftAdaptiveRouter = true, Steps = 3, BatchSize = 8, LearningRate = 1e-2, EsftTopP = 0.3 };
+
+        var run = new AdaptationTrainer(model, new ByteTokenizer(), options).Run(["code", "math"], Sets("code", "math"));
+
+        Assert.Equal(options.AdaptiveRouterWidthFactor * model.Config.HiddenSize, model.Config.AdaptiveRouterWidth);
+        var selected = run.Assignment!.AssignedPerLayer();
+        var (changed, _) = Compare(before, model);
+        Assert.Contains(changed, n => n.EndsWith(".mlp.router.gate.weight"));
+        Assert.All(changed, name =>
+        {
+            if (name.Contains(".mlp.router.")) return;
+            var m = System.Text.RegularExpressions.Regex.Match(name, @"^layers\.(\d)\.mlp\.experts\.(\d+)\.");
+            Assert.True(m.Success, $"{name} changed but is neither the router nor a routed expert");
+            Assert.Contains(int.Parse(m.Groups[2].Value), selected[int.Parse(m.Groups[1].Value)]);
+        });
+        // The residual MLP started at zero output and trained: its last projection is no longer all zero.
+        var outputs = model.state_dict().Where(kv => kv.Key.Contains($".router.{DesMoe.Core.Model.TopKRouter.AdapterName}.fc2.weight")).ToList();
+        Assert.Equal(model.Config.NumMoeLayers, outputs.Count);
+        Assert.All(outputs, kv => Assert.True(kv.Value.abs().sum().item<float>() > 0, $"{kv.Key} never trained"));
+    }
+
+    [Fact]
     public void Bad_runs_are_refused_with_a_clear_message()
     {
         using var model = TinyModels.Create();
