@@ -13,28 +13,33 @@ namespace DesMoe.Cli.Commands;
 
 internal static class CompareCommand
 {
+    /// <summary>The forgetting benchmark's report (without --data); results.md is the paper's tables.</summary>
+    private const string LegacyReport = "results-string-skills.md";
+
     public static Command Create()
     {
         var model = ModelOption.Create();
         var counts = new Option<string>("--domain-counts") { Description = "comma-separated numbers of domains", DefaultValueFactory = _ => "2,4,6" };
         var steps = new Option<int>("--steps-per-domain") { Description = "step budget per domain (the same for every method)", DefaultValueFactory = _ => 150 };
         var methods = new Option<string?>("--methods") { Description = "comma-separated method names (default: all)" };
-        var output = new Option<string>("--out") { Description = "folder for results.md and the PNG plots", DefaultValueFactory = _ => "docs" };
+        var output = new Option<string>("--out") { Description = "folder for the report (results.md with --data, else results-string-skills.md) and the PNG plots", DefaultValueFactory = _ => "docs" };
         var seed = new Option<int>("--seed") { Description = "seed for data, sampling and initialisation", DefaultValueFactory = _ => 1 };
         var lr = new Option<double>("--lr") { Description = "peak learning rate, the same for every method", DefaultValueFactory = _ => new BenchmarkOptions().LearningRate };
         var target = new Option<double>("--target-loss") { Description = "held-out loss that counts as converged", DefaultValueFactory = _ => 1.0 };
         var data = new Option<string?>("--data") { Description = "a `desmoe data prepare` folder: run the paper's Tables 1-3 and Figures 2-3 on its real-data domains (plus generated code) and general probes" };
         var quick = new Option<bool>("--quick") { Description = "with --data: the checking subset (one seed, 2 and 6 domains, no ablations, 20 steps per domain)" };
-        var seeds = new Option<string?>("--seeds") { Description = "with --data: comma-separated seeds of the headline rows (default 1,2,3)" };
+        var seeds = new Option<string?>("--seeds") { Description = "with --data: comma-separated seeds of the rows the targets compare (default 1,2,3)" };
+        var grid = new Option<string?>("--lr-grid") { Description = "with --data: comma-separated peak learning rates each headline method is tuned over (default 1e-3,3e-3; one rate skips the tuning)" };
 
         var command = new Command("compare", "Run DES-MoE, full fine-tuning (joint, sequential), ESFT and the DES-MoE ablations on 2, 4 and 6 domains; write results.md and plots.")
         {
-            model, counts, steps, methods, output, seed, target, lr, data, quick, seeds,
+            model, counts, steps, methods, output, seed, target, lr, data, quick, seeds, grid,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
             if (parse.GetValue(data) is { } prepared) return RunPaper(parse, parse.GetValue(model)!, prepared, parse.GetValue(output)!, cancellation,
-                parse.GetValue(quick), parse.GetResult(steps) is { Implicit: false } ? parse.GetValue(steps) : null, parse.GetValue(lr), parse.GetValue(seeds), parse.GetValue(counts)!, parse.GetResult(counts) is { Implicit: false });
+                parse.GetValue(quick), parse.GetResult(steps) is { Implicit: false } ? parse.GetValue(steps) : null,
+                parse.GetResult(lr) is { Implicit: false } ? parse.GetValue(lr) : null, parse.GetValue(grid), parse.GetValue(seeds), parse.GetValue(counts)!, parse.GetResult(counts) is { Implicit: false });
             var options = new BenchmarkOptions
             {
                 DomainCounts = parse.GetValue(counts)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList(),
@@ -53,22 +58,28 @@ internal static class CompareCommand
             Directory.CreateDirectory(folder);
             var machine = $"{Environment.ProcessorCount} CPU cores, {Environment.OSVersion}, no GPU";
             var md = ResultsReport.ToMarkdown(results, options, "desmoe " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)), machine, clock.Elapsed);
-            File.WriteAllText(Path.Combine(folder, "results.md"), md);
+            File.WriteAllText(Path.Combine(folder, LegacyReport), md);
             Charts.ForgettingByDomainCount(results, Path.Combine(folder, "results-forgetting.png"));
             int largest = results.Max(r => r.Domains.Count);
             Charts.ValidationCurves(results.Where(r => r.Domains.Count == largest).ToList(), options.TargetValidationLoss, Path.Combine(folder, "results-loss.png"));
             Console.WriteLine(md);
-            Console.WriteLine($"wrote {Path.GetFullPath(Path.Combine(folder, "results.md"))} and plots in {clock.Elapsed.TotalMinutes:F1} min");
+            Console.WriteLine($"wrote {Path.GetFullPath(Path.Combine(folder, LegacyReport))} and plots in {clock.Elapsed.TotalMinutes:F1} min");
             return 0;
         })));
         return command;
     }
 
     private static int RunPaper(ParseResult parse, string modelFolder, string prepared, string folder, CancellationToken cancellation,
-        bool quick, int? stepsPerDomain, double lr, string? seeds, string counts, bool countsGiven)
+        bool quick, int? stepsPerDomain, double? lr, string? grid, string? seeds, string counts, bool countsGiven)
     {
         static List<int> Ints(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
-        var options = (quick ? PaperOptions.Quick : new PaperOptions()) with { LearningRate = lr };
+        static List<double> Rates(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(r => double.TryParse(r, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0
+                ? v : throw new ArgumentException($"--lr-grid: '{r}' is not a positive learning rate")).ToList();
+        if (lr is not null && grid is not null) throw new ArgumentException("give either --lr (one rate for every method) or --lr-grid, not both");
+        var options = quick ? PaperOptions.Quick : new PaperOptions();
+        if (lr is { } rate) options = options with { LearningRateGrid = [rate] };
+        if (grid is not null) options = options with { LearningRateGrid = Rates(grid) };
         if (stepsPerDomain is { } s) options = options with { StepsPerDomain = s };
         if (seeds is not null) options = options with { Seeds = Ints(seeds) };
         if (countsGiven) options = options with { DomainCounts = Ints(counts) };
