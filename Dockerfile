@@ -31,7 +31,7 @@ RUN dotnet publish src/Worker/DesMoe.Worker.csproj -c Release -r linux-x64 --sel
 
 # The bundled model's ONNX export, for the serving image (which cannot export: it has no worker).
 FROM build AS bundled-export
-RUN dotnet run --project clients/cli/DesMoe.Cli.csproj -c Release -- export models/base /out/base-onnx
+RUN dotnet run --project clients/cli/DesMoe.Cli.csproj -c Release -- export models/base-v2 /out/base-onnx
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS dotnet
 

@@ -24,7 +24,7 @@ internal static class PeerBenchCommand
 
     public static Command Create()
     {
-        var model = ModelOption.Create();
+        var model = ModelOption.StringSkills();
         var export = new Option<string?>("--export") { Description = "an exported folder with genai_config.json (default: export --model into a temporary folder)" };
         var address = new Option<string?>("--address") { Description = "bench a running server that serves the same export (default: start one in-process on a loopback port)" };
         var promptCount = new Option<int>("--prompts") { Description = "general-set held-out prompts every engine decodes", DefaultValueFactory = _ => 32 };

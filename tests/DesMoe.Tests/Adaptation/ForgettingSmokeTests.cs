@@ -8,7 +8,7 @@ using Xunit;
 namespace DesMoe.Tests.Adaptation;
 
 /// <summary>
-/// Seeded miniature of the forgetting benchmark on the bundled model: two domains, the same data and step budget
+/// Seeded miniature of the forgetting benchmark on the string-skills model (its general set is what it was trained on): two domains, the same data and step budget
 /// for both methods. Asserts the direction of the result: DES-MoE keeps more general ability than full fine-tuning.
 /// </summary>
 public class ForgettingSmokeTests
@@ -19,7 +19,7 @@ public class ForgettingSmokeTests
         var sets = domains.Select(d => DatasetSplit.Create(DomainCatalog.Get(d), 1000, 10, seed: 1).Train).ToList();
         var general = GeneralSet.HeldOut(200);
 
-        using var loaded = ModelFolder.Load(BundledModel.Folder);
+        using var loaded = ModelFolder.Load(BundledModel.StringSkillsFolder);
         double before = ExactMatchEvaluator.Evaluate(loaded.Model, loaded.Tokenizer, general).Accuracy;
         var options = new AdaptationOptions { Method = method, Steps = 150, BatchSize = 24, Seed = 1, LogEvery = 1000 };
         var run = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options).Run(domains, sets, generalReference: GeneralSet.PretrainSample(128));

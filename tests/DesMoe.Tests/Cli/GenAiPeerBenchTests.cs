@@ -27,7 +27,7 @@ public sealed class GenAiPeerBenchTests
     public async Task Bench_peer_names_a_folder_without_genai_config_a_bad_level_and_bad_server_threads()
     {
         using var dir = new TempDirectory();
-        var export = ModelExporter.Export(DesMoe.Core.Checkpoints.BundledModel.Folder, dir.File("onnx"), new ExportOptions());
+        var export = ModelExporter.Export(DesMoe.Core.Checkpoints.BundledModel.StringSkillsFolder, dir.File("onnx"), new ExportOptions());
         File.Delete(Path.Combine(export.OutputFolder, GenAiConfig.FileName));
 
         var missing = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--prompts", "2", "--new-tokens", "4");

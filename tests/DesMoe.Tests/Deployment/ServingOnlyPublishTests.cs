@@ -35,7 +35,7 @@ public sealed class ServingOnlyPublishTests
         Assert.DoesNotContain(files, f => f.StartsWith("DesMoe.Worker.", StringComparison.Ordinal) || f.StartsWith("worker/", StringComparison.Ordinal) || f == "DesMoe.Trainer.dll");
 
         var export = temp.File("onnx");
-        ModelExporter.Export(BundledModel.Folder, export, new ExportOptions());
+        ModelExporter.Export(BundledModel.StringSkillsFolder, export, new ExportOptions());
         await using (var server = await StartPublished(publish, temp.File("data"), $"--DesMoe:ModelPath={export}"))
         {
             var reply = await server.Client.GenerateAsync(new GenerateRequest { Text = "reverse hello" });

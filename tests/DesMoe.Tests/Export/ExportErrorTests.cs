@@ -25,7 +25,7 @@ public sealed class ExportErrorTests
     public void A_config_that_does_not_match_the_weights_is_refused()
     {
         using var dir = new TempDirectory();
-        ExportFixture.CopyFolder(BundledModel.Folder, dir.File("model"));
+        ExportFixture.CopyFolder(BundledModel.StringSkillsFolder, dir.File("model"));
         var configPath = Path.Combine(dir.File("model"), "config.json");
         File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"n_routed_experts\": 16", "\"n_routed_experts\": 12"));
 
@@ -39,7 +39,7 @@ public sealed class ExportErrorTests
     public void An_unknown_domain_in_the_assignment_is_named_and_an_earlier_export_survives()
     {
         using var dir = new TempDirectory();
-        ExportFixture.CopyFolder(BundledModel.Folder, dir.File("model"));
+        ExportFixture.CopyFolder(BundledModel.StringSkillsFolder, dir.File("model"));
         ModelExporter.Export(dir.File("model"), dir.File("out"), new ExportOptions());
         var before = File.ReadAllBytes(Path.Combine(dir.File("out"), "model.onnx"));
         var assignment = new ExpertAssignment(["math"], 16, Enumerable.Range(0, 4).Select(_ => (IReadOnlyList<int[]>)[[0, 1]]).ToList());

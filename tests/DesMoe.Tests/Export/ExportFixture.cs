@@ -7,7 +7,7 @@ using DesMoe.Tests.Support;
 namespace DesMoe.Tests.Export;
 
 /// <summary>
-/// The bundled model with a two-domain expert assignment (math owns experts 0-3, law 4-7 in every layer), exported
+/// The string-skills model with a two-domain expert assignment (math owns experts 0-3, law 4-7 in every layer), exported
 /// once with each expert kernel for the whole test class.
 /// </summary>
 public sealed class ExportFixture : IDisposable
@@ -29,10 +29,10 @@ public sealed class ExportFixture : IDisposable
 
     public string NewPath(string name) => _dir.File(name);
 
-    /// <summary>Copies the bundled model into <paramref name="folder"/> and gives it the two-domain assignment.</summary>
+    /// <summary>Copies the string-skills model into <paramref name="folder"/> and gives it the two-domain assignment.</summary>
     public static ExpertAssignment CreateTwoDomainModel(string folder)
     {
-        CopyFolder(BundledModel.Folder, folder);
+        CopyFolder(BundledModel.StringSkillsFolder, folder);
         var config = DesMoe.Core.Config.MoeConfig.Load(Path.Combine(folder, DesMoe.Core.Config.MoeConfig.FileName));
         var assignment = new ExpertAssignment(Domains, config.NumRoutedExperts,
             Enumerable.Range(0, config.NumLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1, 2, 3], [4, 5, 6, 7]]).ToList());

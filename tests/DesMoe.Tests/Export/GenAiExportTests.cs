@@ -130,7 +130,7 @@ public sealed class GenAiExportTests(ExportFixture fixture) : IClassFixture<Expo
     {
         using var dir = new TempDirectory();
         var lines = new List<string>();
-        var result = ModelExporter.Export(DesMoe.Core.Checkpoints.BundledModel.Folder, dir.File("onnx"), new ExportOptions(), lines.Add);
+        var result = ModelExporter.Export(DesMoe.Core.Checkpoints.BundledModel.StringSkillsFolder, dir.File("onnx"), new ExportOptions(), lines.Add);
         Assert.Contains(lines, l => l.StartsWith($"wrote {GenAiConfig.FileName}: ONNX Runtime GenAI runs this folder on the no-domain path", StringComparison.Ordinal));
 
         File.Delete(Path.Combine(result.OutputFolder, GenAiConfig.FileName));

@@ -74,7 +74,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         foreach (var a in (string[])[serverAssembly, $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}",
                      $"--Kestrel:Endpoints:Metrics:Url={metrics}", $"--DesMoe:DataDirectory={dataDirectory}",
                      $"--DesMoe:Adaptation:AdminToken={LoopbackServer.AdminToken}", "--DesMoe:Adaptation:GeneralEvalExamples=60",
-                     "--Logging:LogLevel:Default=Warning", .. arguments])
+                     "--Logging:LogLevel:Default=Warning", LoopbackServer.StringSkillsModel, .. arguments])
             start.ArgumentList.Add(a);
         start.Environment[FaultPoints.MarkersVariable] = markers;
         foreach (var (name, value) in faults ?? new Dictionary<string, string>()) start.Environment[name] = value;

@@ -49,7 +49,7 @@ public sealed class WorkerLifetimeTests
         File.WriteAllText(owner, "token-of-the-restarted-server");
         var request = new AdaptRequest
         {
-            ParentModelFolder = BundledModel.Folder, Domain = "intent", TrainFile = train, EvalFile = eval, EarlierEvalFiles = new Dictionary<string, string>(),
+            ParentModelFolder = BundledModel.StringSkillsFolder, Domain = "intent", TrainFile = train, EvalFile = eval, EarlierEvalFiles = new Dictionary<string, string>(),
             GeneralEvalExamples = 10, Steps = 2, BatchSize = 4, LearningRate = 3e-3, Threads = 1, MaxAllowedDrop = 1.0, OutputFolder = staging,
             OwnerFile = owner, OwnerToken = "token-of-the-server-that-died",
         };

@@ -14,7 +14,7 @@ public class InferenceServiceTests(ServerFixture server) : IClassFixture<ServerF
 
     private static List<string> ReferenceGreedy(IEnumerable<string> prompts)
     {
-        using var loaded = ModelFolder.Load(BundledModel.Folder);
+        using var loaded = ModelFolder.Load(BundledModel.StringSkillsFolder);
         var encoded = prompts.Select(p => (IReadOnlyList<int>)PromptFormat.EncodePrompt(loaded.Tokenizer, p)).ToList();
         return GreedyDecoder.Generate(loaded.Model, loaded.Tokenizer.Special, encoded, 32).Select(loaded.Tokenizer.Decode).ToList();
     }

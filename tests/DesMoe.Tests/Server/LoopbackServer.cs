@@ -1,4 +1,5 @@
 using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
+using DesMoe.Core.Checkpoints;
 using DesMoe.Protos.V1;
 using DesMoe.Server;
 using Grpc.Core;
@@ -11,10 +12,20 @@ using Xunit;
 
 namespace DesMoe.Tests.Server;
 
-/// <summary>The real server (Kestrel, HTTP/2) on a free loopback port over a given data directory, with gRPC clients.</summary>
+/// <summary>
+/// The real server (Kestrel, HTTP/2) on a free loopback port over a given data directory, with gRPC clients. It serves
+/// the string-skills model (models/base) unless the arguments name another: tests of serving mechanics assert answers
+/// that model is known to give, and it exports in seconds. <see cref="BundledBaseModel"/> selects the product default.
+/// </summary>
 public sealed class LoopbackServer : IAsyncDisposable
 {
     public const string AdminToken = "test-admin-token";
+
+    /// <summary>The string-skills model, overridden by any model path the caller's arguments give (the last one wins).</summary>
+    public static string StringSkillsModel => $"--DesMoe:ModelPath={BundledModel.StringSkillsFolder}";
+
+    /// <summary>No model path: the server's own default, the bundled base model (models/base-v2).</summary>
+    public const string BundledBaseModel = "--DesMoe:ModelPath=";
 
     private LoopbackServer(WebApplication app, string address, string metricsAddress)
     {
@@ -46,7 +57,7 @@ public sealed class LoopbackServer : IAsyncDisposable
         var metrics = $"http://127.0.0.1:{FreePort()}";
         var app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", $"--Kestrel:Endpoints:Metrics:Url={metrics}",
             "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
-            $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", .. arguments], configure);
+            $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", StringSkillsModel, .. arguments], configure);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics);
         Assert.StartsWith("http://127.0.0.1:", address);

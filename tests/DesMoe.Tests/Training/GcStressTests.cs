@@ -14,7 +14,7 @@ public sealed class GcStressTests
     [Fact]
     public void Short_domain_additions_survive_continuous_garbage_collection()
     {
-        var result = GcStress.Run(BundledModel.Folder, runs: 6, parallel: 2, stepsPerRun: 2);
+        var result = GcStress.Run(BundledModel.StringSkillsFolder, runs: 6, parallel: 2, stepsPerRun: 2);
         Assert.True(result.Failures == 0, string.Join("\n", result.FailureMessages));
         Assert.True(result.Collections > 100, $"only {result.Collections} forced collections");
     }
