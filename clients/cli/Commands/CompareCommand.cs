@@ -42,12 +42,12 @@ internal static class CompareCommand
                 parse.GetResult(lr) is { Implicit: false } ? parse.GetValue(lr) : null, parse.GetValue(grid), parse.GetValue(seeds), parse.GetValue(counts)!, parse.GetResult(counts) is { Implicit: false });
             var options = new BenchmarkOptions
             {
-                DomainCounts = parse.GetValue(counts)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList(),
+                DomainCounts = Ints(parse.GetValue(counts)!),
                 StepsPerDomain = parse.GetValue(steps),
                 Seed = parse.GetValue(seed),
                 LearningRate = parse.GetValue(lr),
                 TargetValidationLoss = parse.GetValue(target),
-                Methods = parse.GetValue(methods)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+                Methods = parse.GetValue(methods) is { } named ? Items(named) : [],
             };
             var clock = Stopwatch.StartNew();
             var benchmark = new ForgettingBenchmark(parse.GetValue(model)!, options);
@@ -69,13 +69,17 @@ internal static class CompareCommand
         return command;
     }
 
+    private static string[] Items(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    private static List<int> Ints(string text) => Items(text).Select(int.Parse).ToList();
+
+    private static List<double> Rates(string text) => Items(text)
+        .Select(r => double.TryParse(r, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0
+            ? v : throw new ArgumentException($"--lr-grid: '{r}' is not a positive learning rate")).ToList();
+
     private static int RunPaper(ParseResult parse, string modelFolder, string prepared, string folder, CancellationToken cancellation,
         bool quick, int? stepsPerDomain, double? lr, string? grid, string? seeds, string counts, bool countsGiven)
     {
-        static List<int> Ints(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
-        static List<double> Rates(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(r => double.TryParse(r, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0
-                ? v : throw new ArgumentException($"--lr-grid: '{r}' is not a positive learning rate")).ToList();
         if (lr is not null && grid is not null) throw new ArgumentException("give either --lr (one rate for every method) or --lr-grid, not both");
         var options = quick ? PaperOptions.Quick : new PaperOptions();
         if (lr is { } rate) options = options with { LearningRateGrid = [rate] };

@@ -142,11 +142,14 @@ public sealed record AdaptationOptions
     /// <summary>The domain-routed variant: the run chooses an adaptable pool and trains under domain routing.</summary>
     public bool UsesDomainRouting => Method == AdaptationMethod.DomainRouted;
 
+    /// <summary>ESFT with the router borrowed from DES-MoE (<see cref="EsftAdaptiveRouter"/>).</summary>
+    private bool EsftBorrowsRouter => Method == AdaptationMethod.Esft && EsftAdaptiveRouter;
+
     /// <summary>The paper's DES-MoE with its adaptive router on, or ESFT with the router borrowed from it.</summary>
-    public bool UsesAdaptiveRouter => (Method == AdaptationMethod.DesMoe && AdaptiveRouter) || (Method == AdaptationMethod.Esft && EsftAdaptiveRouter);
+    public bool UsesAdaptiveRouter => (Method == AdaptationMethod.DesMoe && AdaptiveRouter) || EsftBorrowsRouter;
 
     /// <summary>The router trains under DES-MoE's distillation: lambda * KD + (1 - lambda) * task, lambda falling linearly to 0.</summary>
-    public bool DistilsRouterLinearly => Method == AdaptationMethod.DesMoe || (Method == AdaptationMethod.Esft && EsftAdaptiveRouter);
+    public bool DistilsRouterLinearly => Method == AdaptationMethod.DesMoe || EsftBorrowsRouter;
 
     public AdaptationOptions Validate()
     {
