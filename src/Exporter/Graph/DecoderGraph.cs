@@ -159,12 +159,14 @@ public sealed class DecoderGraph
         var presentKey = _g.Concat(2, pastKey, k);
         var presentValue = _g.Concat(2, pastValue, v);
 
-        var keys = RepeatKvHeads(presentKey);
-        var values = RepeatKvHeads(presentValue);
-        var scores = _g.Div(_g.MatMul(q, _g.Transpose(keys, 0, 1, 3, 2)), _g.FloatScalar("sqrt_head_dim", (float)Math.Sqrt(headDim)));
-        var probabilities = _g.Softmax(_g.Add(scores, _additiveMask), -1);
-        var context = _g.Transpose(_g.MatMul(probabilities, values), 0, 2, 1, 3);
-        var merged = _g.Reshape(context, _g.Int64s("merged_shape", 0, 0, heads * headDim));
+        // Grouped-query attention without repeating the cache: query head h = kv * groups + j, so q [b, heads, s, d]
+        // viewed as [b, kv_heads, groups * s, d] lines every group up with its kv head, and the scores and context
+        // come out of one broadcast-free MatMul each (an Expand of the cache would copy it every step).
+        var scale = _g.FloatScalar("sqrt_head_dim", (float)Math.Sqrt(headDim));
+        var scores = _g.Div(_g.MatMul(Grouped(q), _g.Transpose(presentKey, 0, 1, 3, 2)), scale); // [b, kv_heads, groups * s, total]
+        var probabilities = _g.Softmax(_g.Add(PerHead(scores, 0), _additiveMask), -1); // [b, heads, s, total]
+        var context = PerHead(_g.MatMul(Grouped(probabilities), presentValue), headDim); // [b, heads, s, d]
+        var merged = _g.Reshape(_g.Transpose(context, 0, 2, 1, 3), _g.Int64s("merged_shape", 0, 0, heads * headDim));
         return (_g.MatMul(merged, _weights.Linear(prefix + "o_proj.weight")), presentKey, presentValue);
     }
 
@@ -242,14 +244,13 @@ public sealed class DecoderGraph
         return SwiGlu(_g, _weights, x, layerPrefix + "mlp.");
     }
 
-    /// <summary>[batch, kv_heads, t, d] -> [batch, heads, t, d], each kv head repeated for its group of query heads.</summary>
-    private string RepeatKvHeads(string x)
-    {
-        int groups = _config.NumHeads / _config.NumKvHeads;
-        if (groups == 1) return x;
-        var expanded = _g.Expand(_g.Unsqueeze(x, _g.Int64s("axes", 2)), _g.Int64s("group_shape", 1, 1, groups, 1, 1));
-        return _g.Reshape(expanded, _g.Int64s("heads_shape", 0, _config.NumHeads, -1, _config.HeadDim));
-    }
+    /// <summary>[batch, heads, s, n] -> [batch, kv_heads, groups * s, n]: each kv head's query heads one after another (no copy).</summary>
+    private string Grouped(string perHead) =>
+        _config.NumHeads == _config.NumKvHeads ? perHead : _g.Reshape(perHead, _g.Int64s("grouped_shape", 0, _config.NumKvHeads, -1, 0));
+
+    /// <summary>The inverse of <see cref="Grouped"/>; <paramref name="lastDim"/> 0 keeps the last dimension as it is.</summary>
+    private string PerHead(string grouped, long lastDim) =>
+        _config.NumHeads == _config.NumKvHeads ? grouped : _g.Reshape(grouped, _g.Int64s("per_head_shape", 0, _config.NumHeads, -1, lastDim));
 
     private string Moe(string x, int layer)
     {

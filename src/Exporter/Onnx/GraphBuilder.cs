@@ -13,6 +13,8 @@ public sealed partial class GraphBuilder(string name)
 {
     private readonly Dictionary<string, int> _used = new(StringComparer.Ordinal);
     private readonly Stack<string> _scopes = new();
+    private readonly Dictionary<string, NodeProto> _producers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _renamed = new(StringComparer.Ordinal);
 
     public GraphProto Graph { get; } = new() { Name = name };
 
@@ -32,12 +34,34 @@ public sealed partial class GraphBuilder(string name)
         return inputName;
     }
 
-    /// <summary>Declares <paramref name="value"/> as the graph output <paramref name="outputName"/>.</summary>
+    /// <summary>
+    /// Declares <paramref name="value"/> as the graph output <paramref name="outputName"/>. A value a node produces is
+    /// renamed in place (and in every node that reads it, before or after), so ONNX Runtime writes the output directly:
+    /// an Identity would copy it on every run, which for a KV cache output is a copy of the whole cache every step.
+    /// Only a graph input or a value already declared under another name goes through an Identity.
+    /// </summary>
     public void Output(string value, string outputName, DataType type, params object[] dims)
     {
-        if (value != outputName) AddNode("Identity", [value], [outputName], "");
+        value = Resolve(value);
+        if (value != outputName && !TryRename(value, outputName)) AddNode("Identity", [value], [outputName], "");
         Graph.Output.Add(ValueInfo(outputName, type, dims));
     }
+
+    private bool TryRename(string value, string outputName)
+    {
+        if (Graph.Output.Any(o => o.Name == value) || !_producers.Remove(value, out var producer)) return false;
+        for (int i = 0; i < producer.Output.Count; i++)
+            if (producer.Output[i] == value) producer.Output[i] = outputName;
+        foreach (var node in Graph.Node)
+            for (int i = 0; i < node.Input.Count; i++)
+                if (node.Input[i] == value) node.Input[i] = outputName;
+        _producers[outputName] = producer;
+        _renamed[value] = outputName;
+        return true;
+    }
+
+    /// <summary>The name <paramref name="value"/> has now (a value renamed to a graph output is read under that name).</summary>
+    private string Resolve(string value) => _renamed.GetValueOrDefault(value, value);
 
     /// <summary>When set, initializers' bytes go to this side file as they are added (see <see cref="ExternalDataFile"/>).</summary>
     public ExternalDataFile? ExternalData { get; set; }
@@ -77,8 +101,9 @@ public sealed partial class GraphBuilder(string name)
         AttributeProto[]? attributes = null, string? nodeName = null)
     {
         var node = new NodeProto { OpType = opType, Domain = domain, Name = nodeName ?? UniqueName(opType) };
-        node.Input.AddRange(inputs);
+        node.Input.AddRange(inputs.Select(Resolve));
         node.Output.AddRange(outputs);
+        foreach (var output in outputs) _producers[output] = node;
         if (attributes is not null) node.Attribute.AddRange(attributes);
         Graph.Node.Add(node);
         OperatorDomains.Add(domain);
