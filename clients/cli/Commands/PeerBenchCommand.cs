@@ -33,7 +33,7 @@ internal static class PeerBenchCommand
         var clients = new Option<string>("--clients") { Description = "comma-separated numbers of concurrent streams to our server", DefaultValueFactory = _ => "1,8,32" };
         var genAiBatch = new Option<int>("--genai-batch") { Description = "prompts per GenAI static batch", DefaultValueFactory = _ => 32 };
         var spinning = new Option<bool>("--ort-spinning") { Description = "let the in-process server's ONNX Runtime threads spin (GenAI's default; the server's is off)" };
-        var serverThreads = new Option<int>("--server-threads") { Description = "intra-op threads of the in-process server's ONNX Runtime session (DesMoe:Threads; 0 = one per core, the server's default)" };
+        var serverThreads = new Option<int>("--server-threads") { Description = "intra-op threads of the in-process server's ONNX Runtime session (DesMoe:Threads; 0 = the server's default, every core but one)" };
 
         var command = new Command("peer", "Decode the same prompts through ONNX Runtime GenAI and through our server; print tokens/s, TTFT, ITL, the goal ratios and greedy agreement.")
         {
@@ -48,7 +48,7 @@ internal static class PeerBenchCommand
             if (tokens <= 0) throw new ArgumentException($"--new-tokens must be positive, got {tokens}");
             if (batch <= 0) throw new ArgumentException($"--genai-batch must be positive, got {batch}");
             int threads = parse.GetValue(serverThreads);
-            if (threads < 0) throw new ArgumentException($"--server-threads must be 0 (one per core) or positive, got {threads}");
+            if (threads < 0) throw new ArgumentException($"--server-threads must be 0 (the server's default) or positive, got {threads}");
 
             string? temporary = null;
             var folder = parse.GetValue(export);
@@ -114,7 +114,7 @@ internal static class PeerBenchCommand
             var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
             if (MoeConfig.FromJson(info.ConfigJson, "the server's model") != config)
                 throw new ArgumentException($"the server at {address} serves another model ({info.ModelPath}) than {folder}");
-            Console.WriteLine($"our server {(server is null ? address : $"in-process at {server.Address}")}: {info.ExecutionProvider}, spinning {(server is null ? "as configured" : ortSpinning ? "on" : "off")}, intra-op threads {(server is null ? "as configured" : serverThreads == 0 ? "one per core" : serverThreads)}");
+            Console.WriteLine($"our server {(server is null ? address : $"in-process at {server.Address}")}: {info.ExecutionProvider}, spinning {(server is null ? "as configured" : ortSpinning ? "on" : "off")}, intra-op threads {(server is null ? "as configured" : serverThreads == 0 ? $"{Math.Max(1, Environment.ProcessorCount - 1)} (every core but one)" : serverThreads)}");
             await ServerStreams.RunAsync(client, bare.Take(Math.Min(bare.Count, levels.Max())).ToList(), Math.Min(newTokens, 8), levels.Max(), cancellation); // warm-up
             foreach (var level in levels) runs.Add(await ServerStreams.RunAsync(client, bare, newTokens, level, cancellation));
         }

@@ -60,6 +60,8 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
                             firstToken.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
                         }
                         else gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+                        // Tokens that arrive in one message arrive together.
+                        for (int t = 1; t < chunk.TokenIds.Count; t++) gaps.Add(0);
                         last = now;
                         Interlocked.Add(ref tokens, chunk.TokenIds.Count);
                     }

@@ -44,6 +44,8 @@ public static class ServerStreams
                     long now = Stopwatch.GetTimestamp();
                     if (last == 0) firstToken.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
                     else gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+                    // Tokens that arrive in one message arrive together.
+                    for (int t = 1; t < chunk.TokenIds.Count; t++) gaps.Add(0);
                     last = now;
                     tokens.AddRange(chunk.TokenIds);
                 }

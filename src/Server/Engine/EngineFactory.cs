@@ -49,7 +49,7 @@ public static class EngineFactory
         }
 
         var exported = store.OnnxFolder(version);
-        var decoder = OnnxDecoder.Load(exported, new OnnxSessionSettings { Provider = options.ExecutionProvider, Threads = options.Threads, AllowSpinning = options.OrtSpinning });
+        var decoder = OnnxDecoder.Load(exported, new OnnxSessionSettings { Provider = options.ExecutionProvider, Threads = options.InferenceThreads(), AllowSpinning = options.OrtSpinning });
         var manifestPath = Path.Combine(exported, ExportManifest.FileName);
         var manifest = File.Exists(manifestPath) ? System.Text.Json.JsonSerializer.Deserialize<ExportManifest>(File.ReadAllText(manifestPath)) : null;
         Routing.DomainClassifier? classifier;

@@ -15,6 +15,9 @@ namespace DesMoe.Server.Services;
 public sealed class InferenceService(ModelHost host, RequestValidator validator, ServerOptions options, ILogger<InferenceService> logger)
     : Inference.InferenceBase
 {
+    /// <summary>Most tokens one stream message carries when the writes fall behind the engine.</summary>
+    private const int MaxTokensPerChunk = 256;
+
     public override Task<GenerateResponse> Generate(GenerateRequest request, ServerCallContext context) =>
         new RequestMetrics(nameof(Generate), request.Domain, logger).Run(async metrics =>
         {
@@ -51,22 +54,24 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
             metrics.RoutedBy(choice.Domain);
             uint completionTokens = 0;
             bool first = true;
-            await foreach (var step in Steps(lease.Engine, validated, context))
+            // One message carries every step decoded since the last write: one token while the writes keep up.
+            await foreach (var steps in ReadyBatches.Of(Steps(lease.Engine, validated, context), MaxTokensPerChunk, context.CancellationToken))
             {
-                var chunk = new GenerateChunk { Text = step.TextDelta };
+                var chunk = new GenerateChunk { Text = steps.Count == 1 ? steps[0].TextDelta : string.Concat(steps.Select(s => s.TextDelta)) };
                 if (first)
                 {
                     (chunk.Domain, chunk.DomainInferred, chunk.DomainConfidence, chunk.DomainCandidate) =
                         (choice.Domain ?? "", choice.Inferred, choice.Confidence, choice.Candidate ?? "");
                     first = false;
                 }
-                if (step.Finish != CoreFinish.EndOfText)
+                foreach (var step in steps)
                 {
+                    if (step.Finish == CoreFinish.EndOfText) continue;
                     chunk.TokenIds.Add(step.Token);
                     completionTokens++;
                     metrics.Token();
                 }
-                if (step.Finish is { } finish)
+                if (steps[^1].Finish is { } finish)
                 {
                     chunk.FinishReason = ToWire(finish);
                     chunk.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = completionTokens };

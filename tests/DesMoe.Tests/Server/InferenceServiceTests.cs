@@ -37,7 +37,7 @@ public class InferenceServiceTests(ServerFixture server) : IClassFixture<ServerF
     }
 
     [Fact]
-    public async Task Streaming_yields_one_chunk_per_token_and_a_final_chunk_with_reason_and_usage()
+    public async Task Streaming_chunks_carry_every_token_in_order_and_a_final_chunk_with_reason_and_usage()
     {
         var unary = await server.Client.GenerateAsync(new GenerateRequest { Text = "reverse abcde" });
         using var call = server.Client.GenerateStream(new GenerateRequest { Text = "reverse abcde" });
