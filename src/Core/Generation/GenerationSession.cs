@@ -22,7 +22,7 @@ public sealed class GenerationSession
     private readonly TokenSampler _sampler;
     private readonly IReadOnlyList<string> _stops;
     private readonly int _maxNewTokens;
-    private readonly List<int> _generated = [];
+    private readonly IncrementalDetokenizer _text;
     private readonly bool _ignoreEnd;
     private float[]? _withoutEnd;
     private int _released;
@@ -32,6 +32,7 @@ public sealed class GenerationSession
         bool ignoreEndOfText = false)
     {
         _tokenizer = tokenizer;
+        _text = new IncrementalDetokenizer(tokenizer);
         _ignoreEnd = ignoreEndOfText;
         _sampler = new TokenSampler(sampling, new Random(seed));
         _maxNewTokens = maxNewTokens;
@@ -52,8 +53,8 @@ public sealed class GenerationSession
         int token = _sampler.Next(logits);
         if (token == _tokenizer.Special.End) return new GenerationStep(token, Release(Text.Length), FinishReason.EndOfText);
 
-        _generated.Add(token);
-        Text = _tokenizer.Decode(_generated);
+        _text.Append(token);
+        Text = _text.Text;
         foreach (var stop in _stops)
         {
             int at = Text.IndexOf(stop, Math.Max(0, _released - stop.Length + 1), StringComparison.Ordinal);
@@ -63,7 +64,7 @@ public sealed class GenerationSession
                 return new GenerationStep(token, Release(at), FinishReason.StopSequence);
             }
         }
-        if (_generated.Count >= _maxNewTokens) return new GenerationStep(token, Release(Text.Length), FinishReason.Length);
+        if (_text.Tokens.Count >= _maxNewTokens) return new GenerationStep(token, Release(Text.Length), FinishReason.Length);
         return new GenerationStep(token, Release(SafeLength()), null);
     }
 
