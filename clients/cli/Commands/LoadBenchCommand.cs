@@ -20,10 +20,15 @@ internal static class LoadBenchCommand
         var domains = new Option<string>("--domains") { Description = "comma-separated domains the clients cycle through (empty = no domain)", DefaultValueFactory = _ => "" };
         var prompts = new Option<string?>("--prompts") { Description = "a text file with one prompt per line (default: built-in general-set prompts)" };
         var stopAtEnd = new Option<bool>("--stop-at-end") { Description = "let requests end at the end token (default: each decodes exactly --max-new-tokens)" };
+        var warmUp = new Option<double>("--warm-up")
+        {
+            Description = "untimed seconds of load, spread over the levels, before the timed ones: a fresh server's JIT keeps re-compiling its hot paths for seconds of load",
+            DefaultValueFactory = _ => 10,
+        };
 
         var command = new Command("load", "Drive a running server with concurrent streaming clients; print tokens/s, time to first token and inter-token latency percentiles.")
         {
-            address, clients, duration, maxTokens, domains, prompts, stopAtEnd,
+            address, clients, duration, maxTokens, domains, prompts, stopAtEnd, warmUp,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -31,6 +36,8 @@ internal static class LoadBenchCommand
                 .Select(s => int.TryParse(s, out var n) && n > 0 ? n : throw new ArgumentException($"--clients expects positive integers, got '{s}'")).ToList();
             var seconds = parse.GetValue(duration);
             if (seconds <= 0) throw new ArgumentException($"--duration must be positive, got {seconds}");
+            var warmUpSeconds = parse.GetValue(warmUp);
+            if (warmUpSeconds < 0) throw new ArgumentException($"--warm-up must be 0 or more seconds, got {warmUpSeconds}");
             var promptList = parse.GetValue(prompts) is { } file ? File.ReadAllLines(file).Where(l => l.Length > 0).ToList() : DefaultPrompts.ToList();
             if (promptList.Count == 0) throw new ArgumentException("the prompts file holds no prompt");
             var domainList = parse.GetValue(domains)!.Split(',', StringSplitOptions.TrimEntries).ToList();
@@ -39,10 +46,11 @@ internal static class LoadBenchCommand
             var client = new Inference.InferenceClient(channel);
             var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
             Console.WriteLine($"server {parse.GetValue(address)}: model {info.ModelVersion} on {info.ExecutionProvider}; client machine {Environment.ProcessorCount} cores");
-            Console.WriteLine($"{(parse.GetValue(stopAtEnd) ? "up to " : "")}{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}]");
+            Console.WriteLine($"{(parse.GetValue(stopAtEnd) ? "up to " : "")}{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level after {warmUpSeconds:G} s of warm-up, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}]");
 
             var generator = new LoadGenerator(client, new LoadRequest(promptList, domainList, parse.GetValue(maxTokens), !parse.GetValue(stopAtEnd)));
-            await generator.RunAsync(Math.Min(4, levels.Max()), TimeSpan.FromSeconds(1), cancellation); // warm-up
+            foreach (var level in levels)
+                if (warmUpSeconds > 0) await generator.RunAsync(level, TimeSpan.FromSeconds(warmUpSeconds / levels.Count), cancellation);
 
             Console.WriteLine($"{"clients",7} {"requests",8} {"failed",6} {"tokens/s",9} {"req/s",7} | {"TTFT p50",8} {"p95",7} {"p99",7} | {"ITL p50",8} {"p95",7} {"p99",7}  (ms)");
             var results = new List<LoadResult>();
