@@ -40,6 +40,6 @@ public sealed class GenAiPeerBenchTests
 
         var threads = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--server-threads", "-1");
         Assert.Equal(1, threads.ExitCode);
-        Assert.Contains("--server-threads must be 0 (one per core) or positive, got -1", threads.Error);
+        Assert.Contains("--server-threads must be 0 (the server's default) or positive, got -1", threads.Error);
     }
 }
