@@ -3,6 +3,7 @@ using DesMoe.Core.Checkpoints;
 using DesMoe.Core.Data;
 using DesMoe.Core.Evaluation;
 using DesMoe.Core.Model;
+using DesMoe.Core.Tokenization;
 using DesMoe.Trainer.Adaptation;
 
 namespace DesMoe.Cli.Commands;
@@ -59,6 +60,7 @@ internal static class AdaptCommand
             // --data replaces the default built-in domains; named together, both sets are adapted to.
             bool ownDataOnly = parse.GetResult(domains) is null or { Implicit: true } && parse.GetValue(data) is { Length: > 0 };
             var names = ownDataOnly ? [] : parse.GetValue(domains)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            using var loaded = ModelFolder.Load(parse.GetValue(model)!);
             var train = new List<IReadOnlyList<Example>>();
             var eval = new List<IReadOnlyList<Example>>();
             foreach (var name in names)
@@ -72,12 +74,11 @@ internal static class AdaptCommand
                 var (name, own, heldOut) = NamedDataFile.Read(spec, "--data");
                 if (names.Contains(name)) throw new ArgumentException($"domain '{name}' is named twice (in --domains and --data, or in two --data options)");
                 names.Add(name);
-                train.Add(own);
-                eval.Add(heldOut);
+                train.Add(FittingExamples(loaded, name, "training", own));
+                eval.Add(FittingExamples(loaded, name, "held-out", heldOut));
             }
             var sets = names.Select((name, i) => new EvaluationSet(name, eval[i])).Append(new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(300))).ToList();
 
-            using var loaded = ModelFolder.Load(parse.GetValue(model)!);
             var before = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, null, NoDomainRouting.UnassignedExperts, sets);
             var options = AdaptationOptions.For(parse.GetValue(method)) with
             {
@@ -131,5 +132,20 @@ internal static class AdaptCommand
             return 0;
         })));
         return command;
+    }
+
+    /// <summary>
+    /// The examples whose whole sequence fits the model's context, saying how many were left out: one over-long line in
+    /// a user's file should not stop the run (compare and pre-training filter the same way). None left is an error.
+    /// </summary>
+    private static IReadOnlyList<Example> FittingExamples(LoadedModel loaded, string domain, string kind, IReadOnlyList<Example> examples)
+    {
+        int context = loaded.Config.MaxPositions;
+        var fitting = examples.Where(e => PromptFormat.Fits(loaded.Tokenizer, e, context)).ToList();
+        if (fitting.Count == 0)
+            throw new ArgumentException($"--data {domain}: none of its {examples.Count} {kind} examples fits the model's context of {context} tokens");
+        if (fitting.Count < examples.Count)
+            Console.WriteLine($"--data {domain}: left out {examples.Count - fitting.Count} of {examples.Count} {kind} examples longer than the model's context of {context} tokens");
+        return fitting;
     }
 }

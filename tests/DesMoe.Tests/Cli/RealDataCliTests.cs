@@ -63,6 +63,28 @@ public class RealDataCliTests
         Assert.Equal("error: --held-out 100 is below the minimum of 500", tooFew.Error.Trim());
     }
 
+    [Fact]
+    public async Task Adapt_leaves_out_examples_longer_than_the_context_and_says_how_many()
+    {
+        using var dir = new TempDirectory();
+        var fits = Enumerable.Range(0, 24).Select(i => new Example($"what is {i} + 1", $"{i + 1}")).ToList();
+        var tooLong = Enumerable.Range(0, 3).Select(i => new Example($"recite {i}", string.Concat(Enumerable.Range(0, 800).Select(j => (char)('a' + (j * 7 + i) % 26))))).ToList(); // the fixture's context is 256 tokens
+        Jsonl.Write(dir.File("train.jsonl"), [.. fits.Take(20), .. tooLong]);
+        Jsonl.Write(dir.File("eval.jsonl"), [.. fits.Skip(20), tooLong[0]]);
+        Jsonl.Write(dir.File("long.jsonl"), tooLong);
+
+        var adapt = await CliRunner.RunAsync("http://127.0.0.1:1", null, "adapt", "--model", HubFixtures.Folder("qwen3_moe"), "--steps", "2",
+            "--batch-size", "4", "--data", $"sums={dir.File("train.jsonl")},{dir.File("eval.jsonl")}");
+        Assert.True(adapt.ExitCode == 0, adapt.Error);
+        Assert.Contains("--data sums: left out 3 of 23 training examples longer than the model's context of 256 tokens", adapt.Output);
+        Assert.Contains("--data sums: left out 1 of 5 held-out examples longer than the model's context of 256 tokens", adapt.Output);
+
+        var none = await CliRunner.RunAsync("http://127.0.0.1:1", null, "adapt", "--model", HubFixtures.Folder("qwen3_moe"), "--steps", "2",
+            "--data", $"recital={dir.File("long.jsonl")},{dir.File("eval.jsonl")}");
+        Assert.Equal(1, none.ExitCode);
+        Assert.Equal("error: --data recital: none of its 3 training examples fits the model's context of 256 tokens", none.Error.Trim());
+    }
+
     /// <summary>
     /// 1,800 Ding pairs, 300 licences of 100 words, 1,800 GCIDE medical entries and as many general ones, SymPy
     /// doctests, package descriptions and WordNet synsets, and 20 addresses and chapters, where <c>data fetch</c> puts them.
