@@ -33,7 +33,7 @@ internal static class PeerBenchCommand
         var clients = new Option<string>("--clients") { Description = "comma-separated numbers of concurrent streams to our server", DefaultValueFactory = _ => "1,8,32" };
         var genAiBatch = new Option<int>("--genai-batch") { Description = "prompts per GenAI static batch", DefaultValueFactory = _ => 32 };
         var spinning = new Option<bool>("--ort-spinning") { Description = "let the in-process server's ONNX Runtime threads spin (GenAI's default; the server's is off)" };
-        var serverThreads = new Option<int>("--server-threads") { Description = "intra-op threads of the in-process server's ONNX Runtime session (DesMoe:Threads; 0 = the server's default, every core but one)" };
+        var serverThreads = new Option<int>("--server-threads") { Description = "intra-op threads of the in-process server's ONNX Runtime session (DesMoe:Threads; 0 = the server's default: one for a small model, one per core for a larger one)" };
 
         var command = new Command("peer", "Decode the same prompts through ONNX Runtime GenAI and through our server; print tokens/s, TTFT, ITL, the goal ratios and greedy agreement.")
         {
@@ -117,7 +117,7 @@ internal static class PeerBenchCommand
             var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
             if (MoeConfig.FromJson(info.ConfigJson, "the server's model") != config)
                 throw new ArgumentException($"the server at {address} serves another model ({info.ModelPath}) than {folder}");
-            Console.WriteLine($"our server {(server is null ? address : $"in-process at {server.Address}")}: {info.ExecutionProvider}, spinning {(server is null ? "as configured" : ortSpinning ? "on" : "off")}, intra-op threads {(server is null ? "as configured" : serverThreads == 0 ? $"{Math.Max(1, Environment.ProcessorCount - 1)} (every core but one)" : serverThreads)}");
+            Console.WriteLine($"our server {(server is null ? address : $"in-process at {server.Address}")}: {info.ExecutionProvider}, spinning {(server is null ? "as configured" : ortSpinning ? "on" : "off")}, intra-op threads {(server is null ? "as configured" : serverThreads == 0 ? DefaultThreads(config) : serverThreads)}");
             int passes = await WarmUpAsync(client, bare, newTokens, levels, inProcess: server is not null, cancellation);
             Console.WriteLine($"warm-up: {passes} untimed passes over the levels ({System.Runtime.JitInfo.GetCompiledMethodCount():N0} methods JIT-compiled in this process)");
             foreach (var level in levels) runs.Add(await ServerStreams.RunAsync(client, bare, newTokens, level, cancellation));
@@ -151,6 +151,9 @@ internal static class PeerBenchCommand
     }
 
     private const int SettledMethods = 50, MinPasses = 2, MaxPasses = 6;
+
+    private static string DefaultThreads(MoeConfig config) =>
+        new DesMoe.Server.Options.ServerOptions().InferenceThreads(config) is var threads and > 0 ? $"{threads} (the server's default for this model size)" : "one per core (the server's default for this model size)";
 
     private static int Report(IReadOnlyList<PeerRun> runs, int prompts)
     {

@@ -30,7 +30,7 @@ public sealed class InProcessServer : IAsyncDisposable
 
     /// <param name="maxBatch">sequences decoded together; at least the most concurrent streams, so they all batch</param>
     /// <param name="ortSpinning">let ONNX Runtime's idle threads spin (the server's default is off)</param>
-    /// <param name="threads">ONNX Runtime intra-op threads (0 = the server's default, every core but one)</param>
+    /// <param name="threads">ONNX Runtime intra-op threads (0 = the server's default, by model size)</param>
     public static async Task<InProcessServer> StartAsync(string exportFolder, int maxBatch, bool ortSpinning, int threads = 0)
     {
         var data = Path.Combine(Path.GetTempPath(), $"desmoe-peer-{Guid.NewGuid():N}");

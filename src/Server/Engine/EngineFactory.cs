@@ -49,7 +49,10 @@ public static class EngineFactory
         }
 
         var exported = store.OnnxFolder(version);
-        var decoder = OnnxDecoder.Load(exported, new OnnxSessionSettings { Provider = options.ExecutionProvider, Threads = options.InferenceThreads(), AllowSpinning = options.OrtSpinning });
+        // The export's config.json sizes the thread pool; a folder without one leaves it to ONNX Runtime (one per core).
+        var configPath = Path.Combine(exported, Core.Config.MoeConfig.FileName);
+        var threads = File.Exists(configPath) ? options.InferenceThreads(Core.Config.MoeConfig.Load(configPath)) : options.Threads;
+        var decoder = OnnxDecoder.Load(exported, new OnnxSessionSettings { Provider = options.ExecutionProvider, Threads = threads, AllowSpinning = options.OrtSpinning });
         var manifestPath = Path.Combine(exported, ExportManifest.FileName);
         var manifest = File.Exists(manifestPath) ? System.Text.Json.JsonSerializer.Deserialize<ExportManifest>(File.ReadAllText(manifestPath)) : null;
         Routing.DomainClassifier? classifier;

@@ -45,16 +45,20 @@ public sealed class ServerOptions
     /// <summary>Requests asking for more new tokens are rejected with INVALID_ARGUMENT.</summary>
     public int MaxNewTokensLimit { get; set; } = 512;
 
-    /// <summary>CPU threads for inference; 0 = every core but one (see <see cref="InferenceThreads"/>).</summary>
+    /// <summary>CPU threads for inference; 0 = chosen by the model's size (see <see cref="InferenceThreads"/>).</summary>
     public int Threads { get; set; }
 
     /// <summary>
-    /// ONNX Runtime's intra-op threads: <see cref="Threads"/>, or by default every core but one (at least one). The
-    /// scheduler thread is one of them; the core left over runs Kestrel and the response writes, which otherwise
-    /// pre-empt the decode step's workers mid-op. Measured on 2 cores (docs/serving.md): one thread decodes a step
-    /// faster than two at batch 1 and 32 alike, and the server streams 1.4-1.6x the tokens.
+    /// ONNX Runtime's intra-op threads: <see cref="Threads"/>, or by default one for a model whose hidden size is under
+    /// <see cref="SmallModelHiddenSize"/> and one per core (ONNX Runtime's default, 0) for larger ones. A small model's
+    /// matrix products are too small to split: waking a second worker for each op costs more than it gives, and the
+    /// core it would take runs Kestrel and the response writes. Measured on 2 cores (docs/serving.md): the bundled
+    /// model (hidden 128) streams 1.4-1.6x the tokens on one thread, a 370M-parameter model (hidden 1024) 1.6-1.8x on two.
     /// </summary>
-    public int InferenceThreads() => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount - 1);
+    public int InferenceThreads(Core.Config.MoeConfig model) => Threads > 0 ? Threads : model.HiddenSize < SmallModelHiddenSize ? 1 : 0;
+
+    /// <summary>Hidden sizes below this decode on one intra-op thread unless <see cref="Threads"/> says otherwise.</summary>
+    public const int SmallModelHiddenSize = 512;
 
     /// <summary>Let ONNX Runtime's idle threads spin (faster alone on a machine, slower when the cores are shared).</summary>
     public bool OrtSpinning { get; set; }
