@@ -51,7 +51,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         _buffers = new DecodeBuffers(options.MaxBatch, ContextWindow, config.VocabSize, decoder.ReportsRouting ? config.NumMoeLayers : 0, config.TopK);
         _binding = decoder.CreateStepBinding();
         _waiting = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
-        _scheduler = Task.Factory.StartNew(RunScheduler, TaskCreationOptions.LongRunning).Unwrap();
+        _scheduler = Task.Factory.StartNew(RunScheduler, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     public MoeConfig Config => _decoder.Info.Config;
@@ -99,15 +99,22 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         }
     }
 
-    private async Task RunScheduler()
+    /// <summary>
+    /// The decode loop, on the engine's own thread for its whole life: it blocks that thread while there is nothing to
+    /// decode instead of awaiting. Awaiting moved the loop onto a thread-pool worker, which it then held for as long as
+    /// the batch ran, leaving the pool one worker fewer for Kestrel, the response writes and the continuations that
+    /// deliver each token (on 2 cores: one of two).
+    /// </summary>
+    private void RunScheduler()
     {
+        Thread.CurrentThread.Name = "desmoe-engine";
         var active = new List<ActiveSequence>();
         var stop = _stopping.Token;
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                if (active.Count == 0 && !await _waiting.Reader.WaitToReadAsync(stop)) break;
+                if (active.Count == 0 && !_waiting.Reader.WaitToReadAsync(stop).AsTask().GetAwaiter().GetResult()) break;
                 var admitted = new List<ActiveSequence>();
                 while (active.Count + admitted.Count < _options.MaxBatch && _waiting.Reader.TryRead(out var next))
                 {
