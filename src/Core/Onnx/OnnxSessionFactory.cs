@@ -32,6 +32,9 @@ public static class OnnxSessionFactory
     public const string CudaProvider = "CUDAExecutionProvider";
     public const string CpuProvider = "CPUExecutionProvider";
 
+    /// <summary>The GPU a CUDA session runs on (and where the server keeps its KV cache).</summary>
+    public const int CudaDevice = 0;
+
     public static (InferenceSession Session, string Provider) Create(string modelPath, OnnxSessionSettings settings)
     {
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"ONNX model not found: {modelPath}", modelPath);
@@ -44,7 +47,7 @@ public static class OnnxSessionFactory
             try
             {
                 var options = BaseOptions(settings);
-                options.AppendExecutionProvider_CUDA(0);
+                options.AppendExecutionProvider_CUDA(CudaDevice);
                 return (new InferenceSession(modelPath, options), CudaProvider);
             }
             catch (OnnxRuntimeException) when (settings.Provider == ExecutionProviderPreference.Auto)

@@ -31,11 +31,19 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
     private readonly DecodeBuffers _buffers;
     private readonly OnnxStepBinding _binding;
     private readonly Telemetry.ExpertUtilization _utilization;
+    private readonly IDisposable? _ownedKvMemory;
     private int _stepsSinceFlush;
     private int _inFlight;
 
     public OnnxBatchingEngine(OnnxDecoder decoder, BatchingOptions options, string modelVersion, long parameterCount, ILogger logger,
         Routing.DomainClassifier? domainClassifier = null)
+        : this(decoder, options, modelVersion, parameterCount, logger, domainClassifier, KvMemoryFor(decoder.ExecutionProvider))
+    {
+    }
+
+    /// <param name="kvMemory">where the KV slots live: null for managed host arrays, else native buffers in that memory (owned when disposable)</param>
+    internal OnnxBatchingEngine(OnnxDecoder decoder, BatchingOptions options, string modelVersion, long parameterCount, ILogger logger,
+        Routing.DomainClassifier? domainClassifier, IKvMemory? kvMemory)
     {
         DomainClassifier = domainClassifier;
         _decoder = decoder;
@@ -45,14 +53,30 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         ParameterCount = parameterCount;
         var config = decoder.Info.Config;
         _utilization = new Telemetry.ExpertUtilization(decoder.Info.Domains, config.NumMoeLayers, config.NumRoutedExperts);
-        // Host buffers: the CPU provider reads them in place (a CUDA build would allocate device buffers here, see IKvBuffer).
         ContextWindow = Math.Min(options.ContextWindow, config.MaxPositions);
-        _slots = new KvSlots(config.NumLayers, options.MaxBatch, config.CacheHeads, ContextWindow, config.KeyCacheDim, config.ValueCacheDim, length => new HostKvBuffer(length));
+        _ownedKvMemory = kvMemory as IDisposable;
+        try
+        {
+            Func<long, IKvBuffer> allocate = kvMemory is null ? length => new HostKvBuffer(length) : length => new NativeKvBuffer(kvMemory, length);
+            _slots = new KvSlots(config.NumLayers, options.MaxBatch, config.CacheHeads, ContextWindow, config.KeyCacheDim, config.ValueCacheDim, allocate);
+        }
+        catch
+        {
+            _ownedKvMemory?.Dispose();
+            throw;
+        }
         _buffers = new DecodeBuffers(options.MaxBatch, ContextWindow, config.VocabSize, decoder.ReportsRouting ? config.NumMoeLayers : 0, config.TopK);
         _binding = decoder.CreateStepBinding();
         _waiting = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
         _scheduler = Task.Factory.StartNew(RunScheduler, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
+
+    /// <summary>
+    /// The KV cache lives where the provider computes: in device memory under CUDA, so a decode step moves only the
+    /// token ids, masks and logits across PCIe instead of the whole cache both ways; in managed host arrays on the CPU.
+    /// </summary>
+    private static IKvMemory? KvMemoryFor(string executionProvider) =>
+        executionProvider == OnnxSessionFactory.CudaProvider ? new CudaKvMemory(OnnxSessionFactory.CudaDevice) : null;
 
     public MoeConfig Config => _decoder.Info.Config;
     public ITextTokenizer Tokenizer => _decoder.Info.Tokenizer;
@@ -277,6 +301,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         }
         _binding.Dispose();
         _slots.Dispose();
+        _ownedKvMemory?.Dispose();
         _decoder.Dispose();
         _stopping.Dispose();
     }

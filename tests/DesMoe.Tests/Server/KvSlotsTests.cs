@@ -5,9 +5,10 @@ using Xunit;
 namespace DesMoe.Tests.Server;
 
 /// <summary>
-/// The resident KV slots without a model: one layer, two kv heads, head dim 1, a context of 40. A step is simulated
-/// as the graph does it (present = past concatenated with the new position), and every position carries a value
-/// naming its sequence, head and position, so a row that moved, widened or was compacted can be checked exactly.
+/// The resident KV slots without a model, over both kinds of buffer: one layer, two kv heads, head dim 1, a context
+/// of 40. A step is simulated as the graph does it (present = past concatenated with the new position), and every
+/// position carries a value naming its sequence, head and position, so a row that moved, widened or was compacted
+/// can be checked exactly.
 /// </summary>
 public sealed class KvSlotsTests
 {
@@ -15,7 +16,11 @@ public sealed class KvSlotsTests
 
     private static float Value(int sequence, int head, int position) => sequence * 1000 + head * 100 + position;
 
-    private static KvSlots Slots(int rows = 3) => new(1, rows, KvHeads, Context, 1, 1, n => new HostKvBuffer(n));
+    /// <summary>The buffers the CPU provider serves from, and the native ones the CUDA path uses, over host memory.</summary>
+    public static TheoryData<string> Memories => ["managed", "native"];
+
+    private static KvSlots Slots(string memory, int rows = 3) => new(1, rows, KvHeads, Context, 1, 1,
+        memory == "native" ? n => new NativeKvBuffer(HostKvMemory.Instance, n) : n => new HostKvBuffer(n));
 
     /// <summary>A one-row prefill present of <paramref name="length"/> positions, left-padded to <paramref name="width"/>.</summary>
     private static OnnxKvCache Prefill(int sequence, int length, int width)
@@ -70,10 +75,11 @@ public sealed class KvSlotsTests
         }
     }
 
-    [Fact]
-    public void Rows_keep_their_positions_through_steps_a_widening_join_and_a_leaving_row()
+    [Theory]
+    [MemberData(nameof(Memories))]
+    public void Rows_keep_their_positions_through_steps_a_widening_join_and_a_leaving_row(string memory)
     {
-        using var slots = Slots();
+        using var slots = Slots(memory);
         Join(slots, sequence: 1, length: 3, paddedTo: 3);
         Step(slots, 1);
         Join(slots, sequence: 2, length: 6, paddedTo: 8); // longer than the width 4: the batch widens
@@ -93,10 +99,11 @@ public sealed class KvSlotsTests
         AssertRow(slots, 1, sequence: 2, length: 9);
     }
 
-    [Fact]
-    public void Padding_beyond_the_slack_and_a_present_past_the_context_are_compacted_away()
+    [Theory]
+    [MemberData(nameof(Memories))]
+    public void Padding_beyond_the_slack_and_a_present_past_the_context_are_compacted_away(string memory)
     {
-        using var slots = Slots();
+        using var slots = Slots(memory);
         Join(slots, sequence: 1, length: 30, paddedTo: 30);
         Join(slots, sequence: 2, length: 3, paddedTo: 3);
         slots.RemoveAt(0);
@@ -124,10 +131,11 @@ public sealed class KvSlotsTests
         AssertRow(slots, 0, sequence: 4, length: 27);
     }
 
-    [Fact]
-    public void Errors_name_the_bad_value()
+    [Theory]
+    [MemberData(nameof(Memories))]
+    public void Errors_name_the_bad_value(string memory)
     {
-        using var slots = Slots(rows: 1);
+        using var slots = Slots(memory, rows: 1);
         Assert.Contains("context of 40", Assert.Throws<ArgumentOutOfRangeException>(() => slots.Reserve(40)).Message);
         Join(slots, sequence: 1, length: 3, paddedTo: 3);
         using var present = Prefill(2, 2, 2);

@@ -4,6 +4,7 @@ using DesMoe.Core.Onnx;
 using DesMoe.Core.Tokenization;
 using DesMoe.Exporter.Graph;
 using DesMoe.Server.Engine;
+using DesMoe.Server.Engine.Decoding;
 using DesMoe.Tests.Export;
 using DesMoe.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -62,9 +63,25 @@ public sealed class ResidentKvDecodeTests(ExportFixture fixture) : IClassFixture
         for (int i = 0; i < Requests.Length; i++) Assert.True(previous[i].SequenceEqual(batched[i]), $"request {i} ({Requests[i].Prompt}) differs from the previous engine's tokens");
     }
 
-    private static OnnxBatchingEngine Engine(string folder, int maxBatch) =>
+    /// <summary>
+    /// The CUDA provider's cache layout (native buffers bound by pointer, rows moved by the memory's own copies) run
+    /// over host memory: the same mixed batch must decode the same tokens as the managed buffers the CPU serves from.
+    /// </summary>
+    [Fact]
+    public async Task Native_kv_buffers_decode_the_mixed_batch_as_the_managed_ones_do()
+    {
+        var folder = fixture.Exports[ExpertKernel.ContribMoe].OutputFolder;
+        List<List<int>> managed, native;
+        using (var engine = Engine(folder, maxBatch: 4))
+            managed = (await Task.WhenAll(Requests.Select(r => Decode(engine, r)))).ToList();
+        using (var engine = Engine(folder, maxBatch: 4, HostKvMemory.Instance))
+            native = (await Task.WhenAll(Requests.Select(r => Decode(engine, r)))).ToList();
+        for (int i = 0; i < Requests.Length; i++) Assert.True(managed[i].SequenceEqual(native[i]), $"request {i} ({Requests[i].Prompt}) decoded differently over native buffers");
+    }
+
+    private static OnnxBatchingEngine Engine(string folder, int maxBatch, IKvMemory? kvMemory = null) =>
         new(OnnxDecoder.Load(folder, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }),
-            new BatchingOptions { MaxBatch = maxBatch, QueueCapacity = Requests.Length }, "test", 0, NullLogger.Instance);
+            new BatchingOptions { MaxBatch = maxBatch, QueueCapacity = Requests.Length }, "test", 0, NullLogger.Instance, null, kvMemory);
 
     private static async Task<List<int>> Decode(OnnxBatchingEngine engine, (string Prompt, string Domain, int MaxNewTokens, bool IgnoreEnd) r)
     {

@@ -4,9 +4,8 @@ namespace DesMoe.Server.Engine.Decoding;
 
 /// <summary>
 /// Float memory that ONNX Runtime reads and writes in place through tensors laid over it. <see cref="HostKvBuffer"/>
-/// is host memory for the CPU provider; a CUDA build would implement the same members over device memory (an
-/// <see cref="OrtAllocator"/> for the session's <c>OrtMemoryInfo("Cuda", ...)</c>, copies through
-/// <see cref="OrtEnv.CopyTensors"/>), and <see cref="KvSlots"/> would bind it unchanged.
+/// is managed host memory for the CPU provider; <see cref="NativeKvBuffer"/> lies in an <see cref="IKvMemory"/>, the
+/// GPU's under the CUDA provider. <see cref="KvSlots"/> binds either unchanged.
 /// </summary>
 internal interface IKvBuffer : IDisposable
 {
