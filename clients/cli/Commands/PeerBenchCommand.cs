@@ -35,7 +35,7 @@ internal static class PeerBenchCommand
         var spinning = new Option<bool>("--ort-spinning") { Description = "let the in-process server's ONNX Runtime threads spin (GenAI's default; the server's is off)" };
         var serverThreads = new Option<int>("--server-threads") { Description = "intra-op threads of the in-process server's ONNX Runtime session (DesMoe:Threads; 0 = the server's default: one for a small model, one per core for a larger one)" };
 
-        var command = new Command("peer", "Decode the same prompts through ONNX Runtime GenAI and through our server; print tokens/s, TTFT, ITL, the goal ratios and greedy agreement.")
+        var command = new Command("peer", "Decode the same prompts through ONNX Runtime GenAI, through our server and (in-process) through its engine without gRPC; print tokens/s, TTFT, ITL, the goal ratios and greedy agreement.")
         {
             model, export, address, promptCount, promptFile, newTokens, clients, genAiBatch, spinning, serverThreads,
         };
@@ -120,6 +120,13 @@ internal static class PeerBenchCommand
             Console.WriteLine($"our server {(server is null ? address : $"in-process at {server.Address}")}: {info.ExecutionProvider}, spinning {(server is null ? "as configured" : ortSpinning ? "on" : "off")}, intra-op threads {(server is null ? "as configured" : serverThreads == 0 ? DefaultThreads(config) : serverThreads)}");
             int passes = await WarmUpAsync(client, bare, newTokens, levels, inProcess: server is not null, cancellation);
             Console.WriteLine($"warm-up: {passes} untimed passes over the levels ({System.Runtime.JitInfo.GetCompiledMethodCount():N0} methods JIT-compiled in this process)");
+            if (server is not null)
+            {
+                // Next to our gRPC single stream (the first level), so the two see the same state of the machine.
+                using var lease = server.AcquireModel();
+                await EngineStreams.SingleStreamAsync(lease.Engine, full, newTokens, cancellation); // untimed: its own path's JIT
+                runs.Add(await EngineStreams.SingleStreamAsync(lease.Engine, full, newTokens, cancellation));
+            }
             foreach (var level in levels) runs.Add(await ServerStreams.RunAsync(client, bare, newTokens, level, cancellation));
         }
         finally
@@ -175,6 +182,9 @@ internal static class PeerBenchCommand
             Goal("ours 1 stream / GenAI 1 stream", single.TokensPerSecond / reference.TokensPerSecond, SingleStreamGoal);
         if (ours.FirstOrDefault(r => r.Streams == ConcurrentGoalStreams) is { } concurrent)
             Goal($"ours {ConcurrentGoalStreams} streams / GenAI 1 stream", concurrent.TokensPerSecond / reference.TokensPerSecond, ConcurrentGoal);
+        if (runs.FirstOrDefault(r => r.Engine == EngineStreams.Name) is { } alone && ours.FirstOrDefault(r => r.Streams == 1) is { } overGrpc)
+            Console.WriteLine($"our engine alone / GenAI 1 stream: {alone.TokensPerSecond / reference.TokensPerSecond:F2}x; serving it over gRPC keeps " +
+                              $"{100 * overGrpc.TokensPerSecond / alone.TokensPerSecond:F0}% of its single-stream tokens/s (TTFT p50 {alone.TimeToFirstToken.P50:F1} -> {overGrpc.TimeToFirstToken.P50:F1} ms)");
         var genAiBatch = runs[1];
         if (ours.FirstOrDefault(r => r.Streams == genAiBatch.Streams) is { } sameWidth)
             Console.WriteLine($"ours {sameWidth.Streams} streams / GenAI static batch of {genAiBatch.Streams}: {sameWidth.TokensPerSecond / genAiBatch.TokensPerSecond:F2}x (no goal)");

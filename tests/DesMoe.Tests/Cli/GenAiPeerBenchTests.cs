@@ -18,6 +18,9 @@ public sealed class GenAiPeerBenchTests
         Assert.Contains("ONNX Runtime GenAI, static batch ", run.Output);
         Assert.Matches(@"ours \(gRPC, continuous batching\)\s+3\s+\d+", run.Output);
         Assert.Matches(@"ours 1 stream / GenAI 1 stream: \d+\.\d\dx \(goal >= 1\.0x: (met|MISSED)\)", run.Output);
+        // The engine driven without gRPC decodes the same tokens and is set against our gRPC single stream.
+        Assert.Matches(@"our engine alone \(no gRPC\)\s+1\s+\d+ .*\| 3/3 prompts", run.Output);
+        Assert.Matches(@"our engine alone / GenAI 1 stream: \d+\.\d\dx; serving it over gRPC keeps \d+% of its single-stream tokens/s \(TTFT p50 \d+\.\d -> \d+\.\d ms\)", run.Output);
         Assert.Contains("ours 3 streams / GenAI static batch of 3:", run.Output);
         Assert.Contains("greedy outputs: equal on all 3 prompts for every engine and level", run.Output);
         Assert.Contains("3/3 prompts", run.Output);
