@@ -23,7 +23,7 @@ internal static class ExportBenchCommand
             DefaultValueFactory = _ => 200,
         };
 
-        var command = new Command("onnx", "Prefill and per-token decode latency and file size: TorchSharp eager vs the exported ONNX graph (both expert kernels, fp32 and int8/int4 experts) on ONNX Runtime CPU, and the quality quantization costs.")
+        var command = new Command("onnx", "Prefill and per-token decode latency and file size: TorchSharp eager vs the exported ONNX graph (both expert kernels; fp32, int8 and int4 experts; int8 compute) on ONNX Runtime CPU, and the quality quantization costs.")
         {
             model, prompt, decode, batches, repeats, quality,
         };
@@ -34,30 +34,35 @@ internal static class ExportBenchCommand
             var work = Path.Combine(Path.GetTempPath(), $"desmoe-bench-{Guid.NewGuid():N}");
             try
             {
-                var variants = new (ExpertKernel Kernel, ExpertQuantization Quantization)[]
+                var variants = new ExportOptions[]
                 {
-                    (ExpertKernel.StandardOps, ExpertQuantization.None), (ExpertKernel.ContribMoe, ExpertQuantization.None),
-                    (ExpertKernel.StandardOps, ExpertQuantization.Int8), (ExpertKernel.StandardOps, ExpertQuantization.Int4),
+                    new() { Experts = ExpertKernel.StandardOps }, new() { Experts = ExpertKernel.ContribMoe },
+                    new() { Experts = ExpertKernel.StandardOps, Quantization = ExpertQuantization.Int8 },
+                    new() { Experts = ExpertKernel.StandardOps, Quantization = ExpertQuantization.Int4 },
+                    new() { Experts = ExpertKernel.StandardOps, Quantization = ExpertQuantization.Int8, QuantizedCompute = QuantizedCompute.Int8 },
+                    new() { Experts = ExpertKernel.StandardOps, Quantization = ExpertQuantization.Int4, QuantizedCompute = QuantizedCompute.Int8 },
                 };
-                var decoders = variants.Select(v =>
+                var exports = variants.Select(v =>
                 {
-                    var name = v.Quantization == ExpertQuantization.None ? $"ONNX Runtime {v.Kernel}" : $"ONNX Runtime {v.Kernel} {v.Quantization}";
-                    var exported = ModelExporter.Export(folder, Path.Combine(work, name.Replace(' ', '-')), new ExportOptions { Experts = v.Kernel, Quantization = v.Quantization });
-                    Console.WriteLine($"{name,-36} model.onnx {exported.Manifest.ModelBytes / 1e6,8:F2} MB, parity {exported.Manifest.ParityMaxAbsError.Values.Max():E1}");
-                    return (Name: name, Decoder: OnnxDecoder.Load(exported.ModelPath, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }));
+                    var name = $"ONNX Runtime {v.Experts}" + (v.Quantization == ExpertQuantization.None ? "" : $" {v.Quantization}")
+                               + (v.QuantizedCompute == QuantizedCompute.Int8 ? ", int8 compute" : "");
+                    var exported = ModelExporter.Export(folder, Path.Combine(work, $"variant-{Array.IndexOf(variants, v)}"), v);
+                    Console.WriteLine($"{name,-44} model.onnx {exported.Manifest.ModelBytes / 1e6,8:F2} MB, parity {exported.Manifest.ParityMaxAbsError.Values.Max():E1}");
+                    return (Name: name, Folder: exported.OutputFolder);
                 }).ToList();
+                var decoders = exports.Select(x => (x.Name, Decoder: OnnxDecoder.Load(x.Folder, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }))).ToList();
                 Console.WriteLine($"model {loaded.Folder}: {loaded.Model.ParameterCount():N0} parameters; {Environment.ProcessorCount} cores, TorchSharp {get_num_threads()} threads, ONNX Runtime CPU");
-                Console.WriteLine($"{"engine",-36} {"batch",5} {"prompt",6} {"prefill ms",11} {"decode ms/step",15} {"decode tok/s",13}");
+                Console.WriteLine($"{"engine",-44} {"batch",5} {"prompt",6} {"prefill ms",11} {"decode ms/step",15} {"decode tok/s",13}");
                 int p = parse.GetValue(prompt), d = parse.GetValue(decode), n = parse.GetValue(repeats);
                 foreach (var batch in parse.GetValue(batches)!.Split(',').Select(int.Parse))
                 {
                     var rows = new List<LatencyRow> { LatencyBenchmark.TorchSharp(loaded.Model, batch, p, d, n) };
                     rows.AddRange(decoders.Select(x => LatencyBenchmark.Onnx(x.Name, x.Decoder, batch, p, d, n)));
                     foreach (var r in rows)
-                        Console.WriteLine($"{r.Engine,-36} {r.Batch,5} {r.PromptTokens,6} {r.PrefillMs,11:F2} {r.DecodeMsPerStep,15:F2} {r.DecodeTokensPerSecond,13:F0}");
+                        Console.WriteLine($"{r.Engine,-44} {r.Batch,5} {r.PromptTokens,6} {r.PrefillMs,11:F2} {r.DecodeMsPerStep,15:F2} {r.DecodeTokensPerSecond,13:F0}");
                 }
                 foreach (var x in decoders) x.Decoder.Dispose();
-                if (parse.GetValue(quality) is > 0 and var examples) QuantizationQuality.Print(folder, examples);
+                if (parse.GetValue(quality) is > 0 and var examples) QuantizationQuality.Print(exports.Where(x => !x.Name.Contains(nameof(ExpertKernel.ContribMoe))).ToList(), examples);
             }
             finally
             {

@@ -40,28 +40,42 @@ public static class ExactMatchEvaluator
         model.eval();
         try
         {
-            int correct = 0;
-            double scoreSum = 0;
-            var failures = new List<(Example, string)>();
-            foreach (var chunk in examples.Chunk(batchSize))
-            {
-                var prompts = chunk.Select(e => (IReadOnlyList<int>)PromptFormat.EncodePrompt(tokenizer, e.Prompt)).ToList();
-                int maxNew = chunk.Max(e => tokenizer.Encode(e.Completion).Count) + 2;
-                var outputs = GreedyDecoder.Generate(model, tokenizer.Special, prompts, maxNew, domainId, domainRouting);
-                for (int i = 0; i < chunk.Length; i++)
-                {
-                    var answer = tokenizer.Decode(outputs[i]);
-                    bool exact = answer == chunk[i].Completion;
-                    scoreSum += metric == TaskMetric.RougeL ? RougeL.F1(answer, chunk[i].Completion) : exact ? 1 : 0;
-                    if (exact) correct++;
-                    else if (failures.Count < keepFailures) failures.Add((chunk[i], answer));
-                }
-            }
-            return new ExactMatchResult(correct, examples.Count, failures) { Metric = metric, ScoreSum = scoreSum };
+            return Score(tokenizer, examples, batchSize, keepFailures, metric,
+                (prompts, maxNew) => GreedyDecoder.Generate(model, tokenizer.Special, prompts, maxNew, domainId, domainRouting));
         }
         finally
         {
             model.train(wasTraining);
         }
+    }
+
+    /// <summary>The same evaluation through an exported graph on ONNX Runtime: what a served export answers, quantized compute included.</summary>
+    public static ExactMatchResult Evaluate(Onnx.OnnxDecoder decoder, ITextTokenizer tokenizer, IReadOnlyList<Example> examples,
+        int batchSize = 64, int keepFailures = 5, int domainId = DomainRouting.NoDomain, TaskMetric metric = TaskMetric.ExactMatch) =>
+        Score(tokenizer, examples, batchSize, keepFailures, metric,
+            (prompts, maxNew) => Onnx.OnnxGreedyDecoder.Generate(decoder, tokenizer.Special, prompts, maxNew, domainId));
+
+    /// <param name="generate">greedy completions of a batch of prompts, up to the given new tokens</param>
+    private static ExactMatchResult Score(ITextTokenizer tokenizer, IReadOnlyList<Example> examples, int batchSize, int keepFailures, TaskMetric metric,
+        Func<IReadOnlyList<IReadOnlyList<int>>, int, List<List<int>>> generate)
+    {
+        int correct = 0;
+        double scoreSum = 0;
+        var failures = new List<(Example, string)>();
+        foreach (var chunk in examples.Chunk(batchSize))
+        {
+            var prompts = chunk.Select(e => (IReadOnlyList<int>)PromptFormat.EncodePrompt(tokenizer, e.Prompt)).ToList();
+            int maxNew = chunk.Max(e => tokenizer.Encode(e.Completion).Count) + 2;
+            var outputs = generate(prompts, maxNew);
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                var answer = tokenizer.Decode(outputs[i]);
+                bool exact = answer == chunk[i].Completion;
+                scoreSum += metric == TaskMetric.RougeL ? RougeL.F1(answer, chunk[i].Completion) : exact ? 1 : 0;
+                if (exact) correct++;
+                else if (failures.Count < keepFailures) failures.Add((chunk[i], answer));
+            }
+        }
+        return new ExactMatchResult(correct, examples.Count, failures) { Metric = metric, ScoreSum = scoreSum };
     }
 }

@@ -29,4 +29,5 @@ public static class OnnxMetadataKeys
     public const string WeightPrecision = "desmoe.weight_precision";
     /// <summary>Routed experts' storage: None, Int8 or Int4 (blockwise, com.microsoft.MatMulNBits).</summary>
     public const string ExpertQuantization = "desmoe.expert_quantization";
+    public const string QuantizedCompute = "desmoe.quantized_compute";
 }

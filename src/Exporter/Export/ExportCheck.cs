@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 
 namespace DesMoe.Exporter.Export;
 
-/// <summary>Largest |ONNX - TorchSharp| logit difference for one domain id over a prefill and a few decode steps.</summary>
-public sealed record DomainParity(int DomainId, string Domain, double MaxAbsError);
+/// <summary>Largest |ONNX - TorchSharp| logit difference for one domain id over a prefill and a few decode steps, and the largest |TorchSharp logit| there.</summary>
+public sealed record DomainParity(int DomainId, string Domain, double MaxAbsError, double MaxAbsLogit);
 
 /// <summary>
 /// Runs the same token sequences through the exported graph (ONNX Runtime) and the TorchSharp model, prefill then
@@ -18,18 +18,21 @@ public static class ExportCheck
         IReadOnlyList<IReadOnlyList<int>> prompts, int decodeSteps)
     {
         var domainIds = new[] { DomainRouting.NoDomain }.Concat(Enumerable.Range(0, decoder.Info.Domains.Count));
-        return domainIds.Select(d => new DomainParity(d, d < 0 ? "(none)" : decoder.Info.Domains[d],
-            prompts.Max(p => MaxAbsError(model, routing, decoder, p, d, decodeSteps)))).ToList();
+        return domainIds.Select(d =>
+        {
+            var gaps = prompts.Select(p => Compare(model, routing, decoder, p, d, decodeSteps)).ToList();
+            return new DomainParity(d, d < 0 ? "(none)" : decoder.Info.Domains[d], gaps.Max(g => g.Error), gaps.Max(g => g.Logit));
+        }).ToList();
     }
 
-    private static double MaxAbsError(MoeTransformer model, DomainRouting routing, OnnxDecoder decoder, IReadOnlyList<int> prompt, int domainId, int decodeSteps)
+    private static (double Error, double Logit) Compare(MoeTransformer model, DomainRouting routing, OnnxDecoder decoder, IReadOnlyList<int> prompt, int domainId, int decodeSteps)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         using var torchCache = new KvCache(model.Config.NumLayers);
         var domains = tensor(new long[] { domainId });
         var onnxCache = decoder.EmptyCache(1);
-        double worst = 0;
+        double worst = 0, largest = 0;
         var tokens = prompt.Select(t => (long)t).ToArray();
         long position = 0;
         try
@@ -46,7 +49,11 @@ public static class ExportCheck
                 onnxCache = decoder.Advance(new OnnxStepInput(1, seq, tokens, mask, positions, [domainId]), onnxCache, output =>
                 {
                     var logits = output.Logits;
-                    for (int i = 0; i < reference.Length; i++) worst = Math.Max(worst, Math.Abs(reference[i] - logits[i]));
+                    for (int i = 0; i < reference.Length; i++)
+                    {
+                        worst = Math.Max(worst, Math.Abs(reference[i] - logits[i]));
+                        largest = Math.Max(largest, Math.Abs(reference[i]));
+                    }
                     next = TokenSampler.ArgMax(output.LastLogits(0));
                 });
 
@@ -58,6 +65,6 @@ public static class ExportCheck
         {
             onnxCache.Dispose();
         }
-        return worst;
+        return (worst, largest);
     }
 }

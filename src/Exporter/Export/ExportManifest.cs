@@ -23,11 +23,14 @@ public sealed record ExportManifest
     [JsonPropertyName("expert_kernel")] public string ExpertKernel { get; init; } = "";
     [JsonPropertyName("weight_precision")] public string WeightPrecision { get; init; } = "";
     [JsonPropertyName("expert_quantization")] public string ExpertQuantization { get; init; } = "None";
+    [JsonPropertyName("quantized_compute")] public string QuantizedCompute { get; init; } = "Float32";
     [JsonPropertyName("no_domain_routing")] public string NoDomainRouting { get; init; } = "";
     [JsonPropertyName("domains")] public IReadOnlyList<string> Domains { get; init; } = [];
     [JsonPropertyName("source_folder")] public string SourceFolder { get; init; } = "";
     [JsonPropertyName("source_sha256")] public string SourceSha256 { get; init; } = "";
     [JsonPropertyName("parity_max_abs_error")] public IReadOnlyDictionary<string, double> ParityMaxAbsError { get; init; } = new Dictionary<string, double>();
+    /// <summary>Per domain, the largest |reference logit| in the check: the scale the int8-compute bound is relative to.</summary>
+    [JsonPropertyName("parity_max_abs_logit")] public IReadOnlyDictionary<string, double> ParityMaxAbsLogit { get; init; } = new Dictionary<string, double>();
 
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true });
 }

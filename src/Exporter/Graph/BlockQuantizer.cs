@@ -13,6 +13,19 @@ public enum ExpertQuantization
     Int4,
 }
 
+/// <summary>
+/// What a quantized expert's matrix products compute in: <c>MatMulNBits</c>' <c>accuracy_level</c>. Float32 (level 0)
+/// dequantizes the weights inside the kernel and multiplies in fp32, so the graph matches the dequantized model within
+/// the export check's 1e-4. Int8 (level 4) also quantizes each block of 32 activations to int8 and uses integer dot
+/// products (AVX-512 VNNI / AVX2 on x64): faster, at a logit error the export check bounds relative to the logits'
+/// scale (<see cref="Export.ModelExporter.Int8ComputeTolerance"/>).
+/// </summary>
+public enum QuantizedCompute
+{
+    Float32,
+    Int8,
+}
+
 /// <summary>One weight matrix in <c>MatMulNBits</c>' layout.</summary>
 /// <param name="Packed">[N, blocks, blockSize * bits / 8] quantized values, two 4-bit values per byte low nibble first</param>
 /// <param name="Scales">[N * blocks] one scale per block</param>
@@ -28,6 +41,9 @@ public sealed record QuantizedMatrix(byte[] Packed, float[] Scales, byte[] ZeroP
 public static class BlockQuantizer
 {
     public const int BlockSize = 32;
+
+    /// <summary><c>MatMulNBits</c>' <c>accuracy_level</c> for <paramref name="compute"/> (0: unset, fp32; 4: int8).</summary>
+    public static int AccuracyLevel(QuantizedCompute compute) => compute == QuantizedCompute.Int8 ? 4 : 0;
 
     public static int Bits(ExpertQuantization quantization) => quantization switch
     {

@@ -265,7 +265,7 @@ public sealed class DecoderGraph
 
         var routed = _options.Experts == ExpertKernel.ContribMoe
             ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)
-            : StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization);
+            : StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization, _options.QuantizedCompute);
         if (_config.RoutedScale != 1.0) routed = _g.Mul(routed, _g.FloatScalar("routed_scaling_factor", (float)_config.RoutedScale));
         if (_config.NumSharedExperts > 0)
         {
@@ -304,13 +304,13 @@ public sealed class DecoderGraph
 
     /// <summary>down(silu(gate(x)) * up(x)) for the SwiGLU expert whose parameters start with <paramref name="prefix"/>.</summary>
     internal static string SwiGlu(GraphBuilder g, WeightTable weights, string x, string prefix,
-        ExpertQuantization quantization = ExpertQuantization.None)
+        ExpertQuantization quantization = ExpertQuantization.None, QuantizedCompute compute = QuantizedCompute.Float32)
     {
         string Project(string input, string name)
         {
             if (quantization == ExpertQuantization.None) return g.MatMul(input, weights.Linear(name));
             var (packed, scales, zeroPoints, q) = weights.Quantized(name, BlockQuantizer.Bits(quantization));
-            return g.MatMulNBits(input, packed, scales, zeroPoints, q.K, q.N, q.Bits, q.BlockSize);
+            return g.MatMulNBits(input, packed, scales, zeroPoints, q.K, q.N, q.Bits, q.BlockSize, BlockQuantizer.AccuracyLevel(compute));
         }
         var gate = Project(x, prefix + "gate_proj.weight");
         var up = Project(x, prefix + "up_proj.weight");

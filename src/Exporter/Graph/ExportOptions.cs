@@ -27,6 +27,8 @@ public sealed record ExportOptions
     public NoDomainRouting NoDomain { get; init; } = NoDomainRouting.AllExperts;
     /// <summary>Routed experts stored blockwise-quantized (needs <see cref="ExpertKernel.StandardOps"/>: the contrib MoE op takes float weights).</summary>
     public ExpertQuantization Quantization { get; init; } = ExpertQuantization.None;
+    /// <summary>What the quantized experts' products compute in (only with <see cref="Quantization"/>).</summary>
+    public QuantizedCompute QuantizedCompute { get; init; } = QuantizedCompute.Float32;
     /// <summary>Weights in <c>model.onnx.data</c> beside the graph: true, false, or null for "when the weights pass <see cref="ExternalDataAbove"/>".</summary>
     public bool? ExternalData { get; init; }
 

@@ -11,7 +11,7 @@ namespace DesMoe.Exporter.Graph;
 internal static class StandardOpsExperts
 {
     public static string Build(GraphBuilder g, WeightTable weights, MoeConfig config, string prefix, string tokens, string logits,
-        ExpertQuantization quantization = ExpertQuantization.None)
+        ExpertQuantization quantization = ExpertQuantization.None, QuantizedCompute compute = QuantizedCompute.Float32)
     {
         var probabilities = g.Softmax(logits, -1);
         var (topWeights, topExperts) = g.TopK(probabilities, g.Int64s("k", config.TopK), -1);
@@ -25,7 +25,7 @@ internal static class StandardOpsExperts
             using var scope = g.Scope($"expert.{e}");
             var weight = g.Gather(perExpertWeight, g.Int64Scalar("expert", e), axis: 1);
             var rows = g.Reshape(g.NonZero(weight), g.Int64s("flat", -1));
-            var expertOutput = DecoderGraph.SwiGlu(g, weights, g.Gather(tokens, rows), $"{prefix}experts.{e}.", quantization);
+            var expertOutput = DecoderGraph.SwiGlu(g, weights, g.Gather(tokens, rows), $"{prefix}experts.{e}.", quantization, compute);
             var weighted = g.Mul(expertOutput, g.Unsqueeze(g.Gather(weight, rows), g.Int64s("axes", 1)));
             output = g.ScatterNdAdd(output, g.Unsqueeze(rows, g.Int64s("axes", 1)), weighted);
         }

@@ -49,10 +49,13 @@ public sealed partial class GraphBuilder
         return (outputs[0], outputs[1]);
     }
 
-    /// <summary>com.microsoft.MatMulNBits: <paramref name="a"/> [M, K] times the blockwise-quantized [N, K] weight, transposed: [M, N].</summary>
-    public string MatMulNBits(string a, string packed, string scales, string zeroPoints, int k, int n, int bits, int blockSize) =>
+    /// <summary>
+    /// com.microsoft.MatMulNBits: <paramref name="a"/> [M, K] times the blockwise-quantized [N, K] weight, transposed:
+    /// [M, N]. <paramref name="accuracyLevel"/> is the least precise compute allowed (0 unset: fp32; 4: int8 activations).
+    /// </summary>
+    public string MatMulNBits(string a, string packed, string scales, string zeroPoints, int k, int n, int bits, int blockSize, int accuracyLevel = 0) =>
         Node("MatMulNBits", [a, packed, scales, zeroPoints], 1, OnnxFormat.MicrosoftDomain,
-            Attr.Int("K", k), Attr.Int("N", n), Attr.Int("bits", bits), Attr.Int("block_size", blockSize))[0];
+            Attr.Int("K", k), Attr.Int("N", n), Attr.Int("bits", bits), Attr.Int("block_size", blockSize), Attr.Int("accuracy_level", accuracyLevel))[0];
 
     /// <summary>Dimension <paramref name="axis"/> of <paramref name="x"/> as a 1-element int64 tensor.</summary>
     public string Dim(string x, long axis) => Gather(Shape(x), Int64s("axis", axis));

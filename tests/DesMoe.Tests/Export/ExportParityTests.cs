@@ -217,6 +217,35 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
         Assert.Equal(quantization.ToString(), session.ModelMetadata.CustomMetadataMap[OnnxMetadataKeys.ExpertQuantization]);
     }
 
+    /// <summary>
+    /// Int8 compute (accuracy_level 4) really rounds the activations, so the graph leaves fp32's 1e-4 (proof that the
+    /// attribute reached ONNX Runtime), but stays within its bound relative to the logits' scale, and says so.
+    /// </summary>
+    [Theory]
+    [InlineData(ExpertQuantization.Int8)]
+    [InlineData(ExpertQuantization.Int4)]
+    public void Int8_compute_rounds_the_activations_within_its_relative_bound(ExpertQuantization quantization)
+    {
+        var result = ModelExporter.Export(fixture.ModelFolder, fixture.NewPath($"q8c-{quantization}"),
+            new ExportOptions { Experts = ExpertKernel.StandardOps, Quantization = quantization, QuantizedCompute = QuantizedCompute.Int8 });
+
+        var m = result.Manifest;
+        Assert.All(m.ParityMaxAbsError, kv => Assert.InRange(kv.Value, 0, ModelExporter.Int8ComputeTolerance * m.ParityMaxAbsLogit[kv.Key]));
+        Assert.True(m.ParityMaxAbsError.Values.Max() > ModelExporter.Tolerance, $"max |error| {m.ParityMaxAbsError.Values.Max():E2}: the activations were not rounded");
+        Assert.Equal("Int8", m.QuantizedCompute);
+        using var session = new InferenceSession(result.ModelPath);
+        Assert.Equal("Int8", session.ModelMetadata.CustomMetadataMap[OnnxMetadataKeys.QuantizedCompute]);
+    }
+
+    [Fact]
+    public void Int8_compute_needs_quantized_experts()
+    {
+        var error = Assert.Throws<ArgumentException>(() => ModelExporter.Export(fixture.ModelFolder, fixture.NewPath("q8c-fp32"),
+            new ExportOptions { Experts = ExpertKernel.StandardOps, QuantizedCompute = QuantizedCompute.Int8 }));
+        Assert.Contains("--quantize-experts Int8 or Int4", error.Message);
+        Assert.False(Directory.Exists(fixture.NewPath("q8c-fp32")));
+    }
+
     [Fact]
     public void Quantization_needs_the_standard_ops_kernel()
     {
