@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DesMoe.Server.Engine.Decoding;
 using Microsoft.ML.OnnxRuntime;
 using Xunit;
@@ -74,6 +75,23 @@ public sealed class NativeKvBufferTests
         var e = Assert.Throws<InvalidOperationException>(() => new KvSlots(3, 2, 2, 8, 4, 2, n => new NativeKvBuffer(failing, n)));
         Assert.Contains("allocation 7 refused", e.Message);
         Assert.Equal(0, failing.Live);
+    }
+
+    /// <summary>Where the CUDA runtime is missing (every machine without the GPU build's libraries), the engine says which library and why it needs it.</summary>
+    [Fact]
+    public void Cuda_memory_without_the_cuda_runtime_names_the_library_it_needs()
+    {
+        if (NativeLibrary.TryLoad("libcudart.so.13", out var handle))
+        {
+            NativeLibrary.Free(handle);
+            using var memory = new CudaKvMemory(0); // a GPU machine: the runtime is there, so this must work
+            using var buffer = new NativeKvBuffer(memory, 16);
+            buffer.Write(0, [1f, 2f]);
+            return;
+        }
+        var e = Assert.Throws<InvalidOperationException>(() => new CudaKvMemory(0));
+        Assert.Contains("libcudart.so.13 could not be loaded", e.Message);
+        Assert.Contains("KV cache", e.Message);
     }
 
     [Fact]
