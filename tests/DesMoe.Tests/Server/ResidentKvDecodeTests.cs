@@ -42,9 +42,8 @@ public sealed class ResidentKvDecodeTests(ExportFixture fixture) : IClassFixture
     public async Task A_changing_mixed_batch_decodes_what_each_request_decodes_alone_and_what_the_previous_engine_decoded()
     {
         var folder = fixture.Exports[ExpertKernel.ContribMoe].OutputFolder;
-        List<List<int>> batched, alone;
-        using (var engine = Engine(folder, maxBatch: 4))
-            batched = (await Task.WhenAll(Requests.Select(r => Decode(engine, r)))).ToList();
+        var batched = await DecodeTogetherAsync(folder);
+        List<List<int>> alone;
         using (var engine = Engine(folder, maxBatch: 1))
         {
             alone = [];
@@ -71,12 +70,16 @@ public sealed class ResidentKvDecodeTests(ExportFixture fixture) : IClassFixture
     public async Task Native_kv_buffers_decode_the_mixed_batch_as_the_managed_ones_do()
     {
         var folder = fixture.Exports[ExpertKernel.ContribMoe].OutputFolder;
-        List<List<int>> managed, native;
-        using (var engine = Engine(folder, maxBatch: 4))
-            managed = (await Task.WhenAll(Requests.Select(r => Decode(engine, r)))).ToList();
-        using (var engine = Engine(folder, maxBatch: 4, HostKvMemory.Instance))
-            native = (await Task.WhenAll(Requests.Select(r => Decode(engine, r)))).ToList();
+        var managed = await DecodeTogetherAsync(folder);
+        var native = await DecodeTogetherAsync(folder, HostKvMemory.Instance);
         for (int i = 0; i < Requests.Length; i++) Assert.True(managed[i].SequenceEqual(native[i]), $"request {i} ({Requests[i].Prompt}) decoded differently over native buffers");
+    }
+
+    /// <summary>Every request at once through four slots, so rows leave and join mid-flight.</summary>
+    private static async Task<List<List<int>>> DecodeTogetherAsync(string folder, IKvMemory? kvMemory = null)
+    {
+        using var engine = Engine(folder, maxBatch: 4, kvMemory);
+        return (await Task.WhenAll(Requests.Select(r => Decode(engine, r)))).ToList();
     }
 
     private static OnnxBatchingEngine Engine(string folder, int maxBatch, IKvMemory? kvMemory = null) =>
