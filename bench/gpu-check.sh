@@ -18,7 +18,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 serve() { # provider: starts the server, waits until healthy
   data="$(mktemp -d)"
   DesMoe__ModelPath="$export_dir" DesMoe__DataDirectory="$data" DesMoe__ExecutionProvider="$1" Kestrel__Endpoints__Grpc__Url="$DESMOE_ADDRESS" \
-    Logging__LogLevel__Default=Warning "$SERVER" &
+    Logging__LogLevel__Default=Warning "$SERVER" --Logging:LogLevel:DesMoe.Engine=Information &  # says where the KV cache lives
   server=$!
   for _ in $(seq 1 120); do "$CLI" health >/dev/null 2>&1 && return; sleep 0.5; done
   echo "the $1 server did not become healthy" >&2; exit 1

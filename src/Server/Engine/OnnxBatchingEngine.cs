@@ -59,6 +59,10 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         {
             Func<long, IKvBuffer> allocate = kvMemory is null ? length => new HostKvBuffer(length) : length => new NativeKvBuffer(kvMemory, length);
             _slots = new KvSlots(config.NumLayers, options.MaxBatch, config.CacheHeads, ContextWindow, config.KeyCacheDim, config.ValueCacheDim, allocate);
+            // Current and other buffer per layer, keys and values, every slot at the full window.
+            long bytes = 2L * options.MaxBatch * ContextWindow * KvBytesPerPosition;
+            logger.LogInformation("KV cache: {Slots} slots x {Positions} positions, {Megabytes:F1} MB in {Memory}",
+                options.MaxBatch, ContextWindow, bytes / 1e6, kvMemory?.Name ?? "managed host memory");
         }
         catch
         {

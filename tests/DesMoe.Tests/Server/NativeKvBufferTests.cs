@@ -18,6 +18,7 @@ public sealed class NativeKvBufferTests
         private int _allocations;
         public int Live { get; private set; }
         public OrtMemoryInfo MemoryInfo => HostKvMemory.Instance.MemoryInfo;
+        public string Name => "counted host memory";
 
         public nint Allocate(long bytes)
         {

@@ -34,6 +34,7 @@ internal sealed partial class CudaKvMemory : IKvMemory, IDisposable
     }
 
     public OrtMemoryInfo MemoryInfo { get; }
+    public string Name => $"GPU memory (CUDA device {_device})";
 
     public nint Allocate(long bytes)
     {

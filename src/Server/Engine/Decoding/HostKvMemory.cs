@@ -12,6 +12,7 @@ internal sealed unsafe class HostKvMemory : IKvMemory
     public static HostKvMemory Instance { get; } = new();
 
     public OrtMemoryInfo MemoryInfo => OrtMemoryInfo.DefaultInstance;
+    public string Name => "native host memory";
 
     public nint Allocate(long bytes)
     {

@@ -13,6 +13,9 @@ internal interface IKvMemory
     /// <summary>What ONNX Runtime is told about tensors over this memory.</summary>
     OrtMemoryInfo MemoryInfo { get; }
 
+    /// <summary>Where this memory is, for operators ("GPU memory (CUDA device 0)").</summary>
+    string Name { get; }
+
     /// <summary>Allocates <paramref name="bytes"/> zeroed bytes (masked padding must be finite, see <see cref="HostKvBuffer"/>).</summary>
     nint Allocate(long bytes);
 
