@@ -3,15 +3,19 @@
 # same machine's CPU, `desmoe bench load` at 1 / 8 / 32 clients each, the card and its memory in use from nvidia-smi
 # while the CUDA server is loaded, and `desmoe bench peer` against the CUDA server (GenAI on CPU beside it).
 #   here:          bash ../shared/tools/gpu-bundle.sh .gpu      (then carry each chunk as its output says)
+#                  dotnet clients/cli/bin/Release/net10.0/desmoe.dll export models/base .gpu/base-onnx
+#                  (the bundle carries no libtorch, so the device cannot export; carry [".gpu/base-onnx"] with the
+#                  command "mkdir -p /tmp/gpu && cp -r .gpu/base-onnx /tmp/gpu/", 8 MB)
 #   on the device: bash .gpu/N/run-on-device.sh bash bench/gpu-check.sh
-# DESMOE_GPU_CHECK_SECONDS sets the seconds per level (default 10); DESMOE_GPU_CHECK_FIRST=Cpu dry-runs the script
-# on a machine without a GPU (with a stand-in nvidia-smi on PATH).
+# DESMOE_GPU_CHECK_EXPORT names the exported folder (default /tmp/gpu/base-onnx; without one there, the CLI exports
+# models/base, which needs libtorch); DESMOE_GPU_CHECK_SECONDS sets the seconds per level (default 10);
+# DESMOE_GPU_CHECK_FIRST=Cpu dry-runs the script on a machine without a GPU (with a stand-in nvidia-smi on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${SERVER:?run through run-on-device.sh, which sets SERVER and CLI}" "${CLI:?}"
 seconds="${DESMOE_GPU_CHECK_SECONDS:-10}"
-export_dir="$(mktemp -d)/base-onnx"
-"$CLI" export models/base "$export_dir" | tail -1
+export_dir="${DESMOE_GPU_CHECK_EXPORT:-/tmp/gpu/base-onnx}"
+[ -f "$export_dir/model.onnx" ] || { export_dir="$(mktemp -d)/base-onnx"; "$CLI" export models/base "$export_dir" | tail -1; }
 export DESMOE_ADDRESS=http://127.0.0.1:50161
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
 
