@@ -237,21 +237,19 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
         Assert.Equal("Int8", session.ModelMetadata.CustomMetadataMap[OnnxMetadataKeys.QuantizedCompute]);
     }
 
-    [Fact]
-    public void Int8_compute_needs_quantized_experts()
+    /// <summary>Quantized experts need the StandardOps kernel (the contrib MoE op takes float weights); int8 compute needs quantized experts.</summary>
+    public static TheoryData<string, ExportOptions, string> RefusedOptions => new()
     {
-        var error = Assert.Throws<ArgumentException>(() => ModelExporter.Export(fixture.ModelFolder, fixture.NewPath("q8c-fp32"),
-            new ExportOptions { Experts = ExpertKernel.StandardOps, QuantizedCompute = QuantizedCompute.Int8 }));
-        Assert.Contains("--quantize-experts Int8 or Int4", error.Message);
-        Assert.False(Directory.Exists(fixture.NewPath("q8c-fp32")));
-    }
+        { "q-contrib", new ExportOptions { Experts = ExpertKernel.ContribMoe, Quantization = ExpertQuantization.Int4 }, "need the StandardOps expert kernel" },
+        { "q8c-fp32", new ExportOptions { Experts = ExpertKernel.StandardOps, QuantizedCompute = QuantizedCompute.Int8 }, "--quantize-experts Int8 or Int4" },
+    };
 
-    [Fact]
-    public void Quantization_needs_the_standard_ops_kernel()
+    [Theory]
+    [MemberData(nameof(RefusedOptions))]
+    public void Options_that_do_not_go_together_are_refused_with_the_reason_and_nothing_is_written(string folder, ExportOptions options, string reason)
     {
-        var error = Assert.Throws<ArgumentException>(() => ModelExporter.Export(fixture.ModelFolder, fixture.NewPath("q-contrib"),
-            new ExportOptions { Experts = ExpertKernel.ContribMoe, Quantization = ExpertQuantization.Int4 }));
-        Assert.Contains("need the StandardOps expert kernel", error.Message);
-        Assert.False(Directory.Exists(fixture.NewPath("q-contrib")));
+        var error = Assert.Throws<ArgumentException>(() => ModelExporter.Export(fixture.ModelFolder, fixture.NewPath(folder), options));
+        Assert.Contains(reason, error.Message);
+        Assert.False(Directory.Exists(fixture.NewPath(folder)));
     }
 }
