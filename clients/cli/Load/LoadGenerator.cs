@@ -44,35 +44,23 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
                     MaxNewTokens = request.MaxNewTokens,
                     IgnoreEndOfText = request.IgnoreEndOfText,
                 };
-                var sent = Stopwatch.GetTimestamp();
-                long first = 0, last = 0;
-                var gaps = new List<double>();
+                var arrivals = new TokenArrivals();
                 try
                 {
                     using var call = client.GenerateStream(message, cancellationToken: cancellation);
                     await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellation))
                     {
-                        if (chunk.TokenIds.Count == 0) continue;
-                        var now = Stopwatch.GetTimestamp();
-                        if (last == 0)
-                        {
-                            first = now;
-                            firstToken.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
-                        }
-                        else gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
-                        // Tokens that arrive in one message arrive together.
-                        for (int t = 1; t < chunk.TokenIds.Count; t++) gaps.Add(0);
-                        last = now;
+                        if (arrivals.Arrived(chunk.TokenIds.Count) is { } firstMs) firstToken.Add(firstMs);
                         Interlocked.Add(ref tokens, chunk.TokenIds.Count);
                     }
-                    foreach (var gap in gaps) interToken.Add(gap);
+                    foreach (var gap in arrivals.Gaps) interToken.Add(gap);
                     Interlocked.Increment(ref completed);
-                    observe?.Invoke(new RequestOutcome(sent, first == 0 ? null : Stopwatch.GetElapsedTime(sent, first).TotalMilliseconds, StatusCode.OK));
+                    observe?.Invoke(new RequestOutcome(arrivals.Sent, arrivals.FirstTokenMs, StatusCode.OK));
                 }
                 catch (RpcException e) when (!cancellation.IsCancellationRequested)
                 {
                     failures.AddOrUpdate(e.StatusCode.ToString(), 1, (_, count) => count + 1);
-                    observe?.Invoke(new RequestOutcome(sent, null, e.StatusCode));
+                    observe?.Invoke(new RequestOutcome(arrivals.Sent, null, e.StatusCode));
                 }
             }
         }

@@ -27,15 +27,13 @@ public static class EngineStreams
             // Domain null is the plain router, what the server's "none" resolves to.
             var request = new GenerationRequest(prompts[p].ToList(), null, newTokens, SamplingSettings.Greedy, 0, [], IgnoreEndOfText: true);
             var tokens = new List<int>(newTokens);
-            long sent = Stopwatch.GetTimestamp(), last = 0;
+            var arrivals = new TokenArrivals();
             await foreach (var step in engine.GenerateAsync(request, cancellation))
             {
-                long now = Stopwatch.GetTimestamp();
-                if (last == 0) firstToken.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
-                else gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
-                last = now;
+                if (arrivals.Arrived(1) is { } firstMs) firstToken.Add(firstMs);
                 tokens.Add(step.Token);
             }
+            gaps.AddRange(arrivals.Gaps);
             outputs[p] = tokens;
         }
         wall.Stop();

@@ -36,19 +36,14 @@ public static class ServerStreams
                     Sampling = new SamplingParams { Temperature = 0 },
                 };
                 var tokens = new List<int>(newTokens);
-                long sent = Stopwatch.GetTimestamp(), last = 0;
+                var arrivals = new TokenArrivals();
                 using var call = client.GenerateStream(request, cancellationToken: cancellation);
                 await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellation))
                 {
-                    if (chunk.TokenIds.Count == 0) continue;
-                    long now = Stopwatch.GetTimestamp();
-                    if (last == 0) firstToken.Add(Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds);
-                    else gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
-                    // Tokens that arrive in one message arrive together.
-                    for (int t = 1; t < chunk.TokenIds.Count; t++) gaps.Add(0);
-                    last = now;
+                    if (arrivals.Arrived(chunk.TokenIds.Count) is { } firstMs) firstToken.Add(firstMs);
                     tokens.AddRange(chunk.TokenIds);
                 }
+                foreach (var gap in arrivals.Gaps) gaps.Add(gap);
                 outputs[p] = tokens;
             }
         }
