@@ -49,8 +49,8 @@ internal static class LoadBenchCommand
             Console.WriteLine($"{(parse.GetValue(stopAtEnd) ? "up to " : "")}{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level after {warmUpSeconds:G} s of warm-up, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}]");
 
             var generator = new LoadGenerator(client, new LoadRequest(promptList, domainList, parse.GetValue(maxTokens), !parse.GetValue(stopAtEnd)));
-            foreach (var level in levels)
-                if (warmUpSeconds > 0) await generator.RunAsync(level, TimeSpan.FromSeconds(warmUpSeconds / levels.Count), cancellation);
+            if (warmUpSeconds > 0)
+                foreach (var level in levels) await generator.RunAsync(level, TimeSpan.FromSeconds(warmUpSeconds / levels.Count), cancellation);
 
             Console.WriteLine($"{"clients",7} {"requests",8} {"failed",6} {"tokens/s",9} {"req/s",7} | {"TTFT p50",8} {"p95",7} {"p99",7} | {"ITL p50",8} {"p95",7} {"p99",7}  (ms)");
             var results = new List<LoadResult>();

@@ -21,9 +21,7 @@ internal sealed class HostKvBuffer : IKvBuffer
 
     public OrtValue View(long[] shape)
     {
-        long count = 1;
-        foreach (var d in shape) count *= d;
-        if (count > _data.Length) throw new ArgumentOutOfRangeException(nameof(shape), $"[{string.Join(", ", shape)}] needs {count} floats; the buffer holds {_data.Length}");
+        long count = IKvBuffer.ViewLength(shape, _data.Length);
         return OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _data.AsMemory(0, (int)count), shape);
     }
 

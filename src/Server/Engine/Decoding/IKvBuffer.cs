@@ -20,4 +20,13 @@ internal interface IKvBuffer : IDisposable
 
     /// <summary>Writes host floats (a prefill's present) at <paramref name="to"/>.</summary>
     void Write(long to, ReadOnlySpan<float> source);
+
+    /// <summary>The floats a view of <paramref name="shape"/> covers, refused when more than <paramref name="capacity"/>.</summary>
+    static long ViewLength(long[] shape, long capacity)
+    {
+        long count = 1;
+        foreach (var d in shape) count *= d;
+        if (count > capacity) throw new ArgumentOutOfRangeException(nameof(shape), $"[{string.Join(", ", shape)}] needs {count} floats; the buffer holds {capacity}");
+        return count;
+    }
 }

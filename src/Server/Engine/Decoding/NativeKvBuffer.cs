@@ -24,9 +24,7 @@ internal sealed class NativeKvBuffer : IKvBuffer
 
     public OrtValue View(long[] shape)
     {
-        long count = 1;
-        foreach (var d in shape) count *= d;
-        if (count > Length) throw new ArgumentOutOfRangeException(nameof(shape), $"[{string.Join(", ", shape)}] needs {count} floats; the buffer holds {Length}");
+        long count = IKvBuffer.ViewLength(shape, Length);
         return OrtValue.CreateTensorValueWithData(_memory.MemoryInfo, TensorElementType.Float, shape, Live, count * sizeof(float));
     }
 
