@@ -20,6 +20,9 @@ internal static class LoadBenchCommand
         var domains = new Option<string>("--domains") { Description = "comma-separated domains the clients cycle through (empty = no domain)", DefaultValueFactory = _ => "" };
         var prompts = new Option<string?>("--prompts") { Description = "a text file with one prompt per line (default: built-in general-set prompts)" };
         var stopAtEnd = new Option<bool>("--stop-at-end") { Description = "let requests end at the end token (default: each decodes exactly --max-new-tokens)" };
+        var temperature = new Option<float>("--temperature") { Description = "sample at this temperature (default 0: greedy)" };
+        var topK = new Option<uint>("--top-k") { Description = "with --temperature: keep the k most likely tokens (0 = off)" };
+        var topP = new Option<float>("--top-p") { Description = "with --temperature: keep the nucleus of this probability (0 or 1 = off)" };
         var warmUp = new Option<double>("--warm-up")
         {
             Description = "untimed seconds of load, spread over the levels, before the timed ones: a fresh server's JIT keeps re-compiling its hot paths for seconds of load",
@@ -28,7 +31,7 @@ internal static class LoadBenchCommand
 
         var command = new Command("load", "Drive a running server with concurrent streaming clients; print tokens/s, time to first token and inter-token latency percentiles.")
         {
-            address, clients, duration, maxTokens, domains, prompts, stopAtEnd, warmUp,
+            address, clients, duration, maxTokens, domains, prompts, stopAtEnd, temperature, topK, topP, warmUp,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -41,14 +44,18 @@ internal static class LoadBenchCommand
             var promptList = parse.GetValue(prompts) is { } file ? File.ReadAllLines(file).Where(l => l.Length > 0).ToList() : DefaultPrompts.ToList();
             if (promptList.Count == 0) throw new ArgumentException("the prompts file holds no prompt");
             var domainList = parse.GetValue(domains)!.Split(',', StringSplitOptions.TrimEntries).ToList();
+            var sampling = new SamplingParams { Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK), TopP = parse.GetValue(topP) };
+            if (sampling.Temperature == 0 && (sampling.TopK != 0 || sampling.TopP != 0))
+                throw new ArgumentException("--top-k and --top-p apply to sampling; set --temperature above 0 as well");
 
             using var channel = ServerConnection.Open(parse.GetValue(address)!);
             var client = new Inference.InferenceClient(channel);
             var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
             Console.WriteLine($"server {parse.GetValue(address)}: model {info.ModelVersion} on {info.ExecutionProvider}; client machine {Environment.ProcessorCount} cores");
-            Console.WriteLine($"{(parse.GetValue(stopAtEnd) ? "up to " : "")}{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level after {warmUpSeconds:G} s of warm-up, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}]");
+            Console.WriteLine($"{(parse.GetValue(stopAtEnd) ? "up to " : "")}{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level after {warmUpSeconds:G} s of warm-up, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}], {Describe(sampling)}");
 
-            var generator = new LoadGenerator(client, new LoadRequest(promptList, domainList, parse.GetValue(maxTokens), !parse.GetValue(stopAtEnd)));
+            var generator = new LoadGenerator(client, new LoadRequest(promptList, domainList, parse.GetValue(maxTokens), !parse.GetValue(stopAtEnd),
+                sampling.Temperature > 0 ? sampling : null));
             if (warmUpSeconds > 0)
                 foreach (var level in levels) await generator.RunAsync(level, TimeSpan.FromSeconds(warmUpSeconds / levels.Count), cancellation);
 
@@ -71,4 +78,8 @@ internal static class LoadBenchCommand
         }));
         return command;
     }
+
+    private static string Describe(SamplingParams sampling) => sampling.Temperature == 0
+        ? "greedy"
+        : $"sampled at temperature {sampling.Temperature:G}{(sampling.TopK > 0 ? $", top-k {sampling.TopK}" : "")}{(sampling.TopP is > 0 and < 1 ? $", top-p {sampling.TopP:G}" : "")}";
 }

@@ -10,7 +10,9 @@ public sealed record RequestOutcome(long Sent, double? TimeToFirstTokenMs, Statu
 
 /// <summary>The request every simulated client sends, varied by client and request number.</summary>
 /// <param name="IgnoreEndOfText">every request decodes exactly MaxNewTokens tokens, so the figures do not depend on where the model stops</param>
-public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<string> Domains, uint MaxNewTokens, bool IgnoreEndOfText = false);
+/// <param name="Sampling">how the server picks tokens (null: greedy); each request gets its own seed</param>
+public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<string> Domains, uint MaxNewTokens, bool IgnoreEndOfText = false,
+    SamplingParams? Sampling = null);
 
 /// <summary>
 /// Drives a running server with N concurrent streaming clients, each sending its next request as soon as the last
@@ -44,6 +46,11 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
                     MaxNewTokens = request.MaxNewTokens,
                     IgnoreEndOfText = request.IgnoreEndOfText,
                 };
+                if (request.Sampling is { } sampling)
+                {
+                    message.Sampling = sampling.Clone();
+                    message.Sampling.Seed = (ulong)(index * 1_000_003L + n);
+                }
                 var arrivals = new TokenArrivals();
                 try
                 {

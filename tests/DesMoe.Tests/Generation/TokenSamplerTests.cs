@@ -51,6 +51,70 @@ public class TokenSamplerTests
         Assert.Equal(Enumerable.Range(0, 50).Select(_ => a.Next(Logits)), Enumerable.Range(0, 50).Select(_ => b.Next(Logits)));
     }
 
+    /// <summary>
+    /// The sampler as defined, with nothing left out: every token sorted by its scaled logit (lower id first among
+    /// equals), top-k, then top-p over what top-k kept, then a draw over what is left, walking from the most likely.
+    /// </summary>
+    private static int ReferenceSample(float[] logits, SamplingSettings settings, Random random, int banned)
+    {
+        var scaled = logits.Select((l, i) => i == banned ? double.NegativeInfinity : (double)(l / settings.Temperature)).ToArray();
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => scaled[i]).ThenBy(i => i).ToArray();
+        double max = scaled[order[0]];
+        var weights = order.Select(i => Math.Exp(scaled[i] - max)).ToArray();
+        int keep = settings.TopK > 0 ? Math.Min(settings.TopK, order.Length) : order.Length;
+        double mass = weights.Take(keep).Sum();
+        if (settings.TopP is > 0 and < 1)
+        {
+            double cumulative = 0;
+            for (int i = 0; i < keep; i++)
+                if ((cumulative += weights[i]) >= settings.TopP * mass)
+                {
+                    keep = i + 1;
+                    break;
+                }
+        }
+        double draw = random.NextDouble() * weights.Take(keep).Sum();
+        for (int i = 0; i < keep; i++)
+            if ((draw -= weights[i]) < 0) return order[i];
+        return order[keep - 1];
+    }
+
+    [Theory]
+    [InlineData(1f, 0, 0f)]
+    [InlineData(0.7f, 40, 0f)]
+    [InlineData(1f, 0, 0.9f)]
+    [InlineData(1.3f, 50, 0.95f)]
+    [InlineData(8f, 0, 0f)]           // nearly flat: the draw walks far past the first ranks
+    [InlineData(8f, 0, 0.999f)]       // and so does the nucleus
+    [InlineData(1f, 5000, 0f)]        // top-k as large as the vocabulary
+    public void Picks_what_the_full_sort_picks_for_the_same_draws(float temperature, int topK, float topP)
+    {
+        var settings = new SamplingSettings(temperature, topK, topP);
+        var logitsSource = new Random(17);
+        var sampler = new TokenSampler(settings, new Random(23));
+        var reference = new Random(23);
+        for (int row = 0; row < 60; row++)
+        {
+            // A vocabulary of 5,000 with a few strong candidates, ties, a banned token and -inf entries.
+            var logits = Enumerable.Range(0, 5000).Select(_ => (float)Math.Round(logitsSource.NextDouble() * 6, 1)).ToArray();
+            for (int i = 0; i < 5; i++) logits[logitsSource.Next(5000)] = 9 + i;
+            logits[logitsSource.Next(5000)] = float.NegativeInfinity;
+            int banned = row % 2 == 0 ? logitsSource.Next(5000) : -1;
+            Assert.Equal(ReferenceSample(logits, settings, reference, banned), sampler.Next(logits, banned));
+        }
+    }
+
+    [Fact]
+    public void A_banned_token_is_never_picked()
+    {
+        Assert.Equal(2, TokenSampler.ArgMax(Logits, banned: 1));
+        Assert.Equal(2, new TokenSampler(SamplingSettings.Greedy, new Random(1)).Next(Logits, banned: 1));
+        var sampler = new TokenSampler(new SamplingSettings(Temperature: 1, TopK: 2), new Random(6));
+        Assert.Equal(new HashSet<int> { 2, 0 }, Enumerable.Range(0, 500).Select(_ => sampler.Next(Logits, banned: 1)).ToHashSet());
+        float[] firstIsBest = [5f, 1f, 2f];
+        Assert.Equal(2, TokenSampler.ArgMax(firstIsBest, banned: 0));
+    }
+
     [Fact]
     public void Invalid_settings_name_the_field()
     {
