@@ -20,11 +20,11 @@ public sealed class GenerationSession
 {
     private readonly ITextTokenizer _tokenizer;
     private readonly TokenSampler _sampler;
+    private readonly SamplingSettings _sampling;
     private readonly IReadOnlyList<string> _stops;
     private readonly int _maxNewTokens;
     private readonly IncrementalDetokenizer _text;
-    private readonly bool _ignoreEnd;
-    private float[]? _withoutEnd;
+    private readonly int _banned;
     private int _released;
 
     /// <param name="ignoreEndOfText">never pick the end token, so generation runs to <paramref name="maxNewTokens"/> (benchmarks)</param>
@@ -33,7 +33,8 @@ public sealed class GenerationSession
     {
         _tokenizer = tokenizer;
         _text = new IncrementalDetokenizer(tokenizer);
-        _ignoreEnd = ignoreEndOfText;
+        _banned = ignoreEndOfText ? tokenizer.Special.End : -1;
+        _sampling = sampling;
         _sampler = new TokenSampler(sampling, new Random(seed));
         _maxNewTokens = maxNewTokens;
         _stops = stops?.Where(s => s.Length > 0).ToList() ?? [];
@@ -41,16 +42,24 @@ public sealed class GenerationSession
 
     public string Text { get; private set; } = "";
 
-    public GenerationStep Step(ReadOnlySpan<float> logits)
+    /// <summary>Whether the request picks greedily, so <see cref="StepGreedy"/> can stand in for <see cref="Step"/>.</summary>
+    public bool IsGreedy => _sampling.IsGreedy;
+
+    public GenerationStep Step(ReadOnlySpan<float> logits) => Accept(_sampler.Next(logits, _banned));
+
+    /// <summary>
+    /// The greedy step from the likeliest tokens alone (best first, at least two, lower id first among equals, as
+    /// the exported graph's top_tokens): the same token <see cref="Step"/> picks from the logits.
+    /// </summary>
+    public GenerationStep StepGreedy(ReadOnlySpan<long> topTokens)
     {
-        if (_ignoreEnd)
-        {
-            if (_withoutEnd?.Length != logits.Length) _withoutEnd = new float[logits.Length];
-            logits.CopyTo(_withoutEnd);
-            _withoutEnd[_tokenizer.Special.End] = float.NegativeInfinity;
-            logits = _withoutEnd;
-        }
-        int token = _sampler.Next(logits);
+        if (!IsGreedy) throw new InvalidOperationException("a sampling request needs the logits, not just the likeliest tokens");
+        if (topTokens.Length < 2) throw new ArgumentException($"need the two likeliest tokens, got {topTokens.Length}", nameof(topTokens));
+        return Accept((int)(topTokens[0] == _banned ? topTokens[1] : topTokens[0]));
+    }
+
+    private GenerationStep Accept(int token)
+    {
         if (token == _tokenizer.Special.End) return new GenerationStep(token, Release(Text.Length), FinishReason.EndOfText);
 
         _text.Append(token);

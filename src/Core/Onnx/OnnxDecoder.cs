@@ -5,31 +5,67 @@ namespace DesMoe.Core.Onnx;
 /// <summary>One forward step's inputs, row-major: ids and positions [batch, sequence], mask [batch, past + sequence], domains [batch].</summary>
 public sealed record OnnxStepInput(int Batch, int Sequence, long[] InputIds, long[] AttentionMask, long[] PositionIds, long[] DomainIds);
 
-/// <summary>Logits [batch, sequence, vocab] of one step, the routed experts when the model reports them, and the extended KV cache; disposing frees all.</summary>
-public sealed class OnnxStepOutput(IDisposableReadOnlyCollection<OrtValue> outputs, OnnxKvCache present, int batch, int sequence, int vocab,
-    int routingLayers = 0) : IDisposable
+/// <summary>
+/// One step's outputs: the logits [batch, sequence, vocab] (unless the caller left them out), the extended KV cache,
+/// the routed experts when the model reports them, and the graph's likeliest tokens when it has them. The outputs
+/// come in <see cref="OnnxDecoder"/>'s fetch order: logits, present key and value per layer, routed experts per MoE
+/// layer, top tokens. Disposing frees all.
+/// </summary>
+public sealed class OnnxStepOutput : IDisposable
 {
+    private readonly IDisposableReadOnlyCollection<OrtValue> _outputs;
+    private readonly bool _hasLogits, _hasTopTokens;
+    private readonly int _routingLayers, _firstRouting;
+
+    internal OnnxStepOutput(IDisposableReadOnlyCollection<OrtValue> outputs, int layers, int batch, int sequence, int vocab,
+        bool hasLogits, int routingLayers, bool hasTopTokens)
+    {
+        _outputs = outputs;
+        _hasLogits = hasLogits;
+        _hasTopTokens = hasTopTokens;
+        _routingLayers = routingLayers;
+        int firstPresent = hasLogits ? 1 : 0;
+        _firstRouting = firstPresent + 2 * layers;
+        Present = new OnnxKvCache(
+            Enumerable.Range(0, layers).Select(l => outputs[firstPresent + 2 * l]).ToArray(),
+            Enumerable.Range(0, layers).Select(l => outputs[firstPresent + 2 * l + 1]).ToArray());
+        (Batch, Sequence, Vocab) = (batch, sequence, vocab);
+    }
+
     /// <summary>Whether <see cref="RouterExperts"/> is available (exports from before the routing outputs lack it).</summary>
-    public bool HasRouting => routingLayers > 0;
+    public bool HasRouting => _routingLayers > 0;
 
-    /// <summary>[batch * sequence, top_k] the experts MoE layer <paramref name="layer"/> routed each token to (after the logits and every decoder layer's present key and value).</summary>
-    public ReadOnlySpan<long> RouterExperts(int layer) => outputs[1 + 2 * Present.NumLayers + layer].GetTensorDataAsSpan<long>();
+    /// <summary>[batch * sequence, top_k] the experts MoE layer <paramref name="layer"/> routed each token to.</summary>
+    public ReadOnlySpan<long> RouterExperts(int layer) => _outputs[_firstRouting + layer].GetTensorDataAsSpan<long>();
 
-    public OnnxKvCache Present { get; } = present;
-    public int Batch { get; } = batch;
-    public int Sequence { get; } = sequence;
-    public int Vocab { get; } = vocab;
+    public OnnxKvCache Present { get; }
+    public int Batch { get; }
+    public int Sequence { get; }
+    public int Vocab { get; }
 
-    public ReadOnlySpan<float> Logits => outputs[0].GetTensorDataAsSpan<float>();
+    public bool HasLogits => _hasLogits;
+
+    public ReadOnlySpan<float> Logits => _hasLogits
+        ? _outputs[0].GetTensorDataAsSpan<float>()
+        : throw new InvalidOperationException("this step ran without fetching the logits");
 
     /// <summary>The logits that predict the token after <paramref name="row"/>'s last position.</summary>
     public ReadOnlySpan<float> LastLogits(int row) => Logits.Slice(((row + 1) * Sequence - 1) * Vocab, Vocab);
 
+    /// <summary>Whether <see cref="LastTopTokens"/> is available (exports from before 2026-12-07 lack it).</summary>
+    public bool HasTopTokens => _hasTopTokens;
+
+    /// <summary>The graph's <see cref="OnnxNames.TopTokenCount"/> likeliest tokens after <paramref name="row"/>'s last position, best first.</summary>
+    public ReadOnlySpan<long> LastTopTokens(int row) => _hasTopTokens
+        ? _outputs[^1].GetTensorDataAsSpan<long>().Slice(((row + 1) * Sequence - 1) * OnnxNames.TopTokenCount, OnnxNames.TopTokenCount)
+        : throw new InvalidOperationException("the model has no top_tokens output; export it again to get one");
+
     /// <summary>Releases everything except <see cref="Present"/>, which the caller keeps for the next step.</summary>
     public void DisposeExceptCache()
     {
-        outputs[0].Dispose();
-        for (int l = 0; l < routingLayers; l++) outputs[1 + 2 * Present.NumLayers + l].Dispose();
+        int firstPresent = _hasLogits ? 1 : 0;
+        for (int i = 0; i < _outputs.Count; i++)
+            if (i < firstPresent || i >= _firstRouting) _outputs[i].Dispose();
     }
 
     public void Dispose()
@@ -59,12 +95,17 @@ public sealed class OnnxDecoder : IDisposable
         _inputNames = new[] { OnnxNames.InputIds, OnnxNames.AttentionMask, OnnxNames.PositionIds, OnnxNames.DomainIds }
             .Concat(Enumerable.Range(0, layers).SelectMany(l => new[] { OnnxNames.PastKey(l), OnnxNames.PastValue(l) })).ToArray();
         _reportsRouting = session.OutputMetadata.ContainsKey(OnnxNames.RouterExperts(0));
+        ReportsTopTokens = session.OutputMetadata.ContainsKey(OnnxNames.TopTokens);
         _outputNames = new[] { OnnxNames.Logits }
             .Concat(Enumerable.Range(0, layers).SelectMany(l => new[] { OnnxNames.PresentKey(l), OnnxNames.PresentValue(l) }))
-            .Concat(_reportsRouting ? Enumerable.Range(0, info.Config.NumMoeLayers).Select(OnnxNames.RouterExperts) : []).ToArray();
+            .Concat(_reportsRouting ? Enumerable.Range(0, info.Config.NumMoeLayers).Select(OnnxNames.RouterExperts) : [])
+            .Concat(ReportsTopTokens ? [OnnxNames.TopTokens] : []).ToArray();
     }
 
     private readonly bool _reportsRouting;
+
+    /// <summary>Whether the graph outputs its likeliest tokens (<see cref="OnnxNames.TopTokens"/>), so a greedy step can skip the logits.</summary>
+    public bool ReportsTopTokens { get; }
 
     public OnnxModelInfo Info { get; }
     public string ExecutionProvider { get; }
@@ -88,7 +129,7 @@ public sealed class OnnxDecoder : IDisposable
     }
 
     /// <summary>A reusable binding for decode steps over caller-owned tensors (see <see cref="OnnxStepBinding"/>); dispose it before the decoder.</summary>
-    public OnnxStepBinding CreateStepBinding() => new(_session, Info.Config.NumLayers, _reportsRouting ? Info.Config.NumMoeLayers : 0);
+    public OnnxStepBinding CreateStepBinding() => new(_session, Info.Config.NumLayers, _reportsRouting ? Info.Config.NumMoeLayers : 0, ReportsTopTokens);
 
     /// <summary>Whether the model reports the experts each token was routed to (<c>router.{i}.experts</c>).</summary>
     public bool ReportsRouting => _reportsRouting;
@@ -97,8 +138,10 @@ public sealed class OnnxDecoder : IDisposable
         OnnxKvCache.Empty(Info.Config.NumLayers, batch, Info.Config.CacheHeads, Info.Config.KeyCacheDim, Info.Config.ValueCacheDim);
 
     /// <summary>Runs one step; <paramref name="past"/> stays owned by the caller.</summary>
-    public OnnxStepOutput Run(OnnxStepInput input, OnnxKvCache past)
+    /// <param name="fetchLogits">false leaves the logits in ONNX Runtime's memory (on the device under CUDA); only a model that <see cref="ReportsTopTokens"/> can say so</param>
+    public OnnxStepOutput Run(OnnxStepInput input, OnnxKvCache past, bool fetchLogits = true)
     {
+        if (!fetchLogits && !ReportsTopTokens) throw new InvalidOperationException("the model has no top_tokens output, so a step cannot leave its logits out");
         long total = past.Length + input.Sequence;
         if (input.InputIds.Length != input.Batch * input.Sequence || input.PositionIds.Length != input.InputIds.Length)
             throw new ArgumentException($"input ids and positions must hold batch x sequence = {input.Batch * input.Sequence} values");
@@ -118,12 +161,9 @@ public sealed class OnnxDecoder : IDisposable
         {
             var values = owned.Concat(Enumerable.Range(0, past.NumLayers).SelectMany(l => new[] { past.Key(l), past.Value(l) })).ToArray();
             using var runOptions = new RunOptions();
-            var outputs = _session.Run(runOptions, _inputNames, values, _outputNames);
-            int layers = past.NumLayers;
-            var present = new OnnxKvCache(
-                Enumerable.Range(0, layers).Select(l => outputs[1 + 2 * l]).ToArray(),
-                Enumerable.Range(0, layers).Select(l => outputs[2 + 2 * l]).ToArray());
-            return new OnnxStepOutput(outputs, present, input.Batch, input.Sequence, Info.Config.VocabSize, _reportsRouting ? Info.Config.NumMoeLayers : 0);
+            var outputs = _session.Run(runOptions, _inputNames, values, fetchLogits ? _outputNames : _outputNames[1..]);
+            return new OnnxStepOutput(outputs, past.NumLayers, input.Batch, input.Sequence, Info.Config.VocabSize, fetchLogits,
+                _reportsRouting ? Info.Config.NumMoeLayers : 0, ReportsTopTokens);
         }
         finally
         {

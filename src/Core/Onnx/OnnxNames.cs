@@ -23,6 +23,14 @@ public static class OnnxNames
     /// <summary>[batch, sequence, vocab] float32.</summary>
     public const string Logits = "logits";
 
+    /// <summary>
+    /// [batch, sequence, <see cref="TopTokenCount"/>] int64: the likeliest tokens after each position, best first,
+    /// lower id first among equal logits. Exports from before 2026-12-07 lack it.
+    /// </summary>
+    public const string TopTokens = "top_tokens";
+
+    public const int TopTokenCount = 2;
+
     /// <summary>[batch, kv_heads, past, head_dim] float32.</summary>
     public static string PastKey(int layer) => $"past_key_values.{layer}.key";
     public static string PastValue(int layer) => $"past_key_values.{layer}.value";

@@ -17,8 +17,10 @@ public sealed class OnnxStepBinding : IDisposable
 
     /// <param name="layers">decoder layers, each with a past and a present</param>
     /// <param name="routedLayers">MoE layers reporting their routed experts (0 when the model reports none)</param>
-    internal OnnxStepBinding(InferenceSession session, int layers, int routedLayers)
+    /// <param name="reportsTopTokens">whether the graph has the <see cref="OnnxNames.TopTokens"/> output</param>
+    internal OnnxStepBinding(InferenceSession session, int layers, int routedLayers, bool reportsTopTokens)
     {
+        ReportsTopTokens = reportsTopTokens;
         _session = session;
         _binding = session.CreateIoBinding();
         _pastKeys = Enumerable.Range(0, layers).Select(OnnxNames.PastKey).ToArray();
@@ -33,8 +35,15 @@ public sealed class OnnxStepBinding : IDisposable
     /// <summary>Whether the model reports the routed experts, which <see cref="OnnxBoundStep.RouterExperts"/> must then bind (one per MoE layer).</summary>
     public bool ReportsRouting => _routerExperts.Length > 0;
 
+    /// <summary>Whether the graph outputs its likeliest tokens, which <see cref="OnnxBoundStep.TopTokens"/> may then bind.</summary>
+    public bool ReportsTopTokens { get; }
+
     public void Run(OnnxBoundStep step)
     {
+        if (step.TopTokens is not null && !ReportsTopTokens)
+            throw new ArgumentException("top tokens were bound, but the model has no top_tokens output", nameof(step));
+        if (step.Logits is null && step.TopTokens is null)
+            throw new ArgumentException("a step must bind the logits or the top tokens: neither was bound", nameof(step));
         Require(step.PastKeys, "past keys");
         Require(step.PastValues, "past values");
         Require(step.PresentKeys, "present keys");
@@ -52,7 +61,8 @@ public sealed class OnnxStepBinding : IDisposable
                 _binding.BindInput(_pastKeys[l], step.PastKeys[l]);
                 _binding.BindInput(_pastValues[l], step.PastValues[l]);
             }
-            _binding.BindOutput(OnnxNames.Logits, step.Logits);
+            if (step.Logits is not null) _binding.BindOutput(OnnxNames.Logits, step.Logits);
+            if (step.TopTokens is not null) _binding.BindOutput(OnnxNames.TopTokens, step.TopTokens);
             for (int l = 0; l < Layers; l++)
             {
                 _binding.BindOutput(_presentKeys[l], step.PresentKeys[l]);

@@ -10,7 +10,8 @@ public sealed record DomainParity(int DomainId, string Domain, double MaxAbsErro
 
 /// <summary>
 /// Runs the same token sequences through the exported graph (ONNX Runtime) and the TorchSharp model, prefill then
-/// step-by-step decode with the KV cache, for every domain id and the no-domain path, and reports the worst logit gap.
+/// step-by-step decode with the KV cache, for every domain id and the no-domain path, and reports the worst logit gap;
+/// the graph's top tokens must name its own logits' likeliest tokens at every step, or the check throws.
 /// </summary>
 public static class ExportCheck
 {
@@ -55,6 +56,7 @@ public static class ExportCheck
                         largest = Math.Max(largest, Math.Abs(reference[i]));
                     }
                     next = TokenSampler.ArgMax(output.LastLogits(0));
+                    if (output.HasTopTokens) CheckTopTokens(output.LastTopTokens(0), output.LastLogits(0), next, domainId);
                 });
 
                 position += seq;
@@ -66,5 +68,14 @@ public static class ExportCheck
             onnxCache.Dispose();
         }
         return (worst, largest);
+    }
+
+    /// <summary>The graph's top tokens must be its own logits' two likeliest, exactly: the server picks greedy tokens from them.</summary>
+    private static void CheckTopTokens(ReadOnlySpan<long> top, ReadOnlySpan<float> logits, int best, int domainId)
+    {
+        int second = TokenSampler.ArgMax(logits, banned: best);
+        if (top[0] != best || top[1] != second)
+            throw new InvalidOperationException(
+                $"the graph's top_tokens ({top[0]}, {top[1]}) are not its logits' two likeliest ({best}, {second}) for domain id {domainId}");
     }
 }

@@ -86,6 +86,11 @@ public sealed class DecoderGraph
 
         var logits = _g.MatMul(RmsNorm(hidden, _weights.Get("norm.weight")), _weights.Linear("lm_head.weight"));
         _g.Output(logits, OnnxNames.Logits, DataType.Float, "batch", "sequence", _config.VocabSize);
+        // A greedy pick needs only these ids, so a server can leave the logits where they were computed (on the GPU
+        // under CUDA). Two, for requests that never pick the end token. TopK ranks equal logits lower id first, as
+        // TokenSampler.ArgMax does.
+        var (_, topTokens) = _g.TopK(logits, _g.Int64s("k", OnnxNames.TopTokenCount), axis: -1);
+        _g.Output(topTokens, OnnxNames.TopTokens, DataType.Int64, "batch", "sequence", OnnxNames.TopTokenCount);
     }
 
     /// <summary>[batch, 1, seq, total]: 0 where query i may see key j (j &lt;= past + i and key j is real), <see cref="MoeTransformer.MaskedScore"/> elsewhere.</summary>

@@ -215,13 +215,15 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
                 }
             }
             using var empty = _decoder.EmptyCache(b);
-            using var output = _decoder.Run(new OnnxStepInput(b, width, ids, mask, positions, admitted.Select(s => (long)s.DomainId).ToArray()), empty);
+            bool logits = NeedsLogits(admitted);
+            using var output = _decoder.Run(new OnnxStepInput(b, width, ids, mask, positions, admitted.Select(s => (long)s.DomainId).ToArray()), empty, logits);
             _utilization.Record(output, admitted.Select(s => s.DomainId).ToList());
             var continuing = new List<int>(b);
             for (int row = 0; row < b; row++)
             {
                 var s = admitted[row];
-                if (!s.Emit(output.LastLogits(row))) continue;
+                bool goesOn = PicksFromTopTokens(s) ? s.EmitGreedy(output.LastTopTokens(row)) : s.Emit(output.LastLogits(row));
+                if (!goesOn) continue;
                 s.Decoding = ServerTelemetry.StartChild("desmoe.decode", s.Parent);
                 continuing.Add(row);
             }
@@ -260,7 +262,7 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         ServerTelemetry.BatchSize.Record(b);
         for (int row = 0; row < b; row++) _buffers.SetRow(row, width, batch[row].LastToken, _slots.Length(row), batch[row].DomainId);
         using (var kv = _slots.Bind())
-        using (var tensors = _buffers.Bind(b, width, kv))
+        using (var tensors = _buffers.Bind(b, width, kv, NeedsLogits(batch), _decoder.ReportsTopTokens))
             _binding.Run(tensors.Step);
         _slots.Advance();
         for (int l = 0; l < _buffers.RoutingLayers; l++) _utilization.Count(l, _buffers.RouterExperts(l, b), 1, _buffers.Domains(b));
@@ -269,7 +271,8 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         bool anyFinished = false;
         for (int row = 0; row < b; row++)
         {
-            goesOn[row] = batch[row].Emit(_buffers.Logits(row));
+            var s = batch[row];
+            goesOn[row] = PicksFromTopTokens(s) ? s.EmitGreedy(_buffers.TopTokens(row)) : s.Emit(_buffers.Logits(row));
             anyFinished |= !goesOn[row];
         }
         // Descending, so the last row that moves into a leaving row's place has been looked at already.
@@ -281,6 +284,20 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
             _utilization.Flush();
             _stepsSinceFlush = 0;
         }
+    }
+
+    /// <summary>
+    /// A greedy row picks from the graph's top tokens whenever the model has them, whatever its batch-mates do, so
+    /// its tokens never depend on them; the logits are fetched only for rows that sample (or from older exports).
+    /// Under CUDA a step of greedy rows thus leaves the logits [rows, vocab] on the device.
+    /// </summary>
+    private bool PicksFromTopTokens(ActiveSequence s) => s.IsGreedy && _decoder.ReportsTopTokens;
+
+    private bool NeedsLogits(List<ActiveSequence> rows)
+    {
+        foreach (var s in rows)
+            if (!PicksFromTopTokens(s)) return true;
+        return false;
     }
 
     /// <summary>Removes row <paramref name="row"/> from the batch and the KV slots, moving the last row into its place in both.</summary>
@@ -338,10 +355,17 @@ public sealed class OnnxBatchingEngine : IGenerationEngine, IDisposable
         public Activity? Queued { get; }
         public Activity? Decoding { get; set; }
 
+        public bool IsGreedy => _session.IsGreedy;
+
         /// <returns>whether the sequence goes on</returns>
-        public bool Emit(ReadOnlySpan<float> logits)
+        public bool Emit(ReadOnlySpan<float> logits) => Publish(_session.Step(logits));
+
+        /// <summary>A greedy step from the graph's likeliest tokens (see <see cref="GenerationSession.StepGreedy"/>).</summary>
+        /// <returns>whether the sequence goes on</returns>
+        public bool EmitGreedy(ReadOnlySpan<long> topTokens) => Publish(_session.StepGreedy(topTokens));
+
+        private bool Publish(GenerationStep step)
         {
-            var step = _session.Step(logits);
             LastToken = step.Token;
             _steps.Writer.TryWrite(step);
             _generated++;

@@ -47,6 +47,33 @@ public class GenerationSessionTests
         Assert.Equal(FinishReason.Length, steps[^1].Finish);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_greedy_step_from_the_two_likeliest_tokens_picks_what_the_logits_pick(bool ignoreEnd)
+    {
+        var fromLogits = new GenerationSession(Tokenizer, SamplingSettings.Greedy, 0, 10, ignoreEndOfText: ignoreEnd);
+        var fromTop = new GenerationSession(Tokenizer, SamplingSettings.Greedy, 0, 10, ignoreEndOfText: ignoreEnd);
+        foreach (var (best, second) in new (int, int)[] { ('a', 'b'), (Tokenizer.Special.End, 'z'), ('q', Tokenizer.Special.End) })
+        {
+            var logits = new float[Tokenizer.VocabSize];
+            (logits[best], logits[second]) = (9, 8);
+            var expected = fromLogits.Step(logits);
+            Assert.Equal(expected, fromTop.StepGreedy([best, second]));
+            if (expected.Finish is not null) break;
+        }
+        Assert.Equal(fromLogits.Text, fromTop.Text);
+        Assert.Equal(ignoreEnd ? "azq" : "a", fromTop.Text);
+    }
+
+    [Fact]
+    public void A_sampling_session_refuses_to_pick_from_the_likeliest_tokens_alone()
+    {
+        var session = new GenerationSession(Tokenizer, new SamplingSettings(Temperature: 1), 0, 10);
+        Assert.False(session.IsGreedy);
+        Assert.Throws<InvalidOperationException>(() => session.StepGreedy([1, 2]));
+    }
+
     [Fact]
     public void Stops_at_the_length_limit()
     {

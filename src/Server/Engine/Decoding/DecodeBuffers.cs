@@ -5,12 +5,13 @@ namespace DesMoe.Server.Engine.Decoding;
 
 /// <summary>
 /// The small per-step tensors of a decode step, allocated once for the largest batch on the pinned object heap:
-/// inputs ids, positions and domains [rows], mask [rows, width + 1]; outputs logits [rows, vocab] and the routed
-/// experts per layer [rows, top_k]. Each step writes its rows here and binds views of the first rows.
+/// inputs ids, positions and domains [rows], mask [rows, width + 1]; outputs logits [rows, vocab], the routed
+/// experts per layer [rows, top_k] and the graph's top tokens [rows, 2]. Each step writes its rows here and binds
+/// views of the first rows.
 /// </summary>
 internal sealed class DecodeBuffers
 {
-    private readonly long[] _ids, _positions, _domains, _mask;
+    private readonly long[] _ids, _positions, _domains, _mask, _topTokens;
     private readonly float[] _logits;
     private readonly long[][] _routerExperts;
     private readonly int _context, _vocab, _topK;
@@ -24,6 +25,7 @@ internal sealed class DecodeBuffers
         _domains = GC.AllocateArray<long>(maxRows, pinned: true);
         _mask = GC.AllocateArray<long>(maxRows * context, pinned: true);
         _logits = GC.AllocateArray<float>(maxRows * vocab, pinned: true);
+        _topTokens = GC.AllocateArray<long>(maxRows * OnnxNames.TopTokenCount, pinned: true);
         _routerExperts = Enumerable.Range(0, routingLayers).Select(_ => GC.AllocateArray<long>(maxRows * topK, pinned: true)).ToArray();
     }
 
@@ -43,7 +45,9 @@ internal sealed class DecodeBuffers
     }
 
     /// <summary>Views of the first <paramref name="rows"/> rows bound with the step's KV views; dispose after the run.</summary>
-    public StepTensors Bind(int rows, int width, KvStepTensors kv)
+    /// <param name="logits">bind the logits (some row samples, or the model has no top tokens)</param>
+    /// <param name="topTokens">bind the graph's top tokens (the model has them)</param>
+    public StepTensors Bind(int rows, int width, KvStepTensors kv, bool logits = true, bool topTokens = false)
     {
         var owned = new List<OrtValue>();
         OrtValue Own<T>(T[] data, int count, long[] shape) where T : unmanaged
@@ -57,8 +61,9 @@ internal sealed class DecodeBuffers
             var step = new OnnxBoundStep(
                 Own(_ids, rows, [rows, 1]), Own(_mask, rows * (width + 1), [rows, width + 1]), Own(_positions, rows, [rows, 1]), Own(_domains, rows, [rows]),
                 kv.PastKeys, kv.PastValues,
-                Own(_logits, rows * _vocab, [rows, 1, _vocab]), kv.PresentKeys, kv.PresentValues,
-                _routerExperts.Select(r => Own(r, rows * _topK, [rows, _topK])).ToArray());
+                logits ? Own(_logits, rows * _vocab, [rows, 1, _vocab]) : null, kv.PresentKeys, kv.PresentValues,
+                _routerExperts.Select(r => Own(r, rows * _topK, [rows, _topK])).ToArray(),
+                topTokens ? Own(_topTokens, rows * OnnxNames.TopTokenCount, [rows, 1, OnnxNames.TopTokenCount]) : null);
             return new StepTensors(step, owned);
         }
         catch
@@ -70,6 +75,9 @@ internal sealed class DecodeBuffers
 
     /// <summary>The logits after the last step for <paramref name="row"/> [vocab].</summary>
     public ReadOnlySpan<float> Logits(int row) => _logits.AsSpan(row * _vocab, _vocab);
+
+    /// <summary>The graph's likeliest tokens after the last step for <paramref name="row"/>, best first (when bound).</summary>
+    public ReadOnlySpan<long> TopTokens(int row) => _topTokens.AsSpan(row * OnnxNames.TopTokenCount, OnnxNames.TopTokenCount);
 
     /// <summary>Layer <paramref name="layer"/>'s routed experts after the last step, [rows, top_k].</summary>
     public ReadOnlySpan<long> RouterExperts(int layer, int rows) => _routerExperts[layer].AsSpan(0, rows * _topK);
