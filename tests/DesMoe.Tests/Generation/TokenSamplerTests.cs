@@ -53,11 +53,20 @@ public class TokenSamplerTests
 
     /// <summary>
     /// The sampler as defined, with nothing left out: every token sorted by its scaled logit (lower id first among
-    /// equals), top-k, then top-p over what top-k kept, then a draw over what is left, walking from the most likely.
+    /// equals), top-k, then top-p over what top-k kept, then a draw over what is left, walking from the most likely;
+    /// with neither filter, a draw over every token walking in id order.
     /// </summary>
     private static int ReferenceSample(float[] logits, SamplingSettings settings, Random random, int banned)
     {
         var scaled = logits.Select((l, i) => i == banned ? double.NegativeInfinity : (double)(l / settings.Temperature)).ToArray();
+        if (settings.TopK == 0 && settings.TopP is 0 or 1)
+        {
+            var byId = scaled.Select(s => Math.Exp(s - scaled.Max())).ToArray();
+            double at = random.NextDouble() * byId.Sum();
+            for (int i = 0; i < byId.Length; i++)
+                if (byId[i] > 0 && (at -= byId[i]) < 0) return i;
+            return Array.FindLastIndex(byId, w => w > 0);
+        }
         var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => scaled[i]).ThenBy(i => i).ToArray();
         double max = scaled[order[0]];
         var weights = order.Select(i => Math.Exp(scaled[i] - max)).ToArray();
@@ -84,9 +93,11 @@ public class TokenSamplerTests
     [InlineData(0.7f, 40, 0f)]
     [InlineData(1f, 0, 0.9f)]
     [InlineData(1.3f, 50, 0.95f)]
-    [InlineData(8f, 0, 0f)]           // nearly flat: the draw walks far past the first ranks
-    [InlineData(8f, 0, 0.999f)]       // and so does the nucleus
+    [InlineData(8f, 0, 0f)]           // nearly flat
+    [InlineData(8f, 0, 0.999f)]       // a nucleus far past the first ranks: every token gets ranked
+    [InlineData(8f, 200, 0f)]         // top-k past the first ranks
     [InlineData(1f, 5000, 0f)]        // top-k as large as the vocabulary
+    [InlineData(0.05f, 0, 0.5f)]      // a nucleus of one token
     public void Picks_what_the_full_sort_picks_for_the_same_draws(float temperature, int topK, float topP)
     {
         var settings = new SamplingSettings(temperature, topK, topP);
