@@ -22,7 +22,7 @@ public sealed class DecoderGraph
     private readonly IReadOnlyList<bool[,]> _routing;
 
     // Values shared by every layer.
-    private string _additiveMask = "", _cos = "", _sin = "", _tokenDomainRows = "";
+    private string _additiveMask = "", _positions = "", _cosCache = "", _sinCache = "", _tokenDomainRows = "";
 
     private DecoderGraph(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options, ExternalDataFile? externalData)
     {
@@ -62,7 +62,8 @@ public sealed class DecoderGraph
         using (_g.Scope("prologue"))
         {
             _additiveMask = AdditiveMask(ids, mask);
-            (_cos, _sin) = RotaryTables(positions);
+            _positions = positions;
+            (_cosCache, _sinCache) = RotaryCaches();
             _tokenDomainRows = TokenDomainRows(ids, domains);
         }
 
@@ -108,18 +109,24 @@ public sealed class DecoderGraph
     }
 
     /// <summary>
-    /// cos and sin [batch, 1, seq, rotary_dim] for the rotate-half convention of <see cref="RotaryEmbedding"/>, from the
-    /// same frequencies and YaRN attention factor the trainable model uses.
+    /// cos and sin [max_positions, rotary_dim / 2] for com.microsoft.RotaryEmbedding (rotate-half convention), from the
+    /// same frequencies and YaRN attention factor the trainable model uses; an angle is the float product of position
+    /// and frequency, as the model computes it.
     /// </summary>
-    private (string Cos, string Sin) RotaryTables(string positions)
+    private (string Cos, string Sin) RotaryCaches()
     {
         var (inverseFrequency, attentionFactor) = RotaryEmbedding.Frequencies(_config);
-        var frequencies = _g.Constant("inverse_frequency", Tensors.Float(inverseFrequency, [inverseFrequency.Length]));
-        var angles = _g.Mul(_g.Unsqueeze(_g.Cast(positions, DataType.Float), _g.Int64s("axes", -1)), frequencies);
-        var table = _g.Unsqueeze(_g.Concat(-1, angles, angles), _g.Int64s("axes", 1));
-        if (attentionFactor == 1f) return (_g.Cos(table), _g.Sin(table));
-        var factor = _g.FloatScalar("attention_factor", attentionFactor);
-        return (_g.Mul(_g.Cos(table), factor), _g.Mul(_g.Sin(table), factor));
+        int positions = _config.MaxPositions, half = inverseFrequency.Length;
+        var cos = new float[positions * half];
+        var sin = new float[positions * half];
+        for (int p = 0; p < positions; p++)
+            for (int i = 0; i < half; i++)
+            {
+                float angle = p * inverseFrequency[i];
+                cos[p * half + i] = (float)Math.Cos(angle) * attentionFactor;
+                sin[p * half + i] = (float)Math.Sin(angle) * attentionFactor;
+            }
+        return (_g.Constant("rotary_cos", Tensors.Float(cos, [positions, half])), _g.Constant("rotary_sin", Tensors.Float(sin, [positions, half])));
     }
 
     /// <summary>[batch * seq] row of the routing tables for every token: domain id + 1 (row 0 = no domain).</summary>
@@ -175,15 +182,9 @@ public sealed class DecoderGraph
         return (_g.MatMul(merged, _weights.Linear(prefix + "o_proj.weight")), presentKey, presentValue);
     }
 
-    private string Rotate(string x)
-    {
-        long dim = _config.RotaryDim, half = dim / 2;
-        var axis = _g.Int64s("last_axis", -1);
-        var first = _g.Slice(x, _g.Int64s("start", 0), _g.Int64s("end", half), axis);
-        var second = _g.Slice(x, _g.Int64s("start", half), _g.Int64s("end", dim), axis);
-        var rotated = _g.Concat(-1, _g.Neg(second), first);
-        return _g.Add(_g.Mul(x, _cos), _g.Mul(rotated, _sin));
-    }
+    /// <summary>Rotary position embedding of [batch, heads, seq, rotary_dim] at the step's position ids: one com.microsoft.RotaryEmbedding node.</summary>
+    private string Rotate(string x) =>
+        _g.Node("RotaryEmbedding", [x, _positions, _cosCache, _sinCache], 1, OnnxFormat.MicrosoftDomain, Attr.Int("interleaved", 0))[0];
 
     private string SliceLast(string x, long start, long end) =>
         _g.Slice(x, _g.Int64s("start", start), _g.Int64s("end", end), _g.Int64s("last_axis", -1));
