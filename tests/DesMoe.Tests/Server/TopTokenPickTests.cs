@@ -92,6 +92,30 @@ public sealed class TopTokenPickTests(ExportFixture fixture) : IClassFixture<Exp
         }
     }
 
+    [Fact]
+    public void A_step_must_bind_the_logits_or_the_top_tokens_and_top_tokens_only_where_the_model_has_them()
+    {
+        var folder = fixture.Exports[ExpertKernel.ContribMoe].OutputFolder;
+        var withoutTopTokens = fixture.NewPath("onnx-binding-without-top-tokens");
+        ExportFixture.CopyFolder(folder, withoutTopTokens);
+        RemoveTopTokens(Path.Combine(withoutTopTokens, OnnxNames.ModelFileName));
+        using var ids = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(new long[] { 1 }, [1, 1]);
+        OnnxBoundStep Step(Microsoft.ML.OnnxRuntime.OrtValue? logits, Microsoft.ML.OnnxRuntime.OrtValue? topTokens) =>
+            new(ids, ids, ids, ids, [], [], logits, [], [], [], topTokens);
+
+        using (var decoder = OnnxDecoder.Load(folder))
+        using (var binding = decoder.CreateStepBinding())
+            Assert.Contains("neither was bound", Assert.Throws<ArgumentException>(() => binding.Run(Step(null, null))).Message);
+        using (var decoder = OnnxDecoder.Load(withoutTopTokens))
+        using (var binding = decoder.CreateStepBinding())
+        {
+            Assert.False(binding.ReportsTopTokens);
+            Assert.Contains("no top_tokens output", Assert.Throws<ArgumentException>(() => binding.Run(Step(ids, ids))).Message);
+            using var empty = decoder.EmptyCache(1);
+            Assert.Throws<InvalidOperationException>(() => decoder.Run(new OnnxStepInput(1, 1, [1], [1], [0], [-1]), empty, fetchLogits: false));
+        }
+    }
+
     /// <summary>What an export made before 2026-12-07 looks like: the same graph without the top_tokens output and its TopK.</summary>
     private static void RemoveTopTokens(string modelPath)
     {
