@@ -28,6 +28,20 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     }
 
     [Fact]
+    public async Task Bench_load_samples_when_asked_and_refuses_filters_without_a_temperature()
+    {
+        var sampled = await Run("bench", "load", "--clients", "2", "--duration", "1", "--warm-up", "0", "--max-new-tokens", "8",
+            "--temperature", "0.9", "--top-k", "10");
+        Assert.Equal(0, sampled.ExitCode);
+        Assert.Contains("sampled at temperature 0.9, top-k 10", sampled.Output);
+        Assert.Matches(@"(?m)^\s+2\s+[1-9]\d*\s+0\s", sampled.Output); // the 2-client row: requests done, none failed
+
+        var filterAlone = await Run("bench", "load", "--top-k", "5");
+        Assert.Equal(1, filterAlone.ExitCode);
+        Assert.Contains("--temperature", filterAlone.Error);
+    }
+
+    [Fact]
     public async Task Errors_print_one_line_and_exit_non_zero()
     {
         var unknown = await Run("generate", "1+1=", "--domain", "poetry");
