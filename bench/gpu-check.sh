@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks of docs/serving.md on a lent device: the bundled model served on the CUDA provider and then on the
 # same machine's CPU, `desmoe bench load` at 1 / 8 / 32 clients each, the card and its memory in use from nvidia-smi
-# while the CUDA server is loaded, and `desmoe bench peer` against the CUDA server (GenAI on CPU beside it).
+# while the CUDA server is loaded, sampled requests at 8 / 32 clients on CUDA (the path that still fetches the logits),
+# and `desmoe bench peer` against the CUDA server (GenAI on CPU beside it).
 #   here:          bash ../shared/tools/gpu-bundle.sh .gpu      (then carry each chunk as its output says)
 #                  dotnet clients/cli/bin/Release/net10.0/desmoe.dll export models/base .gpu/base-onnx
 #                  (the bundle carries no libtorch, so the device cannot export; carry [".gpu/base-onnx"] with the
@@ -34,6 +35,8 @@ serve "${DESMOE_GPU_CHECK_FIRST:-Cuda}"
 "$CLI" model info | grep -i -E "provider|version"
 ( sleep $((10 + seconds * 5 / 2)); nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader | sed 's/^/GPU memory during the 32-client level (pid, used): /' ) &
 "$CLI" bench load --duration "$seconds"
+# Sampled requests fetch the logits; greedy ones (above) leave them on the device and read only top_tokens.
+"$CLI" bench load --duration "$seconds" --clients 8,32 --warm-up 4 --temperature 0.8 --top-k 50
 "$CLI" bench peer --address "$DESMOE_ADDRESS" --export "$export_dir"
 stop
 
