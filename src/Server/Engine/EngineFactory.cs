@@ -10,7 +10,7 @@ public static class EngineFactory
 {
     /// <summary>
     /// The domain classifier of a version with domains, from the held-out sets stored with it (the prompts the
-    /// regression gate used) and general-set prompts; null when the version has no domains, none of its domains
+    /// regression gate used) and the general reference (<see cref="Routing.GeneralReference"/>); null when the version has no domains, none of its domains
     /// has a stored set, or the export does not report its routing.
     /// </summary>
     private static Routing.DomainClassifier? DomainClassifierFor(Core.Onnx.OnnxDecoder decoder, ModelStore store, VersionRecord version, ServerOptions options, ILogger logger)
@@ -19,7 +19,7 @@ public static class EngineFactory
         var sets = store.EvalFiles(version).Where(kv => decoder.Info.Domains.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)Core.Data.Jsonl.Read(kv.Value).Take(options.AutoDomainReferencePrompts).Select(e => e.Prompt).ToList());
         if (sets.Count == 0) return null;
-        var general = Core.Data.GeneralSet.HeldOut(options.AutoDomainReferencePrompts).Select(e => e.Prompt).ToList();
+        var general = Routing.GeneralReference.Prompts(decoder.Info.Domains, options.AutoDomainReferencePrompts);
         try
         {
             var classifier = Routing.DomainClassifier.Build(decoder, sets, general, options.AutoDomainMinConfidence);

@@ -95,6 +95,13 @@ public sealed class AdaptationServerTests(AdaptationServerFixture server) : ICla
                 .Sum(m => double.Parse(m.Groups["v"].Value, System.Globalization.CultureInfo.InvariantCulture));
             Assert.True(servedOnIntent >= 40 + inferredRight, $"{servedOnIntent} Generate requests labelled intent");
         }
+        // Prompts of built-in formats the server does not serve stand for general text, not for the nearest served domain.
+        foreach (var format in new[] { "math", "law", "translation" })
+            foreach (var e in DatasetSplit.Generate(DomainCatalog.Get(format), 10, seed: 77))
+            {
+                var other = await server.Client.GenerateAsync(new GenerateRequest { Text = e.Prompt, MaxNewTokens = 4 });
+                Assert.True(other.Domain == "", $"a {format} prompt was routed to '{other.Domain}' ({other.DomainConfidence:P0}): {e.Prompt}");
+            }
         var general = await server.Client.GenerateAsync(new GenerateRequest { Text = "reverse hello" });
         Assert.True(general.DomainInferred);
         Assert.Equal("", general.Domain);
