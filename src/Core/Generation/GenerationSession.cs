@@ -20,7 +20,6 @@ public sealed class GenerationSession
 {
     private readonly ITextTokenizer _tokenizer;
     private readonly TokenSampler _sampler;
-    private readonly SamplingSettings _sampling;
     private readonly IReadOnlyList<string> _stops;
     private readonly int _maxNewTokens;
     private readonly IncrementalDetokenizer _text;
@@ -34,7 +33,6 @@ public sealed class GenerationSession
         _tokenizer = tokenizer;
         _text = new IncrementalDetokenizer(tokenizer);
         _banned = ignoreEndOfText ? tokenizer.Special.End : -1;
-        _sampling = sampling;
         _sampler = new TokenSampler(sampling, new Random(seed));
         _maxNewTokens = maxNewTokens;
         _stops = stops?.Where(s => s.Length > 0).ToList() ?? [];
@@ -43,7 +41,7 @@ public sealed class GenerationSession
     public string Text { get; private set; } = "";
 
     /// <summary>Whether the request picks greedily, so <see cref="StepGreedy"/> can stand in for <see cref="Step"/>.</summary>
-    public bool IsGreedy => _sampling.IsGreedy;
+    public bool IsGreedy => _sampler.IsGreedy;
 
     public GenerationStep Step(ReadOnlySpan<float> logits) => Accept(_sampler.Next(logits, _banned));
 

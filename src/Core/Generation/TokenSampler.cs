@@ -8,6 +8,8 @@ namespace DesMoe.Core.Generation;
 /// </summary>
 public sealed class TokenSampler(SamplingSettings settings, Random random)
 {
+    public bool IsGreedy => settings.IsGreedy;
+
     /// <param name="banned">a token never to pick (its probability is taken as 0), or -1 for none</param>
     public int Next(ReadOnlySpan<float> logits, int banned = -1)
     {

@@ -14,15 +14,14 @@ public sealed record OnnxStepInput(int Batch, int Sequence, long[] InputIds, lon
 public sealed class OnnxStepOutput : IDisposable
 {
     private readonly IDisposableReadOnlyCollection<OrtValue> _outputs;
-    private readonly bool _hasLogits, _hasTopTokens;
     private readonly int _routingLayers, _firstRouting;
 
     internal OnnxStepOutput(IDisposableReadOnlyCollection<OrtValue> outputs, int layers, int batch, int sequence, int vocab,
         bool hasLogits, int routingLayers, bool hasTopTokens)
     {
         _outputs = outputs;
-        _hasLogits = hasLogits;
-        _hasTopTokens = hasTopTokens;
+        HasLogits = hasLogits;
+        HasTopTokens = hasTopTokens;
         _routingLayers = routingLayers;
         int firstPresent = hasLogits ? 1 : 0;
         _firstRouting = firstPresent + 2 * layers;
@@ -43,9 +42,9 @@ public sealed class OnnxStepOutput : IDisposable
     public int Sequence { get; }
     public int Vocab { get; }
 
-    public bool HasLogits => _hasLogits;
+    public bool HasLogits { get; }
 
-    public ReadOnlySpan<float> Logits => _hasLogits
+    public ReadOnlySpan<float> Logits => HasLogits
         ? _outputs[0].GetTensorDataAsSpan<float>()
         : throw new InvalidOperationException("this step ran without fetching the logits");
 
@@ -53,17 +52,17 @@ public sealed class OnnxStepOutput : IDisposable
     public ReadOnlySpan<float> LastLogits(int row) => Logits.Slice(((row + 1) * Sequence - 1) * Vocab, Vocab);
 
     /// <summary>Whether <see cref="LastTopTokens"/> is available (exports from before 2026-12-07 lack it).</summary>
-    public bool HasTopTokens => _hasTopTokens;
+    public bool HasTopTokens { get; }
 
     /// <summary>The graph's <see cref="OnnxNames.TopTokenCount"/> likeliest tokens after <paramref name="row"/>'s last position, best first.</summary>
-    public ReadOnlySpan<long> LastTopTokens(int row) => _hasTopTokens
+    public ReadOnlySpan<long> LastTopTokens(int row) => HasTopTokens
         ? _outputs[^1].GetTensorDataAsSpan<long>().Slice(((row + 1) * Sequence - 1) * OnnxNames.TopTokenCount, OnnxNames.TopTokenCount)
         : throw new InvalidOperationException("the model has no top_tokens output; export it again to get one");
 
     /// <summary>Releases everything except <see cref="Present"/>, which the caller keeps for the next step.</summary>
     public void DisposeExceptCache()
     {
-        int firstPresent = _hasLogits ? 1 : 0;
+        int firstPresent = HasLogits ? 1 : 0;
         for (int i = 0; i < _outputs.Count; i++)
             if (i < firstPresent || i >= _firstRouting) _outputs[i].Dispose();
     }

@@ -10,8 +10,8 @@ public static class EngineFactory
 {
     /// <summary>
     /// The domain classifier of a version with domains, from the held-out sets stored with it (the prompts the
-    /// regression gate used) and the general reference (<see cref="Routing.GeneralReference"/>); null when the version has no domains, none of its domains
-    /// has a stored set, or the export does not report its routing.
+    /// regression gate used) and the general reference (<see cref="Routing.GeneralReference"/>); null when the version
+    /// has no domains, none of its domains has a stored set, or the export does not report its routing.
     /// </summary>
     private static Routing.DomainClassifier? DomainClassifierFor(Core.Onnx.OnnxDecoder decoder, ModelStore store, VersionRecord version, ServerOptions options, ILogger logger)
     {
