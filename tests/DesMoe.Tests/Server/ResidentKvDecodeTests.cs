@@ -1,13 +1,10 @@
 using System.Text.Json;
 using DesMoe.Core.Generation;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
 using DesMoe.Exporter.Graph;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Engine.Decoding;
 using DesMoe.Tests.Export;
 using DesMoe.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
 namespace DesMoe.Tests.Server;
@@ -83,14 +80,8 @@ public sealed class ResidentKvDecodeTests(ExportFixture fixture) : IClassFixture
     }
 
     private static OnnxBatchingEngine Engine(string folder, int maxBatch, IKvMemory? kvMemory = null) =>
-        new(OnnxDecoder.Load(folder, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }),
-            new BatchingOptions { MaxBatch = maxBatch, QueueCapacity = Requests.Length }, "test", 0, NullLogger.Instance, null, kvMemory);
+        CpuEngines.Create(folder, maxBatch, Requests.Length, kvMemory);
 
-    private static async Task<List<int>> Decode(OnnxBatchingEngine engine, (string Prompt, string Domain, int MaxNewTokens, bool IgnoreEnd) r)
-    {
-        var request = new GenerationRequest(PromptFormat.EncodePrompt(engine.Tokenizer, r.Prompt), r.Domain, r.MaxNewTokens, SamplingSettings.Greedy, 0, [], r.IgnoreEnd);
-        var tokens = new List<int>();
-        await foreach (var step in engine.GenerateAsync(request, CancellationToken.None)) tokens.Add(step.Token);
-        return tokens;
-    }
+    private static Task<List<int>> Decode(OnnxBatchingEngine engine, (string Prompt, string Domain, int MaxNewTokens, bool IgnoreEnd) r) =>
+        CpuEngines.DecodeAsync(engine, r.Prompt, r.Domain, r.MaxNewTokens, SamplingSettings.Greedy, 0, r.IgnoreEnd);
 }

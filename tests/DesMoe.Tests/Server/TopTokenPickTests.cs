@@ -1,11 +1,10 @@
 using DesMoe.Core.Generation;
 using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
 using DesMoe.Exporter.Graph;
 using DesMoe.Exporter.Onnx.Schema;
 using DesMoe.Server.Engine;
 using DesMoe.Tests.Export;
-using Microsoft.Extensions.Logging.Abstractions;
+using DesMoe.Tests.Support;
 using Xunit;
 
 namespace DesMoe.Tests.Server;
@@ -127,15 +126,8 @@ public sealed class TopTokenPickTests(ExportFixture fixture) : IClassFixture<Exp
         File.WriteAllBytes(modelPath, Google.Protobuf.MessageExtensions.ToByteArray(model));
     }
 
-    private static OnnxBatchingEngine Engine(string folder, int maxBatch = 4) =>
-        new(OnnxDecoder.Load(folder, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu }),
-            new BatchingOptions { MaxBatch = maxBatch, QueueCapacity = 16 }, "test", 0, NullLogger.Instance);
+    private static OnnxBatchingEngine Engine(string folder, int maxBatch = 4) => CpuEngines.Create(folder, maxBatch, queueCapacity: 16);
 
-    private static async Task<List<int>> Decode(OnnxBatchingEngine engine, (string Prompt, string Domain, int MaxNewTokens) r, SamplingSettings sampling, int seed = 0)
-    {
-        var request = new GenerationRequest(PromptFormat.EncodePrompt(engine.Tokenizer, r.Prompt), r.Domain, r.MaxNewTokens, sampling, seed, [], true);
-        var tokens = new List<int>();
-        await foreach (var step in engine.GenerateAsync(request, CancellationToken.None)) tokens.Add(step.Token);
-        return tokens;
-    }
+    private static Task<List<int>> Decode(OnnxBatchingEngine engine, (string Prompt, string Domain, int MaxNewTokens) r, SamplingSettings sampling, int seed = 0) =>
+        CpuEngines.DecodeAsync(engine, r.Prompt, r.Domain, r.MaxNewTokens, sampling, seed, ignoreEndOfText: true);
 }
