@@ -1,4 +1,4 @@
-using DesMoe.Core.Checkpoints;
+using DesMoe.Formats.Files;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;

@@ -1,4 +1,5 @@
 using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.WorkerProtocol;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using DesMoe.Cli.Remote;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using Grpc.Core;
-using Example = DesMoe.Core.Data.Example;
+using Example = DesMoe.Formats.Data.Example;
 
 namespace DesMoe.Cli.Commands;
 

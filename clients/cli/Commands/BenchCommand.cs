@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Data;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Tensors;
+using DesMoe.Formats.Data;
+using DesMoe.Torch.Tensors;
 using Grpc.Core;
 
 namespace DesMoe.Cli.Commands;

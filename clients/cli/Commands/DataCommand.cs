@@ -1,5 +1,5 @@
 using System.CommandLine;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 
 namespace DesMoe.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using DesMoe.Cli.Data;
-using DesMoe.Core.Data.Real;
+using DesMoe.Trainer.RealData;
 using Spectre.Console;
 
 namespace DesMoe.Cli.Commands;

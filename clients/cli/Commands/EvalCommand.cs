@@ -1,7 +1,10 @@
 using System.CommandLine;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
 
 namespace DesMoe.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Onnx;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Benchmark;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;

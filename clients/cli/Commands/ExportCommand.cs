@@ -1,6 +1,8 @@
 using System.CommandLine;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 
 namespace DesMoe.Cli.Commands;

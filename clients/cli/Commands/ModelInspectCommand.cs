@@ -1,5 +1,5 @@
 using System.CommandLine;
-using DesMoe.Core.Architectures.Inspection;
+using DesMoe.Torch.Inspection;
 
 namespace DesMoe.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using DesMoe.Core.Checkpoints;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
 
 namespace DesMoe.Cli.Commands;
 

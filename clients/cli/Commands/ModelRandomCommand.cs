@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Diagnostics;
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Config;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Hub;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Formats.Tokenization;
 
 namespace DesMoe.Cli.Commands;
 
@@ -57,28 +59,27 @@ internal static class ModelRandomCommand
         TorchSharp.torch.manual_seed(seed);
         using var model = new MoeTransformer(config);
         ModelFolder.Save(output, model, new ByteTokenizer());
-        return new RandomCheckpoint.Result(Path.GetFullPath(output), model.ParameterCount(), new FileInfo(Path.Combine(output, ModelFolder.WeightsFileName)).Length);
+        return new RandomCheckpoint.Result(Path.GetFullPath(output), model.ParameterCount(), new FileInfo(Path.Combine(output, ModelFiles.WeightsFileName)).Length);
     }
 
     public static Command LoadBench()
     {
         var folder = new Argument<string>("folder") { Description = "hub-layout checkpoint folder" };
-        var trainable = new Option<bool>("--trainable")
+        var command = new Command("hub-load",
+            "Load a hub checkpoint as the trainer, exporter and server do (the architecture's trainable form, float32) and print its size, the load time and the peak resident memory.")
         {
-            Description = "load it as the trainer, exporter and server do (the architecture's trainable form) instead of the reference module",
+            folder,
         };
-        var command = new Command("hub-load", "Load a hub checkpoint into TorchSharp (float32) and print its size, the load time and the peak resident memory.") { folder, trainable };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var path = parse.GetValue(folder)!;
             long bytes = Directory.GetFiles(path, "*.safetensors").Sum(f => new FileInfo(f).Length);
             long before = PeakMemory.ResidentBytes;
             var clock = Stopwatch.StartNew();
-            using IDisposable model = parse.GetValue(trainable) ? ModelFolder.Load(path) : HubModelLoader.Load(path);
+            using var model = ModelFolder.Load(path);
             clock.Stop();
             long peak = PeakMemory.PeakResidentBytes, after = PeakMemory.ResidentBytes;
-            var form = parse.GetValue(trainable) ? "trainable form" : "reference module";
-            Console.WriteLine($"checkpoint {bytes / 1e9:F2} GB, {form}; load {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"checkpoint {bytes / 1e9:F2} GB, trainable form; load {clock.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"resident before {before / 1e9:F2} GB, after {after / 1e9:F2} GB, peak {peak / 1e9:F2} GB = {peak / (double)bytes:F2}x the checkpoint");
             return 0;
         }));

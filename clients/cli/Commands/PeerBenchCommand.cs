@@ -1,10 +1,11 @@
 using System.CommandLine;
 using DesMoe.Cli.Peer;
 using DesMoe.Cli.Remote;
-using DesMoe.Core.Config;
-using DesMoe.Core.Data;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Protos.V1;
 

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Text;
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Tokenizers;
-using DesMoe.Core.Architectures.Trainable;
-using DesMoe.Core.Config;
-using DesMoe.Core.Data;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Hub;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Formats.Architectures;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Data;
 using DesMoe.Trainer.Pretraining;
 using TorchSharp;
 

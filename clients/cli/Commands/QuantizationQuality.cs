@@ -1,7 +1,10 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
 
 namespace DesMoe.Cli.Commands;
 
@@ -24,8 +27,8 @@ internal static class QuantizationQuality
             var sets = domains.Where(d => DomainCatalog.Domains.Any(c => c.Domain == d))
                 .Select(d => new EvaluationSet(d, DatasetSplit.Create(DomainCatalog.Get(d), 0, examples, seed: 7).Eval))
                 .Prepend(general).ToList();
-            var scores = sets.ToDictionary(s => s.Name, s => ExactMatchEvaluator.Evaluate(decoder, decoder.Info.Tokenizer, s.Examples,
-                domainId: s == general ? DomainRouting.NoDomain : domains.ToList().IndexOf(s.Name), metric: s.Metric).Accuracy);
+            var scores = sets.ToDictionary(s => s.Name, s => OnnxExactMatch.Evaluate(decoder, decoder.Info.Tokenizer, s.Examples,
+                domainId: s == general ? ExpertAssignment.NoDomain : domains.ToList().IndexOf(s.Name), metric: s.Metric).Accuracy);
             baseline ??= scores;
             foreach (var (set, accuracy) in scores)
                 Console.WriteLine($"{name,-44} {set,-14} {accuracy,9:P1} {100 * (accuracy - baseline[set]),7:+0.0;-0.0;0.0}");

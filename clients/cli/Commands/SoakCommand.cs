@@ -3,7 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using DesMoe.Cli.Load;
 using DesMoe.Cli.Remote;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 

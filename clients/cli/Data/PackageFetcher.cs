@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using DesMoe.Core.Data.Real;
+using DesMoe.Trainer.RealData;
 
 namespace DesMoe.Cli.Data;
 

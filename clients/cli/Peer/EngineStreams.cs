@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using DesMoe.Cli.Load;
-using DesMoe.Core.Generation;
+using DesMoe.Onnx.Generation;
 using DesMoe.Server.Engine;
 
 namespace DesMoe.Cli.Peer;

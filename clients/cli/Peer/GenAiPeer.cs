@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace DesMoe.Cli.Peer;

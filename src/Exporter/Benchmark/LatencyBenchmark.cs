@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using DesMoe.Core.Generation;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx.Generation;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
 using static TorchSharp.torch;
 
 namespace DesMoe.Exporter.Benchmark;
@@ -48,7 +49,7 @@ public static class LatencyBenchmark
         var (prompt, steps) = Tokens(batch, promptTokens, decodeSteps, decoder.Info.Config.VocabSize, seed);
         var prefill = new List<double>();
         var decode = new List<double>();
-        var domains = Enumerable.Repeat((long)DomainRouting.NoDomain, batch).ToArray();
+        var domains = Enumerable.Repeat((long)ExpertAssignment.NoDomain, batch).ToArray();
         for (int r = 0; r < repeats + 1; r++)
         {
             var cache = decoder.EmptyCache(batch);

@@ -1,6 +1,7 @@
-using DesMoe.Core.Generation;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx.Generation;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
 using static TorchSharp.torch;
 
 namespace DesMoe.Exporter.Export;
@@ -18,7 +19,7 @@ public static class ExportCheck
     public static IReadOnlyList<DomainParity> Run(MoeTransformer model, DomainRouting routing, OnnxDecoder decoder,
         IReadOnlyList<IReadOnlyList<int>> prompts, int decodeSteps)
     {
-        var domainIds = new[] { DomainRouting.NoDomain }.Concat(Enumerable.Range(0, decoder.Info.Domains.Count));
+        var domainIds = new[] { ExpertAssignment.NoDomain }.Concat(Enumerable.Range(0, decoder.Info.Domains.Count));
         return domainIds.Select(d =>
         {
             var gaps = prompts.Select(p => Compare(model, routing, decoder, p, d, decodeSteps)).ToList();

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DesMoe.Core.Config;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Config;
+using DesMoe.Onnx;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Exporter.Onnx.Schema;
 
 namespace DesMoe.Exporter.Export;

@@ -1,11 +1,12 @@
 using System.Text.Json;
-using DesMoe.Core.Architectures.Tokenizers;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Tensors;
-using DesMoe.Core.Config;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Tensors;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Exporter.Onnx;
 using DesMoe.Exporter.Onnx.Schema;
@@ -54,7 +55,7 @@ public static class ModelExporter
         var routingTable = assignment?.RoutingTable(config.TopK, options.NoDomain)
                            ?? ExpertAssignment.PlainRoutingTable(config.NumMoeLayers, config.NumRoutedExperts);
         var domains = assignment?.Domains ?? [];
-        var sourceHash = ModelFolder.WeightsSha256(modelFolder);
+        var sourceHash = ModelFiles.WeightsSha256(modelFolder);
 
         var metadata = new Dictionary<string, string>
         {

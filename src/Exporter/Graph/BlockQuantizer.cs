@@ -1,4 +1,5 @@
-using DesMoe.Core.Model;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using static TorchSharp.torch;
 
 namespace DesMoe.Exporter.Graph;

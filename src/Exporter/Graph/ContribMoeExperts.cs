@@ -1,4 +1,4 @@
-using DesMoe.Core.Config;
+using DesMoe.Formats.Config;
 using DesMoe.Exporter.Onnx;
 using static TorchSharp.torch;
 

@@ -1,6 +1,8 @@
-using DesMoe.Core.Config;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
+using DesMoe.Formats.Architectures;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Onnx;
 using DesMoe.Exporter.Onnx.Schema;
 using static TorchSharp.torch;
@@ -53,7 +55,7 @@ public sealed class DecoderGraph
         var domains = _g.Input(OnnxNames.DomainIds, DataType.Int64, "batch");
         // An input with an initializer of the same name is optional: callers that know nothing of domains
         // (onnxruntime-genai, generic ORT clients) get the no-domain path.
-        _g.Initializer(Tensors.Int64([DomainRouting.NoDomain], [1], OnnxNames.DomainIds));
+        _g.Initializer(Tensors.Int64([ExpertAssignment.NoDomain], [1], OnnxNames.DomainIds));
         // One past/present pair per decoder layer, dense ones first (the KV cache's numbering, MoeTransformer's too).
         var past = Enumerable.Range(0, _config.NumLayers).Select(l => (
             Key: _g.Input(OnnxNames.PastKey(l), DataType.Float, "batch", cacheHeads, "past_sequence", keyDim),
@@ -193,7 +195,7 @@ public sealed class DecoderGraph
     /// Multi-head latent attention in the absorbed form: kv_b_proj's key half is folded into each query head and its
     /// value half applied after attention, so a step attends over the cached latent [batch, 1, total, kv_lora_rank]
     /// and rope key [batch, 1, total, rope] directly instead of re-expanding every past position through kv_b_proj
-    /// (which <see cref="Core.Model.LatentAttention"/> does, the same function to float rounding). Per head h, with
+    /// (which <see cref="global::DesMoe.Torch.Model.LatentAttention"/> does, the same function to float rounding). Per head h, with
     /// W_k[h] [nope, latent] and W_v[h] [v, latent] the rows of kv_b_proj:
     /// score = (q_nope W_k[h]) . latent + q_rope . k_rope, output = (p . latent) W_v[h]^T.
     /// </summary>
@@ -202,7 +204,7 @@ public sealed class DecoderGraph
         using var scope = _g.Scope("self_attn");
         int heads = _config.NumHeads, nope = _config.QkNopeHeadDim, rope = _config.QkRopeHeadDim, v = _config.VHeadDim, latent = _config.KvLoraRank;
         var prefix = layerPrefix + "self_attn.";
-        double eps = Core.Model.LatentAttention.LatentNormEpsilon;
+        double eps = global::DesMoe.Torch.Model.LatentAttention.LatentNormEpsilon;
 
         var queries = _config.QLoraRank > 0
             ? _g.MatMul(RmsNorm(_g.MatMul(x, _weights.Linear(prefix + "q_a_proj.weight")), _weights.Get(prefix + "q_a_layernorm.weight"), eps),
@@ -264,7 +266,7 @@ public sealed class DecoderGraph
         var prefix = $"layers.{layer}.mlp.";
         var tokens = _g.Reshape(x, _g.Int64s("tokens_shape", -1, _config.HiddenSize));
         var logits = _g.MatMul(tokens, _weights.Linear(prefix + "router.gate.weight"));
-        if (_config.AdaptiveRouterWidth > 0) logits = _g.Add(logits, AdaptiveRouterResidual(tokens, prefix + $"router.{TopKRouter.AdapterName}."));
+        if (_config.AdaptiveRouterWidth > 0) logits = _g.Add(logits, AdaptiveRouterResidual(tokens, prefix + $"router.{TensorNames.RouterAdapter}."));
         logits = RestrictToDomain(logits, layer);
         var (_, chosen) = _g.TopK(logits, _g.Int64s("k", _config.TopK), -1);
         _g.Output(chosen, OnnxNames.RouterExperts(layer), DataType.Int64, "tokens", _config.TopK);
@@ -277,7 +279,7 @@ public sealed class DecoderGraph
         {
             var shared = SwiGlu(_g, _weights, tokens, prefix + "shared_experts.");
             if (_config.SharedExpertGate)
-                shared = _g.Mul(_g.Sigmoid(_g.MatMul(tokens, _weights.Linear(prefix + MoeFeedForward.SharedGateName + ".weight"))), shared);
+                shared = _g.Mul(_g.Sigmoid(_g.MatMul(tokens, _weights.Linear(prefix + TensorNames.SharedExpertGate + ".weight"))), shared);
             routed = _g.Add(routed, shared);
         }
         return _g.Reshape(routed, _g.Shape(x));

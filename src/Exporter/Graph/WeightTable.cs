@@ -1,4 +1,5 @@
-using DesMoe.Core.Model;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using DesMoe.Exporter.Onnx;
 using DesMoe.Exporter.Onnx.Schema;
 using static TorchSharp.torch;

@@ -1,5 +1,4 @@
-using DesMoe.Core.Onnx;
-using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using DesMoe.Server.Options;
 using DesMoe.Server.Versions;
 
@@ -13,11 +12,11 @@ public static class EngineFactory
     /// regression gate used) and the general reference (<see cref="Routing.GeneralReference"/>); null when the version
     /// has no domains, none of its domains has a stored set, or the export does not report its routing.
     /// </summary>
-    private static Routing.DomainClassifier? DomainClassifierFor(Core.Onnx.OnnxDecoder decoder, ModelStore store, VersionRecord version, ServerOptions options, ILogger logger)
+    private static Routing.DomainClassifier? DomainClassifierFor(global::DesMoe.Onnx.OnnxDecoder decoder, ModelStore store, VersionRecord version, ServerOptions options, ILogger logger)
     {
         if (decoder.Info.Domains.Count == 0) return null;
         var sets = store.EvalFiles(version).Where(kv => decoder.Info.Domains.Contains(kv.Key))
-            .ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)Core.Data.Jsonl.Read(kv.Value).Take(options.AutoDomainReferencePrompts).Select(e => e.Prompt).ToList());
+            .ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)global::DesMoe.Formats.Data.Jsonl.Read(kv.Value).Take(options.AutoDomainReferencePrompts).Select(e => e.Prompt).ToList());
         if (sets.Count == 0) return null;
         var general = Routing.GeneralReference.Prompts(decoder.Info.Domains, options.AutoDomainReferencePrompts);
         try
@@ -36,22 +35,10 @@ public static class EngineFactory
 
     public static IGenerationEngine Create(ServerOptions options, ModelStore store, VersionRecord version, ILogger logger)
     {
-        if (options.Engine == EngineKind.TorchSharp)
-        {
-            var folder = store.ModelFolderOf(version)
-                         ?? throw new InvalidOperationException($"the TorchSharp engine needs a model folder, but version {version.Id} is an ONNX export only");
-            // The server is built without TorchSharp's natives unless asked for (build/LibTorchRuntime.targets); say so instead of TorchSharp's misleading load error.
-            if (!TorchSharp.torch.TryInitializeDeviceType(TorchSharp.DeviceType.CPU))
-                throw new InvalidOperationException(
-                    "DesMoe:Engine=TorchSharp needs libtorch, which this server was built without; build it with -p:DesMoeRunsTorchSharp=true or serve with DesMoe:Engine=Onnx");
-            if (options.Threads > 0) TorchSharp.torch.set_num_threads(options.Threads);
-            return new TorchSharpEngine(folder, version.Id);
-        }
-
         var exported = store.OnnxFolder(version);
         // The export's config.json sizes the thread pool; a folder without one leaves it to ONNX Runtime (one per core).
-        var configPath = Path.Combine(exported, Core.Config.MoeConfig.FileName);
-        var threads = File.Exists(configPath) ? options.InferenceThreads(Core.Config.MoeConfig.Load(configPath)) : options.Threads;
+        var configPath = Path.Combine(exported, global::DesMoe.Formats.Config.MoeConfig.FileName);
+        var threads = File.Exists(configPath) ? options.InferenceThreads(global::DesMoe.Formats.Config.MoeConfig.Load(configPath)) : options.Threads;
         var decoder = OnnxDecoder.Load(exported, new OnnxSessionSettings { Provider = options.ExecutionProvider, Threads = threads, AllowSpinning = options.OrtSpinning });
         var manifestPath = Path.Combine(exported, ExportManifest.FileName);
         var manifest = File.Exists(manifestPath) ? System.Text.Json.JsonSerializer.Deserialize<ExportManifest>(File.ReadAllText(manifestPath)) : null;

@@ -1,4 +1,4 @@
-using DesMoe.Core.Generation;
+using DesMoe.Onnx.Generation;
 
 namespace DesMoe.Server.Engine;
 

@@ -1,6 +1,6 @@
-using DesMoe.Core.Config;
-using DesMoe.Core.Generation;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Config;
+using DesMoe.Onnx.Generation;
+using DesMoe.Formats.Tokenization;
 
 namespace DesMoe.Server.Engine;
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using DesMoe.Core.Config;
-using DesMoe.Core.Generation;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Config;
+using DesMoe.Onnx.Generation;
+using DesMoe.Onnx;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Server.Engine.Decoding;
 using DesMoe.Server.Telemetry;
 

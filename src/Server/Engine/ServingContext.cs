@@ -1,4 +1,4 @@
-using DesMoe.Core.Config;
+using DesMoe.Formats.Config;
 
 namespace DesMoe.Server.Engine;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using DesMoe.Core.Data;
-using DesMoe.Core.Checkpoints;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Files;
 
 namespace DesMoe.Server.Jobs;
 

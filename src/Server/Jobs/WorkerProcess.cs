@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using DesMoe.Core.Checkpoints;
+using DesMoe.Formats.Files;
 using DesMoe.WorkerProtocol;
 
 namespace DesMoe.Server.Jobs;

@@ -1,14 +1,15 @@
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx;
 
 namespace DesMoe.Server.Options;
 
+/// <summary>
+/// The serving engine. Only ONNX Runtime: the server carries no TorchSharp (the TorchSharp model runs in the trainer,
+/// the worker and the tests), so a configured "TorchSharp" fails at start-up naming the value.
+/// </summary>
 public enum EngineKind
 {
     /// <summary>The exported ONNX model on ONNX Runtime with continuous batching (production).</summary>
     Onnx,
-
-    /// <summary>The TorchSharp eager model, one request step at a time (reference and debugging).</summary>
-    TorchSharp,
 }
 
 /// <summary>The "DesMoe" configuration section (appsettings.json, DESMOE__* environment variables, --DesMoe:* arguments).</summary>
@@ -55,7 +56,7 @@ public sealed class ServerOptions
     /// core it would take runs Kestrel and the response writes. Measured on 2 cores (docs/serving.md): the bundled
     /// model (hidden 128) streams 1.4-1.6x the tokens on one thread, a 370M-parameter model (hidden 1024) 1.6-1.8x on two.
     /// </summary>
-    public int InferenceThreads(Core.Config.MoeConfig model) => Threads > 0 ? Threads : model.HiddenSize < SmallModelHiddenSize ? 1 : 0;
+    public int InferenceThreads(global::DesMoe.Formats.Config.MoeConfig model) => Threads > 0 ? Threads : model.HiddenSize < SmallModelHiddenSize ? 1 : 0;
 
     /// <summary>Hidden sizes below this decode on one intra-op thread unless <see cref="Threads"/> says otherwise.</summary>
     public const int SmallModelHiddenSize = 512;

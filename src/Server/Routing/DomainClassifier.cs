@@ -1,6 +1,6 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Data;
+using DesMoe.Onnx;
+using DesMoe.Formats.Tokenization;
 
 namespace DesMoe.Server.Routing;
 

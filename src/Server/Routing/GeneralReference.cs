@@ -1,4 +1,4 @@
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 
 namespace DesMoe.Server.Routing;
 

@@ -1,4 +1,4 @@
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx;
 
 namespace DesMoe.Server.Routing;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;
@@ -7,7 +7,7 @@ using DesMoe.Server.Security;
 using DesMoe.Server.Serving;
 using DesMoe.Server.Versions;
 using DesMoe.WorkerProtocol;
-using Example = DesMoe.Core.Data.Example;
+using Example = DesMoe.Formats.Data.Example;
 using Grpc.Core;
 
 namespace DesMoe.Server.Services;

@@ -6,8 +6,8 @@ using DesMoe.Server.Routing;
 using DesMoe.Server.Serving;
 using DesMoe.Server.Telemetry;
 using Grpc.Core;
-using DesMoe.Core.Generation;
-using CoreFinish = DesMoe.Core.Generation.FinishReason;
+using DesMoe.Onnx.Generation;
+using CoreFinish = DesMoe.Onnx.Generation.FinishReason;
 
 namespace DesMoe.Server.Services;
 

@@ -1,5 +1,5 @@
-using DesMoe.Core.Generation;
-using DesMoe.Core.Tokenization;
+using DesMoe.Onnx.Generation;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;

@@ -1,15 +1,15 @@
-using DesMoe.Core.Checkpoints;
+using DesMoe.Formats.Files;
 using System.Text.RegularExpressions;
-using DesMoe.Core.Config;
-using DesMoe.Core.Data;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Experts;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;
 using DesMoe.Server.Serving;
 using DesMoe.Server.Versions;
-using Example = DesMoe.Core.Data.Example;
+using Example = DesMoe.Formats.Data.Example;
 using Grpc.Core;
 
 namespace DesMoe.Server.Services;
@@ -35,7 +35,7 @@ public sealed partial class UploadValidator(ModelHost host, JobStore jobs, Adapt
     /// <summary>FAILED_PRECONDITION when the served model has no free experts left for another domain (queued jobs count too).</summary>
     public void CheckRoom(string modelFolder, VersionRecord current)
     {
-        var config = ModelFolder.LoadConfig(modelFolder);
+        var config = ModelFiles.LoadConfig(modelFolder);
         var assignment = ExpertAssignment.LoadFrom(modelFolder, config) ?? ExpertAssignment.Empty(config.NumMoeLayers, config.NumRoutedExperts);
         int pending = jobs.All().Count(j => !j.IsFinished);
         if (assignment.NoRoomFor(config.TopK * (pending + 1), config.TopK) is { } problem)

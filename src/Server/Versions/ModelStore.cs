@@ -1,7 +1,7 @@
 using System.Text.Json;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Experts;
+using DesMoe.Onnx;
 
 namespace DesMoe.Server.Versions;
 
@@ -52,11 +52,11 @@ public sealed class ModelStore
     /// </param>
     public static ModelStore Open(string source, string dataDirectory, Action<string> log, BaseExport export, bool owner = true)
     {
-        bool hasWeights = ModelFolder.HasWeights(source);
+        bool hasWeights = ModelFiles.HasWeights(source);
         bool hasOnnx = File.Exists(Path.Combine(source, OnnxNames.ModelFileName));
         if (!hasWeights && !hasOnnx)
-            throw new FileNotFoundException($"{source} holds neither {OnnxNames.ModelFileName} nor {ModelFolder.WeightsFileName}", source);
-        var key = hasOnnx ? FileSha256(Path.Combine(source, OnnxNames.ModelFileName)) : ModelFolder.WeightsSha256(source);
+            throw new FileNotFoundException($"{source} holds neither {OnnxNames.ModelFileName} nor {ModelFiles.WeightsFileName}", source);
+        var key = hasOnnx ? FileSha256(Path.Combine(source, OnnxNames.ModelFileName)) : ModelFiles.WeightsSha256(source);
         var store = new ModelStore(Path.Combine(dataDirectory, "models", key[..16]), Path.GetFullPath(source));
         if (!owner)
             return store.CurrentId() is null
@@ -237,7 +237,7 @@ public sealed class ModelStore
     }
 
     private static IReadOnlyList<string> ReadDomains(string modelFolder) =>
-        ExpertAssignment.LoadFrom(modelFolder, ModelFolder.LoadConfig(modelFolder))?.Domains ?? [];
+        ExpertAssignment.LoadFrom(modelFolder, ModelFiles.LoadConfig(modelFolder))?.Domains ?? [];
 
     private string NextId()
     {

@@ -1,7 +1,10 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Formats.Tokenization;
 using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;

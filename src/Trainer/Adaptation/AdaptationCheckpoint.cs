@@ -1,7 +1,10 @@
 using System.Text.Json;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Model;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 

@@ -57,7 +57,7 @@ public sealed record AdaptationOptions
     public int CheckpointEvery { get; init; } = 100;
 
     // Mechanism 1: adaptive router and its distillation from the pre-trained router.
-    /// <summary>DES-MoE: give every router the adaptive residual MLP (<see cref="DesMoe.Core.Model.AdaptiveRouterResidual"/>).</summary>
+    /// <summary>DES-MoE: give every router the adaptive residual MLP (<see cref="DesMoe.Torch.Model.AdaptiveRouterResidual"/>).</summary>
     public bool AdaptiveRouter { get; init; } = true;
     /// <summary>The residual's hidden width as a multiple of the model's hidden size (the paper: 4d).</summary>
     public int AdaptiveRouterWidthFactor { get; init; } = 4;

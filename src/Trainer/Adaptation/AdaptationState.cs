@@ -1,7 +1,9 @@
 using System.Diagnostics;
-using DesMoe.Core.Data;
-using DesMoe.Core.Model;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 
 namespace DesMoe.Trainer.Adaptation;
 

@@ -1,7 +1,9 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tensors;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Torch.Tensors;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,8 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Model;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;

@@ -1,6 +1,7 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Tokenization;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;

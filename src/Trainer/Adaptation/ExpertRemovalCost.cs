@@ -1,11 +1,15 @@
 using TorchSharp;
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tokenization;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using static TorchSharp.torch;
-using DesMoe.Core.Tensors;
+using DesMoe.Torch.Tensors;
 
 namespace DesMoe.Trainer.Adaptation;
 
@@ -30,7 +34,7 @@ public static class ExpertRemovalCost
         if (nonEmpty.Count == 0) throw new ArgumentException("no reference examples to measure expert removal costs on");
         int perSet = Math.Max(1, examples / nonEmpty.Count);
         var sets = nonEmpty.Select(r => (Examples: r.Examples.Take(perSet).ToList(),
-            DomainId: r.Name == DomainCatalog.GeneralName ? DomainRouting.NoDomain : current.Domains.ToList().IndexOf(r.Name))).ToList();
+            DomainId: r.Name == DomainCatalog.GeneralName ? ExpertAssignment.NoDomain : current.Domains.ToList().IndexOf(r.Name))).ToList();
 
         double Loss(ExpertAssignment assignment)
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tensors;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Torch.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 

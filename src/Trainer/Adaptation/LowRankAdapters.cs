@@ -1,4 +1,4 @@
-using DesMoe.Core.Tensors;
+using DesMoe.Torch.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

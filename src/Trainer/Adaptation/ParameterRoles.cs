@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using TorchSharp.Modules;
 
 namespace DesMoe.Trainer.Adaptation;

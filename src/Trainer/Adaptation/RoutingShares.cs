@@ -1,7 +1,9 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tokenization;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;

@@ -1,4 +1,5 @@
-using DesMoe.Core.Model;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 
 namespace DesMoe.Trainer.Adaptation;
 

@@ -1,5 +1,5 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Data.Real;
+using DesMoe.Formats.Data;
+using DesMoe.Trainer.RealData;
 
 namespace DesMoe.Trainer.Pretraining;
 
@@ -74,6 +74,6 @@ public static class PretrainCorpus
         var eval = Path.Combine(folder, $"{name}.eval.jsonl");
         foreach (var path in new[] { train, eval })
             if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found; run `desmoe data prepare --out {folder}` first", path);
-        return new MixtureSource(name, Core.Data.Jsonl.Read(train).Take(trainCount).ToList(), Core.Data.Jsonl.Read(eval).Take(evalCount).ToList(), weight, probe);
+        return new MixtureSource(name, global::DesMoe.Formats.Data.Jsonl.Read(train).Take(trainCount).ToList(), global::DesMoe.Formats.Data.Jsonl.Read(eval).Take(evalCount).ToList(), weight, probe);
     }
 }

@@ -1,4 +1,4 @@
-using DesMoe.Core.Config;
+using DesMoe.Formats.Config;
 
 namespace DesMoe.Trainer.Pretraining;
 
@@ -12,7 +12,7 @@ public sealed record PretrainOptions
     public int WarmupSteps { get; init; } = 100;
     public double WeightDecay { get; init; } = 0.01;
     public double GradientClip { get; init; } = 1.0;
-    public int Seed { get; init; } = Core.Data.GeneralSet.Seed;
+    public int Seed { get; init; } = global::DesMoe.Formats.Data.GeneralSet.Seed;
     public int LogEvery { get; init; } = 100;
     public int EvalExamples { get; init; } = 600;
 }

@@ -1,11 +1,16 @@
 using System.Diagnostics;
-using DesMoe.Core.Architectures.Trainable;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tokenization;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Architectures;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Adaptation;
 using Xunit;

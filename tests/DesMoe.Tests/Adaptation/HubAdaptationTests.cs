@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Safetensors;
-using DesMoe.Core.Checkpoints;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Safetensors;
+using DesMoe.Formats.Files;
 using DesMoe.Tests.Architectures;
 using DesMoe.Tests.Cli;
 using DesMoe.Tests.Support;

@@ -1,11 +1,13 @@
 using TorchSharp;
-using DesMoe.Core.Tensors;
-using DesMoe.Core.Tokenization;
-using DesMoe.Core.Training;
-using DesMoe.Core.Data;
+using DesMoe.Torch.Tensors;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
+using DesMoe.Formats.Data;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Adaptation;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -178,7 +180,7 @@ public class MechanismTests
         using var scope = NewDisposeScope();
         using var batch = SequenceBatch.Create(new ByteTokenizer(), general, 64);
         using var routing = new DomainRouting(assignment.RoutingTable(2, NoDomainRouting.UnassignedExperts), 2);
-        var noDomain = Filled.Int64(general.Count, DomainRouting.NoDomain);
+        var noDomain = Filled.Int64(general.Count, ExpertAssignment.NoDomain);
         model.eval();
         var adapted = model.Forward(batch.InputIds, batch.AttentionMask, domainIds: noDomain, domainRouting: routing).Logits;
         model.load_state_dict(before);
@@ -255,7 +257,7 @@ public class MechanismTests
             Assert.Contains(int.Parse(m.Groups[2].Value), selected[int.Parse(m.Groups[1].Value)]);
         });
         // The residual MLP started at zero output and trained: its last projection is no longer all zero.
-        var outputs = model.state_dict().Where(kv => kv.Key.Contains($".router.{DesMoe.Core.Model.TopKRouter.AdapterName}.fc2.weight")).ToList();
+        var outputs = model.state_dict().Where(kv => kv.Key.Contains($".router.{DesMoe.Formats.Architectures.TensorNames.RouterAdapter}.fc2.weight")).ToList();
         Assert.Equal(model.Config.NumMoeLayers, outputs.Count);
         Assert.All(outputs, kv => Assert.True(kv.Value.abs().sum().item<float>() > 0, $"{kv.Key} never trained"));
     }

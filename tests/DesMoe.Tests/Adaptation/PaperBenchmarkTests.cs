@@ -1,7 +1,10 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Benchmark.Paper;
 using DesMoe.Trainer.Reporting;

@@ -1,8 +1,10 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Model;
-using DesMoe.Core.Tensors;
-using DesMoe.Core.Tokenization;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Torch.Tensors;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Adaptation;
 using TorchSharp;

@@ -1,5 +1,6 @@
 using DesMoe.Trainer.Adaptation;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using Xunit;
 
 namespace DesMoe.Tests.Adaptation;

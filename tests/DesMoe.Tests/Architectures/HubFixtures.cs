@@ -1,5 +1,7 @@
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Safetensors;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Safetensors;
 using static TorchSharp.torch;
 
 namespace DesMoe.Tests.Architectures;

@@ -1,7 +1,9 @@
-using DesMoe.Core.Architectures.Hub;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
 using DesMoe.Tests.Support;
-using DesMoe.Core.Architectures.Inspection;
-using DesMoe.Core.Architectures.Tokenizers;
+using DesMoe.Torch.Inspection;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Tests.Cli;
 using Xunit;
 

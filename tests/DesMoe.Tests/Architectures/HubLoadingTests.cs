@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
-using DesMoe.Core.Architectures;
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Safetensors;
+using DesMoe.Formats.Architectures;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Safetensors;
 using DesMoe.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -204,7 +206,7 @@ public class HubLoadingTests(ITestOutputHelper output)
         foreach (var model in HubFixtures.Models)
         {
             var folder = HubFolder.Open(HubFixtures.Folder(model));
-            using var module = folder.Architecture.Build(folder.ReadModelConfig());
+            using var module = ReferenceModels.Build(folder.ReadModelConfig());
             var names = module.named_parameters().Select(p => p.name).Order(StringComparer.Ordinal);
             var stored = folder.OpenWeights().Tensors.Select(t => t.Name).Order(StringComparer.Ordinal);
             Assert.Equal(stored, names);

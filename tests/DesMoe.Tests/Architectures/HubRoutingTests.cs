@@ -1,4 +1,5 @@
-using DesMoe.Core.Architectures.Common;
+using DesMoe.Formats.Architectures.Common;
+using DesMoe.Tests.Reference;
 using Xunit;
 using static TorchSharp.torch;
 

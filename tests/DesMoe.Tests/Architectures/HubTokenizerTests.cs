@@ -1,7 +1,8 @@
 using System.Text.Json;
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Tokenizers;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Tokenization;
 using Xunit;
 
 namespace DesMoe.Tests.Architectures;

@@ -1,10 +1,13 @@
 using System.Text.Json.Nodes;
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Safetensors;
-using DesMoe.Core.Architectures.Trainable;
-using DesMoe.Core.Architectures.Tokenizers;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Safetensors;
+using DesMoe.Formats.Architectures;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using DesMoe.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -116,7 +119,7 @@ public class HubTrainableTests(ITestOutputHelper output)
         {
             // Stand-in for training: move every expert of layer 0 and give the adaptive router a non-zero residual.
             foreach (var (name, p) in loaded.Model.named_parameters().Where(p => p.name.StartsWith("layers.0.mlp.experts.")))
-                p.add_(randn_like(p).mul(expertStep), DesMoe.Core.Tensors.Scalars.One);
+                p.add_(randn_like(p).mul(expertStep), DesMoe.Torch.Tensors.Scalars.One);
             loaded.Model.EnableAdaptiveRouter(8);
             foreach (var (_, p) in loaded.Model.named_parameters().Where(p => p.name.Contains(".router.adapter.")))
                 p.copy_(randn_like(p).mul(residualScale));
@@ -127,7 +130,7 @@ public class HubTrainableTests(ITestOutputHelper output)
         var source = HubFixtures.Folder(model);
         foreach (var name in new[] { HubFolder.ConfigFileName, GenerationConfig.FileName, HubFolder.TokenizerFileName })
             Assert.Equal(File.ReadAllBytes(Path.Combine(source, name)), File.ReadAllBytes(Path.Combine(saved, name)));
-        Assert.True(File.Exists(Path.Combine(saved, HubTrainableFolder.RouterWeightsFileName)));
+        Assert.True(File.Exists(Path.Combine(saved, HubModelFolder.RouterWeightsFileName)));
         Assert.True(File.Exists(Path.Combine(saved, "expert_domain_masks.json")));
         var original = new SafetensorsFile(Path.Combine(source, SafetensorsCheckpoint.SingleFileName)).Tensors;
         var written = new SafetensorsFile(Path.Combine(saved, SafetensorsCheckpoint.SingleFileName)).Tensors;
@@ -177,7 +180,7 @@ public class HubTrainableTests(ITestOutputHelper output)
         using var loaded = ModelFolder.Load(HubFixtures.Folder("qwen2_moe"));
         var tokenizer = Assert.IsType<HubTextTokenizer>(loaded.Tokenizer);
         // generation_config.json: bos 1, eos 2, pad 0; hub tokenizers have no separator, so bos serves.
-        Assert.Equal(new DesMoe.Core.Tokenization.SpecialTokens(Begin: 1, End: 2, Pad: 0, Separator: 1), tokenizer.Special);
+        Assert.Equal(new DesMoe.Formats.Tokenization.SpecialTokens(Begin: 1, End: 2, Pad: 0, Separator: 1), tokenizer.Special);
         var text = "the cat sat on the mat";
         Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
     }

@@ -1,5 +1,7 @@
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Inspection;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Inspection;
 using DesMoe.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;

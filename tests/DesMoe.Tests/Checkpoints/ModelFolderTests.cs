@@ -1,6 +1,7 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Config;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;
@@ -61,12 +62,12 @@ public class ModelFolderTests
         var folder = Path.Combine(dir.Path, "m");
         using var model = TinyModels.Create(seed: 2);
         ModelFolder.Save(folder, model, new ByteTokenizer());
-        var before = ModelFolder.WeightsSha256(folder);
+        var before = ModelFiles.WeightsSha256(folder);
 
         // A tokenizer with more ids than the model has fails validation before anything is replaced.
         Assert.Throws<ArgumentException>(() => ModelFolder.Save(folder, model, new TiktokenBpeTokenizer()));
 
-        Assert.Equal(before, ModelFolder.WeightsSha256(folder));
+        Assert.Equal(before, ModelFiles.WeightsSha256(folder));
         Assert.Single(Directory.GetDirectories(dir.Path));
     }
 }

@@ -1,4 +1,5 @@
 using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Tests.Support;
 using Xunit;
@@ -34,7 +35,7 @@ public sealed class GenAiPeerBenchTests
     public async Task Bench_peer_names_a_folder_without_genai_config_a_bad_level_bad_server_threads_and_bad_rounds()
     {
         using var dir = new TempDirectory();
-        var export = ModelExporter.Export(DesMoe.Core.Checkpoints.BundledModel.StringSkillsFolder, dir.File("onnx"), new ExportOptions());
+        var export = ModelExporter.Export(DesMoe.Formats.Files.BundledModel.StringSkillsFolder, dir.File("onnx"), new ExportOptions());
         File.Delete(Path.Combine(export.OutputFolder, GenAiConfig.FileName));
 
         var missing = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--prompts", "2", "--new-tokens", "4");

@@ -1,7 +1,7 @@
 using System.Data;
 using System.Text.RegularExpressions;
-using DesMoe.Core.Data;
-using DesMoe.Core.Data.Domains;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Data.Domains;
 using Xunit;
 
 namespace DesMoe.Tests.Data;

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using DesMoe.Core.Data;
-using DesMoe.Core.Data.Real;
+using DesMoe.Formats.Data;
+using DesMoe.Trainer.RealData;
 using DesMoe.Tests.Support;
 using Xunit;
 

@@ -1,4 +1,4 @@
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Tests.Support;
 using Xunit;
 

@@ -1,8 +1,8 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
-using DesMoe.Core.Data;
-using DesMoe.Core.Data.Real;
+using DesMoe.Formats.Data;
+using DesMoe.Trainer.RealData;
 using DesMoe.Tests.Support;
 using Xunit;
 

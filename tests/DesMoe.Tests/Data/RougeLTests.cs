@@ -1,4 +1,6 @@
-using DesMoe.Core.Evaluation;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
 using Xunit;
 
 namespace DesMoe.Tests.Data;

@@ -16,7 +16,7 @@ public class BuildPropertyTests
     private static string Dockerfile => File.ReadAllText(Path.Combine(Root, "Dockerfile"));
 
     [Theory]
-    [InlineData("src/Core/DesMoe.Core.csproj", "UseOnnxRuntimeGpu", "Microsoft.ML.OnnxRuntime.Gpu", "Microsoft.ML.OnnxRuntime")]
+    [InlineData("src/Onnx/DesMoe.Onnx.csproj", "UseOnnxRuntimeGpu", "Microsoft.ML.OnnxRuntime.Gpu", "Microsoft.ML.OnnxRuntime")]
     [InlineData("build/LibTorchRuntime.targets", "UseTorchSharpCuda", "TorchSharp-cuda-linux", "libtorch-cpu-linux-x64")]
     public void Each_gpu_property_swaps_the_cpu_package_for_the_gpu_one_of_a_pinned_version(string file, string property, string gpuPackage, string cpuPackage)
     {
@@ -32,10 +32,10 @@ public class BuildPropertyTests
     [Fact]
     public void Libtorch_reaches_only_the_projects_that_run_torchsharp_and_the_server_is_not_one()
     {
-        // Core compiles against TorchSharp without its natives, on every reference that reaches TorchSharp (NuGet unions the paths).
-        foreach (var torch in PackageReferences("src/Core/DesMoe.Core.csproj").Where(r => ((string?)r.Attribute("Include"))!.StartsWith("TorchSharp", StringComparison.Ordinal)))
+        // DesMoe.Torch compiles against TorchSharp without its natives, on every reference that reaches TorchSharp (NuGet unions the paths).
+        foreach (var torch in PackageReferences("src/Torch/DesMoe.Torch.csproj").Where(r => ((string?)r.Attribute("Include"))!.StartsWith("TorchSharp", StringComparison.Ordinal)))
             Assert.Equal("native", (string?)torch.Attribute("ExcludeAssets"));
-        Assert.DoesNotContain(PackageReferences("src/Core/DesMoe.Core.csproj"), r => ((string?)r.Attribute("Include"))!.StartsWith("libtorch", StringComparison.Ordinal));
+        Assert.DoesNotContain(PackageReferences("src/Torch/DesMoe.Torch.csproj"), r => ((string?)r.Attribute("Include"))!.StartsWith("libtorch", StringComparison.Ordinal));
         var runtime = XDocument.Load(Path.Combine(Root, "build/LibTorchRuntime.targets")).Descendants("ItemGroup").Single();
         Assert.Equal("'$(DesMoeRunsTorchSharp)' == 'true'", (string?)runtime.Attribute("Condition"));
 

@@ -1,7 +1,9 @@
 using DesMoe.Build;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Data;
 using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Protos.V1;
 using DesMoe.Tests.Faults;

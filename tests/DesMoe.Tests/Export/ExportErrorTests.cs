@@ -1,6 +1,9 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Tests.Support;
 using Xunit;

@@ -1,6 +1,9 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using DesMoe.Exporter.Export;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Tests.Support;
 
@@ -33,7 +36,7 @@ public sealed class ExportFixture : IDisposable
     public static ExpertAssignment CreateTwoDomainModel(string folder)
     {
         CopyFolder(BundledModel.StringSkillsFolder, folder);
-        var config = DesMoe.Core.Config.MoeConfig.Load(Path.Combine(folder, DesMoe.Core.Config.MoeConfig.FileName));
+        var config = DesMoe.Formats.Config.MoeConfig.Load(Path.Combine(folder, DesMoe.Formats.Config.MoeConfig.FileName));
         var assignment = new ExpertAssignment(Domains, config.NumRoutedExperts,
             Enumerable.Range(0, config.NumLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1, 2, 3], [4, 5, 6, 7]]).ToList());
         File.WriteAllText(Path.Combine(folder, ExpertAssignment.FileName), assignment.ToJson());

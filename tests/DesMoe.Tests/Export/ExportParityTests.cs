@@ -1,9 +1,13 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
 using DesMoe.Tests.Support;
@@ -48,7 +52,7 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
             return output.Logits.ToArray();
         }
 
-        var none = Logits(DomainRouting.NoDomain);
+        var none = Logits(ExpertAssignment.NoDomain);
         var math = Logits(0);
         var law = Logits(1);
 
@@ -63,7 +67,7 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
         var tokenizer = decoder.Info.Tokenizer;
         var prompts = new[] { "12+35=", "a much longer prompt about the law", "x" }
             .Select(p => (IReadOnlyList<int>)PromptFormat.EncodePrompt(tokenizer, p)).ToList();
-        long[] domains = [0, 1, DomainRouting.NoDomain];
+        long[] domains = [0, 1, ExpertAssignment.NoDomain];
         var layout = LeftPaddedBatch.Create(prompts, tokenizer.Special.Pad);
 
         using var batchCache = decoder.EmptyCache(prompts.Count);
@@ -83,7 +87,7 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
     }
 
     [Theory]
-    [InlineData(DomainRouting.NoDomain)]
+    [InlineData(ExpertAssignment.NoDomain)]
     [InlineData(0)]
     [InlineData(1)]
     public void Greedy_generation_through_onnx_runtime_equals_the_torchsharp_text(int domainId)
@@ -104,14 +108,14 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
     public void Metadata_carries_domains_config_tokenizer_and_source_hash()
     {
         using var decoder = OnnxDecoder.Load(fixture.Exports[ExpertKernel.ContribMoe].OutputFolder);
-        var config = DesMoe.Core.Config.MoeConfig.Load(Path.Combine(fixture.ModelFolder, DesMoe.Core.Config.MoeConfig.FileName));
+        var config = DesMoe.Formats.Config.MoeConfig.Load(Path.Combine(fixture.ModelFolder, DesMoe.Formats.Config.MoeConfig.FileName));
 
         Assert.Equal(ExportFixture.Domains, decoder.Info.Domains);
         Assert.Equal(config, decoder.Info.Config);
         Assert.Equal("byte", decoder.Info.Tokenizer.Name);
-        Assert.Equal(DesMoe.Core.Checkpoints.ModelFolder.WeightsSha256(fixture.ModelFolder), decoder.Info.Metadata[OnnxMetadataKeys.SourceSha256]);
+        Assert.Equal(DesMoe.Formats.Files.ModelFiles.WeightsSha256(fixture.ModelFolder), decoder.Info.Metadata[OnnxMetadataKeys.SourceSha256]);
         Assert.Equal(1, decoder.Info.DomainId("law"));
-        Assert.Equal(DomainRouting.NoDomain, decoder.Info.DomainId(""));
+        Assert.Equal(ExpertAssignment.NoDomain, decoder.Info.DomainId(""));
         var unknown = Assert.Throws<KeyNotFoundException>(() => decoder.Info.DomainId("poetry"));
         Assert.Contains("math, law", unknown.Message);
         Assert.Equal(OnnxSessionFactory.CpuProvider, decoder.ExecutionProvider);
@@ -121,7 +125,7 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
     public void Export_folder_holds_tokenizer_config_assignment_and_manifest()
     {
         var result = fixture.Exports[ExpertKernel.ContribMoe];
-        foreach (var file in new[] { OnnxNames.ModelFileName, TokenizerFile.FileName, DesMoe.Core.Config.MoeConfig.FileName, ExpertAssignment.FileName, ExportManifest.FileName })
+        foreach (var file in new[] { OnnxNames.ModelFileName, TokenizerFile.FileName, DesMoe.Formats.Config.MoeConfig.FileName, ExpertAssignment.FileName, ExportManifest.FileName })
             Assert.True(File.Exists(Path.Combine(result.OutputFolder, file)), $"{file} missing");
         Assert.Equal(new FileInfo(result.ModelPath).Length, result.Manifest.ModelBytes);
         Assert.Equal(3, result.Manifest.ParityMaxAbsError.Count);
@@ -135,7 +139,7 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
         using var decoder = OnnxDecoder.Load(path);
         long[] prompt = [259, 104, 105, 258];
         using var cache = decoder.EmptyCache(1);
-        using var withDomain = decoder.Run(new OnnxStepInput(1, 4, prompt, [1, 1, 1, 1], [0, 1, 2, 3], [DomainRouting.NoDomain]), cache);
+        using var withDomain = decoder.Run(new OnnxStepInput(1, 4, prompt, [1, 1, 1, 1], [0, 1, 2, 3], [ExpertAssignment.NoDomain]), cache);
 
         using var session = new InferenceSession(path);
         var inputs = new Dictionary<string, OrtValue>
@@ -174,7 +178,7 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
         using var dir = new TempDirectory();
         var config = TinyModels.Config(experts: 6, topK: 2, shared: 0) with { NormalizeTopKProbabilities = false };
         using var model = TinyModels.Create(seed: 3, config);
-        DesMoe.Core.Checkpoints.ModelFolder.Save(dir.File("tiny"), model, new ByteTokenizer());
+        DesMoe.Torch.Checkpoints.ModelFolder.Save(dir.File("tiny"), model, new ByteTokenizer());
 
         var result = ModelExporter.Export(dir.File("tiny"), dir.File("onnx"), new ExportOptions { Experts = kernel });
 
@@ -192,11 +196,11 @@ public sealed class ExportParityTests(ExportFixture fixture) : IClassFixture<Exp
         using (TorchSharp.torch.no_grad())
             foreach (var (name, parameter) in model.named_parameters().Where(p => p.name.Contains(".router.adapter.")))
                 parameter.copy_(TorchSharp.torch.randn_like(parameter));
-        DesMoe.Core.Checkpoints.ModelFolder.Save(dir.File("adaptive"), model, new ByteTokenizer());
+        DesMoe.Torch.Checkpoints.ModelFolder.Save(dir.File("adaptive"), model, new ByteTokenizer());
 
         var result = ModelExporter.Export(dir.File("adaptive"), dir.File("onnx"), new ExportOptions { Experts = kernel });
 
-        Assert.Equal(4 * 32, DesMoe.Core.Config.MoeConfig.Load(Path.Combine(dir.File("adaptive"), "config.json")).AdaptiveRouterWidth);
+        Assert.Equal(4 * 32, DesMoe.Formats.Config.MoeConfig.Load(Path.Combine(dir.File("adaptive"), "config.json")).AdaptiveRouterWidth);
         Assert.All(result.Manifest.ParityMaxAbsError.Values, e => Assert.InRange(e, 0, ModelExporter.Tolerance));
     }
 

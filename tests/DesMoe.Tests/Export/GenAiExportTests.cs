@@ -1,10 +1,11 @@
 using System.Text.Json;
 using DesMoe.Cli.Peer;
-using DesMoe.Core.Config;
-using DesMoe.Core.Data;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
 using DesMoe.Exporter.Onnx.Schema;
@@ -82,7 +83,7 @@ public sealed class GenAiExportTests(ExportFixture fixture) : IClassFixture<Expo
         using var decoder = OnnxDecoder.Load(export.ModelPath, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu });
 
         var genAi = prompts.Select(p => peer.Generate(p, NewTokens).Tokens[0]).ToList();
-        var plain = OnnxGreedyDecoder.Generate(decoder, tokenizer.Special, prompts, NewTokens, DomainRouting.NoDomain);
+        var plain = OnnxGreedyDecoder.Generate(decoder, tokenizer.Special, prompts, NewTokens, ExpertAssignment.NoDomain);
         var math = OnnxGreedyDecoder.Generate(decoder, tokenizer.Special, prompts, NewTokens, domainId: 0);
 
         // Ours stops at the end token; GenAI is kept from choosing it, so up to there the two must agree exactly.
@@ -130,7 +131,7 @@ public sealed class GenAiExportTests(ExportFixture fixture) : IClassFixture<Expo
     {
         using var dir = new TempDirectory();
         var lines = new List<string>();
-        var result = ModelExporter.Export(DesMoe.Core.Checkpoints.BundledModel.StringSkillsFolder, dir.File("onnx"), new ExportOptions(), lines.Add);
+        var result = ModelExporter.Export(DesMoe.Formats.Files.BundledModel.StringSkillsFolder, dir.File("onnx"), new ExportOptions(), lines.Add);
         Assert.Contains(lines, l => l.StartsWith($"wrote {GenAiConfig.FileName}: ONNX Runtime GenAI runs this folder on the no-domain path", StringComparison.Ordinal));
 
         File.Delete(Path.Combine(result.OutputFolder, GenAiConfig.FileName));

@@ -1,8 +1,11 @@
-using DesMoe.Core.Architectures.Hub;
-using HubTrainableFolderProbe = DesMoe.Core.Architectures.Trainable.HubTrainableFolder;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
+using DesMoe.Formats.Architectures;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
 using DesMoe.Tests.Architectures;
@@ -32,7 +35,7 @@ public class HubExportTests(ITestOutputHelper output)
     {
         var folder = dir.File(model);
         HubFixtures.CopyFolder(model, folder);
-        var config = ModelFolder.LoadConfig(folder);
+        var config = ModelFiles.LoadConfig(folder);
         var assignment = new ExpertAssignment(["math", "law"], config.NumRoutedExperts,
             Enumerable.Range(0, config.NumMoeLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1], [2, 3]]).ToList());
         File.WriteAllText(Path.Combine(folder, ExpertAssignment.FileName), assignment.ToJson());
@@ -80,9 +83,9 @@ public class HubExportTests(ITestOutputHelper output)
         const string Text = "Héllo wörld, 12345 ☃";
         Assert.Equal(loaded.Tokenizer.Encode(Text), info.Tokenizer.Encode(Text));
         Assert.Equal("mixtral", info.Config.SourceModelType);
-        Assert.False(HubTrainableFolderProbe.IsHubFolder(result.OutputFolder), "the export's config.json must not read as a hub config");
+        Assert.False(HubModelFolder.IsHubFolder(result.OutputFolder), "the export's config.json must not read as a hub config");
         // ... and tools that read the folder rather than the model (desmoe bench peer) find the same in desmoe_tokenizer.json.
-        var fromFolder = DesMoe.Core.Tokenization.TokenizerFile.LoadFromExport(result.OutputFolder);
+        var fromFolder = DesMoe.Formats.Tokenization.TokenizerFile.LoadFromExport(result.OutputFolder);
         Assert.Equal(loaded.Tokenizer.Special, fromFolder.Special);
         Assert.Equal(loaded.Tokenizer.Encode(Text), fromFolder.Encode(Text));
     }

@@ -1,4 +1,4 @@
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Exporter.Onnx;
 using DesMoe.Exporter.Onnx.Schema;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using DesMoe.Tests.Server;
 using DesMoe.Tests.Support;

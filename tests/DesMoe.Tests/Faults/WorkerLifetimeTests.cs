@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Data;
 using DesMoe.Server.Jobs;
 using DesMoe.Worker;
 using DesMoe.WorkerProtocol;

@@ -1,5 +1,5 @@
-using DesMoe.Core.Generation;
-using DesMoe.Core.Tokenization;
+using DesMoe.Onnx.Generation;
+using DesMoe.Formats.Tokenization;
 using Xunit;
 
 namespace DesMoe.Tests.Generation;

@@ -1,6 +1,5 @@
-using DesMoe.Core.Architectures.Tokenizers;
-using DesMoe.Core.Generation;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Onnx.Generation;
 using DesMoe.Tests.Architectures;
 using Xunit;
 

@@ -1,4 +1,4 @@
-using DesMoe.Core.Generation;
+using DesMoe.Onnx.Generation;
 using Xunit;
 
 namespace DesMoe.Tests.Generation;

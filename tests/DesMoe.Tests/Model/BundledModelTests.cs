@@ -1,8 +1,12 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Architectures.Trainable;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Architectures;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -28,14 +32,14 @@ public class BundledModelTests
     [Fact]
     public void The_bundled_base_model_is_a_deepseek_v2_hub_folder_next_to_programs()
     {
-        Assert.True(HubTrainableFolder.IsHubFolder(BundledModel.Folder));
+        Assert.True(HubModelFolder.IsHubFolder(BundledModel.Folder));
         Assert.Contains("\"model_type\": \"deepseek_v2\"", File.ReadAllText(Path.Combine(BundledModel.Folder, "config.json")));
         using var loaded = ModelFolder.Load(BundledModel.Folder);
         var config = loaded.Config;
         Assert.Equal((32, 2, 4, 1, 4), (config.NumRoutedExperts, config.NumSharedExperts, config.NumMoeLayers, config.DenseLayers, config.TopK));
         Assert.Equal(64, config.KvLoraRank);
         Assert.Equal([104, 105], loaded.Tokenizer.Encode("hi")); // its tokenizer.json is the byte vocabulary
-        Assert.InRange(new FileInfo(Path.Combine(BundledModel.Folder, ModelFolder.WeightsFileName)).Length, 8_000_000, 32_000_000);
+        Assert.InRange(new FileInfo(Path.Combine(BundledModel.Folder, ModelFiles.WeightsFileName)).Length, 8_000_000, 32_000_000);
     }
 
     [Fact]

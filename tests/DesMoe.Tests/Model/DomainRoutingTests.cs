@@ -1,4 +1,5 @@
-using DesMoe.Core.Model;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using DesMoe.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;
@@ -24,7 +25,7 @@ public class DomainRoutingTests
         using var routing = new DomainRouting([perLayer, perLayer], topK: 2);
         using var scope = NewDisposeScope();
         var ids = randint(0, 256, [3, 5], dtype: int64);
-        var domains = tensor(new long[] { DomainRouting.NoDomain, 0, 1 });
+        var domains = tensor(new long[] { ExpertAssignment.NoDomain, 0, 1 });
 
         var output = model.Forward(ids, domainIds: domains, domainRouting: routing);
 
@@ -52,7 +53,7 @@ public class DomainRoutingTests
         var ids = randint(0, 256, [2, 6], dtype: int64);
 
         var plain = model.Forward(ids).Logits;
-        var routed = model.Forward(ids, domainIds: tensor(new long[] { 0, DomainRouting.NoDomain }), domainRouting: routing).Logits;
+        var routed = model.Forward(ids, domainIds: tensor(new long[] { 0, ExpertAssignment.NoDomain }), domainRouting: routing).Logits;
 
         Assert.True(plain.eq(routed).all().item<bool>());
     }

@@ -1,6 +1,7 @@
 using TorchSharp;
-using DesMoe.Core.Tensors;
-using DesMoe.Core.Model;
+using DesMoe.Torch.Tensors;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using DesMoe.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
-using Example = DesMoe.Core.Data.Example;
+using Example = DesMoe.Formats.Data.Example;
 using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using DesMoe.Tests.Support;
 using Grpc.Core;

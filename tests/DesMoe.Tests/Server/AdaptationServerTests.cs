@@ -1,7 +1,7 @@
-using Example = DesMoe.Core.Data.Example;
+using Example = DesMoe.Formats.Data.Example;
 using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
 using System.Collections.Concurrent;
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 using Xunit;

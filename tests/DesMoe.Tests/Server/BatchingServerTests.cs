@@ -1,6 +1,7 @@
-using DesMoe.Core.Model;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using DesMoe.Onnx;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
 using Grpc.Core;

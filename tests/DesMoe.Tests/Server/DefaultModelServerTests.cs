@@ -1,7 +1,9 @@
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Tests.Support;
 using Xunit;
@@ -34,7 +36,7 @@ public class DefaultModelServerTests
             foreach (var prompt in Prompts)
             {
                 var ids = PromptFormat.EncodePrompt(loaded.Tokenizer, prompt).Select(i => (long)i).ToArray();
-                var generated = DesMoe.Core.Architectures.Common.GreedyDecoding.Generate(reference.Module, tensor(ids).unsqueeze(0), NewTokens);
+                var generated = DesMoe.Tests.Reference.GreedyDecoding.Generate(reference.Module, tensor(ids).unsqueeze(0), NewTokens);
                 // The reference runs a fixed number of steps; a served request stops at the end token.
                 expected.Add(generated[0].data<long>().Skip(ids.Length).TakeWhile(t => t != end).ToArray());
             }

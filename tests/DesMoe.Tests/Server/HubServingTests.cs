@@ -1,8 +1,10 @@
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Safetensors;
-using DesMoe.Core.Data;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Safetensors;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Tests.Architectures;
 using DesMoe.Tests.Support;
@@ -46,7 +48,7 @@ public class HubServingTests
         using (NewDisposeScope())
         {
             var ids = PromptFormat.EncodePrompt(loaded.Tokenizer, Prompt).Select(i => (long)i).ToArray();
-            var generated = DesMoe.Core.Architectures.Common.GreedyDecoding.Generate(reference.Module, tensor(ids).unsqueeze(0), NewTokens);
+            var generated = DesMoe.Tests.Reference.GreedyDecoding.Generate(reference.Module, tensor(ids).unsqueeze(0), NewTokens);
             expected = generated[0].data<long>().Skip(ids.Length).ToArray();
         }
 
@@ -85,6 +87,6 @@ public class HubServingTests
         Assert.Equal(File.ReadAllBytes(Path.Combine(folder, HubFolder.ConfigFileName)), File.ReadAllBytes(Path.Combine(versionModel, HubFolder.ConfigFileName)));
         Assert.Equal(new SafetensorsFile(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName)).Tensors.Keys.Order(),
             new SafetensorsFile(Path.Combine(versionModel, SafetensorsCheckpoint.SingleFileName)).Tensors.Keys.Order());
-        Assert.True(File.Exists(Path.Combine(versionModel, Core.Model.ExpertAssignment.FileName)));
+        Assert.True(File.Exists(Path.Combine(versionModel, global::DesMoe.Formats.Experts.ExpertAssignment.FileName)));
     }
 }

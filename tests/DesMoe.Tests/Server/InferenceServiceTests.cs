@@ -1,6 +1,9 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 using Grpc.Health.V1;

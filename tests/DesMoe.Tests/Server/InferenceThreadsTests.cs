@@ -1,5 +1,6 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Config;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Config;
 using DesMoe.Server.Options;
 using Xunit;
 

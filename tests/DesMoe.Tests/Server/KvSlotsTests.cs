@@ -1,4 +1,4 @@
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx;
 using DesMoe.Server.Engine.Decoding;
 using Xunit;
 

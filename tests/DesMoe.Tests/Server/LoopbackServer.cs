@@ -1,5 +1,6 @@
 using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
-using DesMoe.Core.Checkpoints;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
 using DesMoe.Protos.V1;
 using DesMoe.Server;
 using Grpc.Core;

@@ -1,4 +1,4 @@
-using DesMoe.Core.Data;
+using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using Google.Protobuf;
 using Grpc.Core;

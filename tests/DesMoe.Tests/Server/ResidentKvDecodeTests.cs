@@ -1,5 +1,5 @@
 using System.Text.Json;
-using DesMoe.Core.Generation;
+using DesMoe.Onnx.Generation;
 using DesMoe.Exporter.Graph;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Engine.Decoding;

@@ -1,4 +1,4 @@
-using DesMoe.Core.Config;
+using DesMoe.Formats.Config;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
 using DesMoe.Tests.Support;

@@ -1,5 +1,5 @@
-using DesMoe.Core.Generation;
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx.Generation;
+using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Exporter.Onnx.Schema;
 using DesMoe.Server.Engine;

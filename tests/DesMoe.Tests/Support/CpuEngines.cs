@@ -1,6 +1,6 @@
-using DesMoe.Core.Generation;
-using DesMoe.Core.Onnx;
-using DesMoe.Core.Tokenization;
+using DesMoe.Onnx.Generation;
+using DesMoe.Onnx;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Engine.Decoding;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,6 @@
-using DesMoe.Core.Config;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using static TorchSharp.torch;
 
 namespace DesMoe.Tests.Support;

@@ -1,4 +1,4 @@
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Tokenization;
 using DesMoe.Tests.Support;
 using Xunit;
 

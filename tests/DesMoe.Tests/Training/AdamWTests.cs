@@ -1,6 +1,7 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Tokenization;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using DesMoe.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;
@@ -57,7 +58,7 @@ public sealed class AdamWTests
         Assert.Contains("parameters", error.Message);
     }
 
-    private static void TrainStep(Core.Model.MoeTransformer model, IReadOnlyList<Example> examples, Action zeroGrad, Action step)
+    private static void TrainStep(global::DesMoe.Torch.Model.MoeTransformer model, IReadOnlyList<Example> examples, Action zeroGrad, Action step)
     {
         model.train();
         using var scope = NewDisposeScope();

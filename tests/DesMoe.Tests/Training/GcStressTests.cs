@@ -1,4 +1,5 @@
-using DesMoe.Core.Checkpoints;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
 using DesMoe.Trainer.Stress;
 using Xunit;
 

@@ -1,10 +1,11 @@
 using System.Text;
-using DesMoe.Core.Architectures.Hub;
-using DesMoe.Core.Architectures.Tokenizers;
-using DesMoe.Core.Architectures.Trainable;
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Tokenization;
+using DesMoe.Formats.Hub;
+using DesMoe.Tests.Reference;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Formats.Architectures;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Data;
 using DesMoe.Tests.Architectures;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Pretraining;

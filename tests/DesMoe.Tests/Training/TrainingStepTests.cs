@@ -1,7 +1,10 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Tokenization;
-using DesMoe.Core.Training;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Torch.Training;
+using DesMoe.Trainer.Optimization;
 using DesMoe.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;

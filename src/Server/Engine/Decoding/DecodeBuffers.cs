@@ -1,4 +1,4 @@
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx;
 using Microsoft.ML.OnnxRuntime;
 
 namespace DesMoe.Server.Engine.Decoding;

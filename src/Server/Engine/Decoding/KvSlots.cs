@@ -1,12 +1,12 @@
 using Microsoft.ML.OnnxRuntime;
-using DesMoe.Core.Onnx;
+using DesMoe.Onnx;
 
 namespace DesMoe.Server.Engine.Decoding;
 
 /// <summary>
 /// The running batch's KV cache, resident across decode steps. Per layer there are two key buffers of
 /// [max_rows, heads, context, key_dim] floats and two value buffers of [.., value_dim], allocated once (the two widths
-/// differ under latent attention, see <see cref="Core.Config.MoeConfig.CacheHeads"/>). Batch row r is slot r: its
+/// differ under latent attention, see <see cref="global::DesMoe.Formats.Config.MoeConfig.CacheHeads"/>). Batch row r is slot r: its
 /// cache of length L sits right-aligned in the [rows, heads, width, dim] prefix of the current buffer (positions
 /// width - L .. width - 1), the padding before it masked. The graph concatenates past and new keys into present, so it
 /// cannot write in place: each step reads the current buffers as past and writes present [rows, heads, width + 1, dim]

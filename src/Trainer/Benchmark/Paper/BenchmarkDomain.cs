@@ -1,5 +1,7 @@
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
 
 namespace DesMoe.Trainer.Benchmark.Paper;
 

@@ -1,7 +1,11 @@
-using DesMoe.Core.Checkpoints;
-using DesMoe.Core.Data;
-using DesMoe.Core.Evaluation;
-using DesMoe.Core.Model;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Evaluation;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Evaluation;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
 using DesMoe.Trainer.Adaptation;
 
 namespace DesMoe.Trainer.Benchmark.Paper;

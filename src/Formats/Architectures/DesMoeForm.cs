@@ -1,0 +1,44 @@
+using DesMoe.Formats.Hub;
+using DesMoe.Formats.Config;
+
+namespace DesMoe.Formats.Architectures;
+
+/// <summary>
+/// A hub architecture expressed as the model the trainer, exporter and server run (<see cref="Model.MoeTransformer"/>):
+/// its config, and where each of its parameters lives in the checkpoint. The forward pass is the same function, so
+/// the fixture logits hold for both (the parity tests check it).
+/// </summary>
+public sealed record DesMoeForm(MoeConfig Config, HubParameterNames Names)
+{
+    /// <summary>
+    /// The config fields every standard-attention architecture shares; refuses, in one line each, what the
+    /// trainable model does not express (yet): dense layers, tied embeddings, rope scaling.
+    /// </summary>
+    /// <param name="sparse">whether each layer is a MoE layer</param>
+    public static MoeConfig Standard(HubModelConfig hub, int experts, int topK, int expertWidth, bool normalizeTopK, Func<int, bool> sparse)
+    {
+        var dense = Enumerable.Range(0, hub.NumLayers).Where(layer => !sparse(layer)).ToList();
+        if (dense.Count > 0)
+            throw new HubModelException($"{hub.ModelType}: dense (non-MoE) layers [{string.Join(", ", dense)}] are not supported for adaptation and export yet (every layer must be sparse: check mlp_only_layers / decoder_sparse_step)");
+        if (hub.TieWordEmbeddings)
+            throw new HubModelException($"{hub.ModelType}: tie_word_embeddings true is not supported for adaptation and export yet");
+        if (hub.Rope.Type != RopeSettings.DefaultType)
+            throw new HubModelException($"{hub.ModelType}: rope type '{hub.Rope.Type}' is not supported for adaptation and export yet (supported: {RopeSettings.DefaultType})");
+        return new MoeConfig
+        {
+            SourceModelType = hub.ModelType,
+            VocabSize = hub.VocabSize,
+            HiddenSize = hub.HiddenSize,
+            NumLayers = hub.NumLayers,
+            NumHeads = hub.NumHeads,
+            NumKvHeads = hub.NumKvHeads,
+            NumRoutedExperts = experts,
+            TopK = topK,
+            ExpertHiddenSize = expertWidth,
+            NormalizeTopKProbabilities = normalizeTopK,
+            RopeTheta = hub.Rope.Theta,
+            MaxPositions = hub.Common.MaxPositions,
+            RmsNormEpsilon = hub.RmsNormEps,
+        };
+    }
+}

@@ -1,0 +1,25 @@
+using DesMoe.Formats.Architectures;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Architectures.Common;
+using DesMoe.Formats.Hub;
+
+namespace DesMoe.Formats.Architectures.Qwen3Moe;
+
+public sealed class Qwen3MoeArchitecture : HubArchitecture<Qwen3MoeConfig>
+{
+    public override string ModelType => Qwen3MoeConfig.Type;
+
+    public override Qwen3MoeConfig Read(ConfigJson config) => Qwen3MoeConfig.Read(config);
+
+    public override DesMoeForm ToDesMoe(Qwen3MoeConfig config)
+    {
+        if (config.AttentionBias) throw new HubModelException($"{config.ModelType}: attention_bias true is not supported for adaptation and export yet");
+        return new(
+            DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.MoeIntermediateSize, config.NormTopKProb, config.IsSparse) with
+            {
+                ExplicitHeadDim = config.HeadDim,
+                QkNorm = QkNormalization.PerHead,
+            },
+            new HubParameterNames("mlp", MlpNames.Projections));
+    }
+}

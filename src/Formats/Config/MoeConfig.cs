@@ -1,0 +1,262 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DesMoe.Formats.Config;
+
+/// <summary>
+/// Architecture of a DeepSeekMoE-style decoder, serialised as a Hugging Face style <c>config.json</c>.
+/// Every layer's feed-forward block is a mixture of fine-grained routed SwiGLU experts plus optional
+/// always-on shared experts (one SwiGLU of width <c>n_shared_experts * moe_intermediate_size</c>, as in DeepSeekMoE).
+/// </summary>
+public sealed record MoeConfig
+{
+    public const string FileName = "config.json";
+
+    /// <summary>Always this layout's own, <c>desmoe</c>: a hub architecture's name would make tools read the file as that architecture's config.</summary>
+    [JsonPropertyName("model_type")] public string ModelType { get; init; } = "desmoe";
+
+    /// <summary>The hub <c>model_type</c> the model was loaded from (qwen2_moe, mixtral, ...); absent for the bundled layout.</summary>
+    [JsonPropertyName("source_model_type")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SourceModelType { get; init; }
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
+    [JsonPropertyName("num_hidden_layers")] public int NumLayers { get; init; }
+    [JsonPropertyName("num_attention_heads")] public int NumHeads { get; init; }
+    [JsonPropertyName("num_key_value_heads")] public int NumKvHeads { get; init; }
+    [JsonPropertyName("n_routed_experts")] public int NumRoutedExperts { get; init; }
+    [JsonPropertyName("n_shared_experts")] public int NumSharedExperts { get; init; }
+    [JsonPropertyName("num_experts_per_tok")] public int TopK { get; init; }
+    [JsonPropertyName("moe_intermediate_size")] public int ExpertHiddenSize { get; init; }
+    [JsonPropertyName("norm_topk_prob")] public bool NormalizeTopKProbabilities { get; init; } = true;
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000.0;
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositions { get; init; }
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEpsilon { get; init; } = 1e-6;
+    [JsonPropertyName("aux_loss_alpha")] public double AuxLossAlpha { get; init; } = 0.01;
+    /// <summary>
+    /// Hidden width of DES-MoE's adaptive router residual in every MoE layer (<c>layers.{i}.mlp.router.adapter.*</c>);
+    /// 0 (absent from the file) for the plain linear gate.
+    /// </summary>
+    [JsonPropertyName("desmoe_adaptive_router_width")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int AdaptiveRouterWidth { get; init; }
+
+
+    // The fields below let the model hold the standard-attention hub architectures (Qwen2-MoE, Qwen3-MoE, OLMoE,
+    // Mixtral; see Architectures/*/…DesMoeForm). Each is absent from the file at its default, so the bundled
+    // model's config.json is unchanged.
+
+    /// <summary>Biases on q_proj, k_proj and v_proj (Qwen2-MoE).</summary>
+    [JsonPropertyName("attention_bias")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool AttentionBias { get; init; }
+
+    /// <summary>RMSNorm of queries and keys before rope: per head (Qwen3-MoE) or over the whole projection (OLMoE).</summary>
+    [JsonPropertyName("qk_norm")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public QkNormalization QkNorm { get; init; }
+
+    /// <summary>Explicit head width (Qwen3-MoE); 0 means hidden_size / num_attention_heads.</summary>
+    [JsonPropertyName("head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int ExplicitHeadDim { get; init; }
+
+    /// <summary>Explicit shared-expert width (Qwen2-MoE); 0 means n_shared_experts * moe_intermediate_size.</summary>
+    [JsonPropertyName("shared_expert_intermediate_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int ExplicitSharedExpertHiddenSize { get; init; }
+
+    /// <summary>Scales the shared expert's output by sigmoid(shared_experts_gate(x)) per token (Qwen2-MoE).</summary>
+    [JsonPropertyName("shared_expert_gate")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool SharedExpertGate { get; init; }
+
+    // DeepSeek-V2's fields (multi-head latent attention, YaRN, a dense prefix, scaled routing); see
+    // Architectures/DeepseekV2. Absent at their defaults like the ones above.
+
+    /// <summary>The first this many decoder layers have a dense SwiGLU of <see cref="DenseHiddenSize"/> instead of a MoE block.</summary>
+    [JsonPropertyName("first_k_dense_replace")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int DenseLayers { get; init; }
+
+    /// <summary>Width of the dense layers' SwiGLU (<c>intermediate_size</c>); used only with <see cref="DenseLayers"/>.</summary>
+    [JsonPropertyName("intermediate_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int DenseHiddenSize { get; init; }
+
+    /// <summary>Rank of the key/value latent; positive selects multi-head latent attention (<see cref="Model.LatentAttention"/>).</summary>
+    [JsonPropertyName("kv_lora_rank")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int KvLoraRank { get; init; }
+
+    /// <summary>Rank of the query's low-rank path (q_a_proj, q_a_layernorm, q_b_proj); 0 is a plain q_proj.</summary>
+    [JsonPropertyName("q_lora_rank")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int QLoraRank { get; init; }
+
+    [JsonPropertyName("qk_nope_head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int QkNopeHeadDim { get; init; }
+
+    [JsonPropertyName("qk_rope_head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int QkRopeHeadDim { get; init; }
+
+    [JsonPropertyName("v_head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int VHeadDim { get; init; }
+
+    /// <summary>Rotates dimension 2i with 2i + 1 (DeepSeek-V2 in transformers 5) instead of i with i + d/2.</summary>
+    [JsonPropertyName("rope_interleaved")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool RopeInterleaved { get; init; }
+
+    /// <summary>YaRN context extension; null is plain rope.</summary>
+    [JsonPropertyName("rope_scaling")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RopeScaling? RopeScaling { get; init; }
+
+    /// <summary>Multiplies the routed experts' weighted sum (DeepSeek-V2's <c>routed_scaling_factor</c>); null is 1.</summary>
+    [JsonPropertyName("routed_scaling_factor")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? RoutedScalingFactor { get; init; }
+
+    [JsonIgnore] public bool LatentAttention => KvLoraRank > 0;
+    [JsonIgnore] public int HeadDim => ExplicitHeadDim > 0 ? ExplicitHeadDim : HiddenSize / NumHeads;
+    [JsonIgnore] public int SharedExpertHiddenSize => ExplicitSharedExpertHiddenSize > 0 ? ExplicitSharedExpertHiddenSize : NumSharedExperts * ExpertHiddenSize;
+    [JsonIgnore] public int NumMoeLayers => NumLayers - DenseLayers;
+    [JsonIgnore] public double RoutedScale => RoutedScalingFactor ?? 1.0;
+
+    /// <summary>Query/key width per head: qk_nope + qk_rope under latent attention, else head_dim.</summary>
+    [JsonIgnore] public int QueryHeadDim => LatentAttention ? QkNopeHeadDim + QkRopeHeadDim : HeadDim;
+
+    /// <summary>Width of the rotated part of each query/key head.</summary>
+    [JsonIgnore] public int RotaryDim => LatentAttention ? QkRopeHeadDim : HeadDim;
+
+    /// <summary>
+    /// The KV cache of one layer, the layout the ONNX graph's past/present tensors and the server's slots share:
+    /// keys [batch, <see cref="CacheHeads"/>, seq, <see cref="KeyCacheDim"/>], values [.., <see cref="ValueCacheDim"/>].
+    /// Standard attention caches per-KV-head keys and values; latent attention caches what MLA was designed to:
+    /// the normalised latent as the "key" and the one shared rotated rope key as the "value", both one head wide
+    /// (576 floats per token and layer for DeepSeek-V2-Lite instead of 16 x (192 + 128) expanded).
+    /// </summary>
+    [JsonIgnore] public int CacheHeads => LatentAttention ? 1 : NumKvHeads;
+    [JsonIgnore] public int KeyCacheDim => LatentAttention ? KvLoraRank : HeadDim;
+    [JsonIgnore] public int ValueCacheDim => LatentAttention ? QkRopeHeadDim : HeadDim;
+
+    /// <summary>
+    /// The softmax scale of attention scores: query_head_dim^-0.5, times YaRN's mscale^2 under latent attention with
+    /// mscale_all_dim (DeepSeek-V2's own code and transformers both apply it there).
+    /// </summary>
+    [JsonIgnore]
+    public double AttentionScale
+    {
+        get
+        {
+            double scale = 1.0 / Math.Sqrt(QueryHeadDim);
+            if (LatentAttention && RopeScaling is { MscaleAllDim: { } all } yarn && all != 0)
+            {
+                double m = Hub.RopeSettings.YarnMscale(yarn.Factor, all);
+                scale *= m * m;
+            }
+            return scale;
+        }
+    }
+
+    /// <summary>The small model bundled with the repository: ~2M parameters, 16 fine-grained experts, top-4.</summary>
+    public static MoeConfig Small(int vocabSize) => new()
+    {
+        VocabSize = vocabSize,
+        HiddenSize = 128,
+        NumLayers = 4,
+        NumHeads = 4,
+        NumKvHeads = 2,
+        NumRoutedExperts = 16,
+        NumSharedExperts = 1,
+        TopK = 4,
+        ExpertHiddenSize = 64,
+        MaxPositions = 160,
+    };
+
+    /// <summary>Throws <see cref="InvalidDataException"/> naming every inconsistent field.</summary>
+    public MoeConfig Validate()
+    {
+        var problems = new List<string>();
+        void Positive(int value, string name)
+        {
+            if (value <= 0) problems.Add($"{name} must be positive (got {value})");
+        }
+        Positive(VocabSize, "vocab_size");
+        Positive(HiddenSize, "hidden_size");
+        Positive(NumLayers, "num_hidden_layers");
+        Positive(NumHeads, "num_attention_heads");
+        Positive(NumKvHeads, "num_key_value_heads");
+        Positive(NumRoutedExperts, "n_routed_experts");
+        Positive(TopK, "num_experts_per_tok");
+        Positive(ExpertHiddenSize, "moe_intermediate_size");
+        Positive(MaxPositions, "max_position_embeddings");
+        if (AdaptiveRouterWidth < 0) problems.Add($"desmoe_adaptive_router_width must not be negative (got {AdaptiveRouterWidth})");
+        if (NumSharedExperts < 0) problems.Add($"n_shared_experts must not be negative (got {NumSharedExperts})");
+        if (TopK > NumRoutedExperts)
+            problems.Add($"num_experts_per_tok ({TopK}) exceeds n_routed_experts ({NumRoutedExperts})");
+        if (ExplicitHeadDim < 0) problems.Add($"head_dim must not be negative (got {ExplicitHeadDim})");
+        if (ExplicitSharedExpertHiddenSize < 0)
+            problems.Add($"shared_expert_intermediate_size must not be negative (got {ExplicitSharedExpertHiddenSize})");
+        if (SharedExpertGate && NumSharedExperts == 0) problems.Add("shared_expert_gate is set but n_shared_experts is 0");
+        bool headDimKnown = ExplicitHeadDim > 0 || (NumHeads > 0 && HiddenSize % NumHeads == 0);
+        if (ExplicitHeadDim == 0 && NumHeads > 0 && HiddenSize % NumHeads != 0)
+            problems.Add($"hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumHeads})");
+        if (NumKvHeads > 0 && NumHeads % NumKvHeads != 0)
+            problems.Add($"num_attention_heads ({NumHeads}) is not divisible by num_key_value_heads ({NumKvHeads})");
+        if (!LatentAttention && NumHeads > 0 && headDimKnown && HeadDim % 2 != 0)
+            problems.Add($"head dimension ({HeadDim}) must be even for rotary embeddings");
+        if (DenseLayers < 0 || DenseLayers >= NumLayers && NumLayers > 0)
+            problems.Add($"first_k_dense_replace ({DenseLayers}) must be at least 0 and below num_hidden_layers ({NumLayers})");
+        if (DenseLayers > 0 && DenseHiddenSize <= 0) problems.Add($"intermediate_size must be positive with dense layers (got {DenseHiddenSize})");
+        if (LatentAttention)
+        {
+            Positive(QkNopeHeadDim, "qk_nope_head_dim");
+            Positive(QkRopeHeadDim, "qk_rope_head_dim");
+            Positive(VHeadDim, "v_head_dim");
+            if (QkRopeHeadDim % 2 != 0) problems.Add($"qk_rope_head_dim ({QkRopeHeadDim}) must be even for rotary embeddings");
+            if (QLoraRank < 0) problems.Add($"q_lora_rank must not be negative (got {QLoraRank})");
+            if (AttentionBias || QkNorm != QkNormalization.None) problems.Add("attention_bias and qk_norm do not apply to latent attention");
+        }
+        if (RoutedScalingFactor is <= 0) problems.Add($"routed_scaling_factor must be positive (got {RoutedScalingFactor})");
+        if (RopeScaling is { } rope) problems.AddRange(rope.Problems());
+        if (problems.Count > 0)
+            throw new InvalidDataException("invalid model config: " + string.Join("; ", problems));
+        return this;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static MoeConfig FromJson(string json, string source = "config") =>
+        (JsonSerializer.Deserialize<MoeConfig>(json, JsonOptions)
+         ?? throw new InvalidDataException($"{source}: empty model config")).Validate();
+
+    public static MoeConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"model config not found: {path}", path);
+        try
+        {
+            return FromJson(File.ReadAllText(path), path);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: malformed JSON: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>Where queries and keys are RMS-normalised before rope, if anywhere.</summary>
+public enum QkNormalization
+{
+    [JsonStringEnumMemberName("none")] None,
+    /// <summary>q_norm/k_norm of width head_dim, applied to every head (Qwen3-MoE).</summary>
+    [JsonStringEnumMemberName("per_head")] PerHead,
+    /// <summary>q_norm/k_norm over the whole q/k projection, before the head split (OLMoE).</summary>
+    [JsonStringEnumMemberName("projection")] WholeProjection,
+}

@@ -1,0 +1,187 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DesMoe.Formats.Hub;
+using DesMoe.Torch.Safetensors;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Formats.Files;
+using DesMoe.Formats.Config;
+using DesMoe.Formats.Experts;
+using DesMoe.Torch.Model;
+using static TorchSharp.torch;
+using DesMoe.Formats.Architectures;
+
+namespace DesMoe.Torch.Checkpoints;
+
+/// <summary>
+/// Opens a hub-layout folder as the trainable model (<see cref="MoeTransformer"/> in the architecture's
+/// <see cref="DesMoeForm"/>) and saves one back in the same layout: the checkpoint's tensor names and dtypes, its
+/// config and tokenizer files unchanged, so transformers and vLLM load the result as they loaded the original.
+/// DES-MoE's additions go in side files: <see cref="HubModelFolder.SideConfigFileName"/> and <see cref="HubModelFolder.RouterWeightsFileName"/>
+/// (the adaptive router's residual), plus whatever the caller adds (expert-domain masks, specificity matrix).
+/// </summary>
+public static class HubTrainableFolder
+{
+    public static LoadedModel Load(string folder)
+    {
+        var opened = HubModelFolder.Open(folder);
+        var hub = opened.Folder;
+        var tokenizerPath = hub.TokenizerPath ?? throw new HubModelException($"{folder}: no {HubModelFolder.TokenizerFileName}; adaptation, export and serving need the model's tokenizer");
+        var generation = hub.ReadGenerationConfig();
+        var tokenizer = HubTextTokenizer.ForGeneration(HubTokenizer.Load(tokenizerPath), generation.EosTokenIds, generation.BosTokenId,
+            generation.PadTokenId, folder);
+        if (tokenizer.VocabSize > opened.Config.VocabSize)
+            throw new HubModelException($"{folder}: {HubModelFolder.TokenizerFileName} has {tokenizer.VocabSize} ids but config.json's vocab_size is {opened.Config.VocabSize}");
+
+        var model = new MoeTransformer(opened.Config, initializeWeights: false); // every weight comes from the checkpoint
+        try
+        {
+            var (storedTypes, shards) = LoadWeights(model, hub, opened.Form.Names);
+            model.eval();
+            var origin = new HubOrigin(opened.Form.Names, storedTypes, PassThroughFiles(folder), shards);
+            return new LoadedModel(model, opened.Config, tokenizer, Path.GetFullPath(folder)) { Hub = origin };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A model to train from scratch in a hub layout (pre-training): its trainable config, tokenizer and the origin
+    /// <see cref="Save"/> writes it back with, from the hub files alone (config.json, generation_config.json,
+    /// tokenizer.json; no weights). Tensors are stored as float32.
+    /// </summary>
+    public static (MoeConfig Config, HubTextTokenizer Tokenizer, HubOrigin Origin) Blank(IReadOnlyDictionary<string, byte[]> files, string source)
+    {
+        foreach (var required in new[] { HubFolder.ConfigFileName, GenerationConfig.FileName, HubModelFolder.TokenizerFileName })
+            if (!files.ContainsKey(required)) throw new HubModelException($"{source}: no {required} for the new model");
+        var staging = Path.Combine(Path.GetTempPath(), "desmoe-blank-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(staging);
+        try
+        {
+            // The architecture reads config.json through the same folder reader a saved model is opened with.
+            foreach (var (name, content) in files) File.WriteAllBytes(Path.Combine(staging, name), content);
+            var hub = HubFolder.Open(staging);
+            var form = hub.Architecture.ToDesMoe(hub.ReadModelConfig());
+            var generation = hub.ReadGenerationConfig();
+            var tokenizer = HubTextTokenizer.ForGeneration(HubTokenizer.Load(hub.TokenizerPath!), generation.EosTokenIds, generation.BosTokenId,
+                generation.PadTokenId, source);
+            return (form.Config.Validate(), tokenizer, new HubOrigin(form.Names, new Dictionary<string, ScalarType>(), files));
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="folder"/> in <paramref name="origin"/>'s layout, staged and renamed into place.</summary>
+    public static void Save(string folder, MoeTransformer model, HubOrigin origin, IReadOnlyDictionary<string, string>? extraFiles = null)
+    {
+        var hubTensors = new List<(string Name, Tensor Tensor)>();
+        var routerTensors = new List<(string Name, Tensor Tensor)>();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (origin.Names.ToHub(name) is { } hubName) hubTensors.Add((hubName, parameter));
+            else routerTensors.Add((name, parameter));
+        }
+        AtomicDirectory.Write(folder, staging =>
+        {
+            foreach (var (name, content) in origin.Files) File.WriteAllBytes(Path.Combine(staging, name), content);
+            WriteWeights(staging, hubTensors, origin);
+            if (model.Config.AdaptiveRouterWidth > 0)
+            {
+                SafetensorsWriter.Write(Path.Combine(staging, HubModelFolder.RouterWeightsFileName), routerTensors);
+                File.WriteAllText(Path.Combine(staging, HubModelFolder.SideConfigFileName),
+                    new JsonObject { ["adaptive_router_width"] = model.Config.AdaptiveRouterWidth }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+            foreach (var (name, content) in extraFiles ?? new Dictionary<string, string>())
+                File.WriteAllText(Path.Combine(staging, name), content);
+        });
+    }
+
+    /// <summary>One model.safetensors, or the original shards (same file names, same tensors in each) and their index.</summary>
+    private static void WriteWeights(string staging, List<(string Name, Tensor Tensor)> tensors, HubOrigin origin)
+    {
+        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+        ScalarType Stored(string name) => origin.StoredTypes.GetValueOrDefault(name, float32);
+        if (origin.Shards is null)
+        {
+            SafetensorsWriter.Write(Path.Combine(staging, SafetensorsCheckpoint.SingleFileName), tensors, metadata, Stored);
+            return;
+        }
+        foreach (var shard in tensors.GroupBy(t => origin.Shards[t.Name]).OrderBy(g => g.Key, StringComparer.Ordinal))
+            SafetensorsWriter.Write(Path.Combine(staging, shard.Key), shard, metadata, Stored);
+        long totalSize = tensors.Sum(t => t.Tensor.NumberOfElements * SafetensorsDType.ElementSize(SafetensorsDType.FromScalarType(Stored(t.Name)), t.Name));
+        var weightMap = new JsonObject();
+        foreach (var (name, _) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal)) weightMap[name] = origin.Shards[name];
+        var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = totalSize }, ["weight_map"] = weightMap };
+        File.WriteAllText(Path.Combine(staging, SafetensorsCheckpoint.IndexFileName), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>
+    /// Copies every checkpoint tensor into its parameter, one at a time; names and shapes are all checked first so a
+    /// mismatch fails before anything is copied. Returns each hub tensor's stored dtype, for saving back.
+    /// </summary>
+    private static (Dictionary<string, ScalarType> StoredTypes, Dictionary<string, string>? Shards) LoadWeights(MoeTransformer model, HubFolder hub,
+        HubParameterNames names)
+    {
+        var checkpoint = hub.OpenWeights();
+        bool sharded = File.Exists(Path.Combine(hub.Path, SafetensorsCheckpoint.IndexFileName));
+        var routerPath = Path.Combine(hub.Path, HubModelFolder.RouterWeightsFileName);
+        var router = model.Config.AdaptiveRouterWidth > 0
+            ? File.Exists(routerPath) ? new SafetensorsFile(routerPath) : throw new HubModelException($"{hub.Path}: {HubModelFolder.SideConfigFileName} declares an adaptive router but {HubModelFolder.RouterWeightsFileName} is missing")
+            : null;
+
+        var plan = new List<(Tensor Parameter, string Name, SafetensorsFile File)>();
+        var problems = new List<string>();
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            var hubName = names.ToHub(name);
+            SafetensorsFile? file = hubName is null ? router : checkpoint.Contains(hubName) ? checkpoint.FileOf(hubName) : null;
+            var stored = hubName ?? name;
+            expected.Add(stored);
+            if (file is null || !file.Tensors.TryGetValue(stored, out var info))
+            {
+                problems.Add($"tensor '{stored}' is missing (expected shape {ShapeFormat.Of(parameter.shape)})");
+                continue;
+            }
+            if (!info.Shape.SequenceEqual(parameter.shape))
+                problems.Add($"tensor '{stored}' has shape {info.ShapeText} but config.json implies {ShapeFormat.Of(parameter.shape)}");
+            else if (!SafetensorsDType.IsFloatingPoint(info.DType))
+                problems.Add($"tensor '{stored}' is stored as {info.DType}; weights must be F32, F16, BF16 or F64");
+            else plan.Add((parameter, stored, file));
+        }
+        problems.AddRange(checkpoint.Tensors.Select(t => t.Name)
+            .Where(n => !expected.Contains(n) && !TensorNames.IsDerivedBuffer(n))
+            .Order(StringComparer.Ordinal).Select(n => $"unexpected tensor '{n}'"));
+        if (problems.Count > 0)
+            throw new HubModelException($"{hub.Path}: checkpoint does not match config.json: {string.Join("; ", problems.Take(5))}{(problems.Count > 5 ? $" (and {problems.Count - 5} more)" : "")}");
+
+        var storedTypes = new Dictionary<string, ScalarType>(StringComparer.Ordinal);
+        var shards = sharded ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
+        foreach (var (parameter, name, file) in plan)
+        {
+            file.CopyInto(name, parameter);
+            if (file == router) continue;
+            storedTypes[name] = SafetensorsDType.ToScalarType(file.Info(name).DType, name);
+            if (shards is not null) shards[name] = Path.GetFileName(file.Path);
+        }
+        return (storedTypes, shards);
+    }
+
+    /// <summary>The folder's small hub files, kept so a saved model carries them unchanged; weights and DES-MoE side files are rewritten on save.</summary>
+    private static Dictionary<string, byte[]> PassThroughFiles(string folder)
+    {
+        static bool Kept(string name) =>
+            name is HubFolder.ConfigFileName or GenerationConfig.FileName or "special_tokens_map.json" or "vocab.json" or "merges.txt"
+                or "added_tokens.json" or "README.md"
+            || name.StartsWith("tokenizer", StringComparison.Ordinal)
+            || name.StartsWith("chat_template", StringComparison.Ordinal)
+            || name.StartsWith("LICENSE", StringComparison.OrdinalIgnoreCase)
+            || name.EndsWith(".py", StringComparison.Ordinal); // remote code of trust_remote_code checkpoints
+        return Directory.EnumerateFiles(folder).Select(Path.GetFileName).OfType<string>().Where(Kept)
+            .ToDictionary(name => name, name => File.ReadAllBytes(Path.Combine(folder, name)), StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,65 @@
+using DesMoe.Torch.Model;
+using System.Text.Json.Nodes;
+using DesMoe.Torch.Safetensors;
+using TorchSharp;
+using static TorchSharp.torch;
+using DesMoe.Formats.Architectures;
+using DesMoe.Formats.Hub;
+
+namespace DesMoe.Torch.Checkpoints;
+
+/// <summary>
+/// Writes a hub-layout checkpoint with random weights for any supported config, optionally with fewer layers, so
+/// that load, memory and speed at real model shapes can be measured without downloading weights. Weights are
+/// N(0, initializer_range) (0.02 when the config has none), norms 1. The names and shapes are the architecture's
+/// mapping applied to its trainable form (<see cref="DesMoeForm"/>), so what it writes is exactly what adaptation,
+/// export and serving load, and a config they refuse is refused here with the same line. A dev tool, not a streaming
+/// one: it builds the float32 module, and the writer holds every converted tensor until the header is out (peak
+/// about 1.5x the float32 size for a bf16 file).
+/// </summary>
+public static class RandomCheckpoint
+{
+    public sealed record Result(string Folder, long Parameters, long Bytes);
+
+    /// <summary>The dtypes a checkpoint can be written in, by the name config.json's <c>torch_dtype</c> gives them.</summary>
+    public static IReadOnlyDictionary<string, ScalarType> DTypes { get; } = new Dictionary<string, ScalarType>
+    {
+        ["float32"] = ScalarType.Float32, ["float16"] = ScalarType.Float16, ["bfloat16"] = ScalarType.BFloat16,
+    };
+
+    /// <param name="configPath">a config.json of a supported architecture (e.g. a model's published config)</param>
+    /// <param name="layers">num_hidden_layers for the copy; null keeps the config's</param>
+    public static Result Write(string configPath, string outputFolder, ScalarType dtype, int? layers = null, int seed = 0)
+    {
+        var dtypeName = DTypes.FirstOrDefault(kv => kv.Value == dtype).Key
+                        ?? throw new ArgumentException($"dtype {dtype} is not supported (supported: {string.Join(", ", DTypes.Keys)})");
+        if (layers is <= 0) throw new ArgumentException($"layers must be positive (got {layers})");
+        var json = JsonNode.Parse(File.ReadAllText(configPath))?.AsObject() ?? throw new InvalidDataException($"{configPath} is not a JSON object");
+        if (layers is { } n) json["num_hidden_layers"] = n;
+        json["torch_dtype"] = dtypeName;
+        var text = json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var config = ArchitectureRegistry.For(ConfigJson.Parse(text, configPath).ModelType).ReadConfig(ConfigJson.Parse(text, configPath));
+        double std = json["initializer_range"]?.GetValue<double>() ?? 0.02;
+
+        Directory.CreateDirectory(outputFolder);
+        File.WriteAllText(Path.Combine(outputFolder, HubFolder.ConfigFileName), text);
+        torch.manual_seed(seed);
+        var form = ArchitectureRegistry.For(config.ModelType).ToDesMoe(config);
+        using var shapes = new MoeTransformer(form.Config.Validate(), initializeWeights: false);
+        var named = shapes.named_parameters().Select(p => (name: form.Names.ToHub(p.name)!, p.parameter.shape)).ToList();
+        long parameters = named.Sum(p => p.shape.Aggregate(1L, (a, b) => a * b));
+        using var stdScalar = std.ToScalar();
+        var weights = Path.Combine(outputFolder, "model.safetensors");
+        SafetensorsWriter.Write(weights, named.Select(p => (p.name, Draw(p.name, p.shape, stdScalar, dtype))));
+        return new Result(Path.GetFullPath(outputFolder), parameters, new FileInfo(weights).Length);
+    }
+
+    private static Tensor Draw(string name, long[] shape, Scalar std, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var value = name.EndsWith("norm.weight", StringComparison.Ordinal) || name.EndsWith("layernorm.weight", StringComparison.Ordinal)
+            ? ones(shape)
+            : randn(shape).mul_(std);
+        return value.to(dtype).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,46 @@
+using DesMoe.Formats.Config;
+using TorchSharp;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+using DesMoe.Torch.Tensors;
+using DesMoe.Formats.Experts;
+
+namespace DesMoe.Torch.Model;
+
+/// <summary>
+/// Pre-norm transformer block: x + attn(norm(x)), then h + ffn(norm(h)). The feed-forward is a MoE block, or in
+/// the dense prefix some architectures have (DeepSeek-V2's <c>first_k_dense_replace</c>) one SwiGLU of
+/// <see cref="MoeConfig.DenseHiddenSize"/>.
+/// </summary>
+public sealed class DecoderLayer : nn.Module
+{
+    [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
+    [ComponentName(Name = "self_attn")] private readonly nn.Module _attention;
+    [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postAttentionNorm;
+    [ComponentName(Name = "mlp")] private readonly MoeFeedForward? _moe;
+    [ComponentName(Name = "mlp")] private readonly SwiGluExpert? _dense;
+
+    public DecoderLayer(MoeConfig config, bool dense = false) : base(nameof(DecoderLayer))
+    {
+        _inputNorm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
+        _attention = config.LatentAttention ? new LatentAttention(config) : new Attention(config);
+        _postAttentionNorm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
+        if (dense) _dense = new SwiGluExpert(config.HiddenSize, config.DenseHiddenSize);
+        else _moe = new MoeFeedForward(config);
+        RegisterComponents();
+    }
+
+    public MoeFeedForward Moe => _moe ?? throw new InvalidOperationException("a dense layer has no MoE block");
+
+    /// <returns>the new hidden state and, for a MoE layer, its routing (null for a dense one)</returns>
+    public (Tensor Hidden, RouterOutput? Routing) Forward(
+        Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer, int moeLayer, ExpertOutputFilter? filter, Tensor? allowedExperts = null)
+    {
+        var attended = ((ISelfAttention)_attention).Forward(_inputNorm.forward(x), cos, sin, additiveMask, cache, layer);
+        var h = x.add(attended, Scalars.One);
+        var normed = _postAttentionNorm.forward(h);
+        if (_dense is not null) return (h.add(_dense.forward(normed), Scalars.One), null);
+        var (moeOut, routing) = _moe!.Forward(normed.view(-1, normed.shape[^1]), moeLayer, filter, allowedExperts);
+        return (h.add(moeOut.view(h.shape), Scalars.One), routing);
+    }
+}

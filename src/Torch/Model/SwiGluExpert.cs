@@ -1,0 +1,26 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+using DesMoe.Formats.Experts;
+
+namespace DesMoe.Torch.Model;
+
+/// <summary>One feed-forward expert: down(silu(gate(x)) * up(x)).</summary>
+public sealed class SwiGluExpert : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "gate_proj")] private readonly Linear _gate;
+    [ComponentName(Name = "up_proj")] private readonly Linear _up;
+    [ComponentName(Name = "down_proj")] private readonly Linear _down;
+
+    public SwiGluExpert(int hiddenSize, int innerSize) : base(nameof(SwiGluExpert))
+    {
+        _gate = nn.Linear(hiddenSize, innerSize, hasBias: false);
+        _up = nn.Linear(hiddenSize, innerSize, hasBias: false);
+        _down = nn.Linear(innerSize, hiddenSize, hasBias: false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) =>
+        _down.forward(nn.functional.silu(_gate.forward(x)) * _up.forward(x));
+}

@@ -1,0 +1,78 @@
+using DesMoe.Formats.Architectures;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+using DesMoe.Torch.Tensors;
+using DesMoe.Formats.Experts;
+
+namespace DesMoe.Torch.Model;
+
+/// <summary>
+/// Softmax top-k gate: scores every routed expert and keeps the k most probable per token. With an
+/// <see cref="AdaptiveRouterResidual"/> (DES-MoE's adaptive router) the scores are the linear gate's plus the residual's.
+/// </summary>
+public sealed class TopKRouter : nn.Module<Tensor, RouterOutput>
+{
+
+    [ComponentName(Name = "gate")] private readonly Linear _gate;
+    private AdaptiveRouterResidual? _adapter;
+    private readonly int _hiddenSize;
+    private readonly int _topK;
+    private readonly bool _normalize;
+
+    /// <param name="adapterWidth">hidden width of the adaptive router's residual MLP; 0 for the plain linear gate</param>
+    public TopKRouter(int hiddenSize, int numExperts, int topK, bool normalizeTopK, int adapterWidth = 0) : base(nameof(TopKRouter))
+    {
+        if (topK > numExperts)
+            throw new ArgumentOutOfRangeException(nameof(topK), $"top-k ({topK}) exceeds the number of experts ({numExperts})");
+        _hiddenSize = hiddenSize;
+        _topK = topK;
+        _normalize = normalizeTopK;
+        _gate = nn.Linear(hiddenSize, numExperts, hasBias: false);
+        RegisterComponents();
+        if (adapterWidth > 0) EnableAdapter(adapterWidth);
+    }
+
+    public int TopK => _topK;
+
+    public bool HasAdapter => _adapter is not null;
+
+    /// <summary>Adds the adaptive router's residual MLP (zero output until it trains, so routing is unchanged).</summary>
+    public void EnableAdapter(int width)
+    {
+        if (_adapter is not null) throw new InvalidOperationException("the router already has an adaptive residual");
+        _adapter = new AdaptiveRouterResidual(_hiddenSize, width, (int)_gate.weight!.shape[0]);
+        register_module(TensorNames.RouterAdapter, _adapter);
+    }
+
+    /// <summary>[tokens, experts] router logits for [tokens, hidden] inputs, before any domain restriction.</summary>
+    public Tensor Score(Tensor tokens)
+    {
+        var logits = _gate.forward(tokens);
+        return _adapter is null ? logits : logits.add(_adapter.forward(tokens), Scalars.One);
+    }
+
+    /// <param name="tokens">[tokens, hidden]</param>
+    public override RouterOutput forward(Tensor tokens) => FromLogits(tokens, Score(tokens), _topK, _normalize);
+
+    /// <param name="tokens">[tokens, hidden]</param>
+    /// <param name="allowed">[tokens, experts] experts each token may use, or null for all</param>
+    public RouterOutput Forward(Tensor tokens, Tensor? allowed)
+    {
+        var logits = Score(tokens);
+        if (allowed is not null) logits = logits.masked_fill(allowed.logical_not(), Scalars.NegativeInfinity);
+        return FromLogits(tokens, logits, _topK, _normalize);
+    }
+
+    /// <summary>The linear gate's weight [experts, hidden] (the pre-trained router).</summary>
+    public TorchSharp.Modules.Parameter Weight => _gate.weight!;
+
+    public static RouterOutput FromLogits(Tensor inputs, Tensor logits, int topK, bool normalize)
+    {
+        var probabilities = logits.softmax(-1);
+        var (weights, indices) = probabilities.topk(topK, dim: -1);
+        if (normalize) weights = weights / weights.sum(-1, keepdim: true);
+        return new RouterOutput(inputs, logits, probabilities, indices, weights);
+    }
+}
