@@ -11,8 +11,9 @@ work="${DESMOE_HUB_SIZES_DIR:-/tmp/desmoe-hub-sizes}"
 layers="${LAYERS:-1}"
 model="${MODEL:-qwen1.5-moe-a2.7b}"
 fixture="${FIXTURE:-qwen2_moe}"
-dotnet build clients/cli -c Release -v q -nologo >/dev/null
+dotnet build bench/DesMoe.Bench -c Release -v q -nologo >/dev/null  # builds the desmoe CLI too
 cli=(dotnet clients/cli/bin/Release/net10.0/desmoe.dll)
+bench=(dotnet bench/DesMoe.Bench/bin/Release/net10.0/desmoe-bench.dll)
 rm -rf "$work" && mkdir -p "$work"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 
@@ -24,11 +25,11 @@ step() {
   printf '%-22s wall %8.1f s   peak RSS %6.2f GB\n' "$name" "$wall" "$(echo "$kb / 1048576" | bc -l)"
 }
 
-step "write checkpoint" "${cli[@]}" model random --config "bench/configs/$model.config.json" --layers "$layers" --dtype bfloat16 --out "$work/model"
+step "write checkpoint" "${bench[@]}" random-model --config "bench/configs/$model.config.json" --layers "$layers" --dtype bfloat16 --out "$work/model"
 cp "tests/fixtures/hf-moe/$fixture/tokenizer.json" "tests/fixtures/hf-moe/$fixture/generation_config.json" "$work/model/"
 "${cli[@]}" model inspect "$work/model"
 echo "checkpoint: $(du -b "$work/model/model.safetensors" | awk '{printf "%.2f GB", $1/1e9}')"
-step "load" "${cli[@]}" bench hub-load "$work/model"
+step "load" "${bench[@]}" hub-load "$work/model"
 step "adapt, 2 steps" "${cli[@]}" adapt --model "$work/model" --domains math,law --steps 2 --batch-size 2 --train-examples 16 --eval-examples 2 --out "$work/adapted"
 echo "saved back: $(du -b "$work/adapted/model.safetensors" | awk '{printf "%.2f GB", $1/1e9}') model.safetensors + $(du -b "$work/adapted/desmoe_router.safetensors" | awk '{printf "%.2f GB", $1/1e9}') desmoe_router.safetensors"
 step "export (fp32 ONNX)" "${cli[@]}" export "$work/adapted" "$work/onnx"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serving at a real shape: writes a random-weight 370M-parameter model in this repository's layout
 # (bench/configs/desmoe-360m.config.json: hidden 1024, 4 layers, 32 routed + 2 shared experts, top-6, vocab 32000),
-# exports it, serves it on CPU and runs `desmoe bench load` against it, sampling the server's resident memory.
+# exports it, serves it on CPU and runs `desmoe-bench load` against it, sampling the server's resident memory.
 #   bash bench/real-size.sh [extra bench load options, e.g. --clients 1,8,32]   (DESMOE_REAL_SIZE_SECONDS per level, default 15)
 #   DESMOE_REAL_SIZE_EXPORT="--experts StandardOps --quantize-experts Int4 --quantized-compute Int8" bash bench/real-size.sh
 #     serves an export made with those options instead (its own folder beside the default one).
@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 work="${DESMOE_REAL_SIZE_DIR:-/tmp/desmoe-real-size}"
 port="${DESMOE_BENCH_PORT:-50177}"
 cli="dotnet clients/cli/bin/Release/net10.0/desmoe.dll"
+bench="dotnet bench/DesMoe.Bench/bin/Release/net10.0/desmoe-bench.dll"
 dotnet build src/Server -c Release -v q -nologo >/dev/null
-dotnet build clients/cli -c Release -v q -nologo >/dev/null
-[ -f "$work/model/model.safetensors" ] || $cli model random --config bench/configs/desmoe-360m.config.json --out "$work/model"
+dotnet build bench/DesMoe.Bench -c Release -v q -nologo >/dev/null  # builds the desmoe CLI too
+[ -f "$work/model/model.safetensors" ] || $bench random-model --config bench/configs/desmoe-360m.config.json --out "$work/model"
 export_options="${DESMOE_REAL_SIZE_EXPORT:-}"
 onnx="$work/onnx${export_options:+-$(echo "$export_options" | tr -cs 'A-Za-z0-9' '-' | sed 's/^-*//; s/-*$//')}"
 # shellcheck disable=SC2086 # the options are words
@@ -32,7 +33,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 peakfile="$(mktemp)"; echo 0 > "$peakfile"
 ( while kill -0 "$server" 2>/dev/null; do r="$(rss)"; [ "${r:-0}" -gt "$(cat "$peakfile")" ] && echo "$r" > "$peakfile"; sleep 0.5; done ) &
 sampler=$!
-$cli bench load --max-new-tokens 32 --duration "${DESMOE_REAL_SIZE_SECONDS:-15}" "$@"
+$bench load --max-new-tokens 32 --duration "${DESMOE_REAL_SIZE_SECONDS:-15}" "$@"
 kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
 echo "server resident memory, peak during the load: $(( $(cat "$peakfile") / 1024 )) MB"
 rm -f "$peakfile"

@@ -10,8 +10,6 @@ var root = new RootCommand("DesMoe: adapt a Mixture-of-Experts model to many dom
     ExportCommand.Create(),
     ExtendCommand.Create(),
     DataCommand.Create(),
-    BenchCommand.Create(),
-    ScenarioCommand.Create(),
 };
 foreach (var command in ServerCommands.Create().Concat(AdminCommands.Create())) root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();

@@ -3,12 +3,16 @@ using System.Diagnostics;
 
 namespace DesMoe.Tests.Cli;
 
-/// <summary>Runs the real <c>desmoe</c> CLI (built next to the tests) as a child process against a server.</summary>
+/// <summary>Runs the real <c>desmoe</c> CLI, or the <c>desmoe-bench</c> benchmarks (both built next to the tests), as a child process against a server.</summary>
 internal static class CliRunner
 {
     public sealed record Result(int ExitCode, string Output, string Error);
 
-    public static async Task<Result> RunAsync(string address, string? adminToken, params string[] args)
+    public static Task<Result> RunAsync(string address, string? adminToken, params string[] args) => Run("desmoe.dll", address, adminToken, args);
+
+    public static Task<Result> BenchAsync(string address, string? adminToken, params string[] args) => Run("desmoe-bench.dll", address, adminToken, args);
+
+    private static async Task<Result> Run(string program, string address, string? adminToken, string[] args)
     {
         var start = new ProcessStartInfo(DotnetHost.Path)
         {
@@ -16,7 +20,7 @@ internal static class CliRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "desmoe.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program));
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["DESMOE_ADDRESS"] = address;
         start.Environment["DESMOE_ADMIN_TOKEN"] = adminToken ?? "";

@@ -12,6 +12,8 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
 {
     private Task<CliRunner.Result> Run(params string[] args) => CliRunner.RunAsync(server.Address, LoopbackServer.AdminToken, args);
 
+    private Task<CliRunner.Result> Bench(params string[] args) => CliRunner.BenchAsync(server.Address, LoopbackServer.AdminToken, args);
+
     [Fact]
     public async Task Generate_streams_the_servers_completion_and_json_prints_one_object_per_chunk()
     {
@@ -30,13 +32,13 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
     [Fact]
     public async Task Bench_load_samples_when_asked_and_refuses_filters_without_a_temperature()
     {
-        var sampled = await Run("bench", "load", "--clients", "2", "--duration", "1", "--warm-up", "0", "--max-new-tokens", "8",
+        var sampled = await Bench("load", "--clients", "2", "--duration", "1", "--warm-up", "0", "--max-new-tokens", "8",
             "--temperature", "0.9", "--top-k", "10");
         Assert.Equal(0, sampled.ExitCode);
         Assert.Contains("sampled at temperature 0.9, top-k 10", sampled.Output);
         Assert.Matches(@"(?m)^\s+2\s+[1-9]\d*\s+0\s", sampled.Output); // the 2-client row: requests done, none failed
 
-        var filterAlone = await Run("bench", "load", "--top-k", "5");
+        var filterAlone = await Bench("load", "--top-k", "5");
         Assert.Equal(1, filterAlone.ExitCode);
         Assert.Contains("--temperature", filterAlone.Error);
     }

@@ -6,13 +6,13 @@ using Xunit;
 
 namespace DesMoe.Tests.Cli;
 
-/// <summary><c>desmoe bench peer</c> as a user runs it: the real CLI, GenAI and the in-process server, at toy sizes.</summary>
+/// <summary><c>desmoe-bench peer</c> as a user runs it: the real CLI, GenAI and the in-process server, at toy sizes.</summary>
 public sealed class GenAiPeerBenchTests
 {
     [Fact]
     public async Task Bench_peer_prints_both_runtimes_the_goal_ratios_and_the_greedy_agreement()
     {
-        var run = await CliRunner.RunAsync("", null, "bench", "peer", "--prompts", "3", "--new-tokens", "6", "--clients", "1,3", "--genai-batch", "3", "--rounds", "2");
+        var run = await CliRunner.BenchAsync("", null, "peer", "--prompts", "3", "--new-tokens", "6", "--clients", "1,3", "--genai-batch", "3", "--rounds", "2");
 
         Assert.True(run.ExitCode == 0, run.Output + run.Error);
         Assert.Contains("ONNX Runtime GenAI ", run.Output);
@@ -38,19 +38,19 @@ public sealed class GenAiPeerBenchTests
         var export = ModelExporter.Export(DesMoe.Formats.Files.BundledModel.StringSkillsFolder, dir.File("onnx"), new ExportOptions());
         File.Delete(Path.Combine(export.OutputFolder, GenAiConfig.FileName));
 
-        var missing = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--prompts", "2", "--new-tokens", "4");
+        var missing = await CliRunner.BenchAsync("", null, "peer", "--export", export.OutputFolder, "--prompts", "2", "--new-tokens", "4");
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains($"has no {GenAiConfig.FileName}", missing.Error);
 
-        var level = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--clients", "1,zero");
+        var level = await CliRunner.BenchAsync("", null, "peer", "--export", export.OutputFolder, "--clients", "1,zero");
         Assert.Equal(1, level.ExitCode);
         Assert.Contains("--clients expects positive integers, got 'zero'", level.Error);
 
-        var threads = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--server-threads", "-1");
+        var threads = await CliRunner.BenchAsync("", null, "peer", "--export", export.OutputFolder, "--server-threads", "-1");
         Assert.Equal(1, threads.ExitCode);
         Assert.Contains("--server-threads must be 0 (the server's default) or positive, got -1", threads.Error);
 
-        var rounds = await CliRunner.RunAsync("", null, "bench", "peer", "--export", export.OutputFolder, "--rounds", "0");
+        var rounds = await CliRunner.BenchAsync("", null, "peer", "--export", export.OutputFolder, "--rounds", "0");
         Assert.Equal(1, rounds.ExitCode);
         Assert.Contains("--rounds must be positive, got 0", rounds.Error);
     }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using DesMoe.Cli.Load;
+using DesMoe.Bench.Load;
 using DesMoe.Tests.Server;
 using Xunit;
 

@@ -15,7 +15,7 @@ public class ModelRandomCliTests
         var config = TinyModels.Config(experts: 4, topK: 2) with { NumLayers = 3 };
         File.WriteAllText(dir.File("config.json"), config.ToJson());
 
-        var result = await CliRunner.RunAsync("http://127.0.0.1:1", null, "model", "random", "--config", dir.File("config.json"), "--out", dir.File("model"), "--layers", "1");
+        var result = await CliRunner.BenchAsync("http://127.0.0.1:1", null, "random-model", "--config", dir.File("config.json"), "--out", dir.File("model"), "--layers", "1");
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("float32", result.Output);

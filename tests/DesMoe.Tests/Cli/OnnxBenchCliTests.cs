@@ -2,13 +2,13 @@ using Xunit;
 
 namespace DesMoe.Tests.Cli;
 
-/// <summary><c>desmoe bench onnx</c> at toy sizes: every export variant is written, timed and scored through ONNX Runtime.</summary>
+/// <summary><c>desmoe-bench onnx</c> at toy sizes: every export variant is written, timed and scored through ONNX Runtime.</summary>
 public sealed class OnnxBenchCliTests
 {
     [Fact]
     public async Task Bench_onnx_times_and_scores_every_variant_int8_compute_included()
     {
-        var run = await CliRunner.RunAsync("", null, "bench", "onnx", "--model", Path.Combine(Support.Repository.Root, "models", "base"),
+        var run = await CliRunner.BenchAsync("", null, "onnx", "--model", Path.Combine(Support.Repository.Root, "models", "base"),
             "--batch-sizes", "1", "--repeats", "1", "--prompt-tokens", "4", "--decode-tokens", "2", "--quality-examples", "8");
 
         Assert.True(run.ExitCode == 0, run.Output + run.Error);

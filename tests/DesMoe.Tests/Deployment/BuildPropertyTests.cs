@@ -39,7 +39,7 @@ public class BuildPropertyTests
         var runtime = XDocument.Load(Path.Combine(Root, "build/LibTorchRuntime.targets")).Descendants("ItemGroup").Single();
         Assert.Equal("'$(DesMoeRunsTorchSharp)' == 'true'", (string?)runtime.Attribute("Condition"));
 
-        foreach (var project in (string[])["src/Worker/DesMoe.Worker.csproj", "clients/cli/DesMoe.Cli.csproj", "tests/DesMoe.Tests/DesMoe.Tests.csproj"])
+        foreach (var project in (string[])["src/Worker/DesMoe.Worker.csproj", "clients/cli/DesMoe.Cli.csproj", "bench/DesMoe.Bench/DesMoe.Bench.csproj", "tests/DesMoe.Tests/DesMoe.Tests.csproj"])
             Assert.Equal("true", XDocument.Load(Path.Combine(Root, project)).Descendants("DesMoeRunsTorchSharp").Single().Value);
         var server = XDocument.Load(Path.Combine(Root, "src/Server/DesMoe.Server.csproj"));
         Assert.Empty(server.Descendants("DesMoeRunsTorchSharp"));

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using DesMoe.Cli.Peer;
+using DesMoe.Bench.Peer;
 using DesMoe.Formats.Config;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Experts;

@@ -84,7 +84,7 @@ public class HubExportTests(ITestOutputHelper output)
         Assert.Equal(loaded.Tokenizer.Encode(Text), info.Tokenizer.Encode(Text));
         Assert.Equal("mixtral", info.Config.SourceModelType);
         Assert.False(HubModelFolder.IsHubFolder(result.OutputFolder), "the export's config.json must not read as a hub config");
-        // ... and tools that read the folder rather than the model (desmoe bench peer) find the same in desmoe_tokenizer.json.
+        // ... and tools that read the folder rather than the model (desmoe-bench peer) find the same in desmoe_tokenizer.json.
         var fromFolder = DesMoe.Formats.Tokenization.TokenizerFile.LoadFromExport(result.OutputFolder);
         Assert.Equal(loaded.Tokenizer.Special, fromFolder.Special);
         Assert.Equal(loaded.Tokenizer.Encode(Text), fromFolder.Encode(Text));

@@ -1,6 +1,6 @@
 using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
-using DesMoe.Trainer.Stress;
+using DesMoe.Bench.Stress;
 using Xunit;
 
 namespace DesMoe.Tests.Training;
@@ -10,7 +10,7 @@ public sealed class GcStressTests
     /// <summary>
     /// Domain additions on two threads while a third forces collections and finalizers without pause. Before every
     /// Scalar handed to libtorch was kept alive (analyzers DESMOE001/002, <c>AdamW</c>) and every job ran in a dispose
-    /// scope, 40 of 40 such runs failed (c10 Scalar.h asserts); `desmoe bench gc-stress` runs the long version.
+    /// scope, 40 of 40 such runs failed (c10 Scalar.h asserts); `desmoe-bench gc-stress` runs the long version.
     /// </summary>
     [Fact]
     public void Short_domain_additions_survive_continuous_garbage_collection()

@@ -1,3 +1,4 @@
+using DesMoe.Cli.Commands;
 using System.CommandLine;
 using System.Diagnostics;
 using DesMoe.Formats.Files;
@@ -8,9 +9,10 @@ using DesMoe.Trainer.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Commands;
 
-internal static class BenchCommand
+/// <summary><c>desmoe-bench model</c>: training and single-sequence forward tokens/s of a model folder on CPU.</summary>
+internal static class ModelSpeedCommand
 {
     public static Command Create()
     {
@@ -71,6 +73,6 @@ internal static class BenchCommand
             Console.WriteLine($"forward (1 x {seqLen} tokens): {seqLen / (perPass / 1000):F0} tokens/s ({perPass:F2} ms/pass)");
             return 0;
         }));
-        return new Command("bench", "Benchmarks that print measured figures.") { command, ExportBenchCommand.Create(), LoadBenchCommand.Create(), PeerBenchCommand.Create(), GcStressCommand.Create(), ModelRandomCommand.LoadBench() };
+        return command;
     }
 }

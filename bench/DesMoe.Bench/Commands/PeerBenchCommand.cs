@@ -1,5 +1,6 @@
+using DesMoe.Cli.Commands;
 using System.CommandLine;
-using DesMoe.Cli.Peer;
+using DesMoe.Bench.Peer;
 using DesMoe.Cli.Remote;
 using DesMoe.Formats.Config;
 using DesMoe.Formats.Data;
@@ -9,10 +10,10 @@ using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Protos.V1;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Commands;
 
 /// <summary>
-/// <c>desmoe bench peer</c>: the same prompts, each decoding the same number of greedy tokens, through ONNX Runtime
+/// <c>desmoe-bench peer</c>: the same prompts, each decoding the same number of greedy tokens, through ONNX Runtime
 /// GenAI (in-process) and through our server (in-process on a loopback port, or a running one), on the same exported
 /// folder; prints tokens/s, TTFT and ITL for each, the ratios the serving goals are set on, and whether the greedy
 /// outputs are equal.

@@ -5,7 +5,7 @@ using DesMoe.Torch.Model;
 using DesMoe.Onnx;
 using static TorchSharp.torch;
 
-namespace DesMoe.Exporter.Benchmark;
+namespace DesMoe.Bench.Export;
 
 /// <summary>Median prefill latency and median per-token decode latency of one engine at one batch size.</summary>
 public sealed record LatencyRow(string Engine, int Batch, int PromptTokens, double PrefillMs, double DecodeMsPerStep)

@@ -1,3 +1,4 @@
+using DesMoe.Cli.Commands;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
@@ -6,7 +7,7 @@ using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Onnx;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Commands;
 
 /// <summary>
 /// What quantizing the routed experts costs in exact-match accuracy, measured on what is served: each exported graph

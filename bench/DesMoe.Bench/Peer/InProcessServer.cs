@@ -1,3 +1,4 @@
+using DesMoe.Cli.Commands;
 using DesMoe.Server;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -5,7 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace DesMoe.Cli.Peer;
+namespace DesMoe.Bench.Peer;
 
 /// <summary>
 /// Our server as deployed (Kestrel over HTTP/2, the continuous-batching ONNX engine on CPU) started inside this

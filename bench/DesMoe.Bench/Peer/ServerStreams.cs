@@ -1,13 +1,14 @@
+using DesMoe.Cli.Commands;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using DesMoe.Cli.Load;
+using DesMoe.Bench.Load;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 
-namespace DesMoe.Cli.Peer;
+namespace DesMoe.Bench.Peer;
 
 /// <summary>
-/// Our side of <c>desmoe bench peer</c>: the prompt list through the server's GenerateStream with N streams open at
+/// Our side of <c>desmoe-bench peer</c>: the prompt list through the server's GenerateStream with N streams open at
 /// once, each taking the next prompt as soon as its last one finished. Every request is greedy, on the plain router
 /// (domain "none": the path GenAI decodes, as it cannot feed domain ids) and decodes exactly the given tokens.
 /// </summary>

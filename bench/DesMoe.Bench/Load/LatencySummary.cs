@@ -1,4 +1,4 @@
-namespace DesMoe.Cli.Load;
+namespace DesMoe.Bench.Load;
 
 /// <summary>Percentiles of a set of latencies, in milliseconds (nearest-rank on the sorted samples).</summary>
 public sealed record LatencySummary(int Count, double P50, double P95, double P99, double Max)

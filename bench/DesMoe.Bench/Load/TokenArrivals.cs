@@ -1,6 +1,7 @@
+using DesMoe.Cli.Commands;
 using System.Diagnostics;
 
-namespace DesMoe.Cli.Load;
+namespace DesMoe.Bench.Load;
 
 /// <summary>
 /// When one streamed request's tokens reach the client: the time from sending to the first token, and the gaps

@@ -1,9 +1,10 @@
+using DesMoe.Cli.Commands;
 using System.Diagnostics;
-using DesMoe.Cli.Load;
+using DesMoe.Bench.Load;
 using DesMoe.Onnx.Generation;
 using DesMoe.Server.Engine;
 
-namespace DesMoe.Cli.Peer;
+namespace DesMoe.Bench.Peer;
 
 /// <summary>
 /// The in-process server's engine driven directly, one stream, no gRPC: the same continuous-batching engine, KV

@@ -1,3 +1,4 @@
+using DesMoe.Cli.Commands;
 using System.CommandLine;
 using System.Diagnostics;
 using DesMoe.Cli.Remote;
@@ -5,10 +6,10 @@ using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Scenarios;
 
 /// <summary>
-/// <c>desmoe scenario auto-domain</c>: how well the server serves clients that do not name a domain. Built-in
+/// <c>desmoe-bench scenario auto-domain</c>: how well the server serves clients that do not name a domain. Built-in
 /// domains the server does not serve yet are added first (one AddDomain job each); then fresh examples of every
 /// domain, and of the general set, are sent three ways: with the domain named, with the domain left empty (the
 /// server infers it), and on the plain router ("none"). The command prints per domain how often the inferred domain

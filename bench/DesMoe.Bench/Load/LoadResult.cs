@@ -1,4 +1,4 @@
-namespace DesMoe.Cli.Load;
+namespace DesMoe.Bench.Load;
 
 /// <summary>What one load level measured: completed streams, tokens, wall time and the latency distributions.</summary>
 public sealed record LoadResult(

@@ -1,10 +1,11 @@
+using DesMoe.Cli.Commands;
 using System.Diagnostics;
 using System.Text.Json;
 using DesMoe.Exporter.Export;
 using DesMoe.Onnx;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
-namespace DesMoe.Cli.Peer;
+namespace DesMoe.Bench.Peer;
 
 /// <summary>
 /// What one decode produced: per row the new tokens, and the client-side times: to the first new token (prefill plus

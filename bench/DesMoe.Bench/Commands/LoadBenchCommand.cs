@@ -1,11 +1,12 @@
+using DesMoe.Cli.Commands;
 using System.CommandLine;
-using DesMoe.Cli.Load;
+using DesMoe.Bench.Load;
 using DesMoe.Cli.Remote;
 using DesMoe.Protos.V1;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Commands;
 
-/// <summary><c>desmoe bench load</c>: the serving benchmark against a running server.</summary>
+/// <summary><c>desmoe-bench load</c>: the serving benchmark against a running server.</summary>
 internal static class LoadBenchCommand
 {
     private static readonly string[] DefaultPrompts =

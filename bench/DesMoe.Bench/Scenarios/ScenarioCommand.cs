@@ -1,14 +1,15 @@
+using DesMoe.Cli.Commands;
 using System.CommandLine;
 using System.Diagnostics;
-using DesMoe.Cli.Load;
+using DesMoe.Bench.Load;
 using DesMoe.Cli.Remote;
 using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Scenarios;
 
 /// <summary>
-/// <c>desmoe scenario add-domain</c>: the online-adaptation scenario against a running server. Streaming clients run
+/// <c>desmoe-bench scenario add-domain</c>: the online-adaptation scenario against a running server. Streaming clients run
 /// throughout; built-in domains are added through AddDomain one after the other; the command prints for each the time
 /// until it is served, its accuracy and every earlier set's accuracy before and after, then the requests that failed
 /// during the jobs and swaps, and the latency with and without a job running.

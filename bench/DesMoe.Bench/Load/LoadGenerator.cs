@@ -1,9 +1,10 @@
+using DesMoe.Cli.Commands;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 
-namespace DesMoe.Cli.Load;
+namespace DesMoe.Bench.Load;
 
 /// <summary>One finished request: when it was sent (Stopwatch timestamp), its time to first token (null if none came) and its status.</summary>
 public sealed record RequestOutcome(long Sent, double? TimeToFirstTokenMs, StatusCode Status);

@@ -10,7 +10,7 @@ using DesMoe.Torch.Model;
 using DesMoe.Torch.Tensors;
 using DesMoe.Trainer.Adaptation;
 
-namespace DesMoe.Trainer.Stress;
+namespace DesMoe.Bench.Stress;
 
 /// <summary>What <see cref="GcStress"/> measured.</summary>
 public sealed record GcStressResult(int Runs, int Failures, IReadOnlyList<string> FailureMessages, long Collections, double Seconds);

@@ -1,16 +1,17 @@
+using DesMoe.Cli.Commands;
 using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
-using DesMoe.Cli.Load;
+using DesMoe.Bench.Load;
 using DesMoe.Cli.Remote;
 using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Scenarios;
 
 /// <summary>
-/// <c>desmoe scenario soak</c>: streaming clients run for the whole time while the model changes under them in
+/// <c>desmoe-bench scenario soak</c>: streaming clients run for the whole time while the model changes under them in
 /// cycles: AddDomain (training, evaluation, export, swap), rollback to the version it was added to, roll forward to
 /// the new version, rollback again (so every cycle adds the domain to the same base and the experts never run
 /// out). Each request is counted in the phase it was sent in (a swap's phase lasts --settle-seconds after it);

@@ -1,6 +1,7 @@
-using DesMoe.Cli.Load;
+using DesMoe.Cli.Commands;
+using DesMoe.Bench.Load;
 
-namespace DesMoe.Cli.Peer;
+namespace DesMoe.Bench.Peer;
 
 /// <summary>
 /// One engine at one concurrency decoding the whole prompt list: each prompt's new tokens (in prompt order), the
@@ -28,7 +29,7 @@ public sealed record PeerRun(string Engine, int Streams, IReadOnlyList<IReadOnly
     }
 }
 
-/// <summary>The GenAI side of <c>desmoe bench peer</c>: the prompt list one stream at a time, and in static batches.</summary>
+/// <summary>The GenAI side of <c>desmoe-bench peer</c>: the prompt list one stream at a time, and in static batches.</summary>
 public static class GenAiRuns
 {
     public static PeerRun SingleStream(GenAiPeer peer, IReadOnlyList<IReadOnlyList<int>> prompts, int newTokens) => Batched(peer, prompts, newTokens, 1);

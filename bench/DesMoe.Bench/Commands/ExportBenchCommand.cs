@@ -1,13 +1,14 @@
+using DesMoe.Cli.Commands;
 using System.CommandLine;
 using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Onnx;
-using DesMoe.Exporter.Benchmark;
+using DesMoe.Bench.Export;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
 using static TorchSharp.torch;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Commands;
 
 internal static class ExportBenchCommand
 {

@@ -1,9 +1,10 @@
+using DesMoe.Cli.Commands;
 using System.CommandLine;
-using DesMoe.Trainer.Stress;
+using DesMoe.Bench.Stress;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Commands;
 
-/// <summary><c>desmoe bench gc-stress</c>: many short domain additions under forced garbage collections, counting failures.</summary>
+/// <summary><c>desmoe-bench gc-stress</c>: many short domain additions under forced garbage collections, counting failures.</summary>
 internal static class GcStressCommand
 {
     public static Command Create()

@@ -1,3 +1,4 @@
+using DesMoe.Cli.Commands;
 using System.CommandLine;
 using System.Diagnostics;
 using DesMoe.Formats.Hub;
@@ -8,11 +9,11 @@ using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
 
-namespace DesMoe.Cli.Commands;
+namespace DesMoe.Bench.Commands;
 
 /// <summary>
-/// <c>desmoe model random</c>: a random-weight hub checkpoint of any supported config (e.g. a published one with fewer
-/// layers), and <c>desmoe bench hub-load</c>: the time and peak resident memory of loading a hub checkpoint.
+/// <c>desmoe-bench random-model</c>: a random-weight hub checkpoint of any supported config (e.g. a published one with fewer
+/// layers), and <c>desmoe-bench hub-load</c>: the time and peak resident memory of loading a hub checkpoint.
 /// </summary>
 internal static class ModelRandomCommand
 {
@@ -23,7 +24,7 @@ internal static class ModelRandomCommand
         var layers = new Option<int?>("--layers") { Description = "num_hidden_layers of the copy (default: the config's)" };
         var dtype = new Option<string>("--dtype") { Description = "float32, float16 or bfloat16", DefaultValueFactory = _ => "bfloat16" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
-        var command = new Command("random", "Write a hub-layout checkpoint with random weights for a supported config, to measure real shapes without downloads.")
+        var command = new Command("random-model", "Write a hub-layout checkpoint with random weights for a supported config, to measure real shapes without downloads.")
         {
             config, output, layers, dtype, seed,
         };
