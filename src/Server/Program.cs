@@ -1,5 +1,5 @@
 using DesMoe.Server;
-using DesMoe.Server.Serving;
+using DesMoe.Server.Versions;
 
 try
 {

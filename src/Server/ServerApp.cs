@@ -3,9 +3,8 @@ using DesMoe.Server.Engine;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;
 using DesMoe.Server.Security;
-using DesMoe.Server.Serving;
-using DesMoe.Server.Services;
 using DesMoe.Server.Versions;
+using DesMoe.Server.Services;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -61,7 +60,12 @@ public static class ServerApp
         builder.Services.AddSingleton<UploadValidator>();
         builder.Services.AddSingleton<ServerGauges>();
         AddTelemetry(builder);
-        builder.Services.AddGrpc(o => o.EnableDetailedErrors = false);
+        builder.Services.AddGrpc(o =>
+        {
+            o.EnableDetailedErrors = false;
+            o.Interceptors.Add<AdminInterceptor>();
+            o.Interceptors.Add<RequestMetricsInterceptor>();
+        });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck("model", () => HealthCheckResult.Healthy());
 

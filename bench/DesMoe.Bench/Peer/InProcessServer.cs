@@ -30,7 +30,7 @@ public sealed class InProcessServer : IAsyncDisposable
     public GrpcChannel Channel { get; }
 
     /// <summary>A lease on the model being served, whose engine can be driven without gRPC; dispose it when done.</summary>
-    public DesMoe.Server.Serving.ModelLease AcquireModel() => _app.Services.GetRequiredService<DesMoe.Server.Serving.ModelHost>().Acquire();
+    public DesMoe.Server.Versions.ModelLease AcquireModel() => _app.Services.GetRequiredService<DesMoe.Server.Versions.ModelHost>().Acquire();
 
     /// <param name="maxBatch">sequences decoded together; at least the most concurrent streams, so they all batch</param>
     /// <param name="ortSpinning">let ONNX Runtime's idle threads spin (the server's default is off)</param>

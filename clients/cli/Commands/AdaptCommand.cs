@@ -129,7 +129,7 @@ internal static class AdaptCommand
                 if (run.Matrix is not null)
                 {
                     var heatmap = Path.Combine(folder, "specificity_matrix.png");
-                    DesMoe.Trainer.Reporting.Charts.SpecificityHeatmap(run.Matrix, heatmap);
+                    DesMoe.Trainer.Comparison.Reporting.Charts.SpecificityHeatmap(run.Matrix, heatmap);
                     Console.WriteLine($"heat map {Path.GetFullPath(heatmap)}");
                 }
             }

@@ -8,9 +8,9 @@ using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
 using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Tokenization;
-using DesMoe.Trainer.Benchmark;
-using DesMoe.Trainer.Benchmark.Paper;
-using DesMoe.Trainer.Reporting;
+using DesMoe.Trainer.Comparison;
+using DesMoe.Trainer.Comparison.Paper;
+using DesMoe.Trainer.Comparison.Reporting;
 
 namespace DesMoe.Cli.Commands;
 

@@ -9,19 +9,19 @@ public static class EngineFactory
 {
     /// <summary>
     /// The domain classifier of a version with domains, from the held-out sets stored with it (the prompts the
-    /// regression gate used) and the general reference (<see cref="Routing.GeneralReference"/>); null when the version
+    /// regression gate used) and the general reference (<see cref="DomainInference.GeneralReference"/>); null when the version
     /// has no domains, none of its domains has a stored set, or the export does not report its routing.
     /// </summary>
-    private static Routing.DomainClassifier? DomainClassifierFor(global::DesMoe.Onnx.OnnxDecoder decoder, ModelStore store, VersionRecord version, ServerOptions options, ILogger logger)
+    private static DomainInference.DomainClassifier? DomainClassifierFor(global::DesMoe.Onnx.OnnxDecoder decoder, ModelStore store, VersionRecord version, ServerOptions options, ILogger logger)
     {
         if (decoder.Info.Domains.Count == 0) return null;
         var sets = store.EvalFiles(version).Where(kv => decoder.Info.Domains.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)global::DesMoe.Formats.Data.Jsonl.Read(kv.Value).Take(options.AutoDomainReferencePrompts).Select(e => e.Prompt).ToList());
         if (sets.Count == 0) return null;
-        var general = Routing.GeneralReference.Prompts(decoder.Info.Domains, options.AutoDomainReferencePrompts);
+        var general = DomainInference.GeneralReference.Prompts(decoder.Info.Domains, options.AutoDomainReferencePrompts);
         try
         {
-            var classifier = Routing.DomainClassifier.Build(decoder, sets, general, options.AutoDomainMinConfidence);
+            var classifier = DomainInference.DomainClassifier.Build(decoder, sets, general, options.AutoDomainMinConfidence);
             logger.LogInformation("Domain inference for {Version}: reference prompts {References}", version.Id,
                 string.Join(", ", classifier.References.Select(kv => $"{kv.Key} {kv.Value}")));
             return classifier;
@@ -42,7 +42,7 @@ public static class EngineFactory
         var decoder = OnnxDecoder.Load(exported, new OnnxSessionSettings { Provider = options.ExecutionProvider, Threads = threads, AllowSpinning = options.OrtSpinning });
         var manifestPath = Path.Combine(exported, ExportManifest.FileName);
         var manifest = File.Exists(manifestPath) ? System.Text.Json.JsonSerializer.Deserialize<ExportManifest>(File.ReadAllText(manifestPath)) : null;
-        Routing.DomainClassifier? classifier;
+        DomainInference.DomainClassifier? classifier;
         try
         {
             classifier = DomainClassifierFor(decoder, store, version, options, logger);

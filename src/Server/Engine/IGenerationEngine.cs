@@ -21,7 +21,7 @@ public interface IGenerationEngine
     IReadOnlyList<string> Domains { get; }
 
     /// <summary>Infers the domain of requests that name none; null when this engine or version cannot (no domains, no reference prompts).</summary>
-    Routing.DomainClassifier? DomainClassifier => null;
+    DomainInference.DomainClassifier? DomainClassifier => null;
 
     /// <summary>Requests waiting for a batch slot, sequences decoding, and the bytes their KV caches hold.</summary>
     EngineStats Stats { get; }

@@ -1,8 +1,7 @@
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
-using DesMoe.Server.Serving;
-using DesMoe.Server.Telemetry;
 using DesMoe.Server.Versions;
+using DesMoe.Server.Telemetry;
 using DesMoe.WorkerProtocol;
 
 namespace DesMoe.Server.Jobs;

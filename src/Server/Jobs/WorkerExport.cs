@@ -1,4 +1,3 @@
-using DesMoe.Server.Serving;
 using DesMoe.Server.Versions;
 using DesMoe.WorkerProtocol;
 

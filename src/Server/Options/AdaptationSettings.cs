@@ -1,3 +1,5 @@
+using DesMoe.Formats.Config;
+
 namespace DesMoe.Server.Options;
 
 /// <summary>The "DesMoe:Adaptation" configuration section: online domain adaptation, its limits and the regression gate.</summary>
@@ -26,9 +28,9 @@ public sealed class AdaptationSettings
     /// <summary>Folder whose JSONL files AddDomain may name as server-side paths; empty = server-side paths are refused.</summary>
     public string ImportDirectory { get; set; } = "";
 
-    public int DefaultSteps { get; set; } = 300;
-    public int DefaultBatchSize { get; set; } = 16;
-    public double DefaultLearningRate { get; set; } = 3e-3;
+    public int DefaultSteps { get; set; } = DomainAdditionDefaults.Steps;
+    public int DefaultBatchSize { get; set; } = DomainAdditionDefaults.BatchSize;
+    public double DefaultLearningRate { get; set; } = DomainAdditionDefaults.LearningRate;
     public int MaxSteps { get; set; } = 5000;
     public int MaxBatchSize { get; set; } = 256;
 

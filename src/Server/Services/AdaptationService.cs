@@ -4,7 +4,6 @@ using DesMoe.Protos.V1;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;
 using DesMoe.Server.Security;
-using DesMoe.Server.Serving;
 using DesMoe.Server.Versions;
 using DesMoe.WorkerProtocol;
 using Example = DesMoe.Formats.Data.Example;
@@ -14,7 +13,7 @@ namespace DesMoe.Server.Services;
 
 [BindServiceMethod(typeof(ParseErrorBinding), nameof(ParseErrorBinding.BindAdaptation))]
 public sealed class AdaptationService(
-    ModelHost host, ModelStore store, JobStore jobs, JobRunner runner, WorkerLocator workers, AdminCredential admin, UploadValidator uploads,
+    ModelHost host, ModelStore store, JobStore jobs, JobRunner runner, WorkerLocator workers, UploadValidator uploads,
     AdaptationSettings settings, ServerOptions options, ILoggerFactory loggers)
     : Protos.V1.Adaptation.AdaptationBase
 {
@@ -22,8 +21,6 @@ public sealed class AdaptationService(
 
     public override async Task<Job> AddDomain(IAsyncStreamReader<AddDomainRequest> requestStream, ServerCallContext context)
     {
-        admin.Demand(context, "AddDomain");
-        RequireAdaptingReplica("AddDomain");
         if (workers.Find(out var searched) is null) throw new RpcException(new Status(StatusCode.FailedPrecondition, WorkerLocator.ServingOnly("AddDomain", searched)));
         if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.PartCase != AddDomainRequest.PartOneofCase.Header)
             throw Invalid("the first AddDomain message must carry the header (name and budget)");
@@ -113,8 +110,6 @@ public sealed class AdaptationService(
 
     public override Task<Job> CancelJob(JobRequest request, ServerCallContext context)
     {
-        admin.Demand(context, "CancelJob");
-        RequireAdaptingReplica("CancelJob");
         return Task.FromResult(runner.Cancel(Find(request.JobId).Id).ToWire());
     }
 
@@ -129,8 +124,6 @@ public sealed class AdaptationService(
 
     public override Task<ModelVersion> Rollback(RollbackRequest request, ServerCallContext context)
     {
-        admin.Demand(context, "Rollback");
-        RequireAdaptingReplica("Rollback");
         var served = host.Version;
         var versions = store.Versions();
         VersionRecord target = request.Version.Length == 0
@@ -156,13 +149,6 @@ public sealed class AdaptationService(
         store.SetCurrent(target.Id);
         host.Swap(engine, target);
         return Task.FromResult(target.ToWire(target.Id, target.Id));
-    }
-
-    private void RequireAdaptingReplica(string action)
-    {
-        if (!settings.Enabled)
-            throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                $"{action}: this replica only serves (DesMoe:Adaptation:Enabled=false); send admin calls to the adapting replica"));
     }
 
     private JobRecord Find(string id) =>

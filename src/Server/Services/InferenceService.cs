@@ -2,8 +2,8 @@ using System.Text;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
-using DesMoe.Server.Routing;
-using DesMoe.Server.Serving;
+using DesMoe.Server.DomainInference;
+using DesMoe.Server.Versions;
 using DesMoe.Server.Telemetry;
 using Grpc.Core;
 using DesMoe.Onnx.Generation;
@@ -12,73 +12,73 @@ using CoreFinish = DesMoe.Onnx.Generation.FinishReason;
 namespace DesMoe.Server.Services;
 
 [BindServiceMethod(typeof(ParseErrorBinding), nameof(ParseErrorBinding.BindInference))]
-public sealed class InferenceService(ModelHost host, RequestValidator validator, ServerOptions options, ILogger<InferenceService> logger)
+public sealed class InferenceService(ModelHost host, RequestValidator validator, ServerOptions options)
     : Inference.InferenceBase
 {
     /// <summary>Most tokens one stream message carries when the writes fall behind the engine.</summary>
     private const int MaxTokensPerChunk = 256;
 
-    public override Task<GenerateResponse> Generate(GenerateRequest request, ServerCallContext context) =>
-        new RequestMetrics(nameof(Generate), request.Domain, logger).Run(async metrics =>
+    public override async Task<GenerateResponse> Generate(GenerateRequest request, ServerCallContext context)
+    {
+        var metrics = RequestMetrics.Of(context);
+        using var lease = host.Acquire();
+        var (validated, choice) = DomainResolution.Resolve(validator.Validate(request, lease.Engine), request.Domain, lease.Engine, options);
+        metrics.RoutedBy(choice.Domain);
+        var response = new GenerateResponse
         {
-            using var lease = host.Acquire();
-            var (validated, choice) = DomainResolution.Resolve(validator.Validate(request, lease.Engine), request.Domain, lease.Engine, options);
-            metrics.RoutedBy(choice.Domain);
-            var response = new GenerateResponse
+            ModelVersion = lease.Version.Id, Domain = choice.Domain ?? "", DomainInferred = choice.Inferred,
+            DomainConfidence = choice.Confidence, DomainCandidate = choice.Candidate ?? "",
+        };
+        var text = new StringBuilder();
+        await foreach (var step in Steps(lease.Engine, validated, context))
+        {
+            text.Append(step.TextDelta);
+            if (step.Finish is { } finish)
             {
-                ModelVersion = lease.Version.Id, Domain = choice.Domain ?? "", DomainInferred = choice.Inferred,
-                DomainConfidence = choice.Confidence, DomainCandidate = choice.Candidate ?? "",
-            };
-            var text = new StringBuilder();
-            await foreach (var step in Steps(lease.Engine, validated, context))
+                response.FinishReason = ToWire(finish);
+                if (finish == CoreFinish.EndOfText) continue;
+            }
+            response.TokenIds.Add(step.Token);
+            metrics.Token();
+        }
+        response.Text = text.ToString();
+        response.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = (uint)response.TokenIds.Count };
+        return response;
+    }
+
+    public override async Task GenerateStream(GenerateRequest request, IServerStreamWriter<GenerateChunk> responseStream, ServerCallContext context)
+    {
+        var metrics = RequestMetrics.Of(context);
+        using var lease = host.Acquire();
+        var (validated, choice) = DomainResolution.Resolve(validator.Validate(request, lease.Engine), request.Domain, lease.Engine, options);
+        metrics.RoutedBy(choice.Domain);
+        uint completionTokens = 0;
+        bool first = true;
+        // One message carries every step decoded since the last write: one token while the writes keep up.
+        await foreach (var steps in ReadyBatches.Of(Steps(lease.Engine, validated, context), MaxTokensPerChunk, context.CancellationToken))
+        {
+            var chunk = new GenerateChunk { Text = steps.Count == 1 ? steps[0].TextDelta : string.Concat(steps.Select(s => s.TextDelta)) };
+            if (first)
             {
-                text.Append(step.TextDelta);
-                if (step.Finish is { } finish)
-                {
-                    response.FinishReason = ToWire(finish);
-                    if (finish == CoreFinish.EndOfText) continue;
-                }
-                response.TokenIds.Add(step.Token);
+                (chunk.Domain, chunk.DomainInferred, chunk.DomainConfidence, chunk.DomainCandidate) =
+                    (choice.Domain ?? "", choice.Inferred, choice.Confidence, choice.Candidate ?? "");
+                first = false;
+            }
+            foreach (var step in steps)
+            {
+                if (step.Finish == CoreFinish.EndOfText) continue;
+                chunk.TokenIds.Add(step.Token);
+                completionTokens++;
                 metrics.Token();
             }
-            response.Text = text.ToString();
-            response.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = (uint)response.TokenIds.Count };
-            return response;
-        });
-
-    public override Task GenerateStream(GenerateRequest request, IServerStreamWriter<GenerateChunk> responseStream, ServerCallContext context) =>
-        new RequestMetrics(nameof(GenerateStream), request.Domain, logger).Run(async metrics =>
-        {
-            using var lease = host.Acquire();
-            var (validated, choice) = DomainResolution.Resolve(validator.Validate(request, lease.Engine), request.Domain, lease.Engine, options);
-            metrics.RoutedBy(choice.Domain);
-            uint completionTokens = 0;
-            bool first = true;
-            // One message carries every step decoded since the last write: one token while the writes keep up.
-            await foreach (var steps in ReadyBatches.Of(Steps(lease.Engine, validated, context), MaxTokensPerChunk, context.CancellationToken))
+            if (steps[^1].Finish is { } finish)
             {
-                var chunk = new GenerateChunk { Text = steps.Count == 1 ? steps[0].TextDelta : string.Concat(steps.Select(s => s.TextDelta)) };
-                if (first)
-                {
-                    (chunk.Domain, chunk.DomainInferred, chunk.DomainConfidence, chunk.DomainCandidate) =
-                        (choice.Domain ?? "", choice.Inferred, choice.Confidence, choice.Candidate ?? "");
-                    first = false;
-                }
-                foreach (var step in steps)
-                {
-                    if (step.Finish == CoreFinish.EndOfText) continue;
-                    chunk.TokenIds.Add(step.Token);
-                    completionTokens++;
-                    metrics.Token();
-                }
-                if (steps[^1].Finish is { } finish)
-                {
-                    chunk.FinishReason = ToWire(finish);
-                    chunk.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = completionTokens };
-                }
-                await responseStream.WriteAsync(chunk, context.CancellationToken);
+                chunk.FinishReason = ToWire(finish);
+                chunk.Usage = new Usage { PromptTokens = (uint)validated.PromptTokens.Count, CompletionTokens = completionTokens };
             }
-        });
+            await responseStream.WriteAsync(chunk, context.CancellationToken);
+        }
+    }
 
     /// <summary>The engine's steps, with a full queue reported as RESOURCE_EXHAUSTED and a stopping engine as UNAVAILABLE.</summary>
     private static async IAsyncEnumerable<GenerationStep> Steps(IGenerationEngine engine, GenerationRequest request, ServerCallContext context)

@@ -43,7 +43,7 @@ public sealed class RequestValidator(ServerOptions options)
         if (problems.Count > 0) throw Invalid(string.Join("; ", problems));
 
         string? domain = null;
-        if (request.Domain.Length > 0 && !Routing.DomainResolution.IsReserved(request.Domain))
+        if (request.Domain.Length > 0 && !DomainInference.DomainResolution.IsReserved(request.Domain))
         {
             if (!engine.Domains.Contains(request.Domain))
                 throw new RpcException(new Status(StatusCode.NotFound, engine.Domains.Count == 0

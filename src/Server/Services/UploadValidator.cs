@@ -7,7 +7,6 @@ using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;
-using DesMoe.Server.Serving;
 using DesMoe.Server.Versions;
 using Example = DesMoe.Formats.Data.Example;
 using Grpc.Core;
@@ -25,7 +24,7 @@ public sealed partial class UploadValidator(ModelHost host, JobStore jobs, Adapt
         if (!DomainName().IsMatch(name))
             throw Invalid($"domain name '{name}' is invalid: use 1-32 lower-case letters, digits, '-' or '_', starting with a letter");
         if (name == DomainCatalog.GeneralName) throw Invalid($"'{name}' names the general set and cannot be a domain");
-        if (Routing.DomainResolution.IsReserved(name)) throw Invalid($"'{name}' is reserved in requests (\"auto\" infers the domain, \"none\" asks for the plain router)");
+        if (DomainInference.DomainResolution.IsReserved(name)) throw Invalid($"'{name}' is reserved in requests (\"auto\" infers the domain, \"none\" asks for the plain router)");
         if (host.Version.Domains.Contains(name))
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{name}' is already served by {host.Version.Id}"));
         if (jobs.All().FirstOrDefault(j => j.Domain == name && !j.IsFinished) is { } pending)

@@ -4,8 +4,19 @@ using Grpc.Core;
 namespace DesMoe.Server.Telemetry;
 
 /// <summary>One generation request's measurements: time to first token, inter-token gaps, tokens, and its final status.</summary>
+/// <remarks>Made and finished by <see cref="RequestMetricsInterceptor"/>; a service reaches the call's own with <see cref="Of"/>.</remarks>
 public sealed class RequestMetrics(string method, string? domain, ILogger logger)
 {
+    internal const string UserStateKey = "desmoe.request-metrics";
+
+    /// <summary>The call's metrics; a call the interceptor does not measure gets one that records nothing.</summary>
+    public static RequestMetrics Of(ServerCallContext context) =>
+        context.UserState.TryGetValue(UserStateKey, out var metrics) ? (RequestMetrics)metrics : Unmeasured;
+
+    private static readonly RequestMetrics Unmeasured = new("", null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { _finished = true, _silent = true };
+
+    private bool _silent;
+
     private readonly long _start = Stopwatch.GetTimestamp();
     private KeyValuePair<string, object?> _domain = new("domain", ServerTelemetry.DomainTag(domain));
     private long _last;
@@ -13,10 +24,14 @@ public sealed class RequestMetrics(string method, string? domain, ILogger logger
     private bool _finished;
 
     /// <summary>Labels what follows with the domain the request is served on (an inferred one replaces the empty or "auto" it asked for).</summary>
-    public void RoutedBy(string? domain) => _domain = new("domain", ServerTelemetry.DomainTag(domain));
+    public void RoutedBy(string? domain)
+    {
+        if (!_silent) _domain = new("domain", ServerTelemetry.DomainTag(domain));
+    }
 
     public void Token()
     {
+        if (_silent) return;
         var now = Stopwatch.GetTimestamp();
         if (_last == 0) ServerTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _domain);
         else ServerTelemetry.InterTokenLatency.Record(Stopwatch.GetElapsedTime(_last, now).TotalSeconds, _domain);

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using DesMoe.Server.Jobs;
-using DesMoe.Server.Serving;
 using DesMoe.Server.Versions;
 
 namespace DesMoe.Server.Telemetry;

@@ -1,6 +1,5 @@
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
-using DesMoe.Server.Serving;
 
 namespace DesMoe.Server.Versions;
 

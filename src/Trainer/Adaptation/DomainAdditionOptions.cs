@@ -1,11 +1,13 @@
+using DesMoe.Formats.Config;
+
 namespace DesMoe.Trainer.Adaptation;
 
 /// <summary>Settings of <see cref="DomainAddition"/>: adding one domain to an already served model.</summary>
 public sealed record DomainAdditionOptions
 {
-    public int Steps { get; init; } = 300;
-    public int BatchSize { get; init; } = 16;
-    public double LearningRate { get; init; } = 3e-3;
+    public int Steps { get; init; } = DomainAdditionDefaults.Steps;
+    public int BatchSize { get; init; } = DomainAdditionDefaults.BatchSize;
+    public double LearningRate { get; init; } = DomainAdditionDefaults.LearningRate;
     public int WarmupLearningRateSteps { get; init; } = 20;
     public double GradientClip { get; init; } = 1.0;
     public int Seed { get; init; } = 1;

@@ -6,8 +6,8 @@ using DesMoe.Torch.Evaluation;
 using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Tests.Support;
-using DesMoe.Trainer.Benchmark.Paper;
-using DesMoe.Trainer.Reporting;
+using DesMoe.Trainer.Comparison.Paper;
+using DesMoe.Trainer.Comparison.Reporting;
 using Xunit;
 
 namespace DesMoe.Tests.Adaptation;

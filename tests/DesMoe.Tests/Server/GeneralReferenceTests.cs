@@ -1,5 +1,5 @@
 using DesMoe.Formats.Data;
-using DesMoe.Server.Routing;
+using DesMoe.Server.DomainInference;
 using Xunit;
 
 namespace DesMoe.Tests.Server;

@@ -1,5 +1,6 @@
 using DesMoe.Onnx;
-using DesMoe.Server.Engine.Decoding;
+using DesMoe.Server.KvCache;
+using DesMoe.Server.Engine.Runner;
 using Xunit;
 
 namespace DesMoe.Tests.Server;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
-using DesMoe.Server.Engine.Decoding;
+using DesMoe.Server.KvCache;
+using DesMoe.Server.Engine.Runner;
 using Microsoft.ML.OnnxRuntime;
 using Xunit;
 

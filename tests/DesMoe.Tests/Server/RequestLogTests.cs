@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using DesMoe.Protos.V1;
-using DesMoe.Server.Services;
+using DesMoe.Server.Telemetry;
 using DesMoe.Tests.Support;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -16,13 +16,13 @@ public sealed class RequestLogTests
         using var data = new TempDirectory();
         var logs = new CapturingLoggerProvider();
         await using var server = await LoopbackServer.StartAsync(data.Path, builder => builder.Logging.AddProvider(logs),
-            "--Logging:LogLevel:DesMoe.Server.Services=Debug");
+            "--Logging:LogLevel:DesMoe.Server.Telemetry=Debug");
 
         const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
         var headers = new Metadata { { "traceparent", $"00-{traceId}-00f067aa0ba902b7-01" } };
         await server.Client.GenerateAsync(new GenerateRequest { Text = "copy trace", MaxNewTokens = 5, IgnoreEndOfText = true }, headers);
 
-        var line = Assert.Single(logs.Entries, e => e.Category == typeof(InferenceService).FullName && e.Message.StartsWith("Generate "));
+        var line = Assert.Single(logs.Entries, e => e.Category == typeof(RequestMetricsInterceptor).FullName && e.Message.StartsWith("Generate "));
         Assert.Contains("status=OK tokens=5", line.Message);
         Assert.Equal(traceId, line.Scope.GetValueOrDefault("TraceId")?.ToString());
         Assert.False(string.IsNullOrEmpty(line.Scope.GetValueOrDefault("SpanId")?.ToString()));

@@ -1,7 +1,7 @@
 using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
-using DesMoe.Server.Serving;
+using DesMoe.Server.Versions;
 using DesMoe.Tests.Support;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;

@@ -2,7 +2,8 @@ using DesMoe.Onnx.Generation;
 using DesMoe.Onnx;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Server.Engine;
-using DesMoe.Server.Engine.Decoding;
+using DesMoe.Server.KvCache;
+using DesMoe.Server.Engine.Runner;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DesMoe.Tests.Support;
