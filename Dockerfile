@@ -47,9 +47,10 @@ VOLUME /data
 ENV DOTNET_ROOT=/usr/share/dotnet \
     Kestrel__Endpoints__Grpc__Url=http://0.0.0.0:50051 \
     Kestrel__Endpoints__Metrics__Url=http://0.0.0.0:9464 \
+    Kestrel__Endpoints__Http__Url=http://0.0.0.0:8000 \
     DesMoe__DataDirectory=/data \
     DESMOE_ADDRESS=http://127.0.0.1:50051
-EXPOSE 50051 9464
+EXPOSE 50051 8000 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["dotnet", "/cli/desmoe.dll", "health"]
 ENTRYPOINT ["dotnet", "DesMoe.Server.dll"]
 

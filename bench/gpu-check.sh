@@ -21,12 +21,12 @@ BENCH="${BENCH:-/tmp/gpu/bench/desmoe-bench}"
 seconds="${DESMOE_GPU_CHECK_SECONDS:-10}"
 export_dir="${DESMOE_GPU_CHECK_EXPORT:-/tmp/gpu/base-onnx}"
 [ -f "$export_dir/model.onnx" ] || { export_dir="$(mktemp -d)/base-onnx"; "$CLI" export models/base "$export_dir" | tail -1; }
-export DESMOE_ADDRESS=http://127.0.0.1:50161
+export DESMOE_ADDRESS=http://127.0.0.1:50161 DESMOE_HTTP_ADDRESS=http://127.0.0.1:50162
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
 
 serve() { # provider: starts the server, waits until healthy
   data="$(mktemp -d)"
-  DesMoe__ModelPath="$export_dir" DesMoe__DataDirectory="$data" DesMoe__ExecutionProvider="$1" Kestrel__Endpoints__Grpc__Url="$DESMOE_ADDRESS" \
+  DesMoe__ModelPath="$export_dir" DesMoe__DataDirectory="$data" DesMoe__ExecutionProvider="$1" Kestrel__Endpoints__Grpc__Url="$DESMOE_ADDRESS" Kestrel__Endpoints__Http__Url="$DESMOE_HTTP_ADDRESS" \
     Logging__LogLevel__Default=Warning "$SERVER" --Logging:LogLevel:DesMoe.Engine=Information &  # says where the KV cache lives
   server=$!
   for _ in $(seq 1 120); do "$CLI" health >/dev/null 2>&1 && return; sleep 0.5; done

@@ -22,8 +22,8 @@ onnx="$work/onnx${export_options:+-$(echo "$export_options" | tr -cs 'A-Za-z0-9'
 echo "serving $onnx"
 
 data="$(mktemp -d)"
-export DESMOE_ADDRESS="http://127.0.0.1:$port"
-DesMoe__ModelPath="$onnx" DesMoe__DataDirectory="$data" Kestrel__Endpoints__Grpc__Url="$DESMOE_ADDRESS" \
+export DESMOE_ADDRESS="http://127.0.0.1:$port" DESMOE_HTTP_ADDRESS="http://127.0.0.1:$((port + 1))"
+DesMoe__ModelPath="$onnx" DesMoe__DataDirectory="$data" Kestrel__Endpoints__Grpc__Url="$DESMOE_ADDRESS" Kestrel__Endpoints__Http__Url="$DESMOE_HTTP_ADDRESS" \
   Logging__LogLevel__Default=Warning dotnet src/Server/bin/Release/net10.0/DesMoe.Server.dll &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT

@@ -1,9 +1,11 @@
 using DesMoe.Formats.Files;
 using DesMoe.Server.Engine;
 using DesMoe.Server.Jobs;
+using DesMoe.Server.OpenAi;
 using DesMoe.Server.Options;
 using DesMoe.Server.Security;
 using DesMoe.Server.Versions;
+using DesMoe.Server.Requests;
 using DesMoe.Server.Services;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -14,7 +16,7 @@ using DesMoe.Server.Telemetry;
 
 namespace DesMoe.Server;
 
-/// <summary>Builds the gRPC server; used by Program and by end-to-end tests that start it on a loopback port.</summary>
+/// <summary>Builds the server (gRPC, and the OpenAI-compatible HTTP API); used by Program and by end-to-end tests that start it on a loopback port.</summary>
 public static class ServerApp
 {
     /// <param name="configure">last changes to the builder (tests add in-memory log providers or exporters)</param>
@@ -67,6 +69,7 @@ public static class ServerApp
             o.Interceptors.Add<RequestMetricsInterceptor>();
         });
         builder.Services.AddGrpcReflection();
+        builder.Services.AddOpenAiApi(builder.Configuration);
         builder.Services.AddGrpcHealthChecks().AddCheck("model", () => HealthCheckResult.Healthy());
 
         configure?.Invoke(builder);
@@ -75,12 +78,14 @@ public static class ServerApp
         _ = app.Services.GetRequiredService<ModelHost>();
         _ = app.Services.GetRequiredService<AdminCredential>();
         _ = app.Services.GetRequiredService<ServerGauges>();
+        _ = app.Services.GetRequiredService<ApiKeys>(); // a missing key file fails the start, not the first request
         LogAdaptationWorker(app.Services);
         app.MapGrpcService<InferenceService>();
         app.MapGrpcService<AdaptationService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapPrometheusScrapingEndpoint();
+        app.MapOpenAiApi();
         return app;
     }
 

@@ -39,6 +39,7 @@ public sealed class InProcessServer : IAsyncDisposable
     {
         var data = Path.Combine(Path.GetTempPath(), $"desmoe-peer-{Guid.NewGuid():N}");
         var metrics = $"http://127.0.0.1:{DesMoe.Server.LoopbackPort.Free()}";
+        var http = $"http://127.0.0.1:{DesMoe.Server.LoopbackPort.Free()}";
         WebApplication? app = null;
         try
         {
@@ -50,11 +51,12 @@ public sealed class InProcessServer : IAsyncDisposable
                 "--DesMoe:AutoDomain=false",
                 "--Kestrel:EndpointDefaults:Protocols=Http2", "--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0",
                 $"--Kestrel:Endpoints:Metrics:Url={metrics}", "--Kestrel:Endpoints:Metrics:Protocols=Http1",
+                $"--Kestrel:Endpoints:Http:Url={http}", "--Kestrel:Endpoints:Http:Protocols=Http1",
                 // The bench prints its own lines; the server's start-up and worker notices would interleave with them.
                 "--Logging:LogLevel:Default=Error",
             ]);
             await app.StartAsync();
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics && a != http);
             return new InProcessServer(app, address, data);
         }
         catch

@@ -12,6 +12,8 @@ using DesMoe.Exporter.Onnx;
 using DesMoe.Exporter.Onnx.Schema;
 using static TorchSharp.torch;
 
+using DesMoe.Formats.Chat;
+
 namespace DesMoe.Exporter.Export;
 
 /// <summary>What <see cref="ModelExporter.Export"/> wrote and measured.</summary>
@@ -101,6 +103,9 @@ public static class ModelExporter
                 File.WriteAllText(Path.Combine(staging, TokenizerFile.ExportFileName), TokenizerFile.ToJson(loaded.Tokenizer));
             File.WriteAllText(Path.Combine(staging, MoeConfig.FileName), config.ToJson());
             if (assignment is not null) File.WriteAllText(Path.Combine(staging, ExpertAssignment.FileName), assignment.ToJson());
+            // The chat template travels with the export, so the HTTP API's chat route works from the export alone.
+            foreach (var name in ChatTemplate.FileNames)
+                if (File.Exists(Path.Combine(modelFolder, name))) File.Copy(Path.Combine(modelFolder, name), Path.Combine(staging, name));
             if (genAiUnsupported is null)
             {
                 File.WriteAllText(Path.Combine(staging, GenAiConfig.FileName), GenAiConfig.ToJson(config, loaded.Tokenizer.Special));

@@ -4,6 +4,7 @@ using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
 using DesMoe.Server.DomainInference;
 using DesMoe.Server.Versions;
+using DesMoe.Server.Requests;
 using DesMoe.Server.Telemetry;
 using Grpc.Core;
 using DesMoe.Onnx.Generation;

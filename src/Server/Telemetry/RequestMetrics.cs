@@ -5,9 +5,14 @@ namespace DesMoe.Server.Telemetry;
 
 /// <summary>One generation request's measurements: time to first token, inter-token gaps, tokens, and its final status.</summary>
 /// <remarks>Made and finished by <see cref="RequestMetricsInterceptor"/>; a service reaches the call's own with <see cref="Of"/>.</remarks>
-public sealed class RequestMetrics(string method, string? domain, ILogger logger)
+public sealed class RequestMetrics(string method, string? domain, ILogger logger, string protocol = RequestMetrics.Grpc)
 {
     internal const string UserStateKey = "desmoe.request-metrics";
+
+    /// <summary>The <c>protocol</c> label: requests of the gRPC contract and of the OpenAI-compatible HTTP API.</summary>
+    public const string Grpc = "grpc", Http = "http";
+
+    private readonly KeyValuePair<string, object?> _protocol = new("protocol", protocol);
 
     /// <summary>The call's metrics; a call the interceptor does not measure gets one that records nothing.</summary>
     public static RequestMetrics Of(ServerCallContext context) =>
@@ -33,8 +38,8 @@ public sealed class RequestMetrics(string method, string? domain, ILogger logger
     {
         if (_silent) return;
         var now = Stopwatch.GetTimestamp();
-        if (_last == 0) ServerTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _domain);
-        else ServerTelemetry.InterTokenLatency.Record(Stopwatch.GetElapsedTime(_last, now).TotalSeconds, _domain);
+        if (_last == 0) ServerTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _domain, _protocol);
+        else ServerTelemetry.InterTokenLatency.Record(Stopwatch.GetElapsedTime(_last, now).TotalSeconds, _domain, _protocol);
         _last = now;
         _tokens++;
     }
@@ -43,12 +48,12 @@ public sealed class RequestMetrics(string method, string? domain, ILogger logger
     {
         if (_finished) return;
         _finished = true;
-        if (_tokens > 0) ServerTelemetry.TokensGenerated.Add(_tokens, _domain);
+        if (_tokens > 0) ServerTelemetry.TokensGenerated.Add(_tokens, _domain, _protocol);
         ServerTelemetry.Requests.Add(1, new KeyValuePair<string, object?>("method", method), _domain,
-            new KeyValuePair<string, object?>("status", status.ToString()));
+            new KeyValuePair<string, object?>("status", status.ToString()), _protocol);
         // One structured line per request; the log scope carries the request's trace and span ids.
-        logger.LogDebug("{Method} domain={Domain} status={Status} tokens={Tokens} seconds={Seconds:F4}",
-            method, _domain.Value, status, _tokens, Stopwatch.GetElapsedTime(_start).TotalSeconds);
+        logger.LogDebug("{Method} domain={Domain} status={Status} tokens={Tokens} seconds={Seconds:F4} protocol={Protocol}",
+            method, _domain.Value, status, _tokens, Stopwatch.GetElapsedTime(_start).TotalSeconds, protocol);
     }
 
     /// <summary>Runs a request without a result (a stream), recording the gRPC status it ends with.</summary>

@@ -28,11 +28,12 @@ public sealed class LoopbackServer : IAsyncDisposable
     /// <summary>No model path: the server's own default, the bundled base model (models/base-v2).</summary>
     public const string BundledBaseModel = "--DesMoe:ModelPath=";
 
-    private LoopbackServer(WebApplication app, string address, string metricsAddress)
+    private LoopbackServer(WebApplication app, string address, string metricsAddress, string httpAddress)
     {
         App = app;
         Address = address;
         MetricsAddress = metricsAddress;
+        HttpAddress = httpAddress;
         Channel = GrpcChannel.ForAddress(address);
         Client = new Inference.InferenceClient(Channel);
         Admin = new AdaptationClient(Channel);
@@ -43,6 +44,9 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     /// <summary>The HTTP/1.1 endpoint serving /metrics.</summary>
     public string MetricsAddress { get; }
+
+    /// <summary>The HTTP/1.1 endpoint of the OpenAI-compatible API (<c>{HttpAddress}/v1/...</c>).</summary>
+    public string HttpAddress { get; }
     public GrpcChannel Channel { get; }
     public Inference.InferenceClient Client { get; }
     public AdaptationClient Admin { get; }
@@ -56,13 +60,15 @@ public sealed class LoopbackServer : IAsyncDisposable
     public static async Task<LoopbackServer> StartAsync(string dataDirectory, Action<WebApplicationBuilder>? configure, params string[] arguments)
     {
         var metrics = $"http://127.0.0.1:{FreePort()}";
+        var http = $"http://127.0.0.1:{FreePort()}";
         var app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", $"--Kestrel:Endpoints:Metrics:Url={metrics}",
+            $"--Kestrel:Endpoints:Http:Url={http}",
             "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
             $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", StringSkillsModel, .. arguments], configure);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics && a != http);
         Assert.StartsWith("http://127.0.0.1:", address);
-        return new LoopbackServer(app, address, metrics);
+        return new LoopbackServer(app, address, metrics, http);
     }
 
     internal static int FreePort() => DesMoe.Server.LoopbackPort.Free();
