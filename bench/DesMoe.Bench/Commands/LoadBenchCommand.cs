@@ -30,9 +30,20 @@ internal static class LoadBenchCommand
             DefaultValueFactory = _ => 10,
         };
 
+        var protocol = new Option<string>("--protocol")
+        {
+            Description = "grpc, http (the OpenAI-compatible API, POST /v1/completions streamed), or both as grpc,http: each level runs once per protocol, alternating",
+            DefaultValueFactory = _ => "grpc",
+        };
+        var httpAddress = new Option<string>("--http-address")
+        {
+            Description = "the server's HTTP API (default $DESMOE_HTTP_ADDRESS or http://127.0.0.1:8000)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DESMOE_HTTP_ADDRESS") is { Length: > 0 } env ? env : "http://127.0.0.1:8000",
+        };
+
         var command = new Command("load", "Drive a running server with concurrent streaming clients; print tokens/s, time to first token and inter-token latency percentiles.")
         {
-            address, clients, duration, maxTokens, domains, prompts, stopAtEnd, temperature, topK, topP, warmUp,
+            address, clients, duration, maxTokens, domains, prompts, stopAtEnd, temperature, topK, topP, warmUp, protocol, httpAddress,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -49,33 +60,63 @@ internal static class LoadBenchCommand
             if (sampling.Temperature == 0 && (sampling.TopK != 0 || sampling.TopP != 0))
                 throw new ArgumentException("--top-k and --top-p apply to sampling; set --temperature above 0 as well");
 
+            var protocols = parse.GetValue(protocol)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (protocols.Length == 0 || protocols.Any(p => p is not ("grpc" or "http")))
+                throw new ArgumentException($"--protocol expects grpc, http or grpc,http, got '{parse.GetValue(protocol)}'");
             using var channel = ServerConnection.Open(parse.GetValue(address)!);
             var client = new Inference.InferenceClient(channel);
             var info = await client.GetModelInfoAsync(new GetModelInfoRequest(), cancellationToken: cancellation);
             Console.WriteLine($"server {parse.GetValue(address)}: model {info.ModelVersion} on {info.ExecutionProvider}; client machine {Environment.ProcessorCount} cores");
             Console.WriteLine($"{(parse.GetValue(stopAtEnd) ? "up to " : "")}{parse.GetValue(maxTokens)} new tokens per request, {seconds:G} s per level after {warmUpSeconds:G} s of warm-up, domains [{string.Join(", ", domainList.Select(d => d.Length == 0 ? "none" : d))}], {Describe(sampling)}");
 
-            var generator = new LoadGenerator(client, new LoadRequest(promptList, domainList, parse.GetValue(maxTokens), !parse.GetValue(stopAtEnd),
-                sampling.Temperature > 0 ? sampling : null));
+            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            var load = new LoadRequest(promptList, domainList, parse.GetValue(maxTokens), !parse.GetValue(stopAtEnd), sampling.Temperature > 0 ? sampling : null);
+            var generators = new List<LoadGenerator>();
+            foreach (var p in protocols)
+            {
+                if (p == "grpc")
+                {
+                    generators.Add(new LoadGenerator(client, load));
+                    continue;
+                }
+                var httpBase = parse.GetValue(httpAddress)!;
+                var model = await HttpStreamTarget.ServedModelAsync(http, httpBase, cancellation);
+                Console.WriteLine($"HTTP API {httpBase}: model {model}");
+                generators.Add(new LoadGenerator(new HttpStreamTarget(http, httpBase, model), load));
+            }
             if (warmUpSeconds > 0)
-                foreach (var level in levels) await generator.RunAsync(level, TimeSpan.FromSeconds(warmUpSeconds / levels.Count), cancellation);
+                foreach (var level in levels)
+                foreach (var generator in generators)
+                    await generator.RunAsync(level, TimeSpan.FromSeconds(warmUpSeconds / levels.Count / generators.Count), cancellation);
 
-            Console.WriteLine($"{"clients",7} {"requests",8} {"failed",6} {"tokens/s",9} {"req/s",7} | {"TTFT p50",8} {"p95",7} {"p99",7} | {"ITL p50",8} {"p95",7} {"p99",7}  (ms)");
-            var results = new List<LoadResult>();
+            Console.WriteLine($"{"protocol",8} {"clients",7} {"requests",8} {"failed",6} {"tokens/s",9} {"req/s",7} | {"TTFT p50",8} {"p95",7} {"p99",7} | {"ITL p50",8} {"p95",7} {"p99",7}  (ms)");
+            var results = new List<(string Protocol, LoadResult Result)>();
             foreach (var level in levels)
+            foreach (var generator in generators)
             {
                 var r = await generator.RunAsync(level, TimeSpan.FromSeconds(seconds), cancellation);
-                results.Add(r);
-                Console.WriteLine($"{r.Clients,7} {r.CompletedRequests,8} {r.FailedRequests,6} {r.TokensPerSecond,9:F0} {r.RequestsPerSecond,7:F1} | " +
+                results.Add((generator.Protocol, r));
+                Console.WriteLine($"{generator.Protocol,8} {r.Clients,7} {r.CompletedRequests,8} {r.FailedRequests,6} {r.TokensPerSecond,9:F0} {r.RequestsPerSecond,7:F1} | " +
                                   $"{r.TimeToFirstToken.P50,8:F1} {r.TimeToFirstToken.P95,7:F1} {r.TimeToFirstToken.P99,7:F1} | " +
                                   $"{r.InterToken.P50,8:F2} {r.InterToken.P95,7:F2} {r.InterToken.P99,7:F2}");
                 foreach (var (status, count) in r.Failures) Console.WriteLine($"        {count} failed with {status}");
             }
-            var single = results.FirstOrDefault(r => r.Clients == 1);
-            if (single is not null)
-                foreach (var r in results.Where(r => r.Clients > 1))
-                    Console.WriteLine($"throughput at {r.Clients} clients: {r.TokensPerSecond / single.TokensPerSecond:F1}x the single-client throughput");
-            return results.Sum(r => r.FailedRequests) == 0 ? 0 : CliErrors.Failure;
+            foreach (var p in protocols)
+            {
+                var runs = results.Where(r => r.Protocol == p).Select(r => r.Result).ToList();
+                var single = runs.FirstOrDefault(r => r.Clients == 1);
+                if (single is not null)
+                    foreach (var r in runs.Where(r => r.Clients > 1))
+                        Console.WriteLine($"{p} throughput at {r.Clients} clients: {r.TokensPerSecond / single.TokensPerSecond:F1}x the single-client throughput");
+            }
+            if (protocols.Contains("grpc") && protocols.Contains("http"))
+                foreach (var level in levels)
+                {
+                    var grpcRun = results.First(r => r.Protocol == "grpc" && r.Result.Clients == level).Result;
+                    var httpRun = results.First(r => r.Protocol == "http" && r.Result.Clients == level).Result;
+                    Console.WriteLine($"http / grpc at {level} clients: {httpRun.TokensPerSecond / grpcRun.TokensPerSecond:F2}x tokens/s");
+                }
+            return results.Sum(r => r.Result.FailedRequests) == 0 ? 0 : CliErrors.Failure;
         }));
         return command;
     }

@@ -21,8 +21,14 @@ public sealed record LoadRequest(IReadOnlyList<string> Prompts, IReadOnlyList<st
 /// Times are taken on the client: time to first token from sending the request to the first chunk carrying a token,
 /// inter-token latency between consecutive tokens of one stream.
 /// </summary>
-public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest request)
+public sealed class LoadGenerator(IStreamTarget target, LoadRequest request)
 {
+    public LoadGenerator(Inference.InferenceClient client, LoadRequest request) : this(new GrpcStreamTarget(client), request)
+    {
+    }
+
+    public string Protocol => target.Protocol;
+
     /// <param name="stop">ends the run early the same way the time limit does: no new requests, running ones finish</param>
     /// <param name="observe">sees every finished request (e.g. to attribute it to a phase of a scenario)</param>
     public async Task<LoadResult> RunAsync(int clients, TimeSpan duration, CancellationToken cancellation = default, CancellationToken stop = default,
@@ -55,20 +61,16 @@ public sealed class LoadGenerator(Inference.InferenceClient client, LoadRequest 
                 var arrivals = new TokenArrivals();
                 try
                 {
-                    using var call = client.GenerateStream(message, cancellationToken: cancellation);
-                    await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellation))
-                    {
-                        if (arrivals.Arrived(chunk.TokenIds.Count) is { } firstMs) firstToken.Add(firstMs);
-                        Interlocked.Add(ref tokens, chunk.TokenIds.Count);
-                    }
+                    Interlocked.Add(ref tokens, await target.StreamAsync(message, arrivals, cancellation));
+                    if (arrivals.FirstTokenMs is { } firstMs) firstToken.Add(firstMs);
                     foreach (var gap in arrivals.Gaps) interToken.Add(gap);
                     Interlocked.Increment(ref completed);
                     observe?.Invoke(new RequestOutcome(arrivals.Sent, arrivals.FirstTokenMs, StatusCode.OK));
                 }
-                catch (RpcException e) when (!cancellation.IsCancellationRequested)
+                catch (StreamFailedException e)
                 {
-                    failures.AddOrUpdate(e.StatusCode.ToString(), 1, (_, count) => count + 1);
-                    observe?.Invoke(new RequestOutcome(arrivals.Sent, null, e.StatusCode));
+                    failures.AddOrUpdate(e.Status.ToString(), 1, (_, count) => count + 1);
+                    observe?.Invoke(new RequestOutcome(arrivals.Sent, null, e.Status));
                 }
             }
         }

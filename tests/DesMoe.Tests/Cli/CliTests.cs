@@ -36,11 +36,26 @@ public sealed class CliTests(ServerFixture server) : IClassFixture<ServerFixture
             "--temperature", "0.9", "--top-k", "10");
         Assert.Equal(0, sampled.ExitCode);
         Assert.Contains("sampled at temperature 0.9, top-k 10", sampled.Output);
-        Assert.Matches(@"(?m)^\s+2\s+[1-9]\d*\s+0\s", sampled.Output); // the 2-client row: requests done, none failed
+        Assert.Matches(@"(?m)^\s+grpc\s+2\s+[1-9]\d*\s+0\s", sampled.Output); // the 2-client row: requests done, none failed
 
         var filterAlone = await Bench("load", "--top-k", "5");
         Assert.Equal(1, filterAlone.ExitCode);
         Assert.Contains("--temperature", filterAlone.Error);
+    }
+
+    [Fact]
+    public async Task Bench_load_drives_grpc_and_the_http_api_in_one_run_and_compares_them()
+    {
+        var both = await Bench("load", "--protocol", "grpc,http", "--http-address", server.Server.HttpAddress, "--clients", "2", "--duration", "1",
+            "--warm-up", "0", "--max-new-tokens", "8");
+        Assert.True(both.ExitCode == 0, both.Output + both.Error);
+        Assert.Matches(@"(?m)^\s+grpc\s+2\s+[1-9]\d*\s+0\s", both.Output);
+        Assert.Matches(@"(?m)^\s+http\s+2\s+[1-9]\d*\s+0\s", both.Output);
+        Assert.Matches(@"http / grpc at 2 clients: \d+\.\d\dx tokens/s", both.Output);
+
+        var unknown = await Bench("load", "--protocol", "websocket");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("--protocol", unknown.Error);
     }
 
     [Fact]

@@ -16,11 +16,16 @@ public sealed class MetricsTests(ServerFixture server) : IClassFixture<ServerFix
         using var stream = server.Client.GenerateStream(new GenerateRequest { Text = "upper scrape", MaxNewTokens = 10, IgnoreEndOfText = true });
         while (await stream.ResponseStream.MoveNext()) { }
         await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => server.Client.GenerateAsync(new GenerateRequest { Text = "" }).ResponseAsync);
-
         using var http = new HttpClient();
+        var completion = await Http.OpenAiApiFixture.Post(http, server.Server.HttpAddress, "/v1/completions",
+            new { model = "base", prompt = "copy metrics", max_tokens = 10, ignore_eos = true });
+        Assert.Equal(System.Net.HttpStatusCode.OK, completion.StatusCode);
+
         var text = await http.GetStringAsync($"{server.Server.MetricsAddress}/metrics");
 
-        Assert.True(Value(text, "desmoe_requests_total", "method=\"Generate\"", "status=\"OK\"") >= 3);
+        Assert.True(Value(text, "desmoe_requests_total", "method=\"Generate\"", "status=\"OK\"", "protocol=\"grpc\"") >= 3);
+        Assert.Equal(1, Value(text, "desmoe_requests_total", "method=\"completions\"", "status=\"OK\"", "protocol=\"http\""));
+        Assert.True(Value(text, "desmoe_tokens_generated_total", "protocol=\"http\"") >= 10);
         Assert.True(Value(text, "desmoe_requests_total", "method=\"GenerateStream\"", "status=\"OK\"") >= 1);
         Assert.True(Value(text, "desmoe_requests_total", "status=\"InvalidArgument\"") >= 1);
         Assert.True(Value(text, "desmoe_tokens_generated_total", "domain=\"none\"") >= 40);
