@@ -53,15 +53,11 @@ public sealed class HttpStreamTarget(HttpClient http, string address, string mod
             while (await reader.ReadLineAsync(cancellation) is { } line)
             {
                 if (!line.StartsWith("data: ", StringComparison.Ordinal) || line == "data: [DONE]") continue;
-                using var chunk = JsonDocument.Parse(line.AsMemory("data: ".Length));
-                var root = chunk.RootElement;
-                if (root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object) usage = u.GetProperty("completion_tokens").GetInt64();
-                var choices = root.GetProperty("choices");
-                if (choices.GetArrayLength() > 0 && choices[0].GetProperty("text").GetString() is { Length: > 0 })
-                {
-                    arrivals.Arrived(1);
-                    chunks++;
-                }
+                var (hasText, completionTokens) = Scan(line.AsSpan("data: ".Length));
+                if (completionTokens >= 0) usage = completionTokens;
+                if (!hasText) continue;
+                arrivals.Arrived(1);
+                chunks++;
             }
             if (usage < 0) throw new StreamFailedException(StatusCode.DataLoss, "the stream ended without its usage chunk");
             for (long extra = chunks; extra < usage; extra++) arrivals.Gaps.Add(0);
@@ -71,6 +67,33 @@ public sealed class HttpStreamTarget(HttpClient http, string address, string mod
         {
             throw new StreamFailedException(StatusCode.Unavailable, e.Message);
         }
+    }
+
+    /// <summary>
+    /// Whether a chunk's first choice has text, and the usage's completion_tokens (-1 without one), read with a
+    /// forward-only reader: the client shares the machine with the server, so it parses no more than it needs.
+    /// </summary>
+    private static (bool HasText, long CompletionTokens) Scan(ReadOnlySpan<char> json)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json.ToArray());
+        var reader = new Utf8JsonReader(bytes);
+        bool hasText = false;
+        long completion = -1;
+        while (reader.Read())
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName) continue;
+            if (reader.ValueTextEquals("text"u8))
+            {
+                reader.Read();
+                hasText |= reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0;
+            }
+            else if (reader.ValueTextEquals("completion_tokens"u8))
+            {
+                reader.Read();
+                completion = reader.GetInt64();
+            }
+        }
+        return (hasText, completion);
     }
 
     private static StatusCode StatusOf(HttpStatusCode status) => status switch

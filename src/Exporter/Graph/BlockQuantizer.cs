@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using static TorchSharp.torch;
@@ -113,5 +114,5 @@ public static class BlockQuantizer
     }
 
     /// <summary><c>layers.{i}.mlp.experts.{e}.{gate,up,down}_proj.weight</c>: the routed experts, not the shared one.</summary>
-    public static bool IsRoutedExpertWeight(string name) => name.Contains(".mlp.experts.") && name.EndsWith("_proj.weight");
+    public static bool IsRoutedExpertWeight(string name) => name.Contains($".{TensorNames.Mlp}.{TensorNames.Experts}.") && name.EndsWith("_proj.weight");
 }

@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Config;
 using DesMoe.Exporter.Onnx;
 using static TorchSharp.torch;
@@ -16,10 +17,10 @@ internal static class ContribMoeExperts
     {
         int experts = config.NumRoutedExperts;
         var fc1 = weights.Computed(prefix + "experts.fc1_interleaved", find => stack(Enumerable.Range(0, experts).Select(e =>
-            stack([find($"{prefix}experts.{e}.gate_proj.weight"), find($"{prefix}experts.{e}.up_proj.weight")], dim: 1)
+            stack([find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.GateProj}.weight"), find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.UpProj}.weight")], dim: 1)
                 .reshape(2 * config.ExpertHiddenSize, config.HiddenSize)).ToArray()));
         var fc2 = weights.Computed(prefix + "experts.fc2", find =>
-            stack(Enumerable.Range(0, experts).Select(e => find($"{prefix}experts.{e}.down_proj.weight")).ToArray()));
+            stack(Enumerable.Range(0, experts).Select(e => find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.DownProj}.weight")).ToArray()));
 
         return g.Node("MoE", [tokens, logits, fc1, "", fc2], 1, OnnxFormat.MicrosoftDomain,
             Attr.Int("k", config.TopK),

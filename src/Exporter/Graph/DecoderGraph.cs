@@ -69,25 +69,25 @@ public sealed class DecoderGraph
             _tokenDomainRows = TokenDomainRows(ids, domains);
         }
 
-        var hidden = _g.Gather(_weights.Get("embed_tokens.weight"), ids);
+        var hidden = _g.Gather(_weights.Get($"{TensorNames.EmbedTokens}.weight"), ids);
         for (int l = 0; l < _config.NumLayers; l++)
         {
             bool dense = l < _config.DenseLayers;
             int moeLayer = l - _config.DenseLayers;
-            var prefix = dense ? $"dense_layers.{l}." : $"layers.{moeLayer}.";
+            var prefix = dense ? $"{TensorNames.DenseLayers}.{l}." : $"{TensorNames.Layers}.{moeLayer}.";
             using var scope = _g.Scope(prefix.TrimEnd('.'));
-            var normed = RmsNorm(hidden, _weights.Get(prefix + "input_layernorm.weight"));
+            var normed = RmsNorm(hidden, _weights.Get($"{prefix}{TensorNames.InputLayerNorm}.weight"));
             var (attention, presentKey, presentValue) = _config.LatentAttention
                 ? LatentAttention(normed, prefix, past[l].Key, past[l].Value)
                 : Attention(normed, prefix, past[l].Key, past[l].Value);
             _g.Output(presentKey, OnnxNames.PresentKey(l), DataType.Float, "batch", cacheHeads, "total_sequence", keyDim);
             _g.Output(presentValue, OnnxNames.PresentValue(l), DataType.Float, "batch", cacheHeads, "total_sequence", valueDim);
             var h = _g.Add(hidden, attention);
-            var postNormed = RmsNorm(h, _weights.Get(prefix + "post_attention_layernorm.weight"));
+            var postNormed = RmsNorm(h, _weights.Get($"{prefix}{TensorNames.PostAttentionLayerNorm}.weight"));
             hidden = _g.Add(h, dense ? DenseMlp(postNormed, prefix) : Moe(postNormed, moeLayer));
         }
 
-        var logits = _g.MatMul(RmsNorm(hidden, _weights.Get("norm.weight")), _weights.Linear("lm_head.weight"));
+        var logits = _g.MatMul(RmsNorm(hidden, _weights.Get($"{TensorNames.Norm}.weight")), _weights.Linear($"{TensorNames.LmHead}.weight"));
         _g.Output(logits, OnnxNames.Logits, DataType.Float, "batch", "sequence", _config.VocabSize);
         // A greedy pick needs only these ids, so a server can leave the logits where they were computed (on the GPU
         // under CUDA). Two, for requests that never pick the end token. TopK ranks equal logits lower id first, as
@@ -152,7 +152,7 @@ public sealed class DecoderGraph
     {
         using var scope = _g.Scope("self_attn");
         int heads = _config.NumHeads, kvHeads = _config.NumKvHeads, headDim = _config.HeadDim;
-        var prefix = layerPrefix + "self_attn.";
+        var prefix = $"{layerPrefix}{TensorNames.SelfAttn}.";
         // Mirrors Attention.Heads: optional bias, then q/k RMSNorm over the whole projection or per head.
         string Project(string name, int n, string? norm)
         {
@@ -167,9 +167,9 @@ public sealed class DecoderGraph
         }
 
         bool normed = _config.QkNorm != QkNormalization.None;
-        var q = Rotate(Project("q_proj", heads, normed ? "q_norm" : null));
-        var k = Rotate(Project("k_proj", kvHeads, normed ? "k_norm" : null));
-        var v = Project("v_proj", kvHeads, null);
+        var q = Rotate(Project(TensorNames.QProj, heads, normed ? TensorNames.QNorm : null));
+        var k = Rotate(Project(TensorNames.KProj, kvHeads, normed ? TensorNames.KNorm : null));
+        var v = Project(TensorNames.VProj, kvHeads, null);
         var presentKey = _g.Concat(2, pastKey, k);
         var presentValue = _g.Concat(2, pastValue, v);
 
@@ -181,7 +181,7 @@ public sealed class DecoderGraph
         var probabilities = _g.Softmax(_g.Add(PerHead(scores, 0), _additiveMask), -1); // [b, heads, s, total]
         var context = PerHead(_g.MatMul(Grouped(probabilities), presentValue), headDim); // [b, heads, s, d]
         var merged = _g.Reshape(_g.Transpose(context, 0, 2, 1, 3), _g.Int64s("merged_shape", 0, 0, heads * headDim));
-        return (_g.MatMul(merged, _weights.Linear(prefix + "o_proj.weight")), presentKey, presentValue);
+        return (_g.MatMul(merged, _weights.Linear($"{prefix}{TensorNames.OProj}.weight")), presentKey, presentValue);
     }
 
     /// <summary>Rotary position embedding of [batch, heads, seq, rotary_dim] at the step's position ids: one com.microsoft.RotaryEmbedding node.</summary>
@@ -203,20 +203,20 @@ public sealed class DecoderGraph
     {
         using var scope = _g.Scope("self_attn");
         int heads = _config.NumHeads, nope = _config.QkNopeHeadDim, rope = _config.QkRopeHeadDim, v = _config.VHeadDim, latent = _config.KvLoraRank;
-        var prefix = layerPrefix + "self_attn.";
+        var prefix = $"{layerPrefix}{TensorNames.SelfAttn}.";
         double eps = global::DesMoe.Torch.Model.LatentAttention.LatentNormEpsilon;
 
         var queries = _config.QLoraRank > 0
-            ? _g.MatMul(RmsNorm(_g.MatMul(x, _weights.Linear(prefix + "q_a_proj.weight")), _weights.Get(prefix + "q_a_layernorm.weight"), eps),
-                _weights.Linear(prefix + "q_b_proj.weight"))
-            : _g.MatMul(x, _weights.Linear(prefix + "q_proj.weight"));
+            ? _g.MatMul(RmsNorm(_g.MatMul(x, _weights.Linear($"{prefix}{TensorNames.QAProj}.weight")), _weights.Get($"{prefix}{TensorNames.QALayerNorm}.weight"), eps),
+                _weights.Linear($"{prefix}{TensorNames.QBProj}.weight"))
+            : _g.MatMul(x, _weights.Linear($"{prefix}{TensorNames.QProj}.weight"));
         var q = _g.Transpose(_g.Reshape(queries, _g.Int64s("heads_shape", 0, 0, heads, nope + rope)), 0, 2, 1, 3); // [b, h, s, nope + rope]
         var qNope = SliceLast(q, 0, nope);
         var qRope = SliceLast(q, nope, nope + rope);
 
         var compressed = _g.MatMul(x, _weights.Linear(prefix + "kv_a_proj_with_mqa.weight")); // [b, s, latent + rope]
         var axis1 = _g.Int64s("axes", 1);
-        var newLatent = _g.Unsqueeze(RmsNorm(SliceLast(compressed, 0, latent), _weights.Get(prefix + "kv_a_layernorm.weight"), eps), axis1);
+        var newLatent = _g.Unsqueeze(RmsNorm(SliceLast(compressed, 0, latent), _weights.Get($"{prefix}{TensorNames.KvALayerNorm}.weight"), eps), axis1);
         var kRope = _g.Unsqueeze(SliceLast(compressed, latent, latent + rope), axis1); // [b, 1, s, rope]
         if (_config.RopeInterleaved)
         {
@@ -242,7 +242,7 @@ public sealed class DecoderGraph
         var probabilities = _g.Softmax(_g.Add(scores, _additiveMask), -1);
         var context = _g.MatMul(_g.MatMul(probabilities, presentLatent), valueAbsorb); // [b, h, s, v]
         var merged = _g.Reshape(_g.Transpose(context, 0, 2, 1, 3), _g.Int64s("merged_shape", 0, 0, heads * v));
-        return (_g.MatMul(merged, _weights.Linear(prefix + "o_proj.weight")), presentLatent, presentRope);
+        return (_g.MatMul(merged, _weights.Linear($"{prefix}{TensorNames.OProj}.weight")), presentLatent, presentRope);
     }
 
     /// <summary>The dense prefix's feed-forward: one SwiGLU (<c>dense_layers.{d}.mlp</c>).</summary>
@@ -263,10 +263,10 @@ public sealed class DecoderGraph
     private string Moe(string x, int layer)
     {
         using var scope = _g.Scope("mlp");
-        var prefix = $"layers.{layer}.mlp.";
+        var prefix = $"{TensorNames.Layers}.{layer}.{TensorNames.Mlp}.";
         var tokens = _g.Reshape(x, _g.Int64s("tokens_shape", -1, _config.HiddenSize));
-        var logits = _g.MatMul(tokens, _weights.Linear(prefix + "router.gate.weight"));
-        if (_config.AdaptiveRouterWidth > 0) logits = _g.Add(logits, AdaptiveRouterResidual(tokens, prefix + $"router.{TensorNames.RouterAdapter}."));
+        var logits = _g.MatMul(tokens, _weights.Linear($"{prefix}{TensorNames.Router}.{TensorNames.RouterGate}.weight"));
+        if (_config.AdaptiveRouterWidth > 0) logits = _g.Add(logits, AdaptiveRouterResidual(tokens, $"{prefix}{TensorNames.Router}.{TensorNames.RouterAdapter}."));
         logits = RestrictToDomain(logits, layer);
         var (_, chosen) = _g.TopK(logits, _g.Int64s("k", _config.TopK), -1);
         _g.Output(chosen, OnnxNames.RouterExperts(layer), DataType.Int64, "tokens", _config.TopK);
@@ -277,7 +277,7 @@ public sealed class DecoderGraph
         if (_config.RoutedScale != 1.0) routed = _g.Mul(routed, _g.FloatScalar("routed_scaling_factor", (float)_config.RoutedScale));
         if (_config.NumSharedExperts > 0)
         {
-            var shared = SwiGlu(_g, _weights, tokens, prefix + "shared_experts.");
+            var shared = SwiGlu(_g, _weights, tokens, $"{prefix}{TensorNames.SharedExperts}.");
             if (_config.SharedExpertGate)
                 shared = _g.Mul(_g.Sigmoid(_g.MatMul(tokens, _weights.Linear(prefix + TensorNames.SharedExpertGate + ".weight"))), shared);
             routed = _g.Add(routed, shared);
@@ -320,8 +320,8 @@ public sealed class DecoderGraph
             var (packed, scales, zeroPoints, q) = weights.Quantized(name, BlockQuantizer.Bits(quantization));
             return g.MatMulNBits(input, packed, scales, zeroPoints, q.K, q.N, q.Bits, q.BlockSize, BlockQuantizer.AccuracyLevel(compute));
         }
-        var gate = Project(x, prefix + "gate_proj.weight");
-        var up = Project(x, prefix + "up_proj.weight");
-        return Project(g.Mul(g.Mul(gate, g.Sigmoid(gate)), up), prefix + "down_proj.weight");
+        var gate = Project(x, $"{prefix}{TensorNames.GateProj}.weight");
+        var up = Project(x, $"{prefix}{TensorNames.UpProj}.weight");
+        return Project(g.Mul(g.Mul(gate, g.Sigmoid(gate)), up), $"{prefix}{TensorNames.DownProj}.weight");
     }
 }

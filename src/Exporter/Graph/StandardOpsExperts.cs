@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Config;
 using DesMoe.Exporter.Onnx;
 
@@ -25,7 +26,7 @@ internal static class StandardOpsExperts
             using var scope = g.Scope($"expert.{e}");
             var weight = g.Gather(perExpertWeight, g.Int64Scalar("expert", e), axis: 1);
             var rows = g.Reshape(g.NonZero(weight), g.Int64s("flat", -1));
-            var expertOutput = DecoderGraph.SwiGlu(g, weights, g.Gather(tokens, rows), $"{prefix}experts.{e}.", quantization, compute);
+            var expertOutput = DecoderGraph.SwiGlu(g, weights, g.Gather(tokens, rows), $"{prefix}{TensorNames.Experts}.{e}.", quantization, compute);
             var weighted = g.Mul(expertOutput, g.Unsqueeze(g.Gather(weight, rows), g.Int64s("axes", 1)));
             output = g.ScatterNdAdd(output, g.Unsqueeze(rows, g.Int64s("axes", 1)), weighted);
         }

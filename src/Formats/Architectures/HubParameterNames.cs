@@ -21,13 +21,13 @@ namespace DesMoe.Formats.Architectures;
 public sealed partial record HubParameterNames(string FeedForward, MlpNames Expert, string? SharedExpert = null, string? SharedExpertGate = null,
     int DenseLayers = 0)
 {
-    [GeneratedRegex(@"^layers\.(\d+)\.(.+)$")]
+    [GeneratedRegex($@"^{TensorNames.Layers}\.(\d+)\.(.+)$")]
     private static partial Regex LayerName();
 
-    [GeneratedRegex(@"^dense_layers\.(\d+)\.(.+)$")]
+    [GeneratedRegex($@"^{TensorNames.DenseLayers}\.(\d+)\.(.+)$")]
     private static partial Regex DenseLayerName();
 
-    [GeneratedRegex(@"^mlp\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$")]
+    [GeneratedRegex($@"^{TensorNames.Mlp}\.{TensorNames.Experts}\.(\d+)\.({TensorNames.GateProj}|{TensorNames.UpProj}|{TensorNames.DownProj})\.weight$")]
     private static partial Regex ExpertName();
 
     /// <summary>
@@ -38,27 +38,28 @@ public sealed partial record HubParameterNames(string FeedForward, MlpNames Expe
     {
         switch (name)
         {
-            case "embed_tokens.weight": return "model.embed_tokens.weight";
-            case "norm.weight": return "model.norm.weight";
-            case "lm_head.weight": return name;
+            case $"{TensorNames.EmbedTokens}.weight": return $"model.{TensorNames.EmbedTokens}.weight";
+            case $"{TensorNames.Norm}.weight": return $"model.{TensorNames.Norm}.weight";
+            case $"{TensorNames.LmHead}.weight": return name;
         }
         if (DenseLayerName().Match(name) is { Success: true } dense && int.Parse(dense.Groups[1].Value) < DenseLayers)
             return $"model.layers.{dense.Groups[1].Value}.{dense.Groups[2].Value}";
         var layer = LayerName().Match(name);
         if (!layer.Success) throw new ArgumentException($"parameter '{name}' has no hub name", nameof(name));
         var rest = layer.Groups[2].Value;
-        var prefix = $"model.layers.{int.Parse(layer.Groups[1].Value) + DenseLayers}.";
-        if (rest.StartsWith($"mlp.router.{TensorNames.RouterAdapter}.", StringComparison.Ordinal)) return null;
-        if (rest == "mlp.router.gate.weight") return $"{prefix}{FeedForward}.gate.weight";
+        var prefix = $"model.{TensorNames.Layers}.{int.Parse(layer.Groups[1].Value) + DenseLayers}.";
+        if (rest.StartsWith($"{TensorNames.Mlp}.{TensorNames.Router}.{TensorNames.RouterAdapter}.", StringComparison.Ordinal)) return null;
+        if (rest == $"{TensorNames.Mlp}.{TensorNames.Router}.{TensorNames.RouterGate}.weight") return $"{prefix}{FeedForward}.gate.weight";
         if (ExpertName().Match(rest) is { Success: true } expert)
         {
-            var projection = expert.Groups[2].Value switch { "gate_proj" => Expert.Gate, "up_proj" => Expert.Up, _ => Expert.Down };
-            return $"{prefix}{FeedForward}.experts.{expert.Groups[1].Value}.{projection}.weight";
+            var projection = expert.Groups[2].Value switch { TensorNames.GateProj => Expert.Gate, TensorNames.UpProj => Expert.Up, _ => Expert.Down };
+            return $"{prefix}{FeedForward}.{TensorNames.Experts}.{expert.Groups[1].Value}.{projection}.weight";
         }
-        if (rest.StartsWith("mlp.shared_experts.", StringComparison.Ordinal))
-            return $"{prefix}{FeedForward}.{Required(SharedExpert, name)}.{rest["mlp.shared_experts.".Length..]}";
-        if (rest == $"mlp.{TensorNames.SharedExpertGate}.weight") return $"{prefix}{FeedForward}.{Required(SharedExpertGate, name)}.weight";
-        if (rest.StartsWith("mlp.", StringComparison.Ordinal)) throw new ArgumentException($"parameter '{name}' has no hub name", nameof(name));
+        const string shared = $"{TensorNames.Mlp}.{TensorNames.SharedExperts}.";
+        if (rest.StartsWith(shared, StringComparison.Ordinal))
+            return $"{prefix}{FeedForward}.{Required(SharedExpert, name)}.{rest[shared.Length..]}";
+        if (rest == $"{TensorNames.Mlp}.{TensorNames.SharedExpertGate}.weight") return $"{prefix}{FeedForward}.{Required(SharedExpertGate, name)}.weight";
+        if (rest.StartsWith($"{TensorNames.Mlp}.", StringComparison.Ordinal)) throw new ArgumentException($"parameter '{name}' has no hub name", nameof(name));
         return prefix + rest; // attention and norms are spelled alike
     }
 

@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -14,8 +15,8 @@ namespace DesMoe.Torch.Model;
 /// </summary>
 public sealed class AdaptiveRouterResidual : nn.Module<Tensor, Tensor>
 {
-    [ComponentName(Name = "fc1")] private readonly Linear _fc1;
-    [ComponentName(Name = "fc2")] private readonly Linear _fc2;
+    [ComponentName(Name = TensorNames.AdapterFc1)] private readonly Linear _fc1;
+    [ComponentName(Name = TensorNames.AdapterFc2)] private readonly Linear _fc2;
 
     /// <param name="hiddenSize">the router input width d</param>
     /// <param name="width">the MLP's hidden width (the paper: 4d)</param>

@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Config;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -14,12 +15,12 @@ namespace DesMoe.Torch.Model;
 /// </summary>
 public sealed class Attention : nn.Module, ISelfAttention
 {
-    [ComponentName(Name = "q_proj")] private readonly Linear _q;
-    [ComponentName(Name = "k_proj")] private readonly Linear _k;
-    [ComponentName(Name = "v_proj")] private readonly Linear _v;
-    [ComponentName(Name = "o_proj")] private readonly Linear _o;
-    [ComponentName(Name = "q_norm")] private readonly RmsNorm? _qNorm;
-    [ComponentName(Name = "k_norm")] private readonly RmsNorm? _kNorm;
+    [ComponentName(Name = TensorNames.QProj)] private readonly Linear _q;
+    [ComponentName(Name = TensorNames.KProj)] private readonly Linear _k;
+    [ComponentName(Name = TensorNames.VProj)] private readonly Linear _v;
+    [ComponentName(Name = TensorNames.OProj)] private readonly Linear _o;
+    [ComponentName(Name = TensorNames.QNorm)] private readonly RmsNorm? _qNorm;
+    [ComponentName(Name = TensorNames.KNorm)] private readonly RmsNorm? _kNorm;
     private readonly QkNormalization _qkNorm;
     private readonly int _heads, _kvHeads, _headDim;
     /// <summary>sqrt(head_dim), held as a field so the Scalar outlives every native call it is passed to.</summary>

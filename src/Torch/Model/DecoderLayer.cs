@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Config;
 using TorchSharp;
 using TorchSharp.Utils;
@@ -14,11 +15,11 @@ namespace DesMoe.Torch.Model;
 /// </summary>
 public sealed class DecoderLayer : nn.Module
 {
-    [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputNorm;
-    [ComponentName(Name = "self_attn")] private readonly nn.Module _attention;
-    [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postAttentionNorm;
-    [ComponentName(Name = "mlp")] private readonly MoeFeedForward? _moe;
-    [ComponentName(Name = "mlp")] private readonly SwiGluExpert? _dense;
+    [ComponentName(Name = TensorNames.InputLayerNorm)] private readonly RmsNorm _inputNorm;
+    [ComponentName(Name = TensorNames.SelfAttn)] private readonly nn.Module _attention;
+    [ComponentName(Name = TensorNames.PostAttentionLayerNorm)] private readonly RmsNorm _postAttentionNorm;
+    [ComponentName(Name = TensorNames.Mlp)] private readonly MoeFeedForward? _moe;
+    [ComponentName(Name = TensorNames.Mlp)] private readonly SwiGluExpert? _dense;
 
     public DecoderLayer(MoeConfig config, bool dense = false) : base(nameof(DecoderLayer))
     {

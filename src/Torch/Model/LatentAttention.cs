@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Config;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -23,14 +24,14 @@ namespace DesMoe.Torch.Model;
 /// </remarks>
 public sealed class LatentAttention : nn.Module, ISelfAttention
 {
-    [ComponentName(Name = "q_proj")] private readonly Linear? _q;
-    [ComponentName(Name = "q_a_proj")] private readonly Linear? _qA;
-    [ComponentName(Name = "q_a_layernorm")] private readonly RmsNorm? _qANorm;
-    [ComponentName(Name = "q_b_proj")] private readonly Linear? _qB;
-    [ComponentName(Name = "kv_a_proj_with_mqa")] private readonly Linear _kvA;
-    [ComponentName(Name = "kv_a_layernorm")] private readonly RmsNorm _kvANorm;
-    [ComponentName(Name = "kv_b_proj")] private readonly Linear _kvB;
-    [ComponentName(Name = "o_proj")] private readonly Linear _o;
+    [ComponentName(Name = TensorNames.QProj)] private readonly Linear? _q;
+    [ComponentName(Name = TensorNames.QAProj)] private readonly Linear? _qA;
+    [ComponentName(Name = TensorNames.QALayerNorm)] private readonly RmsNorm? _qANorm;
+    [ComponentName(Name = TensorNames.QBProj)] private readonly Linear? _qB;
+    [ComponentName(Name = TensorNames.KvAProjWithMqa)] private readonly Linear _kvA;
+    [ComponentName(Name = TensorNames.KvALayerNorm)] private readonly RmsNorm _kvANorm;
+    [ComponentName(Name = TensorNames.KvBProj)] private readonly Linear _kvB;
+    [ComponentName(Name = TensorNames.OProj)] private readonly Linear _o;
     private readonly int _heads, _nope, _rope, _v, _latent;
     /// <summary>Plain indices, not a tensor field: a tensor field would be registered as a buffer and saved with the weights.</summary>
     private readonly long[]? _deinterleave;

@@ -15,9 +15,9 @@ namespace DesMoe.Torch.Model;
 /// </summary>
 public sealed class MoeFeedForward : nn.Module
 {
-    [ComponentName(Name = "router")] private readonly TopKRouter _router;
-    [ComponentName(Name = "experts")] private readonly ModuleList<SwiGluExpert> _experts;
-    [ComponentName(Name = "shared_experts")] private readonly SwiGluExpert? _shared;
+    [ComponentName(Name = TensorNames.Router)] private readonly TopKRouter _router;
+    [ComponentName(Name = TensorNames.Experts)] private readonly ModuleList<SwiGluExpert> _experts;
+    [ComponentName(Name = TensorNames.SharedExperts)] private readonly SwiGluExpert? _shared;
     [ComponentName(Name = TensorNames.SharedExpertGate)] private readonly Linear? _sharedGate;
     /// <summary>DeepSeek-V2's routed_scaling_factor; null at 1, so the other architectures' arithmetic is untouched.</summary>
     private readonly Scalar? _routedScale;

@@ -24,11 +24,11 @@ public sealed class MoeTransformer : nn.Module
     public const float MaskedScore = -1e9f;
     private static readonly Scalar MaskedScoreScalar = MaskedScore.ToScalar();
 
-    [ComponentName(Name = "embed_tokens")] private readonly Embedding _embed;
-    [ComponentName(Name = "dense_layers")] private readonly ModuleList<DecoderLayer>? _denseLayers;
-    [ComponentName(Name = "layers")] private readonly ModuleList<DecoderLayer> _layers;
-    [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
-    [ComponentName(Name = "lm_head")] private readonly Linear _lmHead;
+    [ComponentName(Name = TensorNames.EmbedTokens)] private readonly Embedding _embed;
+    [ComponentName(Name = TensorNames.DenseLayers)] private readonly ModuleList<DecoderLayer>? _denseLayers;
+    [ComponentName(Name = TensorNames.Layers)] private readonly ModuleList<DecoderLayer> _layers;
+    [ComponentName(Name = TensorNames.Norm)] private readonly RmsNorm _norm;
+    [ComponentName(Name = TensorNames.LmHead)] private readonly Linear _lmHead;
 
     /// <param name="initializeWeights">
     /// false when a checkpoint overwrites every weight next (a hub load): skips a pass over all parameters, 9 s at

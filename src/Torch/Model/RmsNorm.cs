@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace DesMoe.Torch.Model;
 
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
-    [ComponentName(Name = "weight")]
+    [ComponentName(Name = TensorNames.Weight)]
     private readonly TorchSharp.Modules.Parameter _weight;
     /// <summary>A field, so the Scalar outlives the native calls it is passed to.</summary>
     private readonly Scalar _epsilon;

@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -9,9 +10,9 @@ namespace DesMoe.Torch.Model;
 /// <summary>One feed-forward expert: down(silu(gate(x)) * up(x)).</summary>
 public sealed class SwiGluExpert : nn.Module<Tensor, Tensor>
 {
-    [ComponentName(Name = "gate_proj")] private readonly Linear _gate;
-    [ComponentName(Name = "up_proj")] private readonly Linear _up;
-    [ComponentName(Name = "down_proj")] private readonly Linear _down;
+    [ComponentName(Name = TensorNames.GateProj)] private readonly Linear _gate;
+    [ComponentName(Name = TensorNames.UpProj)] private readonly Linear _up;
+    [ComponentName(Name = TensorNames.DownProj)] private readonly Linear _down;
 
     public SwiGluExpert(int hiddenSize, int innerSize) : base(nameof(SwiGluExpert))
     {

@@ -15,7 +15,7 @@ namespace DesMoe.Torch.Model;
 public sealed class TopKRouter : nn.Module<Tensor, RouterOutput>
 {
 
-    [ComponentName(Name = "gate")] private readonly Linear _gate;
+    [ComponentName(Name = TensorNames.RouterGate)] private readonly Linear _gate;
     private AdaptiveRouterResidual? _adapter;
     private readonly int _hiddenSize;
     private readonly int _topK;
