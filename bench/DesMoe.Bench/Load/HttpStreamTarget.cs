@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -48,17 +50,29 @@ public sealed class HttpStreamTarget(HttpClient http, string address, string mod
             using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellation);
             if (response.StatusCode != HttpStatusCode.OK)
                 throw new StreamFailedException(StatusOf(response.StatusCode), await response.Content.ReadAsStringAsync(cancellation));
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellation));
+            var reader = PipeReader.Create(await response.Content.ReadAsStreamAsync(cancellation));
             long chunks = 0, usage = -1;
-            while (await reader.ReadLineAsync(cancellation) is { } line)
+            while (true)
             {
-                if (!line.StartsWith("data: ", StringComparison.Ordinal) || line == "data: [DONE]") continue;
-                var (hasText, completionTokens) = Scan(line.AsSpan("data: ".Length));
-                if (completionTokens >= 0) usage = completionTokens;
-                if (!hasText) continue;
-                arrivals.Arrived(1);
-                chunks++;
+                var read = await reader.ReadAsync(cancellation);
+                var buffer = read.Buffer;
+                while (buffer.PositionOf((byte)'\n') is { } end)
+                {
+                    var line = buffer.Slice(0, end);
+                    buffer = buffer.Slice(buffer.GetPosition(1, end));
+                    if (line.Length <= Data.Length || !Equals(line.Slice(0, Data.Length), Data)) continue;
+                    var json = line.Slice(Data.Length);
+                    if (json.Length == Done.Length && Equals(json, Done)) continue;
+                    var (hasText, completionTokens) = Scan(json);
+                    if (completionTokens >= 0) usage = completionTokens;
+                    if (!hasText) continue;
+                    arrivals.Arrived(1);
+                    chunks++;
+                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted) break;
             }
+            await reader.CompleteAsync();
             if (usage < 0) throw new StreamFailedException(StatusCode.DataLoss, "the stream ended without its usage chunk");
             for (long extra = chunks; extra < usage; extra++) arrivals.Gaps.Add(0);
             return usage;
@@ -69,14 +83,19 @@ public sealed class HttpStreamTarget(HttpClient http, string address, string mod
         }
     }
 
+    private static bool Equals(ReadOnlySequence<byte> bytes, ReadOnlySpan<byte> expected) =>
+        bytes.IsSingleSegment ? bytes.FirstSpan.SequenceEqual(expected) : bytes.ToArray().AsSpan().SequenceEqual(expected);
+
+    private static ReadOnlySpan<byte> Data => "data: "u8;
+    private static ReadOnlySpan<byte> Done => "[DONE]"u8;
+
     /// <summary>
-    /// Whether a chunk's first choice has text, and the usage's completion_tokens (-1 without one), read with a
-    /// forward-only reader: the client shares the machine with the server, so it parses no more than it needs.
+    /// Whether a chunk's first choice has text, and the usage's completion_tokens (-1 without one), read in place with
+    /// a forward-only reader: the client shares the machine with the server, so it parses no more than it needs.
     /// </summary>
-    private static (bool HasText, long CompletionTokens) Scan(ReadOnlySpan<char> json)
+    private static (bool HasText, long CompletionTokens) Scan(System.Buffers.ReadOnlySequence<byte> json)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(json.ToArray());
-        var reader = new Utf8JsonReader(bytes);
+        var reader = new Utf8JsonReader(json);
         bool hasText = false;
         long completion = -1;
         while (reader.Read())
@@ -85,7 +104,7 @@ public sealed class HttpStreamTarget(HttpClient http, string address, string mod
             if (reader.ValueTextEquals("text"u8))
             {
                 reader.Read();
-                hasText |= reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0;
+                hasText |= reader.TokenType == JsonTokenType.String && (reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length) > 0;
             }
             else if (reader.ValueTextEquals("completion_tokens"u8))
             {
