@@ -33,9 +33,9 @@ public sealed class CompletionHandlers(ModelHost host, RequestValidator validato
 
     private delegate (IReadOnlyList<int> Prompt, string Field) PromptOf(IGenerationEngine engine, VersionRecord version);
 
-    private delegate Task<IResult> Respond(GenerationCall call, GenerationRequestBody body, string model, HttpContext http);
+    private delegate Task<IResult> Responder(GenerationCall call, GenerationRequestBody body, string model, HttpContext http);
 
-    private async Task<IResult> Run(string method, GenerationRequestBody body, HttpContext http, PromptOf prompt, Respond respond)
+    private async Task<IResult> Run(string method, GenerationRequestBody body, HttpContext http, PromptOf prompt, Responder respond)
     {
         var metrics = new RequestMetrics(method, null, logger, RequestMetrics.Http);
         var lease = host.Acquire();
@@ -127,42 +127,42 @@ public sealed class CompletionHandlers(ModelHost host, RequestValidator validato
 
     private static UsageBody Usage(GenerationCall call, int completion) => new(call.Request.PromptTokens.Count, completion, call.Request.PromptTokens.Count + completion);
 
-    private static async Task<IResult> Completion(GenerationCall call, GenerationRequestBody body, string model, HttpContext http)
+    private static Task<IResult> Completion(GenerationCall call, GenerationRequestBody body, string model, HttpContext http)
     {
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = Now;
-        if (body.Stream != true)
-        {
-            await using (call)
-            {
-                var (text, finish, tokens) = await Collect(call, http.RequestAborted);
-                return TypedResults.Json(new CompletionBody(id, "text_completion", created, model, [new CompletionChoice(0, text, finish)], Usage(call, tokens), call.DesMoe),
-                    OpenAiJson.Options);
-            }
-        }
-        return Stream(http, call, body, (steps, first, finish) =>
-            new CompletionBody(id, "text_completion", created, model, [new CompletionChoice(0, Text(steps), finish)], null, first ? call.DesMoe : null),
+        return Respond(call, body, http,
+            (text, finish, usage) => new CompletionBody(id, "text_completion", created, model, [new CompletionChoice(0, text, finish)], usage, call.DesMoe),
+            (steps, first, finish) => new CompletionBody(id, "text_completion", created, model, [new CompletionChoice(0, Text(steps), finish)], null,
+                first ? call.DesMoe : null),
             usage => new CompletionBody(id, "text_completion", created, model, [], usage));
     }
 
-    private static async Task<IResult> Chat(GenerationCall call, GenerationRequestBody body, string model, HttpContext http)
+    private static Task<IResult> Chat(GenerationCall call, GenerationRequestBody body, string model, HttpContext http)
     {
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = Now;
-        if (body.Stream != true)
-        {
-            await using (call)
-            {
-                var (text, finish, tokens) = await Collect(call, http.RequestAborted);
-                return TypedResults.Json(new ChatCompletionBody(id, "chat.completion", created, model,
-                    [new ChatChoice(0, new ChatMessageOut("assistant", text), finish)], Usage(call, tokens), call.DesMoe), OpenAiJson.Options);
-            }
-        }
-        return Stream(http, call, body, (steps, first, finish) =>
-            new ChatChunkBody(id, "chat.completion.chunk", created, model,
+        return Respond(call, body, http,
+            (text, finish, usage) => new ChatCompletionBody(id, "chat.completion", created, model,
+                [new ChatChoice(0, new ChatMessageOut("assistant", text), finish)], usage, call.DesMoe),
+            (steps, first, finish) => new ChatChunkBody(id, "chat.completion.chunk", created, model,
                 [new ChatChunkChoice(0, new ChatDelta(first ? "assistant" : null, finish is not null && steps.Count == 0 ? null : Text(steps)), finish)], null,
                 first ? call.DesMoe : null),
             usage => new ChatChunkBody(id, "chat.completion.chunk", created, model, [], usage));
+    }
+
+    /// <summary>The whole answer as one JSON body, or, when the request streams, its chunks as server-sent events.</summary>
+    /// <param name="whole">the body from the answer's text, finish_reason and usage</param>
+    /// <param name="chunk">a stream chunk from its steps, whether it is the first, and the finish_reason of the last</param>
+    private static async Task<IResult> Respond<TWhole, TChunk>(GenerationCall call, GenerationRequestBody body, HttpContext http,
+        Func<string, string, UsageBody, TWhole> whole, Func<IReadOnlyList<GenerationStep>, bool, string?, TChunk> chunk, Func<UsageBody, TChunk> usageChunk)
+    {
+        if (body.Stream == true) return Stream(http, call, body, chunk, usageChunk);
+        await using (call)
+        {
+            var (text, finish, tokens) = await Collect(call, http.RequestAborted);
+            return TypedResults.Json(whole(text, finish, Usage(call, tokens)), OpenAiJson.Options);
+        }
     }
 
     private static string Text(IReadOnlyList<GenerationStep> steps) => steps.Count == 1 ? steps[0].TextDelta : string.Concat(steps.Select(s => s.TextDelta));
