@@ -12,7 +12,14 @@ public sealed class RequestMetrics(string method, string? domain, ILogger logger
     /// <summary>The <c>protocol</c> label: requests of the gRPC contract and of the OpenAI-compatible HTTP API.</summary>
     public const string Grpc = "grpc", Http = "http";
 
-    private readonly KeyValuePair<string, object?> _protocol = new("protocol", protocol);
+    private readonly KeyValuePair<string, object?> _protocol = Tagged(protocol);
+
+    /// <summary>The request's span (gRPC's or the HTTP route's) carries the protocol too, as its metrics do.</summary>
+    private static KeyValuePair<string, object?> Tagged(string protocol)
+    {
+        Activity.Current?.SetTag("desmoe.protocol", protocol);
+        return new("protocol", protocol);
+    }
 
     /// <summary>The call's metrics; a call the interceptor does not measure gets one that records nothing.</summary>
     public static RequestMetrics Of(ServerCallContext context) =>
