@@ -1,5 +1,4 @@
 using DesMoe.Formats.Files;
-using DesMoe.Server.Engine;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.OpenAi;
 using DesMoe.Server.Options;

@@ -1,14 +1,9 @@
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Torch.Tensors;
 using DesMoe.Exporter.Export;
-using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Trainer.Adaptation;
 using DesMoe.WorkerProtocol;

@@ -1,5 +1,4 @@
 using DesMoe.Exporter.Export;
-using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.WorkerProtocol;
 

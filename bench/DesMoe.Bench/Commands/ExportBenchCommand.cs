@@ -1,6 +1,5 @@
 using DesMoe.Cli.Commands;
 using System.CommandLine;
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Onnx;
 using DesMoe.Bench.Export;

@@ -5,7 +5,6 @@ using DesMoe.Formats.Hub;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Files;
 using DesMoe.Formats.Config;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
 

@@ -1,12 +1,10 @@
 using DesMoe.Cli.Commands;
 using System.CommandLine;
 using System.Diagnostics;
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
 using DesMoe.Torch.Training;
 using DesMoe.Trainer.Optimization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DesMoe.Bench.Commands;

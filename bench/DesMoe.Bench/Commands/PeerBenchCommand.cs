@@ -6,7 +6,6 @@ using DesMoe.Formats.Config;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Exporter.Export;
-using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Protos.V1;
 

@@ -1,10 +1,6 @@
-using DesMoe.Cli.Commands;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Onnx;
 
 namespace DesMoe.Bench.Commands;

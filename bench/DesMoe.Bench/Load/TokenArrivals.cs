@@ -1,4 +1,3 @@
-using DesMoe.Cli.Commands;
 using System.Diagnostics;
 
 namespace DesMoe.Bench.Load;

@@ -1,4 +1,3 @@
-using DesMoe.Cli.Commands;
 using System.Diagnostics;
 using DesMoe.Bench.Load;
 using DesMoe.Onnx.Generation;

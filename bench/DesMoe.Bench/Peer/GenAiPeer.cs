@@ -1,8 +1,6 @@
-using DesMoe.Cli.Commands;
 using System.Diagnostics;
 using System.Text.Json;
 using DesMoe.Exporter.Export;
-using DesMoe.Onnx;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
 namespace DesMoe.Bench.Peer;

@@ -1,4 +1,3 @@
-using DesMoe.Cli.Commands;
 using DesMoe.Server;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;

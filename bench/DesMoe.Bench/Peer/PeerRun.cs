@@ -1,4 +1,3 @@
-using DesMoe.Cli.Commands;
 using DesMoe.Bench.Load;
 
 namespace DesMoe.Bench.Peer;

@@ -1,4 +1,3 @@
-using DesMoe.Cli.Commands;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using DesMoe.Bench.Load;

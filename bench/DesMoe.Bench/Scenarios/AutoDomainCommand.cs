@@ -4,7 +4,6 @@ using System.Diagnostics;
 using DesMoe.Cli.Remote;
 using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
-using Grpc.Core;
 
 namespace DesMoe.Bench.Scenarios;
 

@@ -1,12 +1,8 @@
 using System.CommandLine;
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Trainer.Adaptation;
 

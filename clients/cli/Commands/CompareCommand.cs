@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
 using DesMoe.Trainer.RealData;
-using DesMoe.Formats.Evaluation;
-using DesMoe.Torch.Evaluation;
 using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Trainer.Comparison;

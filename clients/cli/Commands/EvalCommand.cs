@@ -1,10 +1,7 @@
 using System.CommandLine;
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 
 namespace DesMoe.Cli.Commands;
 

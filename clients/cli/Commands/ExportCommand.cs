@@ -1,8 +1,6 @@
 using System.CommandLine;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Exporter.Export;
-using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 
 namespace DesMoe.Cli.Commands;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
 
 namespace DesMoe.Cli.Commands;
 

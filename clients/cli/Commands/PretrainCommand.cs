@@ -3,7 +3,6 @@ using System.Text;
 using DesMoe.Formats.Hub;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Tokenization;
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Config;
 using DesMoe.Formats.Data;
 using DesMoe.Trainer.Pretraining;

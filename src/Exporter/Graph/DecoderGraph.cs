@@ -4,8 +4,6 @@ using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Onnx;
 using DesMoe.Exporter.Onnx;
-using DesMoe.Exporter.Onnx.Schema;
-using static TorchSharp.torch;
 using DataType = DesMoe.Exporter.Onnx.Schema.TensorProto.Types.DataType;
 
 namespace DesMoe.Exporter.Graph;

@@ -1,4 +1,3 @@
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Exporter.Onnx;
 using DesMoe.Exporter.Onnx.Schema;

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using DesMoe.Formats.Architectures.Common;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Formats.Architectures;
 

@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Formats.Hub;
 
 /// <summary>What one decoder layer's feed-forward is, for building it and for <c>model inspect</c>.</summary>

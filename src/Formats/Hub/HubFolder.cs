@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Formats.Hub;
 
@@ -27,10 +26,6 @@ public sealed class HubFolder
         if (!File.Exists(configPath)) throw new HubModelException($"{path}: no {ConfigFileName}");
         return new HubFolder(path, ConfigJson.Parse(File.ReadAllText(configPath), configPath));
     }
-
-    public IHubArchitecture Architecture => ArchitectureRegistry.For(Config.ModelType);
-
-    public HubModelConfig ReadModelConfig() => Architecture.ReadConfig(Config);
 
     public GenerationConfig ReadGenerationConfig() => GenerationConfig.Read(Path, Config);
 }

@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Formats.Hub;
 
 /// <summary>This process's resident memory from /proc (Linux): now, and the peak so far (VmHWM).</summary>

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Formats.Hub;
 

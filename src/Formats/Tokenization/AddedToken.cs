@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Formats.Tokenization;
 
 /// <summary>An entry of tokenizer.json's <c>added_tokens</c>: matched verbatim in the input before normalisation.</summary>

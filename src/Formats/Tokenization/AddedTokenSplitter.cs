@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Formats.Tokenization;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Formats.Tokenization;
 

@@ -1,5 +1,3 @@
-using DesMoe.Formats.Architectures;
-
 namespace DesMoe.Formats.Tokenization;
 
 /// <summary>

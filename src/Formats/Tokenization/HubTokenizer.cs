@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DesMoe.Formats.Hub;
 using Microsoft.ML.Tokenizers;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Formats.Tokenization;
 

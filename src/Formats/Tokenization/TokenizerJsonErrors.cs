@@ -1,6 +1,5 @@
 using DesMoe.Formats.Hub;
 using System.Text.Json.Nodes;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Formats.Tokenization;
 

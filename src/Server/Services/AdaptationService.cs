@@ -1,9 +1,7 @@
 using System.Text;
-using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Jobs;
 using DesMoe.Server.Options;
-using DesMoe.Server.Security;
 using DesMoe.Server.Versions;
 using DesMoe.WorkerProtocol;
 using Example = DesMoe.Formats.Data.Example;

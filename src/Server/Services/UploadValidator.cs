@@ -1,6 +1,5 @@
 using DesMoe.Formats.Files;
 using System.Text.RegularExpressions;
-using DesMoe.Formats.Config;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Experts;
 using DesMoe.Formats.Tokenization;

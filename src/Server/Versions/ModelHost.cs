@@ -1,5 +1,4 @@
 using DesMoe.Server.Engine;
-using DesMoe.Server.Versions;
 
 namespace DesMoe.Server.Versions;
 

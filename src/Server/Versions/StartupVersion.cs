@@ -1,6 +1,5 @@
 using DesMoe.Server.Engine;
 using DesMoe.Server.Options;
-using DesMoe.Server.Versions;
 
 namespace DesMoe.Server.Versions;
 

@@ -5,7 +5,6 @@ using DesMoe.Torch.Safetensors;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Formats.Files;
 using DesMoe.Formats.Config;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using static TorchSharp.torch;
 using DesMoe.Formats.Architectures;

@@ -1,9 +1,7 @@
 using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Config;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 using DesMoe.Formats.Files;
 

@@ -1,11 +1,8 @@
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
-using TorchSharp;
 using static TorchSharp.torch;
-using DesMoe.Formats.Evaluation;
 
 namespace DesMoe.Torch.Evaluation;
 

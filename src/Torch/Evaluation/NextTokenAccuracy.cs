@@ -4,9 +4,7 @@ using DesMoe.Torch.Model;
 using DesMoe.Torch.Tensors;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
-using TorchSharp;
 using static TorchSharp.torch;
-using DesMoe.Formats.Evaluation;
 
 namespace DesMoe.Torch.Evaluation;
 

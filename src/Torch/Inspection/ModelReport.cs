@@ -1,6 +1,5 @@
 using DesMoe.Formats.Hub;
 using DesMoe.Formats.Tokenization;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Torch.Inspection;
 

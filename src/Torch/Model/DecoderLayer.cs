@@ -1,10 +1,8 @@
 using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Config;
-using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Torch.Model;
 

@@ -1,6 +1,5 @@
 using TorchSharp;
 using static TorchSharp.torch;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Torch.Model;
 

@@ -5,7 +5,6 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Torch.Model;
 

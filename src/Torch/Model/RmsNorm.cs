@@ -3,7 +3,6 @@ using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Torch.Model;
 

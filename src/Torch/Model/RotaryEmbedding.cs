@@ -3,7 +3,6 @@ using DesMoe.Formats.Config;
 using TorchSharp;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Torch.Model;
 

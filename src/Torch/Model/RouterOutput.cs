@@ -1,5 +1,4 @@
 using static TorchSharp.torch;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Torch.Model;
 

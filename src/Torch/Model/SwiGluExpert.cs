@@ -1,9 +1,7 @@
 using DesMoe.Formats.Architectures;
-using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Torch.Model;
 

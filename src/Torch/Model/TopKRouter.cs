@@ -1,10 +1,8 @@
 using DesMoe.Formats.Architectures;
-using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Experts;
 
 namespace DesMoe.Torch.Model;
 

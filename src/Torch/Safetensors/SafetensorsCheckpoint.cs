@@ -1,7 +1,5 @@
 using System.Text.Json;
 using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Torch.Safetensors;
 

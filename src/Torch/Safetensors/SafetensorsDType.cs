@@ -1,7 +1,5 @@
 using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Torch.Safetensors;
 

@@ -2,8 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Torch.Safetensors;
 

@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Torch.Safetensors;
 
 /// <summary>One entry of a safetensors header: where a tensor's raw little-endian bytes lie in the data section.</summary>

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Torch.Safetensors;
 

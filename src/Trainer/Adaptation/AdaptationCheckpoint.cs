@@ -1,9 +1,7 @@
 using System.Text.Json;
 using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
-using DesMoe.Torch.Training;
 using DesMoe.Trainer.Optimization;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;

@@ -1,5 +1,4 @@
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 namespace DesMoe.Trainer.Adaptation;
 
 /// <summary>A progress report of an adaptation run: phase, step, loss per domain, router drift, speed, ETA.</summary>

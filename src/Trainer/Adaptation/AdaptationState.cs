@@ -2,7 +2,6 @@ using System.Diagnostics;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
-using DesMoe.Torch.Training;
 using DesMoe.Trainer.Optimization;
 
 namespace DesMoe.Trainer.Adaptation;

@@ -3,8 +3,6 @@ using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Torch.Tensors;
 using DesMoe.Torch.Training;
-using DesMoe.Trainer.Optimization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;

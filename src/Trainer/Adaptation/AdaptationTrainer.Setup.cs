@@ -1,7 +1,5 @@
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
-using DesMoe.Torch.Training;
 using DesMoe.Trainer.Optimization;
 using static TorchSharp.torch;
 

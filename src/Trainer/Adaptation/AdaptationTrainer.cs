@@ -1,5 +1,4 @@
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Torch.Tensors;
 using DesMoe.Formats.Tokenization;

@@ -1,7 +1,6 @@
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
-using DesMoe.Trainer.Optimization;
 using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;

@@ -1,13 +1,9 @@
-using TorchSharp;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
-using DesMoe.Trainer.Optimization;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
 

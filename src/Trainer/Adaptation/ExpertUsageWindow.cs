@@ -1,5 +1,4 @@
 using System.Text.Json;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Torch.Tensors;
 using TorchSharp;

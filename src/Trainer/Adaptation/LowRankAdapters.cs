@@ -1,4 +1,3 @@
-using DesMoe.Torch.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using TorchSharp.Modules;
 

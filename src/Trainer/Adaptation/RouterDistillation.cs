@@ -1,4 +1,3 @@
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using TorchSharp;
 using static TorchSharp.torch;

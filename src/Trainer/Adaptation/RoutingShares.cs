@@ -1,9 +1,7 @@
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
-using DesMoe.Trainer.Optimization;
 using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Adaptation;

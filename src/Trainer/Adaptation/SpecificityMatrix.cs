@@ -1,5 +1,4 @@
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using System.Text;
 using System.Text.Json;
 

@@ -3,7 +3,6 @@ using DesMoe.Trainer.RealData;
 using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
 
 namespace DesMoe.Trainer.Evaluation;

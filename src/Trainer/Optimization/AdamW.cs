@@ -3,7 +3,6 @@ using TorchSharp.Modules;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Torch.Training;
 
 namespace DesMoe.Trainer.Optimization;
 

@@ -1,4 +1,3 @@
-using DesMoe.Torch.Training;
 namespace DesMoe.Trainer.Optimization;
 
 /// <summary>Linear warm-up to the peak, then cosine decay to <c>peak * minRatio</c> at the last step.</summary>

@@ -1,5 +1,4 @@
 using static TorchSharp.torch;
-using DesMoe.Torch.Training;
 
 namespace DesMoe.Trainer.Optimization;
 

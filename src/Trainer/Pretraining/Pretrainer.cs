@@ -1,12 +1,7 @@
 using System.Diagnostics;
-using DesMoe.Formats.Architectures;
 using DesMoe.Torch.Checkpoints;
-using DesMoe.Formats.Files;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;

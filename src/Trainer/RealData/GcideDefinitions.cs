@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using DesMoe.Formats.Data;
 
 namespace DesMoe.Trainer.RealData;
 

@@ -1,7 +1,5 @@
 using System.Text;
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
-using DesMoe.Formats.Data;
 
 namespace DesMoe.Trainer.RealData;
 

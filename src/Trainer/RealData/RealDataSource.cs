@@ -1,4 +1,3 @@
-using DesMoe.Formats.Data;
 namespace DesMoe.Trainer.RealData;
 
 public enum PackageRegistry

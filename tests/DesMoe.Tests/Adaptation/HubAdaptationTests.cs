@@ -1,9 +1,7 @@
 using System.Text.Json.Nodes;
 using DesMoe.Formats.Hub;
 using DesMoe.Tests.Reference;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Torch.Safetensors;
-using DesMoe.Formats.Files;
 using DesMoe.Tests.Architectures;
 using DesMoe.Tests.Cli;
 using DesMoe.Tests.Support;

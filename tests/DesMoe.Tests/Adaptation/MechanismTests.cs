@@ -2,7 +2,6 @@ using TorchSharp;
 using DesMoe.Torch.Tensors;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
-using DesMoe.Trainer.Optimization;
 using DesMoe.Formats.Data;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Adaptation;

@@ -1,8 +1,6 @@
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Evaluation;
-using DesMoe.Torch.Evaluation;
 using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Tests.Support;

@@ -4,7 +4,6 @@ using DesMoe.Torch.Model;
 using DesMoe.Torch.Tensors;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
-using DesMoe.Trainer.Optimization;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Adaptation;
 using TorchSharp;

@@ -1,6 +1,5 @@
 using DesMoe.Trainer.Adaptation;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using Xunit;
 
 namespace DesMoe.Tests.Adaptation;

@@ -1,6 +1,4 @@
-using DesMoe.Formats.Hub;
 using DesMoe.Tests.Reference;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Torch.Safetensors;
 using static TorchSharp.torch;
 

@@ -1,6 +1,4 @@
 using DesMoe.Formats.Hub;
-using DesMoe.Tests.Reference;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Tests.Support;
 using DesMoe.Torch.Inspection;
 using DesMoe.Formats.Tokenization;

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Hub;
 using DesMoe.Tests.Reference;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Torch.Safetensors;
 using DesMoe.Tests.Support;
 using Xunit;

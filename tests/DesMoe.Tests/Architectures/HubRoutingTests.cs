@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures.Common;
 using DesMoe.Tests.Reference;
 using Xunit;
 using static TorchSharp.torch;

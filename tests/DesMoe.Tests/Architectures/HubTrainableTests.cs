@@ -5,8 +5,6 @@ using DesMoe.Torch.Checkpoints;
 using DesMoe.Torch.Safetensors;
 using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Tokenization;
-using DesMoe.Formats.Files;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Tests.Support;
 using Xunit;

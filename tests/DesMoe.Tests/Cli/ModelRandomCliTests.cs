@@ -1,6 +1,4 @@
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
-using DesMoe.Formats.Config;
 using DesMoe.Tests.Support;
 using Xunit;
 

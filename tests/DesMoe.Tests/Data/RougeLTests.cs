@@ -1,6 +1,4 @@
 using DesMoe.Formats.Evaluation;
-using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using Xunit;
 
 namespace DesMoe.Tests.Data;

@@ -1,9 +1,7 @@
 using DesMoe.Build;
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
 using DesMoe.Exporter.Export;
-using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Protos.V1;
 using DesMoe.Tests.Faults;

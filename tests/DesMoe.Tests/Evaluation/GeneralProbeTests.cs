@@ -4,7 +4,6 @@ using DesMoe.Torch.Evaluation;
 using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
-using DesMoe.Trainer.Optimization;
 using DesMoe.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,9 +1,6 @@
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Exporter.Export;
-using DesMoe.Onnx;
 using DesMoe.Exporter.Graph;
 using DesMoe.Tests.Support;
 

@@ -1,9 +1,7 @@
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Onnx;
@@ -13,7 +11,6 @@ using DesMoe.Exporter.Graph;
 using DesMoe.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
 using Xunit;
-using static TorchSharp.torch;
 
 namespace DesMoe.Tests.Export;
 

@@ -3,7 +3,6 @@ using DesMoe.Bench.Peer;
 using DesMoe.Formats.Config;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Onnx;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Exporter.Export;

@@ -1,6 +1,5 @@
 using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Hub;
-using DesMoe.Tests.Reference;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Files;
 using DesMoe.Formats.Experts;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
 using DesMoe.Server.Jobs;
 using DesMoe.Worker;

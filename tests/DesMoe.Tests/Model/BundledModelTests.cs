@@ -1,12 +1,9 @@
 using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Architectures;
 using DesMoe.Torch.Training;
-using DesMoe.Trainer.Optimization;
 using Xunit;
 using static TorchSharp.torch;
 

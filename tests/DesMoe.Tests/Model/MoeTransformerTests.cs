@@ -1,6 +1,5 @@
 using TorchSharp;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Tests.Support;
 using Xunit;

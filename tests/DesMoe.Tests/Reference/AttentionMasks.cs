@@ -1,7 +1,5 @@
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Architectures;
-using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;
 

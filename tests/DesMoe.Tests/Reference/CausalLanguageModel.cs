@@ -1,9 +1,6 @@
 using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
-using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;
 

@@ -1,6 +1,4 @@
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
-using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;
 

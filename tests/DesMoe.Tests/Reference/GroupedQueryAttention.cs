@@ -1,7 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;

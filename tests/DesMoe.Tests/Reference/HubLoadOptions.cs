@@ -1,7 +1,4 @@
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
-using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
 
 namespace DesMoe.Tests.Reference;
 

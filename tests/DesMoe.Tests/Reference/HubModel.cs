@@ -1,8 +1,5 @@
-using DesMoe.Formats.Architectures.Common;
 using DesMoe.Formats.Tokenization;
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
 
 namespace DesMoe.Tests.Reference;
 

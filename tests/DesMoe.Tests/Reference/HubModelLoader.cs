@@ -1,10 +1,8 @@
+using DesMoe.Formats.Architectures;
 using DesMoe.Torch.Safetensors;
 using TorchSharp;
 using DesMoe.Formats.Tokenization;
-using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
 
 namespace DesMoe.Tests.Reference;
 

@@ -1,8 +1,6 @@
-using DesMoe.Formats.Architectures.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Architectures.DeepseekV2;
 
 namespace DesMoe.Tests.Reference;

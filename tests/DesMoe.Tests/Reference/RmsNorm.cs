@@ -2,8 +2,6 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Architectures;
-using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;
 

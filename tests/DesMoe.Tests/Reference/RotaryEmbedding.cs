@@ -1,7 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using DesMoe.Torch.Tensors;
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;

@@ -1,5 +1,3 @@
-using DesMoe.Formats.Architectures;
-using DesMoe.Formats.Architectures.Common;
 namespace DesMoe.Tests.Reference;
 
 /// <summary>

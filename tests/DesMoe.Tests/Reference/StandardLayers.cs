@@ -1,6 +1,4 @@
 using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;

@@ -1,6 +1,5 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;

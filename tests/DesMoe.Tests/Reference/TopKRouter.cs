@@ -1,7 +1,5 @@
 using TorchSharp;
 using static TorchSharp.torch;
-using DesMoe.Formats.Architectures;
-using DesMoe.Formats.Architectures.Common;
 
 namespace DesMoe.Tests.Reference;
 

@@ -2,7 +2,6 @@ using DesMoe.Torch.Safetensors;
 using static TorchSharp.torch;
 using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Hub;
-using DesMoe.Torch.Checkpoints;
 
 namespace DesMoe.Tests.Reference;
 

@@ -1,6 +1,5 @@
 using Example = DesMoe.Formats.Data.Example;
 using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
-using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;
 using Grpc.Core;
 

@@ -1,5 +1,4 @@
 using Example = DesMoe.Formats.Data.Example;
-using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
 using System.Collections.Concurrent;
 using DesMoe.Formats.Data;
 using DesMoe.Protos.V1;

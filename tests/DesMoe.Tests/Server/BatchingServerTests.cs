@@ -1,5 +1,3 @@
-using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Onnx;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;

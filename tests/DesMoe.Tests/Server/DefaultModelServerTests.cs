@@ -1,4 +1,3 @@
-using DesMoe.Formats.Hub;
 using DesMoe.Tests.Reference;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Files;

@@ -3,7 +3,6 @@ using DesMoe.Tests.Reference;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Torch.Safetensors;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Files;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Protos.V1;
 using DesMoe.Tests.Architectures;

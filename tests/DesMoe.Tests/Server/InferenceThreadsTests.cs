@@ -1,5 +1,4 @@
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Config;
 using DesMoe.Server.Options;
 using Xunit;

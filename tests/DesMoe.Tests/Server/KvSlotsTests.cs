@@ -1,6 +1,5 @@
 using DesMoe.Onnx;
 using DesMoe.Server.KvCache;
-using DesMoe.Server.Engine.Runner;
 using Xunit;
 
 namespace DesMoe.Tests.Server;

@@ -1,6 +1,5 @@
 using AdaptationClient = DesMoe.Protos.V1.Adaptation.AdaptationClient;
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Protos.V1;
 using DesMoe.Server;
 using Grpc.Core;

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using DesMoe.Server.KvCache;
-using DesMoe.Server.Engine.Runner;
 using Microsoft.ML.OnnxRuntime;
 using Xunit;
 

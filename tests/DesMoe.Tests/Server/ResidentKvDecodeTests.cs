@@ -3,7 +3,6 @@ using DesMoe.Onnx.Generation;
 using DesMoe.Exporter.Graph;
 using DesMoe.Server.Engine;
 using DesMoe.Server.KvCache;
-using DesMoe.Server.Engine.Runner;
 using DesMoe.Tests.Export;
 using DesMoe.Tests.Support;
 using Xunit;

@@ -3,7 +3,6 @@ using DesMoe.Onnx;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Server.Engine;
 using DesMoe.Server.KvCache;
-using DesMoe.Server.Engine.Runner;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DesMoe.Tests.Support;

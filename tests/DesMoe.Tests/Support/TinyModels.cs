@@ -1,5 +1,4 @@
 using DesMoe.Formats.Config;
-using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using static TorchSharp.torch;
 

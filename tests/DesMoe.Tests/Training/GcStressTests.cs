@@ -1,5 +1,4 @@
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Bench.Stress;
 using Xunit;
 

@@ -3,8 +3,6 @@ using DesMoe.Formats.Hub;
 using DesMoe.Tests.Reference;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Tokenization;
-using DesMoe.Formats.Architectures;
-using DesMoe.Formats.Files;
 using DesMoe.Formats.Data;
 using DesMoe.Tests.Architectures;
 using DesMoe.Tests.Support;

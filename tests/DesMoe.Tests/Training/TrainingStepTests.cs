@@ -1,7 +1,5 @@
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Training;
 using DesMoe.Trainer.Optimization;

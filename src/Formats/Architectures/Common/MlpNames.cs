@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Formats.Architectures.Common;
 
 /// <summary>The checkpoint names of a SwiGLU block's three projections.</summary>

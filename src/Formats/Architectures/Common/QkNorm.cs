@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Formats.Architectures.Common;
 
 /// <summary>Whether and how q and k are RMS-normalised before rope.</summary>

@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Formats.Architectures.Common;
 
 /// <summary>Which dimensions of a head are rotated together.</summary>

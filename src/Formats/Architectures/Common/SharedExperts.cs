@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 namespace DesMoe.Formats.Architectures.Common;
 
 /// <summary>Experts every token goes through beside the routed ones.</summary>

@@ -1,4 +1,3 @@
-using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Architectures.Common;
 using DesMoe.Formats.Hub;
 using DesMoe.Formats.Config;

@@ -1,5 +1,4 @@
 using DesMoe.Formats.Hub;
-using DesMoe.Formats.Architectures;
 
 namespace DesMoe.Formats.Architectures.Olmoe;
 

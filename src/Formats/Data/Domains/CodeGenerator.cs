@@ -1,5 +1,4 @@
 using System.Text;
-using DesMoe.Formats.Data;
 
 namespace DesMoe.Formats.Data.Domains;
 

@@ -1,4 +1,3 @@
-using DesMoe.Formats.Data;
 namespace DesMoe.Formats.Data.Domains;
 
 /// <summary>

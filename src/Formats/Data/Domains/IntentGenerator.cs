@@ -1,4 +1,3 @@
-using DesMoe.Formats.Data;
 namespace DesMoe.Formats.Data.Domains;
 
 /// <summary>Classifying a user utterance into one of six intents; each intent has several phrasings and slot fillers.</summary>

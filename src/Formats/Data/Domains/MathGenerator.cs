@@ -1,4 +1,3 @@
-using DesMoe.Formats.Data;
 namespace DesMoe.Formats.Data.Domains;
 
 /// <summary>Multi-step arithmetic: 3 or 4 single-digit operands joined by + and -, evaluated left to right.</summary>

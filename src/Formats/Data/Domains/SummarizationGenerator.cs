@@ -1,4 +1,3 @@
-using DesMoe.Formats.Data;
 namespace DesMoe.Formats.Data.Domains;
 
 /// <summary>Extracting the key facts (who, where, how many of what) from a short generated report with distractors.</summary>

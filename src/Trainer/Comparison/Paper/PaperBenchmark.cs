@@ -1,11 +1,8 @@
-using DesMoe.Formats.Files;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
-using DesMoe.Formats.Evaluation;
 using DesMoe.Torch.Evaluation;
 using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Trainer.Adaptation;
 
 namespace DesMoe.Trainer.Comparison.Paper;

@@ -1,5 +1,3 @@
-using DesMoe.Formats.Evaluation;
-using DesMoe.Torch.Evaluation;
 using DesMoe.Trainer.Evaluation;
 
 namespace DesMoe.Trainer.Comparison.Paper;

@@ -1,7 +1,5 @@
 using DesMoe.Formats.Files;
-using DesMoe.Torch.Checkpoints;
 using DesMoe.Trainer.Adaptation;
-using DesMoe.Trainer.Comparison;
 using ScottPlot;
 
 namespace DesMoe.Trainer.Comparison.Reporting;

@@ -1,5 +1,4 @@
 using System.Text;
-using DesMoe.Trainer.Comparison;
 
 namespace DesMoe.Trainer.Comparison.Reporting;
 
