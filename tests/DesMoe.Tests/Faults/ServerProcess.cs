@@ -72,7 +72,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in (string[])[serverAssembly, $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{port}",
-                     $"--Kestrel:Endpoints:Metrics:Url={metrics}", $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{LoopbackServer.FreePort()}",
+                     $"--Kestrel:Endpoints:Metrics:Url={metrics}", "--Kestrel:Endpoints:Http:Url=http://127.0.0.1:0", // unused here: the OS picks it at bind, no port to race for
                      $"--DesMoe:DataDirectory={dataDirectory}",
                      $"--DesMoe:Adaptation:AdminToken={LoopbackServer.AdminToken}", "--DesMoe:Adaptation:GeneralEvalExamples=60",
                      "--Logging:LogLevel:Default=Warning", LoopbackServer.StringSkillsModel, .. arguments])

@@ -58,16 +58,29 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public static async Task<LoopbackServer> StartAsync(string dataDirectory, Action<WebApplicationBuilder>? configure, params string[] arguments)
     {
-        var metrics = $"http://127.0.0.1:{FreePort()}";
-        var http = $"http://127.0.0.1:{FreePort()}";
-        var app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", $"--Kestrel:Endpoints:Metrics:Url={metrics}",
-            $"--Kestrel:Endpoints:Http:Url={http}",
-            "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
-            $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", StringSkillsModel, .. arguments], configure);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics && a != http);
-        Assert.StartsWith("http://127.0.0.1:", address);
-        return new LoopbackServer(app, address, metrics, http);
+        // The metrics and HTTP ports are picked free and bound a moment later; another test's server can take one in
+        // between, so a start that finds its port taken tries again with new ones.
+        for (int attempt = 1; ; attempt++)
+        {
+            var metrics = $"http://127.0.0.1:{FreePort()}";
+            var http = $"http://127.0.0.1:{FreePort()}";
+            var app = ServerApp.Build(["--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:0", $"--Kestrel:Endpoints:Metrics:Url={metrics}",
+                $"--Kestrel:Endpoints:Http:Url={http}",
+                "--DesMoe:MaxNewTokensLimit=200", "--Logging:LogLevel:Default=Warning",
+                $"--DesMoe:DataDirectory={dataDirectory}", $"--DesMoe:Adaptation:AdminToken={AdminToken}", StringSkillsModel, .. arguments], configure);
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (IOException e) when (attempt < 3 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await app.DisposeAsync();
+                continue;
+            }
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single(a => a != metrics && a != http);
+            Assert.StartsWith("http://127.0.0.1:", address);
+            return new LoopbackServer(app, address, metrics, http);
+        }
     }
 
     internal static int FreePort() => DesMoe.Server.LoopbackPort.Free();
