@@ -14,13 +14,13 @@ internal sealed class JinjaEngine
     readonly JsValue _template;
     readonly JsValue _render;
 
-    /// <exception cref="ChatTemplateException">the source does not parse (the library's message, e.g. the unexpected token)</exception>
     /// <summary>
     /// Set once a call hit a limit (time, depth, array size): the interrupted interpreter may have left state behind,
     /// so the engine is not lent again. A template's raise_exception or a JavaScript error leave it usable.
     /// </summary>
     public bool Spent { get; private set; }
 
+    /// <exception cref="ChatTemplateException">the source does not parse (the library's message, e.g. the unexpected token)</exception>
     public JinjaEngine(string source)
     {
         _engine = JinjaLibrary.NewEngine();
