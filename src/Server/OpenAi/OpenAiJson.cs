@@ -15,6 +15,8 @@ public static class OpenAiJson
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         NumberHandling = JsonNumberHandling.Strict,
+        // Text as OpenAI's own API writes it (an apostrophe as ', not \u0027): these bodies are JSON for API clients, never HTML.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(OpenAiJsonContext.Default,
             new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
     };
