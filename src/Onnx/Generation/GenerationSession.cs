@@ -10,7 +10,11 @@ public enum FinishReason
 }
 
 /// <summary>One decoding step's outcome: the token chosen, text that may be shown now, and why generation ended (if it did).</summary>
-public readonly record struct GenerationStep(int Token, string TextDelta, FinishReason? Finish);
+public readonly record struct GenerationStep(int Token, string TextDelta, FinishReason? Finish)
+{
+    /// <summary>Whether <see cref="Token"/> belongs to the completion: the end token that ends it does not (it is not returned or counted).</summary>
+    public bool IsCompletionToken => Finish != FinishReason.EndOfText;
+}
 
 /// <summary>
 /// The per-request decoding state shared by every engine: picks tokens from logits, detects the end token, the

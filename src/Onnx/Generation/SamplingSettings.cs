@@ -13,13 +13,16 @@ public sealed record SamplingSettings(float Temperature = 0, int TopK = 0, float
     public bool IsGreedy => Temperature == 0;
 
     /// <summary>Problems with the values, each naming the field; empty when valid.</summary>
-    public IReadOnlyList<string> Problems()
+    public IReadOnlyList<string> Problems() => FieldProblems().Select(p => p.Message).ToList();
+
+    /// <summary>The same problems with the field each is about, for refusals that point at the field.</summary>
+    public IReadOnlyList<(string Field, string Message)> FieldProblems()
     {
-        var problems = new List<string>();
+        var problems = new List<(string, string)>();
         if (!float.IsFinite(Temperature) || Temperature < 0 || Temperature > MaxTemperature)
-            problems.Add($"temperature must be between 0 and {MaxTemperature} (got {Temperature})");
-        if (TopK < 0) problems.Add($"top_k must not be negative (got {TopK})");
-        if (!float.IsFinite(TopP) || TopP < 0 || TopP > 1) problems.Add($"top_p must be between 0 and 1 (got {TopP})");
+            problems.Add(("temperature", $"temperature must be between 0 and {MaxTemperature} (got {Temperature})"));
+        if (TopK < 0) problems.Add(("top_k", $"top_k must not be negative (got {TopK})"));
+        if (!float.IsFinite(TopP) || TopP < 0 || TopP > 1) problems.Add(("top_p", $"top_p must be between 0 and 1 (got {TopP})"));
         return problems;
     }
 }

@@ -176,7 +176,7 @@ public sealed class CompletionHandlers(ModelHost host, RequestValidator validato
             await foreach (var step in call.Steps(cancellation))
             {
                 text.Append(step.TextDelta);
-                if (step.Finish != FinishReason.EndOfText) tokens++;
+                if (step.IsCompletionToken) tokens++;
                 if (step.Finish is { } reason) finish = GenerationCall.FinishReasonOf(reason);
             }
         }
@@ -220,10 +220,10 @@ public sealed class CompletionHandlers(ModelHost host, RequestValidator validato
                     }
                     if (!more) break;
                     var steps = batches.Current;
-                    tokens += steps.Count(s => s.Finish != FinishReason.EndOfText);
                     var finish = steps[^1].Finish is { } reason ? GenerationCall.FinishReasonOf(reason) : null;
                     // The end-of-text step carries no text: its chunk is the finish alone.
-                    var text = steps.Where(s => s.Finish != FinishReason.EndOfText).ToList();
+                    var text = steps.Where(s => s.IsCompletionToken).ToList();
+                    tokens += text.Count;
                     yield return JsonSerializer.Serialize(chunk(text, first, finish), OpenAiJson.Options);
                     first = false;
                 }

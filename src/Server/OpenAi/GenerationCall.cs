@@ -73,7 +73,7 @@ internal sealed class GenerationCall : IAsyncDisposable
         while (_pending)
         {
             var step = _steps.Current;
-            if (step.Finish != FinishReason.EndOfText) Metrics.Token();
+            if (step.IsCompletionToken) Metrics.Token();
             yield return step;
             if (step.Finish is not null) yield break;
             cancellation.ThrowIfCancellationRequested();

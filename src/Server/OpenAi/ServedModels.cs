@@ -23,10 +23,7 @@ public sealed class ServedModels(HttpApiOptions http, ServerOptions options)
     public ModelListBody List(VersionRecord version, IGenerationEngine engine)
     {
         long created = version.Created.ToUnixTimeSeconds();
-        var models = new List<ModelBody> { new(Name, "model", created, "desmoe", version.Id, null) };
-        models.AddRange(engine.Domains.Append(DomainResolution.None)
-            .Select(domain => new ModelBody($"{Name}{Separator}{domain}", "model", created, "desmoe", version.Id, Name)));
-        return new ModelListBody("list", models);
+        return new ModelListBody("list", Ids(engine).Select(id => new ModelBody(id, "model", created, "desmoe", version.Id, id == Name ? null : Name)).ToList());
     }
 
     /// <summary>The domain field a request for <paramref name="model"/> carries (as gRPC's: <c>auto</c>, <c>none</c> or a domain).</summary>
@@ -41,7 +38,10 @@ public sealed class ServedModels(HttpApiOptions http, ServerOptions options)
             var domain = model[(cut + 1)..];
             if (domain == DomainResolution.None || engine.Domains.Contains(domain)) return domain;
         }
-        var served = string.Join(", ", engine.Domains.Append(DomainResolution.None).Select(d => $"{Name}{Separator}{d}").Prepend(Name));
-        throw OpenAiException.NotFound("model", $"model '{model}' is not served here; served models: {served}");
+        throw OpenAiException.NotFound("model", $"model '{model}' is not served here; served models: {string.Join(", ", Ids(engine))}");
     }
+
+    /// <summary>The served ids: the model, then each domain's and the plain router's.</summary>
+    private IEnumerable<string> Ids(IGenerationEngine engine) =>
+        engine.Domains.Append(DomainResolution.None).Select(domain => $"{Name}{Separator}{domain}").Prepend(Name);
 }

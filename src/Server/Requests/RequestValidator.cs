@@ -61,8 +61,8 @@ public sealed class RequestValidator(ServerOptions options)
             throw Invalid(names.MaxNewTokens, $"{names.MaxNewTokens} {input.MaxNewTokens} exceeds this server's limit of {options.MaxNewTokensLimit}");
 
         var sampling = new SamplingSettings(input.Temperature, (int)Math.Clamp(input.TopK, int.MinValue, int.MaxValue), input.TopP);
-        var problems = sampling.Problems();
-        if (problems.Count > 0) throw Invalid(problems[0].Split(' ')[0], string.Join("; ", problems));
+        var problems = sampling.FieldProblems();
+        if (problems.Count > 0) throw Invalid(problems[0].Field, string.Join("; ", problems.Select(p => p.Message)));
 
         string? domain = null;
         if (input.Domain.Length > 0 && !DomainResolution.IsReserved(input.Domain))

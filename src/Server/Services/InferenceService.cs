@@ -34,11 +34,8 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
         await foreach (var step in Steps(lease.Engine, validated, context))
         {
             text.Append(step.TextDelta);
-            if (step.Finish is { } finish)
-            {
-                response.FinishReason = ToWire(finish);
-                if (finish == CoreFinish.EndOfText) continue;
-            }
+            if (step.Finish is { } finish) response.FinishReason = ToWire(finish);
+            if (!step.IsCompletionToken) continue;
             response.TokenIds.Add(step.Token);
             metrics.Token();
         }
@@ -67,7 +64,7 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
             }
             foreach (var step in steps)
             {
-                if (step.Finish == CoreFinish.EndOfText) continue;
+                if (!step.IsCompletionToken) continue;
                 chunk.TokenIds.Add(step.Token);
                 completionTokens++;
                 metrics.Token();

@@ -21,13 +21,11 @@ public sealed class RequestMetrics(string method, string? domain, ILogger logger
         return new("protocol", protocol);
     }
 
-    /// <summary>The call's metrics; a call the interceptor does not measure gets one that records nothing.</summary>
+    /// <summary>The call's metrics, which <see cref="RequestMetricsInterceptor"/> made for it.</summary>
     public static RequestMetrics Of(ServerCallContext context) =>
-        context.UserState.TryGetValue(UserStateKey, out var metrics) ? (RequestMetrics)metrics : Unmeasured;
-
-    private static readonly RequestMetrics Unmeasured = new("", null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { _finished = true, _silent = true };
-
-    private bool _silent;
+        context.UserState.TryGetValue(UserStateKey, out var metrics)
+            ? (RequestMetrics)metrics
+            : throw new InvalidOperationException($"{context.Method} has no request metrics: register {nameof(RequestMetricsInterceptor)} with the gRPC services");
 
     private readonly long _start = Stopwatch.GetTimestamp();
     private KeyValuePair<string, object?> _domain = new("domain", ServerTelemetry.DomainTag(domain));
@@ -36,14 +34,10 @@ public sealed class RequestMetrics(string method, string? domain, ILogger logger
     private bool _finished;
 
     /// <summary>Labels what follows with the domain the request is served on (an inferred one replaces the empty or "auto" it asked for).</summary>
-    public void RoutedBy(string? domain)
-    {
-        if (!_silent) _domain = new("domain", ServerTelemetry.DomainTag(domain));
-    }
+    public void RoutedBy(string? domain) => _domain = new("domain", ServerTelemetry.DomainTag(domain));
 
     public void Token()
     {
-        if (_silent) return;
         var now = Stopwatch.GetTimestamp();
         if (_last == 0) ServerTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _domain, _protocol);
         else ServerTelemetry.InterTokenLatency.Record(Stopwatch.GetElapsedTime(_last, now).TotalSeconds, _domain, _protocol);
