@@ -36,11 +36,11 @@ public sealed class MoeFeedForward : nn.Module
     public TopKRouter Router => _router;
 
     /// <param name="tokens">[tokens, hidden]</param>
-    /// <param name="layer">this block's layer index, passed to <paramref name="expertOutputFilter"/></param>
-    /// <param name="expertOutputFilter">optional hook over each expert's (unweighted) output for the tokens routed to it;
-    /// the trainer uses it to stop gradients of other domains' tokens reaching an expert while the router still learns</param>
+    /// <param name="layer">this block's MoE layer index, passed to <paramref name="gradientMask"/></param>
+    /// <param name="gradientMask">optional: which tokens routed to each expert may train its weights (DES-MoE's
+    /// per-domain masks); every token still gets the expert's output, and the router still learns from all</param>
     /// <param name="allowedExperts">[tokens, experts] domain routing restriction, or null for the plain router</param>
-    public (Tensor Output, RouterOutput Routing) Forward(Tensor tokens, int layer = 0, ExpertOutputFilter? expertOutputFilter = null,
+    public (Tensor Output, RouterOutput Routing) Forward(Tensor tokens, int layer = 0, ExpertGradientMask? gradientMask = null,
         Tensor? allowedExperts = null)
     {
         var routing = _router.Forward(tokens, allowedExperts);
@@ -61,9 +61,11 @@ public sealed class MoeFeedForward : nn.Module
             long count = counts[e];
             if (count == 0) continue;
             var tokenIndices = tokenOf.narrow(0, start, count);
-            var expertOutput = _experts[e].forward(tokens.index_select(0, tokenIndices));
-            if (expertOutputFilter is not null) expertOutput = expertOutputFilter(layer, e, tokenIndices, expertOutput);
-            output = output.index_add(0, tokenIndices, expertOutput * weightOf.narrow(0, start, count).unsqueeze(-1), Scalars.OneDouble);
+            var weights = weightOf.narrow(0, start, count).unsqueeze(-1);
+            if (gradientMask?.Allowed(layer, e, tokenIndices) is { } allowed)
+                output = AddMasked(output, _experts[e], tokens, tokenIndices, weights, allowed, gradientMask.CutsHiddenState);
+            else
+                output = output.index_add(0, tokenIndices, _experts[e].forward(tokens.index_select(0, tokenIndices)) * weights, Scalars.OneDouble);
             start += count;
         }
 
@@ -76,10 +78,45 @@ public sealed class MoeFeedForward : nn.Module
         }
         return (output, routing);
     }
+
+    /// <summary>
+    /// One expert's weighted output for its tokens when only the <paramref name="allowed"/> ones may train it: those
+    /// run through the expert as usual; the others through its weights taken as constants (their gradient still
+    /// reaches the hidden state), or, with <paramref name="cutsHiddenState"/>, as a constant output.
+    /// </summary>
+    private static Tensor AddMasked(Tensor output, SwiGluExpert expert, Tensor tokens, Tensor tokenIndices, Tensor weights, Tensor allowed, bool cutsHiddenState)
+    {
+        var trains = allowed.nonzero().squeeze(1);
+        var masked = allowed.logical_not().nonzero().squeeze(1);
+        if (trains.numel() > 0)
+        {
+            var rows = tokenIndices.index_select(0, trains);
+            output = output.index_add(0, rows, expert.forward(tokens.index_select(0, rows)) * weights.index_select(0, trains), Scalars.OneDouble);
+        }
+        if (masked.numel() > 0)
+        {
+            var rows = tokenIndices.index_select(0, masked);
+            var x = tokens.index_select(0, rows);
+            Tensor y;
+            if (cutsHiddenState)
+                using (no_grad()) y = expert.forward(x);
+            else
+                y = expert.ForwardWithFrozenWeights(x);
+            output = output.index_add(0, rows, y * weights.index_select(0, masked), Scalars.OneDouble);
+        }
+        return output;
+    }
 }
 
-/// <param name="layer">MoE layer index</param>
-/// <param name="expert">routed expert index</param>
-/// <param name="tokenIndices">[n] rows of the flattened [batch*seq] tokens routed to the expert</param>
-/// <param name="expertOutput">[n, hidden] the expert's output for them, before the routing weight is applied</param>
-public delegate Tensor ExpertOutputFilter(int layer, int expert, Tensor tokenIndices, Tensor expertOutput);
+/// <summary>
+/// Which tokens may train which expert's weights (DES-MoE's expert-domain masks, Eq. 7). A masked token still gets
+/// the expert's output and still trains the router through its routing weight.
+/// </summary>
+/// <param name="Allowed">(MoE layer, routed expert, [n] flattened token rows routed to it) -> [n] bool, or null when all may</param>
+/// <param name="CutsHiddenState">
+/// false (the paper): a masked token's gradient still flows through the expert into its hidden state, only the
+/// expert's parameters get none; true: the expert's output is a constant for it, which also cuts that path (the
+/// earlier form, kept to measure against)
+/// </param>
+public sealed record ExpertGradientMask(Func<int, int, Tensor, Tensor?> Allowed, bool CutsHiddenState);
+

@@ -68,11 +68,11 @@ public sealed class MoeTransformer : nn.Module
     /// <param name="attentionMask">[batch, past+seq], nonzero for real tokens; null means no padding</param>
     /// <param name="positionIds">[batch, seq]; null means past..past+seq-1 for every row</param>
     /// <param name="cache">when given, attention reuses and extends it (incremental decoding)</param>
-    /// <param name="expertOutputFilter">see <see cref="MoeFeedForward.Forward"/></param>
+    /// <param name="gradientMask">see <see cref="MoeFeedForward.Forward"/></param>
     /// <param name="domainIds">[batch] each sequence's domain (<see cref="ExpertAssignment.NoDomain"/> = -1), used with <paramref name="domainRouting"/></param>
     /// <param name="domainRouting">restricts each sequence's routing to its domain's experts</param>
     public ModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null,
-        KvCache? cache = null, ExpertOutputFilter? expertOutputFilter = null, Tensor? domainIds = null, DomainRouting? domainRouting = null)
+        KvCache? cache = null, ExpertGradientMask? gradientMask = null, Tensor? domainIds = null, DomainRouting? domainRouting = null)
     {
         if ((domainIds is null) != (domainRouting is null))
             throw new ArgumentException("domain ids and domain routing must be given together");
@@ -96,7 +96,7 @@ public sealed class MoeTransformer : nn.Module
         for (int i = 0; i < _layers.Count; i++)
         {
             var allowed = domainRouting is null ? null : domainRouting.MaskFor(i, tokenDomains!);
-            var (h, moeRouting) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, dense + i, i, expertOutputFilter, allowed);
+            var (h, moeRouting) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, dense + i, i, gradientMask, allowed);
             var r = moeRouting!;
             hidden = h;
             routing.Add(r);

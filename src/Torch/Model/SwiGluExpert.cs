@@ -22,4 +22,16 @@ public sealed class SwiGluExpert : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) =>
         _down.forward(nn.functional.silu(_gate.forward(x)) * _up.forward(x));
+
+    /// <summary>
+    /// The same output with the weights taken as constants: the gradient reaches <paramref name="x"/> but not the
+    /// expert's parameters (DES-MoE's mask for a token of a domain that does not own the expert).
+    /// </summary>
+    public Tensor ForwardWithFrozenWeights(Tensor x)
+    {
+        using var gate = _gate.weight!.detach();
+        using var up = _up.weight!.detach();
+        using var down = _down.weight!.detach();
+        return nn.functional.linear(nn.functional.silu(nn.functional.linear(x, gate)) * nn.functional.linear(x, up), down);
+    }
 }

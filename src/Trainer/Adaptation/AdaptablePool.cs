@@ -26,6 +26,9 @@ public sealed class AdaptablePool : IDisposable
     /// <summary>Per layer, the experts that may adapt.</summary>
     public IReadOnlyList<IReadOnlySet<int>> Experts { get; }
 
+    /// <summary>bool [experts, 1]: the router rows of <paramref name="layer"/> that may train (the caller disposes it).</summary>
+    public Tensor RouterRows(int layer) => _routerRows[layer].to_type(ScalarType.Bool);
+
     /// <summary>
     /// Zeroes every router gradient row but the pool's, so only those rows move (with weight decay 0, the others stay
     /// bit-identical). Call between backward and the optimizer step.

@@ -50,6 +50,11 @@ public sealed record AdaptationOptions
     /// <summary>Validation loss on the held-out sets is measured every this many steps (when held-out sets are given).</summary>
     public int ValidateEvery { get; init; } = 25;
     /// <summary>
+    /// End the run on the weights of its lowest validation loss (the paper keeps its best checkpoint) rather than its
+    /// last; needs held-out sets, and holds one more copy of the weights in memory.
+    /// </summary>
+    public bool KeepBestValidation { get; init; }
+    /// <summary>
     /// When set, the run saves an <see cref="AdaptationCheckpoint"/> here every <see cref="CheckpointEvery"/> steps and,
     /// if the folder already holds one of the same run, continues from it instead of starting over.
     /// </summary>
@@ -71,6 +76,12 @@ public sealed record AdaptationOptions
 
     // Mechanism 2: the expert-domain matrix and gradient masking.
     public bool GradientIsolation { get; init; } = true;
+    /// <summary>
+    /// DES-MoE: a masked token's gradient also stops at the expert's output, so it does not reach the token's hidden
+    /// state through that expert either (the trainer's earlier form). Off by default: Eq. 7 masks only the expert
+    /// parameters' gradient.
+    /// </summary>
+    public bool MaskCutsHiddenState { get; init; }
     /// <summary>DES-MoE: expert e belongs to domain d when A[d, e] >= phi * max_e' A[d, e'] (the paper: 0.6).</summary>
     public double ExpertThreshold { get; init; } = 0.6;
     /// <summary>DES-MoE: A &lt;- m * A_new + (1 - m) * A_old at each refresh (the paper: 0.9).</summary>

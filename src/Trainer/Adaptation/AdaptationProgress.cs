@@ -36,4 +36,10 @@ public sealed record AdaptationRun(
     /// no-domain path on unassigned experts only (<see cref="NoDomainRouting.UnassignedExperts"/>).
     /// </summary>
     public bool DomainRouted { get; init; }
+
+    /// <summary>With <see cref="AdaptationOptions.KeepBestValidation"/>: the step whose weights the run ended on (null without validation).</summary>
+    public int? BestStep { get; init; }
+
+    /// <summary>How many optimizer updates each parameter took (a frozen or masked step is not one); empty for LoRA.</summary>
+    public IReadOnlyDictionary<string, long> UpdatesPerParameter { get; init; } = new Dictionary<string, long>();
 }

@@ -40,7 +40,7 @@ internal sealed class AdaptationState(IReadOnlyList<string> domains, IReadOnlyLi
     public required LinearDistillationWeight LinearWeight { get; init; }
     public double DistillationWeight { get; set; }
 
-    // Trainable set and optimizer.
+    // Trainable set and the run's one optimizer (created with the first trainable set).
     public AdamW? Optimizer { get; set; }
     /// <summary>LoRA's factors over the trainable matrices; null for every other method.</summary>
     public LowRankAdapters? Lora { get; set; }
@@ -53,6 +53,7 @@ internal sealed class AdaptationState(IReadOnlyList<string> domains, IReadOnlyLi
     // Curves and clock.
     public List<(int Step, double Loss)> Curve { get; } = [];
     public List<(int Step, double Loss, double Seconds)> Validation { get; } = [];
+    public BestValidationSnapshot Best { get; } = new();
     public ProgressWindow Window { get; } = new(domains);
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
     public TimeSpan ElapsedBefore { get; set; }
@@ -61,15 +62,14 @@ internal sealed class AdaptationState(IReadOnlyList<string> domains, IReadOnlyLi
     // Resume.
     public int FirstStep { get; set; }
     public AdaptationCheckpoint? Resume { get; init; }
-    /// <summary>The resumed optimizer moments still wait for the first trainable set they belong to.</summary>
-    public bool OptimizerPending { get; set; }
 
     /// <summary>
     /// Installs a new domain -> experts map: per-token gradient masks for DES-MoE, or the routing table when the run
     /// trains under domain routing (where routing isolates the domains by construction).
     /// </summary>
     /// <param name="masks">false for ESFT, whose selection only decides what trains</param>
-    public void SetAssignment(ExpertAssignment assignment, int topK, bool masks = true)
+    /// <param name="cutsHiddenState">see <see cref="AdaptationOptions.MaskCutsHiddenState"/></param>
+    public void SetAssignment(ExpertAssignment assignment, int topK, bool masks = true, bool cutsHiddenState = false)
     {
         Assignment = assignment;
         Isolation?.Dispose();
@@ -77,13 +77,14 @@ internal sealed class AdaptationState(IReadOnlyList<string> domains, IReadOnlyLi
         Isolation = null;
         Routing = null;
         if (!masks) return;
-        if (Pool is null) Isolation = new GradientIsolation(assignment);
+        if (Pool is null) Isolation = new GradientIsolation(assignment, cutsHiddenState);
         else Routing = new DomainRouting(assignment.RoutingTable(topK, NoDomainRouting.UnassignedExperts), topK);
     }
 
     public void Dispose()
     {
         Optimizer?.Dispose();
+        Best.Dispose();
         Lora?.Dispose();
         Isolation?.Dispose();
         Routing?.Dispose();

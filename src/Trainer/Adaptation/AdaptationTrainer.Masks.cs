@@ -16,9 +16,15 @@ public sealed partial class AdaptationTrainer
     }
 
     /// <summary>
-    /// The paper's refresh: every <see cref="AdaptationOptions.MatrixRefreshEvery"/> steps (and when a phase begins) the
-    /// window's selection shares fold into A with momentum, and S_d = experts at or above phi times the row's best.
-    /// The masks apply from stabilization on; consolidation keeps the last ones.
+    /// The paper's refresh: every <see cref="AdaptationOptions.MatrixRefreshEvery"/> steps the window's selection
+    /// shares fold into A with momentum, and S_d = experts at or above phi times the row's best; a phase that begins
+    /// recomputes S_d too. The masks apply from stabilization on; consolidation keeps the last ones.
+    /// <para>
+    /// A window folds in at its refresh step, not when a phase begins: at momentum 0.9 the window open then (1 step of
+    /// 16 sequences at 6 domains) would otherwise set 90% of the masks consolidation locks. It stays open into
+    /// stabilization, and is dropped at consolidation, whose masks are A as its last refresh left it; only a matrix
+    /// never refreshed takes it early, as the only measurement there is.
+    /// </para>
     /// </summary>
     private void RefreshByThreshold(AdaptationState run, int step)
     {
@@ -27,7 +33,9 @@ public sealed partial class AdaptationTrainer
         bool due = step > 0 && step % options.MatrixRefreshEvery == 0 && phase != TrainingPhase.Consolidation;
         bool entersLocked = entering && phase == TrainingPhase.Consolidation;
         if (!due && !entering) return;
-        if (!run.UsageWindow!.IsEmpty) run.UsageWindow.FlushInto(run.Matrix!, options.MatrixMomentum);
+        var window = run.UsageWindow!;
+        if (!window.IsEmpty && (due || !window.RefreshedBefore)) window.FlushInto(run.Matrix!, options.MatrixMomentum);
+        else if (entersLocked) window.Clear();
 
         var next = run.Matrix!.AssignByThreshold(options.ExpertThreshold);
         if (!entersLocked) ObservePhaseStability(run, step, next);
@@ -66,6 +74,6 @@ public sealed partial class AdaptationTrainer
         double? moved = run.Assignment is null ? null : next.DistanceTo(run.Assignment);
         if (moved == 0) return;
         Log?.Invoke($"step {step}: {what} {(moved is { } m ? $"changed ({m:P0} of memberships)" : "set")}; layer 0: {Describe(next, 0)}");
-        run.SetAssignment(next, model.Config.TopK);
+        run.SetAssignment(next, model.Config.TopK, cutsHiddenState: options.MaskCutsHiddenState);
     }
 }

@@ -89,13 +89,12 @@ public sealed partial class AdaptationTrainer
         run.PhaseStart = resume.PhaseStart;
         run.LastPhase = resume.LastPhase;
         if (resume.Assignment is { } savedAssignment)
-            run.SetAssignment(ExpertAssignment.Parse(savedAssignment, config.NumMoeLayers, config.NumRoutedExperts), config.TopK, masks: Phased);
+            run.SetAssignment(ExpertAssignment.Parse(savedAssignment, config.NumMoeLayers, config.NumRoutedExperts), config.TopK, masks: Phased, options.MaskCutsHiddenState);
         if (resume.UsageWindow is { } savedWindow) run.UsageWindow?.Restore(savedWindow);
         run.Curve.AddRange(resume.LossCurve);
         run.Validation.AddRange(resume.ValidationCurve);
         run.ElapsedBefore = TimeSpan.FromSeconds(resume.ElapsedSeconds);
         run.FirstStep = resume.Step;
-        run.OptimizerPending = true;
         for (int step = 0; step < run.FirstStep; step++) DomainBatch.Skip(domainSets, run.DomainIds, options.BatchSize, run.Random);
         Log?.Invoke($"resuming from the checkpoint in {options.CheckpointDirectory} at step {run.FirstStep}");
         return run;

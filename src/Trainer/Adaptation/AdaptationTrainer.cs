@@ -41,11 +41,10 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
                 cancellation.ThrowIfCancellationRequested();
                 EnterPhase(run, step);                 // 1. where the three-phase schedule stands
                 RefreshMasks(run, step);               // 2. expert-domain matrix -> each domain's experts S_d
-                SelectTrainable(run, step);            // 3. the phase's trainable set, with a fresh optimizer when it changes
+                SelectTrainable(run, step);            // 3. the phase's trainable set (one optimizer for the whole run)
                 TrainStep(run, step);                  // 4. forward, task loss + router distillation, masked update
 
-                if (validationSets is not null && Due(step, options.ValidateEvery))
-                    run.Validation.Add((step + 1, ValidationLoss(validationSets, run.Routing), run.Elapsed.TotalSeconds));
+                if (validationSets is not null && Due(step, options.ValidateEvery)) Validate(run, step, validationSets);
                 if (Due(step, options.LogEvery))
                     progress?.Invoke(run.Window.Report(step + 1, options.Steps, run.Phase, run.DistillationWeight, run.Elapsed));
                 if (options.CheckpointDirectory is { } folder && (step + 1) % options.CheckpointEvery == 0 && step + 1 < options.Steps)
@@ -57,7 +56,19 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
             foreach (var p in run.Parameters) p.Parameter.requires_grad = true;
             model.eval();
         }
+        if (options.KeepBestValidation && run.Best.Step is { } best && best != options.Steps)
+        {
+            run.Best.Restore(model);
+            Log?.Invoke($"kept the weights of step {best}, the lowest validation loss ({run.Best.Loss:F4})");
+        }
         return Result(run);
+    }
+
+    private void Validate(AdaptationState run, int step, IReadOnlyList<IReadOnlyList<Example>> validationSets)
+    {
+        double loss = ValidationLoss(validationSets, run.Routing);
+        run.Validation.Add((step + 1, loss, run.Elapsed.TotalSeconds));
+        if (options.KeepBestValidation) run.Best.Offer(step + 1, loss, model, run.Assignment);
     }
 
     private bool Due(int step, int every) => (step + 1) % every == 0 || step == options.Steps - 1;
@@ -83,27 +94,36 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
         run.Trainable = trainable;
         run.TrainableKey = key;
 
-        // A fresh optimizer over exactly the trainable tensors: frozen ones get no update at all (no momentum, no
-        // weight decay), which keeps them bit-identical.
+        // Only the trainable tensors get gradients. The run's one optimizer skips a tensor without one: a frozen
+        // tensor gets no update (no momentum, no weight decay) and keeps its moments for when it trains again, as
+        // with the paper's gradient masks (Eq. 10) rather than an optimizer restarted with every new set.
         foreach (var p in run.Parameters) p.Parameter.requires_grad = false;
         foreach (var p in trainable) p.Parameter.requires_grad = true;
-        run.Optimizer?.Dispose();
-        if (options.Method == AdaptationMethod.Lora)
-        {
-            run.Lora?.Dispose();
-            run.Lora = new LowRankAdapters(trainable.Select(p => p.Parameter), options.LoraRank, options.LoraAlpha);
-        }
-        run.Optimizer = new AdamW(run.Lora?.Parameters ?? trainable.Select(p => p.Parameter), options.LearningRate, weightDecay: options.WeightDecay);
-        // A checkpoint taken where the trainable set changes (e.g. entering consolidation) holds moments of the previous
-        // set; an uninterrupted run starts a fresh optimizer there too.
-        if (run.OptimizerPending && run.Resume!.OptimizerParameters.SequenceEqual(trainable.Select(p => p.Name)))
-            AdaptationCheckpoint.LoadOptimizer(options.CheckpointDirectory!, run.Optimizer);
-        run.OptimizerPending = false;
+        run.Optimizer ??= CreateOptimizer(run, trainable);
         var config = model.Config;
         run.TrainableCount = run.Lora?.Count ?? trainable.Sum(p => p.Role == ParameterRole.Router && run.Pool is not null
             ? run.Pool.Experts[p.Layer].Count * config.HiddenSize
             : p.Parameter.numel());
         Log?.Invoke($"step {step}: {run.TrainableCount:N0} trainable parameters");
+    }
+
+    /// <summary>
+    /// The run's optimizer over every tensor that may train in some phase (moments are made at a tensor's first
+    /// update, so the rest cost nothing); LoRA's over its factors, whose target set never changes within a run.
+    /// </summary>
+    private AdamW CreateOptimizer(AdaptationState run, IReadOnlyList<RoledParameter> trainable)
+    {
+        if (options.Method == AdaptationMethod.Lora) run.Lora = new LowRankAdapters(trainable.Select(p => p.Parameter), options.LoraRank, options.LoraAlpha);
+        var optimizer = new AdamW(run.Lora?.Parameters ?? run.Parameters.Select(p => p.Parameter), options.LearningRate, weightDecay: options.WeightDecay);
+        // Domain-routed runs train only the pool's router rows: the others keep their value and moments.
+        if (run.Pool is { } pool)
+            for (int l = 0; l < model.Layers.Count; l++)
+            {
+                using var rows = pool.RouterRows(l);
+                optimizer.Restrict(model.Layers[l].Moe.Router.Weight, rows);
+            }
+        if (run.Resume is not null) AdaptationCheckpoint.LoadOptimizer(options.CheckpointDirectory!, optimizer);
+        return optimizer;
     }
 
     // ---- 4. one training step ---------------------------------------------------------------------------------------
@@ -119,7 +139,7 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
         // Forward: DES-MoE masks each token's gradient to its domain's experts; the domain-routed variant routes it there.
         bool masked = DesMoe && run.Phase != TrainingPhase.Warmup && run.Isolation is not null;
         var output = model.Forward(batch.Batch.InputIds, batch.Batch.AttentionMask,
-            expertOutputFilter: masked ? run.Isolation!.For(batch.TokenDomains) : null,
+            gradientMask: masked ? run.Isolation!.For(batch.TokenDomains) : null,
             domainIds: run.Routing is null ? null : batch.SequenceDomains, domainRouting: run.Routing);
         var perToken = nn.functional.cross_entropy(output.Logits.view(-1, output.Logits.shape[^1]), batch.Batch.Targets.view(-1),
             ignore_index: SequenceBatch.IgnoreIndex, reduction: nn.Reduction.None);
@@ -187,7 +207,7 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
         {
             Step = stepsDone, Method = options.Method.ToString(), Domains = run.Domains.ToList(), TotalSteps = options.Steps, Seed = options.Seed,
             BatchSize = options.BatchSize, Phases = run.Phases.State, PhaseStart = run.PhaseStart, LastPhase = run.LastPhase,
-            DistillationWeight = run.AdaptiveWeight.Value, OptimizerParameters = run.Trainable.Select(p => p.Name).ToList(),
+            DistillationWeight = run.AdaptiveWeight.Value, OptimizerParameters = run.Parameters.Select(p => p.Name).ToList(),
             Matrix = run.Matrix?.ToJson(), Assignment = run.Assignment?.ToJson(), UsageWindow = run.UsageWindow?.ToJson(),
             Pool = run.Pool?.Experts.Select(l => l.Order().ToArray()).ToArray(),
             ReferenceRouters = AdaptationCheckpoint.Snapshot(Enumerable.Range(0, config.NumMoeLayers).Select(l => run.ReferenceRouters[l])),
@@ -198,12 +218,15 @@ public sealed partial class AdaptationTrainer(MoeTransformer model, ITextTokeniz
 
     private AdaptationRun Result(AdaptationState run)
     {
-        var assignment = run.Assignment;
+        var assignment = options.KeepBestValidation && run.Best.Step is not null ? run.Best.Assignment : run.Assignment;
         bool domainRouted = run.Pool is not null && assignment is not null;
         if (domainRouted) assignment = assignment! with { RoutedDomains = run.Domains.ToHashSet() };
         return new AdaptationRun(run.Matrix, assignment, run.Curve, run.Validation, options.Steps, run.Elapsed.TotalSeconds, run.TrainableCount)
         {
             DomainRouted = domainRouted,
+            BestStep = options.KeepBestValidation ? run.Best.Step : null,
+            UpdatesPerParameter = run.Lora is not null ? new Dictionary<string, long>()
+                : run.Parameters.ToDictionary(p => p.Name, p => run.Optimizer?.StepsOf(p.Parameter) ?? 0),
         };
     }
 }

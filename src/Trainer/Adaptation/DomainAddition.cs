@@ -75,7 +75,14 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         var random = new Random(options.Seed);
         var curve = new List<(int, double)>();
         var window = new ProgressWindow([domain]);
-        AdamW? optimizer = null;
+        // One optimizer for the job; the router (stabilization only) trains the domain's own rows, the others keep
+        // their value and moments, so the no-domain path and the earlier domains route exactly as before.
+        using var optimizer = new AdamW([.. expertParameters.Select(p => p.Parameter), .. routerParameters.Select(p => p.Parameter)], options.LearningRate);
+        foreach (var router in routerParameters)
+        {
+            using var rows = ownRows.RouterRows(router.Layer);
+            optimizer.Restrict(router.Parameter, rows);
+        }
         TrainingPhase? phase = null;
         long trainableCount = 0;
 
@@ -92,14 +99,11 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
                     var trainable = phase == TrainingPhase.Stabilization ? [.. expertParameters, .. routerParameters] : expertParameters;
                     foreach (var p in _parameters) p.Parameter.requires_grad = false;
                     foreach (var p in trainable) p.Parameter.requires_grad = true;
-                    optimizer?.Dispose();
-                    // No weight decay: a tensor whose gradient is always zero (the other router rows) then never moves.
-                    optimizer = new AdamW(trainable.Select(p => p.Parameter), options.LearningRate);
                     trainableCount = expertParameters.Sum(p => p.Parameter.numel())
                                      + (phase == TrainingPhase.Stabilization ? slots * config.HiddenSize * config.NumMoeLayers : 0);
                     Log?.Invoke($"step {step}: phase {phase}, {trainableCount:N0} trainable parameters");
                 }
-                optimizer!.LearningRate = learningRate.At(step);
+                optimizer.LearningRate = learningRate.At(step);
 
                 using (NewDisposeScope())
                 {
@@ -129,7 +133,6 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         }
         finally
         {
-            optimizer?.Dispose();
             foreach (var p in _parameters) p.Parameter.requires_grad = true;
             model.eval();
         }

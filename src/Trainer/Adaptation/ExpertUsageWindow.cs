@@ -24,11 +24,18 @@ public sealed class ExpertUsageWindow
 
     public bool IsEmpty => _selections.All(layer => layer.Cast<long>().All(c => c == 0));
 
+    /// <summary>Training steps counted since the window was last flushed.</summary>
+    public int Steps { get; private set; }
+
+    /// <summary>Whether the window has been folded into the matrix before (the matrix is no longer blank).</summary>
+    public bool RefreshedBefore => _refreshedBefore;
+
     /// <param name="routing">each MoE layer's routing of the batch's flattened tokens</param>
     /// <param name="tokenDomains">[tokens] each token's domain id</param>
     /// <param name="realTokens">[tokens] true for tokens that are not padding</param>
     public void Add(IReadOnlyList<RouterOutput> routing, Tensor tokenDomains, Tensor realTokens)
     {
+        Steps++;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         int domains = _selections[0].GetLength(0), experts = _selections[0].GetLength(1);
@@ -59,13 +66,20 @@ public sealed class ExpertUsageWindow
                 if (total == 0) continue;
                 matrix.Update(l, d, Enumerable.Range(0, counts.GetLength(1)).Select(e => counts[d, e] / total).ToArray(), rate);
             }
-            Array.Clear(counts);
         }
         _refreshedBefore = true;
+        Clear();
+    }
+
+    /// <summary>Drops the counts without folding them in.</summary>
+    public void Clear()
+    {
+        foreach (var counts in _selections) Array.Clear(counts);
+        Steps = 0;
     }
 
     /// <summary>The window's state for a checkpoint (an interrupted run must refresh from the same counts).</summary>
-    public string ToJson() => JsonSerializer.Serialize(new WindowState(_refreshedBefore,
+    public string ToJson() => JsonSerializer.Serialize(new WindowState(_refreshedBefore, Steps,
         _selections.Select(m => Enumerable.Range(0, m.GetLength(0)).Select(d => Enumerable.Range(0, m.GetLength(1)).Select(e => m[d, e]).ToArray()).ToArray()).ToArray()));
 
     public void Restore(string json)
@@ -73,10 +87,11 @@ public sealed class ExpertUsageWindow
         var state = JsonSerializer.Deserialize<WindowState>(json) ?? throw new InvalidDataException("empty expert usage window");
         if (state.Selections.Length != _selections.Length) throw new InvalidDataException($"usage window has {state.Selections.Length} layers, the model {_selections.Length}");
         _refreshedBefore = state.RefreshedBefore;
+        Steps = state.Steps;
         for (int l = 0; l < _selections.Length; l++)
             for (int d = 0; d < _selections[l].GetLength(0); d++)
                 for (int e = 0; e < _selections[l].GetLength(1); e++) _selections[l][d, e] = state.Selections[l][d][e];
     }
 
-    private sealed record WindowState(bool RefreshedBefore, long[][][] Selections);
+    private sealed record WindowState(bool RefreshedBefore, int Steps, long[][][] Selections);
 }

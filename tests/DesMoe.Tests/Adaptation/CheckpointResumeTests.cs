@@ -23,8 +23,8 @@ public class CheckpointResumeTests
     private static Dictionary<string, float[]> Weights(TorchSharp.torch.nn.Module model) =>
         model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().flatten().data<float>().ToArray());
 
-    // Steps 0-2 warm-up, 3-5 stabilization (same trainable set: the optimizer's moments carry over), 6-11
-    // consolidation (a new set: the saved moments belong to the old one and an uninterrupted run starts afresh too).
+    // Steps 0-2 warm-up, 3-5 stabilization, 6-11 consolidation: one optimizer serves every phase, so a checkpoint in
+    // any of them carries the moments of every tensor trained so far.
     [Theory]
     [InlineData(AdaptationMethod.DomainRouted, 5, 3)]
     [InlineData(AdaptationMethod.DomainRouted, 7, 6)]

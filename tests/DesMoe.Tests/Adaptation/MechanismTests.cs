@@ -71,7 +71,7 @@ public class MechanismTests
         using var batch = SequenceBatch.Create(new ByteTokenizer(), DatasetSplit.Generate(DomainCatalog.General, 4, 1), 64);
         var onlyDomainB = Filled.Int64(batch.InputIds.numel(), 1);
 
-        var output = model.Forward(batch.InputIds, batch.AttentionMask, expertOutputFilter: isolation.For(onlyDomainB));
+        var output = model.Forward(batch.InputIds, batch.AttentionMask, gradientMask: isolation.For(onlyDomainB));
         LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets).backward();
 
         var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);

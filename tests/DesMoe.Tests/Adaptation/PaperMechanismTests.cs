@@ -126,7 +126,7 @@ public class PaperMechanismTests
             using var batch = SequenceBatch.Create(new ByteTokenizer(), examples, 64);
             long seq = batch.InputIds.shape[1];
             var tokenDomains = cat([Filled.Int64(seq, 0), Filled.Int64(seq, rowOneDomain)]);
-            var output = model.Forward(batch.InputIds, batch.AttentionMask, expertOutputFilter: isolation.For(tokenDomains));
+            var output = model.Forward(batch.InputIds, batch.AttentionMask, gradientMask: isolation.For(tokenDomains));
             var perToken = nn.functional.cross_entropy(output.Logits.view(-1, output.Logits.shape[^1]), batch.Targets.view(-1),
                 ignore_index: SequenceBatch.IgnoreIndex, reduction: nn.Reduction.None).view(2, -1);
             (onlyRowZero ? perToken[0] : perToken).sum().backward();
@@ -175,7 +175,7 @@ public class PaperMechanismTests
         {
             foreach (var p in model.parameters()) p.grad = null;
             var tokens = Filled.Int64(batch.InputIds.numel(), domain);
-            var output = model.Forward(batch.InputIds, batch.AttentionMask, expertOutputFilter: isolation.For(tokens));
+            var output = model.Forward(batch.InputIds, batch.AttentionMask, gradientMask: isolation.For(tokens));
             LanguageModelLoss.CrossEntropy(output.Logits, batch.Targets).backward();
             var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
             Assert.True(grads["layers.0.mlp.experts.1.up_proj.weight"]!.abs().sum().item<float>() > 0, $"domain {domain} does not train the shared expert");

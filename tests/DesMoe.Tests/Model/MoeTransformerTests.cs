@@ -151,12 +151,12 @@ public class MoeTransformerTests
         using var scope = NewDisposeScope();
         int calls = 0;
         long tokensSeen = 0;
-        model.Forward(randint(0, 256, [2, 8], dtype: int64), expertOutputFilter: (_, _, tokens, output) =>
+        model.Forward(randint(0, 256, [2, 8], dtype: int64), gradientMask: new((_, _, tokens) =>
         {
             calls++;
             tokensSeen += tokens.shape[0];
-            return output;
-        });
+            return null;
+        }, CutsHiddenState: false));
         Assert.Equal(2 * 16 * 2, tokensSeen); // layers * tokens * k
         Assert.InRange(calls, 1, 2 * 12);
     }
