@@ -23,6 +23,11 @@ public sealed record PretrainReport(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long TokensSeen { get; init; }
 
+    /// <summary>The peak learning rate of pre-training: adaptation rates are stated relative to it (the paper's grid is 0.024x-0.71x its base's).</summary>
+    [JsonPropertyName("learning_rate")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double LearningRate { get; init; }
+
     /// <summary>Each source's held-out score, for a mixture of more than one source.</summary>
     [JsonPropertyName("sources")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -89,6 +89,7 @@ public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer
             tokensSeen / wall, general?.Value ?? double.NaN, general?.Examples ?? 0, torch.get_num_threads())
         {
             TokensSeen = tokensSeen,
+            LearningRate = options.LearningRate,
             Sources = mixture.Sources.Count > 1 ? results : null,
         };
 

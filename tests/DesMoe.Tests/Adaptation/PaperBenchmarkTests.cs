@@ -6,6 +6,7 @@ using DesMoe.Formats.Tokenization;
 using DesMoe.Tests.Support;
 using DesMoe.Trainer.Comparison.Paper;
 using DesMoe.Trainer.Comparison.Reporting;
+using System.Text.Json;
 using Xunit;
 
 namespace DesMoe.Tests.Adaptation;
@@ -14,65 +15,92 @@ namespace DesMoe.Tests.Adaptation;
 public class PaperBenchmarkTests
 {
     [Fact]
-    public void Every_row_of_the_papers_tables_is_measured_and_reported()
+    public void Every_method_runs_on_the_grid_the_tuned_rates_run_the_rest_and_a_second_sitting_reuses_every_result()
     {
         using var dir = new TempDirectory();
         var folder = dir.File("base");
         using (var model = TinyModels.Create(seed: 2, TinyModels.Config(experts: 8, topK: 2))) ModelFolder.Save(folder, model, new ByteTokenizer());
         var domains = new[] { "math", "law" }.Select(d =>
         {
-            var split = DatasetSplit.Create(DomainCatalog.Get(d), 40, 4, 1);
-            return new BenchmarkDomain(d, split.Train, split.Eval, d == "law" ? TaskMetric.RougeL : TaskMetric.ExactMatch);
+            var split = DatasetSplit.Create(DomainCatalog.Get(d), 40, 8, 1);
+            return new BenchmarkDomain(d, split.Train, split.Eval.Take(4).ToList(), split.Eval.Skip(4).ToList(), d == "law" ? TaskMetric.RougeL : TaskMetric.ExactMatch);
         }).ToList();
         var probes = new[]
         {
             new GeneralProbe("skills", GeneralSet.HeldOut(4), ProbeKind.ExactMatch),
             new GeneralProbe("next-token:text", [new Example("", "the cat sat on the mat"), new Example("", "a dog ran")], ProbeKind.NextToken),
         };
-        var options = new PaperOptions { StepsPerDomain = 2, BatchSize = 4, EvalExamples = 4, ProbeExamples = 4, DomainCounts = [1, 2], Seeds = [1, 2],
-            LearningRateGrid = [1e-3, 3e-3] };
+        var options = new PaperOptions { StepsPerDomain = 2, BatchSize = 4, HeldOutExamples = 4, ProbeExamples = 4, DomainCounts = [1, 2], Seeds = [1, 2],
+            RelativeRates = [0.1, 0.3], ValidationPoints = 2 };
+        var output = dir.File("out");
+        var progress = new List<ComparisonProgress>();
+        var benchmark = new PaperBenchmark(folder, domains, probes, GeneralSet.PretrainSample(16), options, basePeakRate: 1e-2, output);
+        benchmark.Progress += progress.Add;
 
-        var rows = new PaperBenchmark(folder, domains, probes, GeneralSet.PretrainSample(16), options).Run();
+        var rows = benchmark.Run();
 
-        var full = rows.Where(r => r.Domains.Count == 2 && r.Seed <= 1 && r.Setting != PaperSetting.LearningRateTrial).Select(r => (r.Method, r.Setting)).ToList();
-        Assert.Equal([
-            ("Untuned", PaperSetting.Untuned),
-            ("FFT", PaperSetting.PerDomain), ("ESFT-Token", PaperSetting.PerDomain), ("ESFT-Gate", PaperSetting.PerDomain),
+        // Every on-grid method at both rates over both domains (first seed); exactly one of them is its tuned row,
+        // the one of lower validation loss.
+        var grid = rows.Where(r => r.Domains.Count == 2 && r.Seed == 1 && r.Setting != PaperSetting.Untuned && !ComparedMethods.Ablations.Contains(r.Method)).ToList();
+        var methods = new[] { ("FFT", PaperSetting.PerDomain), ("ESFT-Token", PaperSetting.PerDomain), ("ESFT-Gate", PaperSetting.PerDomain),
             ("FFT", PaperSetting.Mixed), ("ESFT-Gate", PaperSetting.Mixed), ("DES-MoE", PaperSetting.Mixed),
-            ("DES-MoE w/o adaptive router", PaperSetting.Mixed), ("DES-MoE w/o expert-domain masks", PaperSetting.Mixed), ("DES-MoE w/o schedule", PaperSetting.Mixed),
-            ("ESFT-Gate + adaptive router", PaperSetting.Mixed),
-            (PaperBenchmark.DomainRoutedLabelled, PaperSetting.Mixed), (PaperBenchmark.DomainRoutedUnlabelled, PaperSetting.Mixed),
-        ], full);
-        // The second seed repeats the rows the targets compare only.
-        Assert.Equal(["DES-MoE", "FFT"], rows.Where(r => r.Seed == 2).Select(r => r.Method).Order());
-        // The grid trains each headline method at both rates on Figure 2's smallest count; the lowest held-out loss
-        // is that method's rate everywhere, and its trial is Figure 2's point.
-        var trials = rows.Where(r => r.Setting == PaperSetting.LearningRateTrial).ToList();
-        Assert.Equal(PaperBenchmark.Headline.SelectMany(m => new[] { (m, 1e-3), (m, 3e-3) }).Order(), trials.Select(r => (r.Method, r.LearningRate)).Order());
-        Assert.All(trials, t => Assert.Single(t.Domains));
-        foreach (var method in PaperBenchmark.Headline)
+            (ComparedMethods.DomainRoutedLabelled, PaperSetting.Mixed), (ComparedMethods.DomainRoutedUnlabelled, PaperSetting.Mixed) };
+        Assert.Equal(methods.SelectMany(m => new[] { (m, 0.1), (m, 0.3) }).Order(), grid.Select(r => ((r.Method, r.Setting), r.RelativeRate)).Order());
+        Assert.All(grid, r => Assert.Equal(r.RelativeRate * 1e-2, r.LearningRate, 12));
+        foreach (var group in grid.GroupBy(r => (r.Method, r.Setting)))
         {
-            var chosen = trials.Where(t => t.Method == method).MinBy(t => t.BestValidationLoss)!.LearningRate;
-            Assert.Equal(chosen, rows.Single(r => r.Setting == PaperSetting.Mixed && r.Method == method && r.Domains.Count == 1).LearningRate);
-            Assert.All(rows.Where(r => r.Method == method && r.Setting != PaperSetting.LearningRateTrial), r => Assert.Equal(chosen, r.LearningRate));
+            Assert.Single(group, r => r.Tuned);
+            Assert.Equal(group.MinBy(r => r.BestValidationLoss)!.RelativeRate, group.Single(r => r.Tuned).RelativeRate);
         }
-        Assert.Equal(rows.Single(r => r.Method == "DES-MoE" && r.Domains.Count == 2 && r.Seed == 1).LearningRate,
-            rows.Single(r => r.Method == PaperBenchmark.Ablations[0]).LearningRate);
-        Assert.All(rows, r =>
+        double Tuned(string method) => grid.Single(r => r.Method == method && r.Setting == PaperSetting.Mixed && r.Tuned).RelativeRate;
+        // The tuned stage: ablations at DES-MoE's (ESFT-Gate's) rate, the second seed of the compared rows, Figure 2's smaller count.
+        Assert.Equal(ComparedMethods.Ablations.Order(), rows.Where(r => ComparedMethods.Ablations.Contains(r.Method)).Select(r => r.Method).Order());
+        Assert.Equal(Tuned("DES-MoE"), rows.Single(r => r.Method == ComparedMethods.Ablations[0]).RelativeRate);
+        Assert.Equal(Tuned("ESFT-Gate"), rows.Single(r => r.Method == "ESFT-Gate + adaptive router").RelativeRate);
+        Assert.Equal([("DES-MoE", PaperSetting.Mixed), ("FFT", PaperSetting.PerDomain)], rows.Where(r => r.Seed == 2).Select(r => (r.Method, r.Setting)).Order());
+        Assert.Equal(ComparedMethods.Headline.Order(), rows.Where(r => r.Domains.Count == 1).Select(r => r.Method).Order());
+        Assert.All(rows.Where(r => r.Setting != PaperSetting.Untuned), r =>
         {
             Assert.All(r.DomainScores.Values, s => Assert.InRange(s, 0, 1));
             Assert.Equal(["next-token:text", "skills"], r.General.Scores.Keys.Order());
+            Assert.All(r.BestSteps.Values, s => Assert.InRange(s!.Value, 1, r.Steps));
         });
-        Assert.All(rows.Where(r => r.Setting == PaperSetting.Mixed), r => Assert.NotNull(r.SecondsToBest));
+        Assert.Equal(1.0, progress[^1].Fraction, 6);
+        Assert.Equal(progress[^1].JobsTotal, progress[^1].JobsDone);
 
-        var md = PaperReport.ToMarkdown(rows, options, "desmoe compare --data x", "test", TimeSpan.FromMinutes(1));
-        foreach (var heading in new[] { "## Learning-rate grid", "## Table 1", "## Table 2", "## Table 3", "## Headline rows over seeds 1, 2", "## Figure 2", "## Figure 3", "Forgetting reduction" })
+        var md = PaperReport.ToMarkdown(rows, options, 1e-2, "desmoe compare --data x", "test", TimeSpan.FromMinutes(1));
+        foreach (var heading in new[] { "## The learning-forgetting frontier", "## Table 1", "## Table 2", "## Every method at matched rates", "## Table 3",
+                     "## The compared rows over seeds 1, 2", "## Figure 2", "## Figure 3", "## Against the targets" })
             Assert.Contains(heading, md);
-        Assert.Contains("| DES-MoE | mixed, one model |", md);
         Assert.Contains("51.6", md); // the paper's DES-MoE downstream average beside ours
-        Assert.Contains("| ESFT-Gate + adaptive router |", md);
-        // all four of the paper's targets get a verdict
-        Assert.Equal(4, md.Split('\n').Count(l => l.StartsWith("- ") && (l.EndsWith(": met.") || l.EndsWith(": missed."))));
+        Assert.Equal(4, md.Split('\n').Count(l => l.StartsWith("- ") && (l.EndsWith(": met.") || l.Contains(": missed"))));
+
+        using (var json = JsonDocument.Parse(ResultsJson.Write(rows, options, 1e-2, "c", "m", TimeSpan.Zero)))
+        {
+            var root = json.RootElement;
+            Assert.Equal(2, root.GetProperty("untuned").GetProperty("downstream").EnumerateObject().Count());
+            var first = root.GetProperty("rows").EnumerateArray().First(r => r.GetProperty("setting").GetString() == "mixed");
+            foreach (var field in new[] { "method", "setting", "domains", "learning_rate", "relative_rate", "tuned", "labelled", "seed", "steps", "best_step",
+                         "wall_seconds", "downstream", "downstream_average", "general", "general_average" })
+                Assert.True(first.TryGetProperty(field, out _), field);
+            Assert.Equal(rows.Count - 1, root.GetProperty("rows").GetArrayLength());
+        }
+
+        // A second sitting on the same folder runs nothing: every job comes from runs/.
+        var again = new PaperBenchmark(folder, domains, probes, GeneralSet.PretrainSample(16), options, basePeakRate: 1e-2, output);
+        var second = new List<ComparisonProgress>();
+        again.Progress += second.Add;
+        var resumed = again.Run();
+        Assert.Equal(second[^1].JobsTotal, second[^1].JobsCached);
+        Assert.Equal(rows.Select(r => (r.Method, r.Setting, r.RelativeRate, r.Seed, r.DomainAverage, r.General.Average)),
+            resumed.Select(r => (r.Method, r.Setting, r.RelativeRate, r.Seed, r.DomainAverage, r.General.Average)));
+        // A changed input (another step budget) is a different job.
+        var longer = new PaperBenchmark(folder, domains, probes, GeneralSet.PretrainSample(16), options with { StepsPerDomain = 3, Seeds = [1], Ablations = false, DomainCounts = [2], RelativeRates = [0.1] },
+            basePeakRate: 1e-2, output);
+        var third = new List<ComparisonProgress>();
+        longer.Progress += third.Add;
+        longer.Run();
+        Assert.Equal(1, third[^1].JobsCached); // only the untuned scores carry over
     }
 
     [Fact]
@@ -82,7 +110,8 @@ public class PaperBenchmarkTests
         foreach (var name in new[] { "math", "law", "translation", "summarisation", "medicine" })
         {
             Jsonl.Write(dir.File($"{name}.train.jsonl"), [new Example($"{name} q1", "a1"), new Example(new string('x', 500), "too long")]);
-            Jsonl.Write(dir.File($"{name}.eval.jsonl"), [new Example($"{name} q2", "a2")]);
+            Jsonl.Write(dir.File($"{name}.validation.jsonl"), [new Example($"{name} q2", "a2")]);
+            Jsonl.Write(dir.File($"{name}.test.jsonl"), [new Example($"{name} q3", "a3")]);
         }
 
         var domains = BenchmarkDomain.FromPrepared(dir.Path, 10, 10, 1, e => e.Prompt.Length < 100);
@@ -93,7 +122,9 @@ public class PaperBenchmarkTests
         Assert.Single(domains.Single(d => d.Name == "law").Train); // the over-long example is left out
         Assert.Equal(10, domains.Single(d => d.Name == "code").Train.Count);
 
-        File.Delete(dir.File("law.eval.jsonl"));
+        Assert.Equal("law q3", domains.Single(d => d.Name == "law").Test.Single().Prompt);
+        Assert.Equal((10, 10), (domains.Single(d => d.Name == "code").Validation.Count, domains.Single(d => d.Name == "code").Test.Count));
+        File.Delete(dir.File("law.validation.jsonl"));
         Assert.Contains("run `desmoe data prepare", Assert.Throws<FileNotFoundException>(() => BenchmarkDomain.FromPrepared(dir.Path, 10, 10, 1, _ => true)).Message);
     }
 }

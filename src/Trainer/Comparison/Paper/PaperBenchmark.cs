@@ -1,213 +1,256 @@
-using DesMoe.Torch.Checkpoints;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
 using DesMoe.Formats.Data;
-using DesMoe.Torch.Evaluation;
-using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Experts;
+using DesMoe.Formats.Files;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Evaluation;
 using DesMoe.Trainer.Adaptation;
+using DesMoe.Trainer.Evaluation;
 
 namespace DesMoe.Trainer.Comparison.Paper;
 
 /// <summary>
-/// The DES-MoE paper's comparison on one base model: every row of its Tables 1-3 and the points of Figures 2-3,
-/// from the same base folder, data and step budget, each method at the learning rate its grid chose. Domain scores of
-/// one-model-per-domain rows are each model on its own domain; every other model is scored as served without a label
-/// (the router decides), except the domain-routed variant's labelled row. General scores are always unlabelled.
+/// The DES-MoE paper's comparison on one base model, as a reviewer would accept it: every method trained at every
+/// rate of one grid (relative to the base's pre-training peak), each run ending on its best validation point, the
+/// tuned rate per method chosen on validation, scores on the test split. The tuned rates then run the remaining
+/// seeds, the ablations and Figure 2's domain counts. Every job's result is cached in the output folder, so a run
+/// stopped anywhere continues where it stopped.
 /// </summary>
+/// <param name="basePeakRate">the base model's pre-training peak learning rate (the grid's unit)</param>
+/// <param name="outputFolder">where <c>runs/</c> keeps each job's result</param>
 public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<BenchmarkDomain> domains, IReadOnlyList<GeneralProbe> probes,
-    IReadOnlyList<Example> generalReference, PaperOptions options)
+    IReadOnlyList<Example> generalReference, PaperOptions options, double basePeakRate, string outputFolder)
 {
-    /// <param name="RateOf">the headline method whose tuned learning rate this one uses</param>
-    private sealed record Method(string Name, PaperSetting Setting, AdaptationOptions Options, string RateOf);
-
-    private static readonly AdaptationOptions Fft = AdaptationOptions.For(AdaptationMethod.FullFineTuning);
-    private static readonly AdaptationOptions DesMoe = AdaptationOptions.For(AdaptationMethod.DesMoe);
-    private AdaptationOptions EsftToken => AdaptationOptions.For(AdaptationMethod.Esft) with { EsftScore = EsftScore.TokenSelectionRatio, EsftTopP = options.EsftTokenTopP };
-    private AdaptationOptions EsftGate => AdaptationOptions.For(AdaptationMethod.Esft) with { EsftScore = EsftScore.GateScore, EsftTopP = options.EsftGateTopP };
-
-    public const string DomainRoutedLabelled = "Domain-routed, labelled";
-    public const string DomainRoutedUnlabelled = "Domain-routed, no label";
-
     public event Action<string>? Log;
+    public event Action<ComparisonProgress>? Progress;
 
-    /// <summary>Figure 2's methods, and the ones whose learning rate the grid tunes.</summary>
-    public static readonly string[] Headline = ["FFT", "ESFT-Gate", "DES-MoE"];
+    /// <summary>Scoring costs about as much as this many training steps per domain scored (and once more for the probes); only the ETA uses it.</summary>
+    private const int ScoringCostInSteps = 12;
 
-    /// <summary>Table 3's rows (beside DES-MoE and ESFT-Gate mixed, which they change).</summary>
-    public static readonly string[] Ablations = ["DES-MoE w/o adaptive router", "DES-MoE w/o expert-domain masks", "DES-MoE w/o schedule", "ESFT-Gate + adaptive router"];
+    private readonly ResultCache _cache = new(outputFolder);
+    private readonly Stopwatch _clock = new();
+    private string _modelHash = "", _dataHash = "";
+    private int _jobsDone, _jobsTotal, _jobsCached;
+    private double _costDone, _costTotal, _costRunHere;
 
-    /// <summary>The rows the paper's targets compare, run at every seed (the rest at the first).</summary>
-    public static readonly (string Method, PaperSetting Setting)[] Seeded = [("FFT", PaperSetting.PerDomain), ("DES-MoE", PaperSetting.Mixed)];
+    private IReadOnlyList<string> AllDomains => domains.Select(d => d.Name).ToList();
+    private int ValidateEvery(int steps) => Math.Max(1, steps / options.ValidationPoints);
 
     public IReadOnlyList<PaperRow> Run(CancellationToken cancellation = default)
     {
         if (domains.Count == 0) throw new ArgumentException("no domains to compare on");
-        foreach (var n in options.DomainCounts)
-            if (n < 1 || n > domains.Count) throw new ArgumentException($"domain count {n} is outside 1..{domains.Count}");
-        if (options.LearningRateGrid.Count == 0 || options.LearningRateGrid.Any(r => r <= 0 || double.IsNaN(r)))
-            throw new ArgumentException($"the learning-rate grid must hold positive rates (got [{string.Join(", ", options.LearningRateGrid)}])");
-        var rows = new List<PaperRow>();
-        void Add(PaperRow row)
-        {
-            rows.Add(row);
-            Log?.Invoke($"{row.Method} ({row.Setting}, {row.Domains.Count} domains, seed {row.Seed}, lr {row.LearningRate:G2}): domain average {row.DomainAverage:P1}, " +
-                        $"general average {row.General.Average:P1}, {row.WallSeconds:F0} s" + (row.SecondsToBest is { } s ? $", best validation at {s:F0} s" : ""));
-        }
-        bool Done(string method, int count, int seed) =>
-            rows.Any(r => r.Setting == PaperSetting.Mixed && r.Method == method && r.Domains.Count == count && r.Seed == seed);
+        if (options.Problem(domains.Count) is { } problem) throw new ArgumentException(problem);
+        if (!(basePeakRate > 0)) throw new ArgumentOutOfRangeException(nameof(basePeakRate), basePeakRate, "the base model's pre-training peak rate must be positive");
+        _clock.Restart();
+        _modelHash = ModelFiles.WeightsSha256(baseModelFolder) + Hash(File.ReadAllText(Path.Combine(baseModelFolder, "config.json")));
+        _dataHash = DataHash();
 
-        Add(Untuned());
-        var perDomain = new[] { new Method("FFT", PaperSetting.PerDomain, Fft, "FFT"), new Method("ESFT-Token", PaperSetting.PerDomain, EsftToken, "ESFT-Gate"),
-            new Method("ESFT-Gate", PaperSetting.PerDomain, EsftGate, "ESFT-Gate") };
-        var mixed = new List<Method> { new("FFT", PaperSetting.Mixed, Fft, "FFT"), new("ESFT-Gate", PaperSetting.Mixed, EsftGate, "ESFT-Gate"),
-            new("DES-MoE", PaperSetting.Mixed, DesMoe, "DES-MoE") };
-        var headline = mixed.ToList();
-        if (options.Ablations)
-            mixed.AddRange([
-                new(Ablations[0], PaperSetting.Mixed, DesMoe with { AdaptiveRouter = false }, "DES-MoE"),
-                new(Ablations[1], PaperSetting.Mixed, DesMoe with { GradientIsolation = false }, "DES-MoE"),
-                new(Ablations[2], PaperSetting.Mixed, DesMoe with { ProgressiveSchedule = false }, "DES-MoE"),
-                new(Ablations[3], PaperSetting.Mixed, EsftGate with { EsftAdaptiveRouter = true }, "ESFT-Gate"),
-            ]);
+        var methods = ComparedMethods.For(options);
+        var grid = GridJobs(methods);
+        var tunedTemplates = TunedJobs(methods, _ => 0).ToList(); // the tuned stage's shape; rates come from the grid
+        _jobsTotal = 1 + grid.Count + tunedTemplates.Count;
+        _costTotal = Cost(domains.Count) + grid.Sum(Cost) + tunedTemplates.Sum(Cost);
 
-        int firstSeed = options.Seeds[0];
-        var rates = TuneLearningRates(headline, firstSeed, Add, cancellation);
-        foreach (var seed in options.Seeds)
-        {
-            bool first = seed == firstSeed;
-            foreach (var method in perDomain.Where(m => first || Seeded.Contains((m.Name, m.Setting))))
-            {
-                cancellation.ThrowIfCancellationRequested();
-                Add(RunPerDomain(method, rates[method.RateOf], seed, cancellation));
-            }
-            foreach (var method in mixed.Where(m => (first || Seeded.Contains((m.Name, m.Setting))) && !Done(m.Name, domains.Count, seed)))
-            {
-                cancellation.ThrowIfCancellationRequested();
-                Add(RunMixed(method, domains, rates[method.RateOf], seed, cancellation));
-            }
-            if (first)
-                foreach (var row in RunDomainRouted(domains, rates["DES-MoE"], seed, cancellation)) Add(row);
-        }
+        var untuned = Untuned();
+        var results = new Dictionary<ComparisonJob, JobResult>();
+        foreach (var job in grid) results[job] = Execute(job, cancellation);
 
-        // Figure 2: general average against the number of domains (the full count is the tables' first-seed row).
-        foreach (var n in options.DomainCounts)
-            foreach (var method in headline.Where(m => !Done(m.Name, n, firstSeed)))
-            {
-                cancellation.ThrowIfCancellationRequested();
-                Add(RunMixed(method, domains.Take(n).ToList(), rates[method.RateOf], firstSeed, cancellation));
-            }
-        return rows;
+        var rates = TunedRates(methods, grid, results);
+        foreach (var (key, rate) in rates) Log?.Invoke($"{key.Name} ({key.Setting}): tuned rate {rate:G3}x (lowest validation loss of the grid)");
+        foreach (var job in TunedJobs(methods, m => rates[m.RateOf])) results[job] = Execute(job, cancellation);
+        return Rows(untuned, methods, rates, results);
     }
 
-    /// <summary>
-    /// Each headline method, mixed on Figure 2's smallest domain count, at every rate of the grid: the rate with the lowest
-    /// held-out domain loss (at its best validation point) is the method's. That run is also Figure 2's point.
-    /// </summary>
-    private Dictionary<string, double> TuneLearningRates(IReadOnlyList<Method> headline, int seed, Action<PaperRow> add, CancellationToken cancellation)
+    // ---- the plan ---------------------------------------------------------------------------------------------------
+
+    /// <summary>Every on-grid method at every rate, first seed, all domains (per-domain methods: one job per domain).</summary>
+    private List<ComparisonJob> GridJobs(IReadOnlyList<ComparedMethod> methods) =>
+        methods.Where(m => m.OnGrid)
+            .SelectMany(m => options.RelativeRates.SelectMany(rate => Jobs(m, AllDomains, rate, options.Seeds[0])))
+            .ToList();
+
+    /// <summary>What runs at the tuned rates: the other seeds of the compared rows, the ablations, Figure 2's smaller counts.</summary>
+    private IEnumerable<ComparisonJob> TunedJobs(IReadOnlyList<ComparedMethod> methods, Func<ComparedMethod, double> tunedRate)
     {
-        var grid = options.LearningRateGrid;
-        if (grid.Count == 1) return headline.ToDictionary(m => m.Name, _ => grid[0]);
-        var set = domains.Take(options.DomainCounts.Min()).ToList();
-        var rates = new Dictionary<string, double>();
-        foreach (var method in headline)
-        {
-            PaperRow? best = null;
-            foreach (var rate in grid)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                var trial = RunMixed(method, set, rate, seed, cancellation) with { Setting = PaperSetting.LearningRateTrial };
-                add(trial);
-                if (best is null || trial.BestValidationLoss < best.BestValidationLoss) best = trial;
-            }
-            rates[method.Name] = best!.LearningRate;
-            Log?.Invoke($"{method.Name}: learning rate {best.LearningRate:G2} (held-out loss {best.BestValidationLoss:F3} on {set.Count} domains)");
-            add(best with { Setting = PaperSetting.Mixed });
-        }
+        foreach (var seed in options.Seeds.Skip(1))
+            foreach (var m in methods.Where(m => ComparedMethods.Seeded.Contains(m.Key)))
+                foreach (var job in Jobs(m, AllDomains, tunedRate(m), seed)) yield return job;
+        foreach (var m in methods.Where(m => !m.OnGrid))
+            foreach (var job in Jobs(m, AllDomains, tunedRate(m), options.Seeds[0])) yield return job;
+        foreach (var count in options.DomainCounts.Where(n => n < domains.Count).Distinct().Order())
+            foreach (var m in methods.Where(m => m.Setting == PaperSetting.Mixed && ComparedMethods.Headline.Contains(m.Name)))
+                foreach (var job in Jobs(m, AllDomains.Take(count).ToList(), tunedRate(m), options.Seeds[0])) yield return job;
+    }
+
+    private IEnumerable<ComparisonJob> Jobs(ComparedMethod method, IReadOnlyList<string> set, double relativeRate, int seed) =>
+        method.Setting == PaperSetting.PerDomain
+            ? set.Select(d => new ComparisonJob(method, [d], relativeRate, relativeRate * basePeakRate, seed, options.StepsPerDomain))
+            : [new ComparisonJob(method, set, relativeRate, relativeRate * basePeakRate, seed, options.StepsPerDomain * set.Count)];
+
+    private static double Cost(ComparisonJob job) => job.Steps + ScoringCostInSteps * (job.Domains.Count + 1);
+    private static double Cost(int domainsScored) => ScoringCostInSteps * (domainsScored + 1);
+
+    /// <summary>Per on-grid method, the relative rate whose runs reached the lowest validation loss (per-domain: the mean over the models).</summary>
+    private Dictionary<(string Name, PaperSetting Setting), double> TunedRates(IReadOnlyList<ComparedMethod> methods, List<ComparisonJob> grid,
+        Dictionary<ComparisonJob, JobResult> results)
+    {
+        var rates = new Dictionary<(string, PaperSetting), double>();
+        foreach (var method in methods.Where(m => m.OnGrid))
+            rates[method.Key] = options.RelativeRates.MinBy(rate =>
+                grid.Where(j => j.Method == method && j.RelativeRate == rate).Average(j => results[j].BestValidationLoss ?? double.PositiveInfinity));
         return rates;
     }
 
-    private AdaptationOptions For(AdaptationOptions method, int steps, double learningRate, int seed) => method with
-    {
-        Steps = steps,
-        BatchSize = options.BatchSize,
-        LearningRate = learningRate,
-        Seed = seed,
-        LogEvery = int.MaxValue,
-    };
+    // ---- running and scoring a job ----------------------------------------------------------------------------------
 
-    private PaperRow Untuned()
+    private JobResult Untuned()
     {
-        using var model = ModelFolder.Load(baseModelFolder);
-        var scores = domains.ToDictionary(d => d.Name, d => Score(model, d, assignment: null, labelled: false));
-        return new PaperRow("Untuned", PaperSetting.Untuned, 0, domains.Select(d => d.Name).ToList(), scores,
-            GeneralProbes.Evaluate(model.Model, model.Tokenizer, probes), 0, null);
-    }
-
-    private PaperRow RunPerDomain(Method method, double learningRate, int seed, CancellationToken cancellation)
-    {
-        var scores = new Dictionary<string, double>();
-        var general = new List<GeneralScores>();
-        double seconds = 0;
-        foreach (var domain in domains)
+        var key = Hash($"untuned\n{_modelHash}\n{_dataHash}");
+        var result = _cache.TryGet(key);
+        bool cached = result is not null;
+        if (result is null)
         {
+            var clock = Stopwatch.StartNew();
             using var model = ModelFolder.Load(baseModelFolder);
-            var run = new AdaptationTrainer(model.Model, model.Tokenizer, For(method.Options, options.StepsPerDomain, learningRate, seed))
-                .Run([domain.Name], [domain.Train], cancellation: cancellation);
-            seconds += run.WallSeconds;
-            scores[domain.Name] = Score(model, domain, assignment: null, labelled: false);
-            general.Add(GeneralProbes.Evaluate(model.Model, model.Tokenizer, probes));
+            result = new JobResult(domains.ToDictionary(d => d.Name, d => Score(model, d, assignment: null, labelled: false)), null,
+                GeneralProbes.Evaluate(model.Model, model.Tokenizer, probes).Scores, clock.Elapsed.TotalSeconds, 0, null, null, null) { Job = "untuned" };
+            _cache.Put(key, result);
         }
-        // One model per domain: each probe's score is the mean over the domain models.
-        var mean = new GeneralScores(general[0].Scores.Keys.ToDictionary(p => p, p => general.Average(g => g.Scores[p])));
-        return new PaperRow(method.Name, PaperSetting.PerDomain, seed, domains.Select(d => d.Name).ToList(), scores, mean, seconds, null)
-            { LearningRate = learningRate };
+        Finished(Cost(domains.Count), cached, "untuned");
+        return result;
     }
 
-    private PaperRow RunMixed(Method method, IReadOnlyList<BenchmarkDomain> set, double learningRate, int seed, CancellationToken cancellation)
+    private JobResult Execute(ComparisonJob job, CancellationToken cancellation)
     {
-        using var model = ModelFolder.Load(baseModelFolder);
-        var run = Train(model, method.Options, set, learningRate, seed, cancellation);
-        var scores = set.ToDictionary(d => d.Name, d => Score(model, d, assignment: null, labelled: false));
-        return new PaperRow(method.Name, PaperSetting.Mixed, seed, set.Select(d => d.Name).ToList(), scores,
-            GeneralProbes.Evaluate(model.Model, model.Tokenizer, probes), run.WallSeconds, SecondsToBest(run), BestLoss(run)) { LearningRate = learningRate };
+        cancellation.ThrowIfCancellationRequested();
+        var key = job.Key(_modelHash, _dataHash, options.BatchSize, ValidateEvery(job.Steps));
+        if (_cache.TryGet(key) is { } cached)
+        {
+            Finished(Cost(job), cached: true, job.Describe());
+            return cached;
+        }
+        Report(job.Describe());
+        var result = Train(job, cancellation) with { Job = job.Describe() };
+        _cache.Put(key, result);
+        Log?.Invoke($"{job.Describe()}: test {Percent(result.Test.Values.Average())}, general {Percent(result.General.Values.Average())}, " +
+                    $"best step {result.BestStep}/{result.Steps}, {result.WallSeconds:F0} s");
+        Finished(Cost(job), cached: false, job.Describe());
+        return result;
     }
 
-    /// <summary>Our variant, trained once under domain routing, scored with the label and without it.</summary>
-    private IEnumerable<PaperRow> RunDomainRouted(IReadOnlyList<BenchmarkDomain> set, double learningRate, int seed, CancellationToken cancellation)
+    private JobResult Train(ComparisonJob job, CancellationToken cancellation)
     {
-        using var model = ModelFolder.Load(baseModelFolder);
-        var routed = AdaptationOptions.For(AdaptationMethod.DomainRouted);
+        var set = job.Domains.Select(name => domains.Single(d => d.Name == name)).ToList();
+        var method = job.Method.Options;
         // The default pool (8 experts a layer) must leave the no-domain path at least top-k experts on small models.
-        routed = routed with { AdaptableExperts = Math.Min(routed.AdaptableExperts, model.Config.NumRoutedExperts / 2) };
-        var run = Train(model, routed, set, learningRate, seed, cancellation);
-        var general = GeneralProbes.Evaluate(model.Model, model.Tokenizer, probes, run.Assignment);
-        var names = set.Select(d => d.Name).ToList();
-        var labelled = set.ToDictionary(d => d.Name, d => Score(model, d, run.Assignment, labelled: true));
-        var unlabelled = set.ToDictionary(d => d.Name, d => Score(model, d, run.Assignment, labelled: false));
-        return [
-            new PaperRow(DomainRoutedLabelled, PaperSetting.Mixed, seed, names, labelled, general, run.WallSeconds, SecondsToBest(run), BestLoss(run)) { LearningRate = learningRate },
-            new PaperRow(DomainRoutedUnlabelled, PaperSetting.Mixed, seed, names, unlabelled, general, run.WallSeconds, SecondsToBest(run), BestLoss(run)) { LearningRate = learningRate },
-        ];
+        using var model = ModelFolder.Load(baseModelFolder);
+        if (job.Method.DomainRouted)
+            method = method with { AdaptableExperts = Math.Min(method.AdaptableExperts, model.Config.NumRoutedExperts / 2) };
+        var trainer = new AdaptationTrainer(model.Model, model.Tokenizer, method with
+        {
+            Steps = job.Steps, BatchSize = options.BatchSize, LearningRate = job.LearningRate, Seed = job.Seed, LogEvery = int.MaxValue,
+            ValidateEvery = ValidateEvery(job.Steps), KeepBestValidation = true,
+        });
+        var run = trainer.Run(set.Select(d => d.Name).ToList(), set.Select(d => d.Train).ToList(), cancellation: cancellation,
+            validationSets: set.Select(d => d.Validation).ToList(), generalReference: generalReference);
+
+        var assignment = run.DomainRouted ? run.Assignment : null;
+        var test = set.ToDictionary(d => d.Name, d => Score(model, d, assignment, labelled: false));
+        var labelled = run.DomainRouted ? set.ToDictionary(d => d.Name, d => Score(model, d, assignment, labelled: true)) : null;
+        var general = GeneralProbes.Evaluate(model.Model, model.Tokenizer, probes, assignment).Scores;
+        var best = run.ValidationCurve.Count == 0 ? ((int Step, double Loss, double Seconds)?)null : run.ValidationCurve.MinBy(v => v.Loss);
+        return new JobResult(test, labelled, general, run.WallSeconds, run.Steps, run.BestStep, best?.Loss, best?.Seconds);
     }
 
-    private AdaptationRun Train(LoadedModel model, AdaptationOptions method, IReadOnlyList<BenchmarkDomain> set, double learningRate, int seed,
-        CancellationToken cancellation) =>
-        new AdaptationTrainer(model.Model, model.Tokenizer, For(method, options.StepsPerDomain * set.Count, learningRate, seed))
-            .Run(set.Select(d => d.Name).ToList(), set.Select(d => d.Train).ToList(), cancellation: cancellation,
-                validationSets: set.Select(d => d.Eval).ToList(), generalReference: generalReference);
-
-    /// <summary>A domain's held-out score: through its routing row when labelled (domain-routed models), else the no-domain path.</summary>
+    /// <summary>A domain's test score: through its routing row when labelled (domain-routed models), else the no-domain path.</summary>
     private static double Score(LoadedModel model, BenchmarkDomain domain, ExpertAssignment? assignment, bool labelled)
     {
-        var set = new EvaluationSet(domain.Name, domain.Eval, domain.Metric);
+        var set = new EvaluationSet(domain.Name, domain.Test, domain.Metric);
         var result = labelled
             ? RoutedEvaluation.Evaluate(model.Model, model.Tokenizer, assignment, NoDomainRouting.UnassignedExperts, [set])
             : RoutedEvaluation.EvaluateUnlabelled(model.Model, model.Tokenizer, assignment, NoDomainRouting.UnassignedExperts, [set]);
         return result[domain.Name].Score;
     }
 
-    /// <summary>Wall-clock seconds to the validation point with the lowest held-out loss (the paper's "convergence").</summary>
-    private static double? SecondsToBest(AdaptationRun run) =>
-        run.ValidationCurve.Count == 0 ? null : run.ValidationCurve.MinBy(v => v.Loss).Seconds;
+    // ---- progress ---------------------------------------------------------------------------------------------------
 
-    private static double? BestLoss(AdaptationRun run) => run.ValidationCurve.Count == 0 ? null : run.ValidationCurve.Min(v => v.Loss);
+    private void Finished(double cost, bool cached, string what)
+    {
+        _jobsDone++;
+        _costDone += cost;
+        if (cached) _jobsCached++;
+        else _costRunHere += cost;
+        Report(what);
+    }
+
+    private void Report(string current)
+    {
+        TimeSpan? remaining = _costRunHere > 0 ? TimeSpan.FromSeconds(_clock.Elapsed.TotalSeconds / _costRunHere * (_costTotal - _costDone)) : null;
+        Progress?.Invoke(new ComparisonProgress(_jobsDone, _jobsTotal, _jobsCached, _costDone / _costTotal, _clock.Elapsed, remaining, current));
+    }
+
+    private static string Percent(double value) => $"{100 * value:F1}";
+
+    // ---- rows -------------------------------------------------------------------------------------------------------
+
+    private IReadOnlyList<PaperRow> Rows(JobResult untuned, IReadOnlyList<ComparedMethod> methods,
+        Dictionary<(string Name, PaperSetting Setting), double> rates, Dictionary<ComparisonJob, JobResult> results)
+    {
+        var rows = new List<PaperRow>
+        {
+            new("Untuned", PaperSetting.Untuned, 0, AllDomains, untuned.Test, new GeneralScores(untuned.General), 0, null),
+        };
+        // One row per (method, domain set, rate, seed): a per-domain row gathers its domain models.
+        foreach (var group in results.GroupBy(kv => (kv.Key.Method, Set: string.Join(",", kv.Key.Method.Setting == PaperSetting.PerDomain ? [] : kv.Key.Domains),
+                     kv.Key.RelativeRate, kv.Key.Seed)))
+        {
+            var jobs = group.ToList();
+            var method = group.Key.Method;
+            bool tuned = group.Key.RelativeRate == rates[method.RateOf];
+            var first = jobs[0].Key;
+            var names = jobs.SelectMany(j => j.Key.Domains).ToList();
+            var general = new GeneralScores(probes.ToDictionary(p => p.Name, p => jobs.Average(j => j.Value.General[p.Name])));
+            var bestSteps = method.Setting == PaperSetting.PerDomain
+                ? jobs.ToDictionary(j => j.Key.Domains[0], j => j.Value.BestStep)
+                : new Dictionary<string, int?> { [string.Join("+", names)] = jobs[0].Value.BestStep };
+            PaperRow Row(string name, IReadOnlyDictionary<string, double> scores, bool labelled) =>
+                new PaperRow(name, method.Setting, first.Seed, names, scores, general, jobs.Sum(j => j.Value.WallSeconds),
+                    method.Setting == PaperSetting.Mixed ? jobs[0].Value.SecondsToBest : null, jobs.Average(j => j.Value.BestValidationLoss ?? double.NaN))
+                {
+                    LearningRate = first.LearningRate, RelativeRate = first.RelativeRate, Tuned = tuned, Labelled = labelled, Steps = first.Steps, BestSteps = bestSteps,
+                };
+            var unlabelled = jobs.SelectMany(j => j.Value.Test).ToDictionary(kv => kv.Key, kv => kv.Value);
+            if (method.DomainRouted)
+            {
+                rows.Add(Row(ComparedMethods.DomainRoutedLabelled, jobs[0].Value.LabelledTest!, labelled: true));
+                rows.Add(Row(ComparedMethods.DomainRoutedUnlabelled, unlabelled, labelled: false));
+            }
+            else rows.Add(Row(method.Name, unlabelled, labelled: false));
+        }
+        return rows;
+    }
+
+    // ---- cache keys -------------------------------------------------------------------------------------------------
+
+    private string DataHash()
+    {
+        var text = new StringBuilder();
+        foreach (var d in domains)
+            foreach (var (split, examples) in new[] { ("train", d.Train), ("validation", d.Validation), ("test", d.Test) })
+            {
+                text.Append(d.Name).Append('/').Append(split).Append('/').Append(d.Metric).Append('\n');
+                foreach (var e in examples) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
+            }
+        foreach (var p in probes)
+        {
+            text.Append(p.Name).Append('/').Append(p.Kind).Append('\n');
+            foreach (var e in p.Examples) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
+        }
+        foreach (var e in generalReference) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
+        return Hash(text.ToString());
+    }
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..24];
 }

@@ -48,7 +48,7 @@ public static class Charts
         var plot = new Plot();
         foreach (var method in methods)
         {
-            var points = rows.Where(r => r.Method == method && r.Setting == Paper.PaperSetting.Mixed && r.Seed == seed).OrderBy(r => r.Domains.Count).ToList();
+            var points = rows.Where(r => r.Method == method && r.Setting == Paper.PaperSetting.Mixed && r.Seed == seed && r.Tuned).OrderBy(r => r.Domains.Count).ToList();
             if (points.Count == 0) continue;
             var line = plot.Add.Scatter(points.Select(r => (double)r.Domains.Count).ToArray(), points.Select(r => 100 * r.General.Average).ToArray());
             line.LegendText = method;
@@ -64,6 +64,39 @@ public static class Charts
         plot.YLabel("general average (%)");
         plot.ShowLegend(Alignment.LowerLeft);
         Save(plot, path, 900, 560);
+    }
+
+    /// <summary>
+    /// The learning-forgetting frontier: each method at each rate as a point (general loss against untuned, downstream
+    /// gain over untuned, in points), and each method's frontier (its points no other of its points beats on both)
+    /// drawn through them. Up and to the left is better.
+    /// </summary>
+    public static void Frontier(IReadOnlyList<Paper.FrontierPoint> points, string path)
+    {
+        var plot = new Plot();
+        foreach (var method in points.GroupBy(p => p.Method))
+        {
+            var all = method.OrderBy(p => p.GeneralLoss).ToList();
+            var frontier = Paper.FrontierPoint.ParetoFront(all);
+            var line = plot.Add.Scatter(frontier.Select(p => p.GeneralLoss).ToArray(), frontier.Select(p => p.DownstreamGain).ToArray());
+            line.LegendText = method.Key;
+            var dots = plot.Add.ScatterPoints(all.Select(p => p.GeneralLoss).ToArray(), all.Select(p => p.DownstreamGain).ToArray());
+            dots.Color = line.Color;
+            dots.MarkerSize = 6;
+            foreach (var p in all)
+            {
+                var label = plot.Add.Text($"{p.RelativeRate:G2}x", p.GeneralLoss, p.DownstreamGain);
+                label.LabelFontSize = 9;
+                label.LabelFontColor = line.Color;
+            }
+        }
+        var zero = plot.Add.VerticalLine(0);
+        zero.LinePattern = LinePattern.Dashed;
+        plot.Title("Learning-forgetting frontier (each point: a method at one rate)");
+        plot.XLabel("general loss vs untuned (points; left is better)");
+        plot.YLabel("downstream gain over untuned (points)");
+        plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path, 1000, 640);
     }
 
     /// <summary>Figure 3: wall-clock seconds to the best validation point of each mixed method.</summary>
