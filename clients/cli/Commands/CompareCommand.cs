@@ -28,7 +28,7 @@ internal static class CompareCommand
         var lr = new Option<double>("--lr") { Description = "peak learning rate, the same for every method", DefaultValueFactory = _ => new BenchmarkOptions().LearningRate };
         var target = new Option<double>("--target-loss") { Description = "held-out loss that counts as converged", DefaultValueFactory = _ => 1.0 };
         var data = new Option<string?>("--data") { Description = "a `desmoe data prepare` folder: run the paper's Tables 1-3 and Figures 2-3 on its real-data domains (plus generated code) and general probes" };
-        var quick = new Option<bool>("--quick") { Description = "with --data: the checking subset (one rate, one seed, 6 domains, no ablations, 20 steps per domain; under 20 min on 2 cores)" };
+        var quick = new Option<bool>("--quick") { Description = "with --data: the checking subset (FFT per domain and FFT, ESFT-Gate, DES-MoE mixed at 0.24x, one seed, 20 steps per domain; under 20 min on 2 cores)" };
         var seeds = new Option<string?>("--seeds") { Description = "with --data: comma-separated seeds of the rows the targets compare (default 1,2,3)" };
         var grid = new Option<string?>("--relative-rates") { Description = "with --data: comma-separated peak learning rates as multiples of the base model's pre-training peak, every method trained at each (default the paper's 0.024,0.071,0.24,0.71)" };
         var basePeak = new Option<double?>("--base-peak-rate") { Description = "with --data: the base model's pre-training peak learning rate (default: training.json's learning_rate)" };

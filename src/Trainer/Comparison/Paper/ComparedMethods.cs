@@ -39,14 +39,15 @@ public static class ComparedMethods
         ComparedMethod Grid(string name, PaperSetting setting, AdaptationOptions o) => new(name, setting, o, OnGrid: true, (name, setting));
         ComparedMethod Tuned(string name, AdaptationOptions o, string rateOf) => new(name, PaperSetting.Mixed, o, OnGrid: false, (rateOf, PaperSetting.Mixed));
 
-        var methods = new List<ComparedMethod>
-        {
-            // ESFT-Token takes ESFT-Gate's rate (the paper tunes ESFT once): 24 fewer per-domain jobs keep a full run within 4 hours on 2 cores.
-            Grid("FFT", PaperSetting.PerDomain, fft), Grid("ESFT-Gate", PaperSetting.PerDomain, esftGate),
-            new("ESFT-Token", PaperSetting.PerDomain, esftToken, OnGrid: false, ("ESFT-Gate", PaperSetting.PerDomain)),
-            Grid("FFT", PaperSetting.Mixed, fft), Grid("ESFT-Gate", PaperSetting.Mixed, esftGate), Grid("DES-MoE", PaperSetting.Mixed, desMoe),
-            Grid(DomainRouted, PaperSetting.Mixed, routed),
-        };
+        var methods = new List<ComparedMethod> { Grid("FFT", PaperSetting.PerDomain, fft) };
+        if (options.PerDomainEsft)
+            methods.AddRange([
+                Grid("ESFT-Gate", PaperSetting.PerDomain, esftGate),
+                // ESFT-Token takes ESFT-Gate's rate (the paper tunes ESFT once): 24 fewer per-domain jobs keep a full run within 4 hours on 2 cores.
+                new("ESFT-Token", PaperSetting.PerDomain, esftToken, OnGrid: false, ("ESFT-Gate", PaperSetting.PerDomain)),
+            ]);
+        methods.AddRange([Grid("FFT", PaperSetting.Mixed, fft), Grid("ESFT-Gate", PaperSetting.Mixed, esftGate), Grid("DES-MoE", PaperSetting.Mixed, desMoe)]);
+        if (options.DomainRouted) methods.Add(Grid(DomainRouted, PaperSetting.Mixed, routed));
         if (options.Ablations)
             methods.AddRange([
                 Tuned(Ablations[0], desMoe with { AdaptiveRouter = false }, "DES-MoE"),

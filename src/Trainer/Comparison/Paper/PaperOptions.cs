@@ -33,11 +33,18 @@ public sealed record PaperOptions
     public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
     /// <summary>Run the ablations (Table 3), at DES-MoE's (ESFT-Gate's) tuned rate.</summary>
     public bool Ablations { get; init; } = true;
+    /// <summary>Run ESFT one model per domain (both scores) beside FFT's.</summary>
+    public bool PerDomainEsft { get; init; } = true;
+    /// <summary>Run our domain-routed variant (labelled and unlabelled rows).</summary>
+    public bool DomainRouted { get; init; } = true;
     /// <summary>ESFT's cumulative-score threshold p: 0.2 for the token score, 0.1 for the gate score (the paper's).</summary>
     public double EsftTokenTopP { get; init; } = 0.2;
     public double EsftGateTopP { get; init; } = 0.1;
 
-    /// <summary>The checking subset (under 20 minutes on 2 cores): one rate, one seed, all domains at once, no ablations, fewer examples.</summary>
+    /// <summary>
+    /// The checking subset (under 20 minutes on 2 cores): the rows the targets compare (FFT per domain; FFT,
+    /// ESFT-Gate and DES-MoE mixed) at one rate and seed over all domains, fewer examples.
+    /// </summary>
     public static PaperOptions Quick { get; } = new()
     {
         StepsPerDomain = 20,
@@ -47,6 +54,8 @@ public sealed record PaperOptions
         DomainCounts = [6],
         Seeds = [1],
         Ablations = false,
+        PerDomainEsft = false,
+        DomainRouted = false,
     };
 
     /// <summary>Why these options cannot run, or null.</summary>
