@@ -1,4 +1,5 @@
 using DesMoe.Formats.Data;
+using DesMoe.Formats.Files;
 using DesMoe.Formats.Probes;
 using DesMoe.Tests.Support;
 using Xunit;
@@ -79,5 +80,15 @@ public class ProbeFolderTests
         var error = Assert.Throws<ArgumentException>(() => ProbeFolder.Write(dir.Path, set));
         Assert.Contains(reason, error.Message);
         Assert.False(Directory.Exists(ProbeFolder.PathIn(dir.Path)));
+    }
+
+    [Fact]
+    public void The_bundled_base_model_carries_general_probes()
+    {
+        var probes = ProbeFolder.Read(BundledModel.Folder);
+
+        Assert.NotNull(probes);
+        Assert.Contains(probes.Probes, p => p.Metric == ProbeMetric.NextTokenAccuracy && p.Examples.Count >= 50);
+        Assert.All(probes.Probes, p => Assert.InRange(p.Score ?? -1, 0.3, 1.0));
     }
 }
