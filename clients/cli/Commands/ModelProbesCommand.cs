@@ -43,7 +43,8 @@ internal static class ModelProbesCommand
                 ? PretrainCorpus.FromPrepared(data, new PretrainCorpus.Options { EvalPerSource = heldOut, Seed = parse.GetValue(seed) })
                 : [new MixtureSource("general", [], GeneralSet.Split(heldOut).Eval, 1.0, MixtureProbe.ExactMatch)];
             var options = new PretrainProbes.Options { PassagesPerText = parse.GetValue(passages), TaskExamples = parse.GetValue(tasks) };
-            var set = PretrainProbes.Build(loaded.Model, loaded.Tokenizer, sources, $"desmoe model probes (--held-out-per-source {heldOut})", options, Console.WriteLine);
+            var set = PretrainProbes.Build(loaded.Model, loaded.Tokenizer, sources, $"desmoe model probes (--held-out-per-source {heldOut})", options, Console.WriteLine)
+                      ?? throw new InvalidOperationException($"{modelFolder}: no probe to write: its held-out sources hold no text and no general task it answers at least {options.MinTaskAccuracy:P0} of");
             ProbeFolder.Write(modelFolder, set);
             Console.WriteLine($"wrote {Path.GetFullPath(ProbeFolder.PathIn(modelFolder))}: {string.Join(", ", set.Probes.Select(p => $"{p.Name} ({p.Examples.Count})"))}");
             return 0;

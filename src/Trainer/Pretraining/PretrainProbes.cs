@@ -44,7 +44,8 @@ public static class PretrainProbes
     }
 
     /// <param name="madeBy">the command that made them, recorded in the manifest</param>
-    public static ProbeSet Build(MoeTransformer model, ITextTokenizer tokenizer, IEnumerable<MixtureSource> sources, string madeBy, Options options,
+    /// <returns>the probes, or null when the sources hold no text and no general task the model does well on</returns>
+    public static ProbeSet? Build(MoeTransformer model, ITextTokenizer tokenizer, IEnumerable<MixtureSource> sources, string madeBy, Options options,
         Action<string>? log = null)
     {
         options.Validate();
@@ -69,7 +70,6 @@ public static class PretrainProbes
                 if (wellDone) probes.Add(new HeldOutProbe(source.Name == "general" ? "skills" : source.Name, ProbeMetric.ExactMatch, answered, 1.0));
             }
         }
-        if (probes.Count == 0) throw new ArgumentException("no general probe: the mixture has no text source and the model answers too few general task prompts right");
-        return new ProbeSet(probes, madeBy);
+        return probes.Count == 0 ? null : new ProbeSet(probes, madeBy);
     }
 }

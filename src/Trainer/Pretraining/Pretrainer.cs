@@ -98,8 +98,10 @@ public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer
         if (hub is not null) HubTrainableFolder.Save(outputFolder, model, hub, extras);
         else ModelFolder.Save(outputFolder, model, tokenizer, extras);
 
-        // 5. The general probes later stages are gated on, from the same held-out data.
-        ProbeFolder.Write(outputFolder, PretrainProbes.Build(model, tokenizer, mixture.Sources, "desmoe pretrain", new PretrainProbes.Options()));
+        // 5. The general probes later stages are gated on, from the same held-out data (none where it holds no text and
+        // no general task the model does well on: those stages then fall back to the built-in general set).
+        if (PretrainProbes.Build(model, tokenizer, mixture.Sources, "desmoe pretrain", new PretrainProbes.Options()) is { } probes)
+            ProbeFolder.Write(outputFolder, probes);
         return report;
     }
 }
