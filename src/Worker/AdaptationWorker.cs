@@ -2,6 +2,7 @@ using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
 using DesMoe.Torch.Evaluation;
 using DesMoe.Formats.Experts;
+using DesMoe.Formats.Probes;
 using DesMoe.Torch.Tensors;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
@@ -12,9 +13,9 @@ namespace DesMoe.Worker;
 
 /// <summary>
 /// The adaptation job's heavy half, run in a child process of the server (<c>DesMoe.Worker adapt-worker request.json</c>): incremental
-/// DES-MoE, evaluation of every earlier domain and the general set before and after, the regression gate, and for an
-/// accepted result the checkpoint and its ONNX export. A separate process bounds the CPU training takes, lets a
-/// cancel stop it at once, keeps a native crash away from the server, and keeps the server's request traffic (and
+/// DES-MoE, evaluation of every earlier domain and the general set (the model folder's probes when it has them) before
+/// and after, the regression gate, and for an accepted result the checkpoint (with the probes) and its ONNX export. A
+/// separate process bounds the CPU training takes, lets a cancel stop it at once, keeps a native crash away from the server, and keeps the server's request traffic (and
 /// its garbage collections) away from TorchSharp, whose native calls are not safe against a concurrent finalizer.
 /// </summary>
 public static class AdaptationWorker
@@ -31,7 +32,11 @@ public static class AdaptationWorker
 
         var earlier = request.EarlierEvalFiles.Select(kv => new EvaluationSet(kv.Key, Jsonl.Read(kv.Value)))
             .Prepend(new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(request.GeneralEvalExamples))).ToList();
-        var before = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, assignment, NoDomainRouting.AllExperts, earlier);
+        var probes = ProbeFolder.Read(request.ParentModelFolder);
+        var generalSet = probes?.Describe()
+                         ?? $"the built-in general set ({request.GeneralEvalExamples} string-skills examples): the model folder has no {ProbeFolder.FolderName}/ probes";
+        emit(new WorkerEvent { Message = "the gate's general set: " + generalSet });
+        var before = GateScores.Measure(loaded, assignment, probes, earlier, request.GeneralEvalExamples);
 
         var addition = new DomainAddition(loaded.Model, loaded.Tokenizer, new DomainAdditionOptions
         {
@@ -50,13 +55,12 @@ public static class AdaptationWorker
 
         emit(new WorkerEvent { State = JobStatus.Evaluating, Message = "evaluating every domain and the general set" });
         FaultPoints.Reach(FaultPoints.WorkerEvaluating);
+        var after = GateScores.Measure(loaded, run.Assignment, probes, earlier, request.GeneralEvalExamples);
         var heldOut = new EvaluationSet(request.Domain, Jsonl.Read(request.EvalFile));
-        var after = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, run.Assignment, NoDomainRouting.AllExperts, [.. earlier, heldOut]);
-        var scores = earlier.Select(s => new ScoreRecord(s.Name, before[s.Name].Accuracy, after[s.Name].Accuracy, s.Examples.Count)).ToList();
-        bool passed = scores.All(s => s.Before - s.After <= request.MaxAllowedDrop + 1e-12);
-        scores.Add(new ScoreRecord(request.Domain, null, after[request.Domain].Accuracy, heldOut.Examples.Count));
-        var evaluation = new EvaluationRecord(scores, request.MaxAllowedDrop, passed);
-        if (!passed)
+        var newDomain = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, run.Assignment, NoDomainRouting.AllExperts, [heldOut])[request.Domain];
+        var evaluation = RegressionGate.Judge(before, after, request.Domain, (newDomain.Accuracy, heldOut.Examples.Count), request.MaxAllowedDrop,
+            request.MaxAllowedTextDrop) with { GeneralSet = generalSet };
+        if (!evaluation.Passed)
         {
             emit(new WorkerEvent { Evaluation = evaluation });
             return;
@@ -67,6 +71,7 @@ public static class AdaptationWorker
         StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
         ModelFolder.Save(modelFolder, loaded,
             new Dictionary<string, string> { [ExpertAssignment.FileName] = run.Assignment.ToJson(), [SpecificityMatrix.FileName] = run.Matrix.ToJson() });
+        ProbeFolder.CopyTo(request.ParentModelFolder, modelFolder);
         FaultPoints.Reach(FaultPoints.WorkerExporting);
         StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
         ModelExporter.Export(modelFolder, Path.Combine(request.OutputFolder, "onnx"), new ExportOptions(), line => emit(new WorkerEvent { Message = "export: " + line }));

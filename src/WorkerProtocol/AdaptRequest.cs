@@ -15,6 +15,8 @@ public sealed record AdaptRequest
     public double LearningRate { get; init; }
     public int Threads { get; init; }
     public double MaxAllowedDrop { get; init; }
+    /// <summary>The most a text probe (next-token accuracy) of the model folder may lose.</summary>
+    public double MaxAllowedTextDrop { get; init; }
     /// <summary>Where an accepted result goes: <c>model/</c> (checkpoint) and <c>onnx/</c> (export).</summary>
     public required string OutputFolder { get; init; }
     /// <summary>The store's owner file and the token the starting server wrote there: the worker writes only while they match.</summary>

@@ -85,7 +85,7 @@ internal static class ServerCommands
                               $"tokenizer          {m.Tokenizer}\nconfig             {JsonSerializer.Serialize(JsonDocument.Parse(m.ConfigJson))}");
             return 0;
         }));
-        return new Command("model", "The served model, or a hub checkpoint on disk.") { info, ModelInspectCommand.Create() };
+        return new Command("model", "The served model, or a hub checkpoint on disk.") { info, ModelInspectCommand.Create(), ModelProbesCommand.Create() };
     }
 
     private static Command Health()

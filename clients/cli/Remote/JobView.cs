@@ -23,10 +23,13 @@ internal static class JobView
     public static void PrintEvaluation(Job job)
     {
         if (job.Evaluation is null) return;
-        Console.WriteLine($"\n{"set",-16} {"before",8} {"after",8} {"change",8} {"examples",9}");
+        // Wide enough for a probe's name, e.g. general/text:moby-dick.
+        Console.WriteLine($"\n{"set",-24} {"before",8} {"after",8} {"change",8} {"examples",9}");
         foreach (var s in job.Evaluation.Scores)
-            Console.WriteLine($"{s.Name,-16} {(s.HasBefore ? s.Before.ToString("P1") : "-"),8} {s.After,8:P1} {(s.HasBefore ? ((s.After - s.Before) * 100).ToString("+0.0;-0.0") : "new"),8} {s.Examples,9}");
-        Console.WriteLine($"gate (max drop {job.Evaluation.MaxAllowedDrop:P1}): {(job.Evaluation.Passed ? "passed" : "failed")}");
+            Console.WriteLine($"{s.Name,-24} {(s.HasBefore ? s.Before.ToString("P1") : "-"),8} {s.After,8:P1} {(s.HasBefore ? ((s.After - s.Before) * 100).ToString("+0.0;-0.0") : "new"),8} {s.Examples,9}");
+        var textLimit = job.Evaluation.MaxAllowedTextDrop > 0 ? $", text probes {job.Evaluation.MaxAllowedTextDrop:P1}" : "";
+        Console.WriteLine($"gate (max drop {job.Evaluation.MaxAllowedDrop:P1}{textLimit}): {(job.Evaluation.Passed ? "passed" : "failed")}");
+        if (job.Evaluation.GeneralSet.Length > 0) Console.WriteLine($"general set: {job.Evaluation.GeneralSet}");
     }
 
     /// <summary>Follows a job to its end, redrawing one progress line on a terminal; returns the final state.</summary>

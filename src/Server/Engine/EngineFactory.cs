@@ -9,7 +9,8 @@ public static class EngineFactory
 {
     /// <summary>
     /// The domain classifier of a version with domains, from the held-out sets stored with it (the prompts the
-    /// regression gate used) and the general reference (<see cref="DomainInference.GeneralReference"/>); null when the version
+    /// regression gate used) and the general reference (<see cref="DomainInference.GeneralReference"/>: the model folder's
+    /// general probes when it has them); null when the version
     /// has no domains, none of its domains has a stored set, or the export does not report its routing.
     /// </summary>
     private static DomainInference.DomainClassifier? DomainClassifierFor(global::DesMoe.Onnx.OnnxDecoder decoder, ModelStore store, VersionRecord version, ServerOptions options, ILogger logger)
@@ -18,12 +19,15 @@ public static class EngineFactory
         var sets = store.EvalFiles(version).Where(kv => decoder.Info.Domains.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)global::DesMoe.Formats.Data.Jsonl.Read(kv.Value).Take(options.AutoDomainReferencePrompts).Select(e => e.Prompt).ToList());
         if (sets.Count == 0) return null;
-        var general = DomainInference.GeneralReference.Prompts(decoder.Info.Domains, options.AutoDomainReferencePrompts);
+        var modelFolder = store.ModelFolderOf(version);
+        var probes = modelFolder is null ? null : global::DesMoe.Formats.Probes.ProbeFolder.Read(modelFolder);
+        var general = DomainInference.GeneralReference.Prompts(decoder.Info.Domains, options.AutoDomainReferencePrompts, probes);
         try
         {
             var classifier = DomainInference.DomainClassifier.Build(decoder, sets, general, options.AutoDomainMinConfidence);
-            logger.LogInformation("Domain inference for {Version}: reference prompts {References}", version.Id,
-                string.Join(", ", classifier.References.Select(kv => $"{kv.Key} {kv.Value}")));
+            logger.LogInformation("Domain inference for {Version}: reference prompts {References}; general text from {General}", version.Id,
+                string.Join(", ", classifier.References.Select(kv => $"{kv.Key} {kv.Value}")),
+                probes?.Describe() ?? "the built-in general set (no model folder probes)");
             return classifier;
         }
         catch (InvalidOperationException e)

@@ -43,7 +43,7 @@ public sealed class AdaptationPipeline(
                     ParentModelFolder = folder, Domain = job.Domain, TrainFile = trainFile, EvalFile = evalFile,
                     EarlierEvalFiles = store.EvalFiles(parent), GeneralEvalExamples = settings.GeneralEvalExamples,
                     Steps = job.Steps, BatchSize = job.BatchSize, LearningRate = job.LearningRate, Threads = settings.TrainingThreads,
-                    MaxAllowedDrop = settings.MaxAllowedDrop, OutputFolder = staging,
+                    MaxAllowedDrop = settings.MaxAllowedDrop, MaxAllowedTextDrop = settings.MaxAllowedTextDrop, OutputFolder = staging,
                     OwnerFile = store.OwnerFile, OwnerToken = store.OwnerToken ?? throw new InvalidOperationException("a serving-only replica runs no jobs"),
                 };
                 await WorkerProcess.RunAsync(worker, WorkerCommands.Adapt, request, Path.Combine(Path.GetDirectoryName(trainFile)!, "worker-request.json"), jobs.WorkerPidFile(jobId), e =>
@@ -67,11 +67,13 @@ public sealed class AdaptationPipeline(
         }
         catch (GateRejectedException)
         {
-            var drops = evaluation!.Scores.Where(s => s.Before - s.After > settings.MaxAllowedDrop).Select(s => $"{s.Name} {s.Before:P1} -> {s.After:P1}");
+            var reasons = evaluation!.Reasons
+                          ?? evaluation.Scores.Where(s => s.Before - s.After > settings.MaxAllowedDrop).Select(s => $"{s.Name} {s.Before:P1} -> {s.After:P1}").ToList();
             jobs.Update(jobId, j => j with
             {
                 Status = JobStatus.Rejected, Evaluation = evaluation,
-                Message = $"regression gate: {string.Join(", ", drops)} (max allowed drop {settings.MaxAllowedDrop:P1}); {parent.Id} stays in service",
+                Message = $"regression gate: {string.Join(", ", reasons)}; {parent.Id} stays in service" +
+                          (evaluation.GeneralSet is { } general ? $" (general set: {general})" : ""),
             });
             return;
         }

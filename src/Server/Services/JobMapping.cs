@@ -25,7 +25,8 @@ internal static class JobMapping
             };
         if (job.Evaluation is { } e)
         {
-            wire.Evaluation = new JobEvaluation { MaxAllowedDrop = e.MaxAllowedDrop, Passed = e.Passed };
+            wire.Evaluation = new JobEvaluation { MaxAllowedDrop = e.MaxAllowedDrop, Passed = e.Passed, GeneralSet = e.GeneralSet ?? "",
+                MaxAllowedTextDrop = e.MaxAllowedTextDrop ?? 0 };
             wire.Evaluation.Scores.AddRange(e.Scores.Select(s =>
             {
                 var score = new DomainScore { Name = s.Name, After = s.After, Examples = (uint)s.Examples };

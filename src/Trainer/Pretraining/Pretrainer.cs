@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
+using DesMoe.Formats.Probes;
 using DesMoe.Torch.Evaluation;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
@@ -11,7 +12,7 @@ using static TorchSharp.torch;
 
 namespace DesMoe.Trainer.Pretraining;
 
-/// <summary>Trains a model from random initialisation on a mixture of sources and saves a model folder.</summary>
+/// <summary>Trains a model from random initialisation on a mixture of sources and saves a model folder, with its general probes in <c>eval/</c>.</summary>
 public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer)
 {
     /// <summary>The bundled model's recipe: one source, the generated general set, scored by exact match.</summary>
@@ -97,6 +98,11 @@ public sealed class Pretrainer(PretrainOptions options, ITextTokenizer tokenizer
         var extras = new Dictionary<string, string> { [PretrainReport.FileName] = report.ToJson() };
         if (hub is not null) HubTrainableFolder.Save(outputFolder, model, hub, extras);
         else ModelFolder.Save(outputFolder, model, tokenizer, extras);
+
+        // 5. The general probes later stages are gated on, from the same held-out data (none where it holds no text and
+        // no general task the model does well on: those stages then fall back to the built-in general set).
+        if (PretrainProbes.Build(model, tokenizer, mixture.Sources, "desmoe pretrain", new PretrainProbes.Options()) is { } probes)
+            ProbeFolder.Write(outputFolder, probes);
         return report;
     }
 }

@@ -1,4 +1,5 @@
 using DesMoe.Formats.Data;
+using DesMoe.Formats.Probes;
 using DesMoe.Server.DomainInference;
 using Xunit;
 
@@ -25,5 +26,21 @@ public class GeneralReferenceTests
     {
         var all = DomainCatalog.Domains.Select(d => d.Domain).ToList();
         Assert.Equal(GeneralSet.HeldOut(12).Select(e => e.Prompt), GeneralReference.Prompts(all, 12));
+    }
+
+    [Fact]
+    public void For_a_model_with_probes_general_text_is_its_passages_and_task_prompts_instead_of_the_general_set()
+    {
+        var probes = new ProbeSet(
+        [
+            new HeldOutProbe("text:sotu", ProbeMetric.NextTokenAccuracy, Enumerable.Range(0, 30).Select(i => new Example("", $"passage {i}")).ToList()),
+            new HeldOutProbe("skills", ProbeMetric.ExactMatch, Enumerable.Range(0, 30).Select(i => new Example($"reverse {i}", "x")).ToList()),
+        ], "test");
+
+        var prompts = GeneralReference.Prompts(["intent", "math"], 8, probes);
+
+        var expected = Enumerable.Range(0, 4).Select(i => $"passage {i}").Concat(Enumerable.Range(0, 4).Select(i => $"reverse {i}"))
+            .Concat(new[] { "code", "law", "translation", "summarization" }.SelectMany(f => FormatPrompts(f, 2)));
+        Assert.Equal(expected, prompts);
     }
 }

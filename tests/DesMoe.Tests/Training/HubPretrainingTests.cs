@@ -1,5 +1,6 @@
 using System.Text;
 using DesMoe.Formats.Hub;
+using DesMoe.Formats.Probes;
 using DesMoe.Tests.Reference;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Tokenization;
@@ -56,17 +57,24 @@ public class HubPretrainingTests
         var skills = DatasetSplit.Create(DomainCatalog.General, 200, 8, 3);
         var text = Enumerable.Range(0, 50).Select(i => new Example("", $"passage {i}: the quick brown fox jumps over the lazy dog.")).ToList();
         var mixture = new PretrainMixture([
-            new MixtureSource("text", text, text.Take(8).ToList(), 0.5, MixtureProbe.Loss),
+            new MixtureSource("text:fox", text, text.Take(8).ToList(), 0.5, MixtureProbe.Loss),
             new MixtureSource("skills", skills.Train, skills.Eval, 0.5, MixtureProbe.ExactMatch)], tokenizer, model.MaxPositions);
         var options = new PretrainOptions { Model = model, Steps = 6, BatchSize = 4, WarmupSteps = 1, LogEvery = 3, EvalExamples = 8 };
         var saved = dir.File("base");
 
         var report = new Pretrainer(options, tokenizer).Run(mixture, saved, origin);
 
-        Assert.Equal(["skills", "text"], report.Sources!.Select(s => s.Source).Order());
+        Assert.Equal(["skills", "text:fox"], report.Sources!.Select(s => s.Source).Order());
         Assert.True(report.TokensSeen > 0);
         Assert.Equal(File.ReadAllBytes(config), File.ReadAllBytes(Path.Combine(saved, HubFolder.ConfigFileName)));
         Assert.True(File.Exists(Path.Combine(saved, PretrainReport.FileName)));
+        // The general probes later stages are gated on: the text's held-out passages; the skills, which six steps do not
+        // teach, are no probe.
+        var probes = ProbeFolder.Read(saved);
+        Assert.NotNull(probes);
+        Assert.Equal(["text:fox"], probes.Probes.Select(p => p.Name));
+        Assert.Equal(text.Take(8), probes.Probes[0].Examples);
+        Assert.Equal("desmoe pretrain", probes.MadeBy);
         using var loaded = ModelFolder.Load(saved);
         Assert.IsType<HubTextTokenizer>(loaded.Tokenizer);
         Assert.Equal(new ByteTokenizer().Special, loaded.Tokenizer.Special);
