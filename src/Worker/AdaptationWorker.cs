@@ -38,7 +38,7 @@ public static class AdaptationWorker
             Steps = request.Steps, BatchSize = request.BatchSize, LearningRate = request.LearningRate,
         });
         addition.Log += message => emit(new WorkerEvent { Message = message });
-        var run = addition.Run(assignment, matrix, request.Domain, Jsonl.Read(request.TrainFile), earlier,
+        var run = addition.Run(assignment, matrix, request.Domain, Jsonl.Read(request.TrainFile),
             p =>
             {
                 emit(new WorkerEvent
