@@ -19,6 +19,9 @@ namespace DesMoe.Worker;
 /// </summary>
 public static class AdaptationWorker
 {
+    /// <summary>Held-out prompts per earlier path whose logits the job compares bit for bit before and after.</summary>
+    private const int UnchangedPathPrompts = 32;
+
     public static void Execute(AdaptRequest request, Action<WorkerEvent> emit) => TensorLifetime.Scoped(() => ExecuteScoped(request, emit));
 
     private static void ExecuteScoped(AdaptRequest request, Action<WorkerEvent> emit)
@@ -32,6 +35,7 @@ public static class AdaptationWorker
         var earlier = request.EarlierEvalFiles.Select(kv => new EvaluationSet(kv.Key, Jsonl.Read(kv.Value)))
             .Prepend(new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(request.GeneralEvalExamples))).ToList();
         var before = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, assignment, NoDomainRouting.AllExperts, earlier);
+        var unchangedBefore = PathFingerprints.Of(loaded.Model, loaded.Tokenizer, assignment, earlier, UnchangedPathPrompts);
 
         var addition = new DomainAddition(loaded.Model, loaded.Tokenizer, new DomainAdditionOptions
         {
@@ -55,7 +59,9 @@ public static class AdaptationWorker
         var scores = earlier.Select(s => new ScoreRecord(s.Name, before[s.Name].Accuracy, after[s.Name].Accuracy, s.Examples.Count)).ToList();
         bool passed = scores.All(s => s.Before - s.After <= request.MaxAllowedDrop + 1e-12);
         scores.Add(new ScoreRecord(request.Domain, null, after[request.Domain].Accuracy, heldOut.Examples.Count));
-        var evaluation = new EvaluationRecord(scores, request.MaxAllowedDrop, passed);
+        var unchanged = unchangedBefore.CompareWith(PathFingerprints.Of(loaded.Model, loaded.Tokenizer, run.Assignment, earlier, UnchangedPathPrompts))
+            .Select(c => new PathCheckRecord(c.Name, c.Sequences, c.Logits, c.Differing, c.BitIdentical)).ToList();
+        var evaluation = new EvaluationRecord(scores, request.MaxAllowedDrop, passed, unchanged);
         if (!passed)
         {
             emit(new WorkerEvent { Evaluation = evaluation });

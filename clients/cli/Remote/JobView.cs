@@ -27,6 +27,9 @@ internal static class JobView
         foreach (var s in job.Evaluation.Scores)
             Console.WriteLine($"{s.Name,-16} {(s.HasBefore ? s.Before.ToString("P1") : "-"),8} {s.After,8:P1} {(s.HasBefore ? ((s.After - s.Before) * 100).ToString("+0.0;-0.0") : "new"),8} {s.Examples,9}");
         Console.WriteLine($"gate (max drop {job.Evaluation.MaxAllowedDrop:P1}): {(job.Evaluation.Passed ? "passed" : "failed")}");
+        foreach (var c in job.Evaluation.UnchangedPaths)
+            Console.WriteLine($"{(c.Name == DesMoe.Formats.Data.DomainCatalog.GeneralName ? "no-domain path" : $"domain {c.Name}")}: logits of {c.Prompts} prompts ({c.Logits:N0} values) " +
+                              (c.BitIdentical ? "bit-identical to before" : $"changed for {c.DifferingPrompts} of them"));
     }
 
     /// <summary>Follows a job to its end, redrawing one progress line on a terminal; returns the final state.</summary>

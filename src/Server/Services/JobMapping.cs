@@ -32,6 +32,10 @@ internal static class JobMapping
                 if (s.Before is { } before) score.Before = before;
                 return score;
             }));
+            wire.Evaluation.UnchangedPaths.AddRange((e.UnchangedPaths ?? []).Select(c => new PathCheck
+            {
+                Name = c.Name, Prompts = (uint)c.Prompts, Logits = (ulong)c.Logits, DifferingPrompts = (uint)c.DifferingPrompts, BitIdentical = c.BitIdentical,
+            }));
         }
         return wire;
     }
