@@ -44,6 +44,32 @@ public sealed partial record ExpertAssignment
     }
 
     /// <summary>
+    /// This assignment without the copied domain <paramref name="domain"/>, its copy slots closed up, and per layer the
+    /// copy slots that stay, in their new order (what the model keeps after its routed experts). Only a copied domain
+    /// can go: an exclusive one's trained experts would return to the no-domain path and change what it computes.
+    /// </summary>
+    public (ExpertAssignment Assignment, IReadOnlyList<int[]> KeptCopySlots) WithoutCopiedDomain(string domain)
+    {
+        int d = Domains.ToList().IndexOf(domain);
+        if (d < 0) throw new ArgumentException($"no domain '{domain}'; the domains are [{string.Join(", ", Domains)}]");
+        if (!CopySlots.TryGetValue(domain, out var removed))
+            throw new ArgumentException($"domain '{domain}' owns its experts (it was added before domains were copies): removing it would hand " +
+                                        "its trained experts back to the no-domain path and change what that path computes");
+        int used = UsedCopySlots;
+        var kept = Enumerable.Range(0, NumLayers).Select(l => Enumerable.Range(NumExperts, used).Where(s => !removed[l].Contains(s)).ToArray()).ToList();
+        var slots = CopySlots.Where(c => c.Key != domain).ToDictionary(c => c.Key,
+            c => (IReadOnlyList<int[]>)c.Value.Select((layer, l) => layer.Select(s => NumExperts + Array.IndexOf(kept[l], s)).ToArray()).ToList());
+        var assignment = new ExpertAssignment(Domains.Where(n => n != domain).ToList(), NumExperts,
+            Experts.Select(layer => (IReadOnlyList<int[]>)layer.Where((_, i) => i != d).ToList()).ToList())
+        {
+            ExclusiveDomains = ExclusiveDomains,
+            RoutedDomains = RoutedDomains,
+            CopySlots = slots,
+        };
+        return (assignment, kept);
+    }
+
+    /// <summary>
     /// Per layer, [domains + 1, <see cref="NumExperts"/>]: the expert slot a token of each row runs when its router
     /// picks each expert. Row 0 (no domain) and every domain without copies run the expert itself; a copied domain
     /// runs its copy of each of its sources. Null when no domain has copies, so a model without them computes as before.

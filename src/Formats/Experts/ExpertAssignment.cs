@@ -68,23 +68,6 @@ public sealed partial record ExpertAssignment(IReadOnlyList<string> Domains, int
         };
     }
 
-    /// <summary>
-    /// Why another exclusive domain of <paramref name="slots"/> experts per layer does not fit (a layer without enough
-    /// free experts, or one where the other rows would keep fewer than <paramref name="topK"/>), or null when it does.
-    /// </summary>
-    public string? NoRoomFor(int slots, int topK)
-    {
-        var assigned = AssignedPerLayer();
-        var exclusive = ExclusivePerLayer();
-        for (int l = 0; l < NumLayers; l++)
-        {
-            int free = NumExperts - assigned[l].Count;
-            if (free < slots || NumExperts - exclusive[l].Count - slots < topK)
-                return $"no room for another domain: layer {l} has {free} free experts; a new domain takes {slots} and every routing row must keep at least top-k ({topK}) experts";
-        }
-        return null;
-    }
-
     /// <summary>Experts owned by exclusive domains, per layer.</summary>
     public IReadOnlyList<HashSet<int>> ExclusivePerLayer() => ExpertsOf(ExclusiveDomains);
 
