@@ -16,6 +16,7 @@ internal static class JobMapping
             Created = Timestamp.FromDateTimeOffset(job.Created), Updated = Timestamp.FromDateTimeOffset(job.Updated),
             BaseVersion = job.BaseVersion, ResultVersion = job.ResultVersion,
             TrainExamples = (uint)job.TrainExamples, EvalExamples = (uint)job.EvalExamples,
+            Kind = job.Kind == Jobs.JobKind.RemoveDomain ? Protos.V1.JobKind.RemoveDomain : Protos.V1.JobKind.AddDomain,
         };
         if (job.Progress is { } p)
             wire.Progress = new JobProgress

@@ -47,6 +47,16 @@ public sealed partial class UploadValidator(ModelHost host, JobStore jobs, Adapt
                 $", over DesMoe:Adaptation:MaxDomainBytes ({settings.MaxDomainBytes / 1e6:F2} MB); remove a domain (RemoveDomain) or raise the budget"));
     }
 
+    /// <summary>FAILED_PRECONDITION when <paramref name="domain"/> owns its experts (added before copies): only copies can be removed.</summary>
+    public static void CheckRemovable(string modelFolder, string domain)
+    {
+        var config = ModelFiles.LoadConfig(modelFolder);
+        var assignment = ExpertAssignment.LoadFrom(modelFolder, config);
+        if (assignment is null || !assignment.CopySlots.ContainsKey(domain))
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"domain '{domain}' owns its experts (it was added before domains were expert copies): removing it would hand its trained experts back to the no-domain path"));
+    }
+
     public (int Steps, int Batch, double LearningRate) Budget(TrainingBudget? budget)
     {
         // 0 (unset in proto3) means the server's default; steps and batch_size are unsigned on the wire.

@@ -129,6 +129,21 @@ public sealed class AdaptationServerTests(AdaptationServerFixture server) : ICla
 
         Assert.Equal("v0002", (await server.Admin.RollbackAsync(new RollbackRequest { Version = "v0002" }, LoopbackServer.AsAdmin())).Id);
         Assert.Equal(["intent"], (await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains.Select(d => d.Name));
+        var intentSize = (await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains.Single();
+        Assert.Equal(4UL * 4 * 3 * 128 * 64, intentSize.Parameters); // top-k copies x MoE layers x (gate, up, down) x hidden x expert width
+        Assert.Equal(intentSize.Parameters * 4, intentSize.Bytes);
+
+        // RemoveDomain: a job like AddDomain's, gated on every remaining path's logits, versioned, swapped, rolled back.
+        var removal = await server.Admin.RemoveDomainAsync(new RemoveDomainRequest { Name = "intent" }, LoopbackServer.AsAdmin());
+        Assert.Equal(JobKind.RemoveDomain, removal.Kind);
+        var removed = (await server.Admin.WatchToEndAsync(removal.Id, TimeSpan.FromMinutes(4)))[^1];
+        Assert.True(removed.State == JobState.Succeeded, $"removal ended {removed.State}: {removed.Message}");
+        Assert.Equal("v0003", removed.ResultVersion);
+        Assert.True(removed.Evaluation.UnchangedPaths.Single(c => c.Name == "general").BitIdentical);
+        Assert.Empty((await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains);
+        Assert.Equal(baseline, await GreedyAsync(Prompts));
+        Assert.Equal("v0002", (await server.Admin.RollbackAsync(new RollbackRequest(), LoopbackServer.AsAdmin())).Id);
+        Assert.Equal(["intent"], (await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains.Select(d => d.Name));
         await server.Admin.RollbackAsync(new RollbackRequest { Version = "v0001" }, LoopbackServer.AsAdmin());
     }
 
