@@ -23,10 +23,13 @@ internal static class JobView
     public static void PrintEvaluation(Job job)
     {
         if (job.Evaluation is null) return;
-        Console.WriteLine($"\n{"set",-16} {"before",8} {"after",8} {"change",8} {"examples",9}");
-        foreach (var s in job.Evaluation.Scores)
-            Console.WriteLine($"{s.Name,-16} {(s.HasBefore ? s.Before.ToString("P1") : "-"),8} {s.After,8:P1} {(s.HasBefore ? ((s.After - s.Before) * 100).ToString("+0.0;-0.0") : "new"),8} {s.Examples,9}");
-        Console.WriteLine($"gate (max drop {job.Evaluation.MaxAllowedDrop:P1}): {(job.Evaluation.Passed ? "passed" : "failed")}");
+        if (job.Evaluation.Scores.Count > 0) // a removal scores nothing: its gate is the bit-for-bit comparison below
+        {
+            Console.WriteLine($"\n{"set",-16} {"before",8} {"after",8} {"change",8} {"examples",9}");
+            foreach (var s in job.Evaluation.Scores)
+                Console.WriteLine($"{s.Name,-16} {(s.HasBefore ? s.Before.ToString("P1") : "-"),8} {s.After,8:P1} {(s.HasBefore ? ((s.After - s.Before) * 100).ToString("+0.0;-0.0") : "new"),8} {s.Examples,9}");
+            Console.WriteLine($"gate (max drop {job.Evaluation.MaxAllowedDrop:P1}): {(job.Evaluation.Passed ? "passed" : "failed")}");
+        }
         foreach (var c in job.Evaluation.UnchangedPaths)
             Console.WriteLine($"{(c.Name == DesMoe.Formats.Data.DomainCatalog.GeneralName ? "no-domain path" : $"domain {c.Name}")}: logits of {c.Prompts} prompts ({c.Logits:N0} values) " +
                               (c.BitIdentical ? "bit-identical to before" : $"changed for {c.DifferingPrompts} of them"));
