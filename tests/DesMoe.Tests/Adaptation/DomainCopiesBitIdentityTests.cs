@@ -62,6 +62,27 @@ public sealed class DomainCopiesBitIdentityTests
         }
     }
 
+    [Fact]
+    public void A_version_made_before_copies_takes_a_copied_domain_and_keeps_serving_its_own_domains_bit_identical()
+    {
+        using var dir = new TempDirectory();
+        var oldFolder = dir.File("old");
+        var old = ExportFixture.CreateTwoDomainModel(oldFolder); // math owns experts 0-3, law 4-7: no copies, no copy field in config.json
+        var kernels = Enum.GetValues<ExpertKernel>();
+        var before = kernels.ToDictionary(k => k, k => Export(oldFolder, dir.File($"old-{k}"), k));
+
+        using var loaded = ModelFolder.Load(oldFolder);
+        var added = AddDomain(loaded, old, "intent", dir.File("new"));
+
+        Assert.Equal(["math", "law", "intent"], added.Domains);
+        foreach (var k in kernels)
+        {
+            var after = Export(dir.File("new"), dir.File($"new-{k}"), k); // the export's own check holds every domain id to TorchSharp's logits (1e-4)
+            foreach (long domain in new long[] { ExpertAssignment.NoDomain, 0, 1 })
+                AssertBitIdentical(OnnxLogits(before[k], domain), OnnxLogits(after, domain), $"ONNX {k}, domain id {domain}, after adding 'intent' to a version made before copies");
+        }
+    }
+
     private static ExpertAssignment AddDomain(LoadedModel loaded, ExpertAssignment current, string domain, string folder)
     {
         var train = DatasetSplit.Create(DomainCatalog.Get(domain), 64, 0, seed: 5).Train;
