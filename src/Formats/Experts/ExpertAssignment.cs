@@ -32,7 +32,8 @@ public sealed partial record ExpertAssignment(IReadOnlyList<string> Domains, int
         Experts.Select(layer => layer.Where((_, d) => !CopySlots.ContainsKey(Domains[d])).SelectMany(e => e).ToHashSet()).ToList();
 
     /// <summary>
-    /// Domains added to a served model one at a time (<c>AddDomain</c>): each owns its experts exclusively. Its tokens
+    /// Domains added to a served model one at a time (<c>AddDomain</c>) before domains were expert copies
+    /// (<see cref="CopySlots"/>); versions made then still hold them: each owns its experts exclusively. Its tokens
     /// route to its own experts only (so its learning concentrates in what it may train), and no other row may route to
     /// them, so training them cannot change how any other domain or the no-domain path computes.
     /// </summary>
