@@ -53,6 +53,7 @@ public static class ServerApp
         builder.Services.AddSingleton<WorkerExport>();
         builder.Services.AddSingleton(sp => new JobStore(sp.GetRequiredService<ModelStore>().JobsFolder));
         builder.Services.AddSingleton<AdaptationPipeline>();
+        builder.Services.AddSingleton<RemovalPipeline>();
         builder.Services.AddSingleton<JobRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
         builder.Services.AddHostedService<VersionWatcher>();

@@ -20,6 +20,9 @@ namespace DesMoe.Worker;
 /// </summary>
 public static class AdaptationWorker
 {
+    /// <summary>Held-out prompts per earlier path whose logits the job compares bit for bit before and after.</summary>
+    private const int UnchangedPathPrompts = 32;
+
     public static void Execute(AdaptRequest request, Action<WorkerEvent> emit) => TensorLifetime.Scoped(() => ExecuteScoped(request, emit));
 
     private static void ExecuteScoped(AdaptRequest request, Action<WorkerEvent> emit)
@@ -37,13 +40,14 @@ public static class AdaptationWorker
                          ?? $"the built-in general set ({request.GeneralEvalExamples} string-skills examples): the model folder has no {ProbeFolder.FolderName}/ probes";
         emit(new WorkerEvent { Message = "the gate's general set: " + generalSet });
         var before = GateScores.Measure(loaded, assignment, probes, earlier, request.GeneralEvalExamples);
+        var unchangedBefore = PathFingerprints.Of(loaded.Model, loaded.Tokenizer, assignment, earlier, UnchangedPathPrompts);
 
         var addition = new DomainAddition(loaded.Model, loaded.Tokenizer, new DomainAdditionOptions
         {
             Steps = request.Steps, BatchSize = request.BatchSize, LearningRate = request.LearningRate,
         });
         addition.Log += message => emit(new WorkerEvent { Message = message });
-        var run = addition.Run(assignment, matrix, request.Domain, Jsonl.Read(request.TrainFile), earlier,
+        var run = addition.Run(assignment, matrix, request.Domain, Jsonl.Read(request.TrainFile),
             p =>
             {
                 emit(new WorkerEvent
@@ -58,8 +62,10 @@ public static class AdaptationWorker
         var after = GateScores.Measure(loaded, run.Assignment, probes, earlier, request.GeneralEvalExamples);
         var heldOut = new EvaluationSet(request.Domain, Jsonl.Read(request.EvalFile));
         var newDomain = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, run.Assignment, NoDomainRouting.AllExperts, [heldOut])[request.Domain];
+        var unchanged = unchangedBefore.CompareWith(PathFingerprints.Of(loaded.Model, loaded.Tokenizer, run.Assignment, earlier, UnchangedPathPrompts))
+            .Select(c => new PathCheckRecord(c.Name, c.Sequences, c.Logits, c.Differing, c.BitIdentical)).ToList();
         var evaluation = RegressionGate.Judge(before, after, request.Domain, (newDomain.Accuracy, heldOut.Examples.Count), request.MaxAllowedDrop,
-            request.MaxAllowedTextDrop) with { GeneralSet = generalSet };
+            request.MaxAllowedTextDrop) with { GeneralSet = generalSet, UnchangedPaths = unchanged };
         if (!evaluation.Passed)
         {
             emit(new WorkerEvent { Evaluation = evaluation });

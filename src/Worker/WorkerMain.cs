@@ -12,9 +12,9 @@ public static class WorkerMain
 {
     public static int Run(string[] args)
     {
-        if (args is not [var command, var requestPath] || command is not (WorkerCommands.Adapt or WorkerCommands.Export))
+        if (args is not [var command, var requestPath] || command is not (WorkerCommands.Adapt or WorkerCommands.RemoveDomain or WorkerCommands.Export))
         {
-            Console.Error.WriteLine($"usage: DesMoe.Worker {WorkerCommands.Adapt}|{WorkerCommands.Export} REQUEST.json (it is started by the DesMoe server); got '{string.Join(' ', args)}'");
+            Console.Error.WriteLine($"usage: DesMoe.Worker {WorkerCommands.Adapt}|{WorkerCommands.RemoveDomain}|{WorkerCommands.Export} REQUEST.json (it is started by the DesMoe server); got '{string.Join(' ', args)}'");
             return 2;
         }
         try
@@ -22,6 +22,7 @@ public static class WorkerMain
             ParentWatch.Start();
             Action<WorkerEvent> emit = e => Console.Out.WriteLine(e.ToLine());
             if (command == WorkerCommands.Adapt) AdaptationWorker.Execute(Read<AdaptRequest>(requestPath), emit);
+            else if (command == WorkerCommands.RemoveDomain) DomainRemovalWorker.Execute(Read<RemovalRequest>(requestPath), emit);
             else ExportWorker.Execute(Read<ExportRequest>(requestPath), emit);
             return 0;
         }

@@ -10,6 +10,9 @@ public static class WorkerCommands
     /// <summary>Adds a domain to a checkpoint, evaluates and gates it, and exports an accepted result (<see cref="AdaptRequest"/>).</summary>
     public const string Adapt = "adapt-worker";
 
+    /// <summary>Drops a copied domain from a checkpoint, checks every remaining path bit for bit, and exports the result (<see cref="RemovalRequest"/>).</summary>
+    public const string RemoveDomain = "remove-domain-worker";
+
     /// <summary>Exports a model folder to ONNX (<see cref="ExportRequest"/>).</summary>
     public const string Export = "export";
 

@@ -12,7 +12,7 @@ namespace DesMoe.Bench.Stress;
 public sealed record GcStressResult(int Runs, int Failures, IReadOnlyList<string> FailureMessages, long Collections, double Seconds);
 
 /// <summary>
-/// Runs short domain additions (profiling, removal-cost forward passes, training steps under domain routing) over
+/// Runs short domain additions (profiling, expert copies, training steps under domain routing) over
 /// and over, on several threads at once, while another thread forces garbage collections and finalizers
 /// continuously. Any TorchSharp Scalar that is passed to native code without being kept alive is then freed under
 /// libtorch's feet sooner or later; the run counts the failures (exceptions of any kind) instead of stopping.
@@ -25,7 +25,6 @@ public static class GcStress
         if (parallel <= 0) throw new ArgumentOutOfRangeException(nameof(parallel), parallel, "parallel must be positive");
         if (stepsPerRun <= 0) throw new ArgumentOutOfRangeException(nameof(stepsPerRun), stepsPerRun, "steps per run must be positive");
         var data = DatasetSplit.Create(DomainCatalog.Get("intent"), 64, 8, seed: 3);
-        var reference = new[] { new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(16)) };
         var failures = new List<string>();
         int started = 0, finished = 0;
         long collections = 0;
@@ -54,9 +53,9 @@ public static class GcStress
                         using var loaded = ModelFolder.Load(modelFolder);
                         var addition = new DomainAddition(loaded.Model, loaded.Tokenizer, new DomainAdditionOptions
                         {
-                            Steps = stepsPerRun, BatchSize = 4, ProfileExamples = 16, RemovalCostExamples = 8, WarmupLearningRateSteps = 1,
+                            Steps = stepsPerRun, BatchSize = 4, ProfileExamples = 16, WarmupLearningRateSteps = 1,
                         });
-                        addition.Run(ExpertAssignment.Empty(loaded.Config.NumMoeLayers, loaded.Config.NumRoutedExperts), null, "intent", data.Train, reference);
+                        addition.Run(ExpertAssignment.Empty(loaded.Config.NumMoeLayers, loaded.Config.NumRoutedExperts), null, "intent", data.Train);
                     });
                 }
                 catch (Exception e)

@@ -7,10 +7,10 @@ using Example = DesMoe.Formats.Data.Example;
 
 namespace DesMoe.Cli.Commands;
 
-/// <summary>Operator commands: add-domain, jobs, job watch|cancel, versions, rollback.</summary>
+/// <summary>Operator commands: add-domain, remove-domain, jobs, job watch|cancel, versions, rollback.</summary>
 internal static class AdminCommands
 {
-    public static IEnumerable<Command> Create() => [AddDomain(), Jobs(), Job(), Versions(), Rollback()];
+    public static IEnumerable<Command> Create() => [AddDomain(), RemoveDomain(), Jobs(), Job(), Versions(), Rollback()];
 
     private static Command AddDomain()
     {
@@ -57,6 +57,29 @@ internal static class AdminCommands
             // The server refused the upload before reading all of it (bad name, no credential...): its reason is the call's status.
         }
         return await call.ResponseAsync;
+    }
+
+    private static Command RemoveDomain()
+    {
+        var address = ServerConnection.AddressOption();
+        var token = AdminToken.Option();
+        var name = new Argument<string>("name") { Description = "the domain to remove (one added as expert copies)" };
+        var watch = new Option<bool>("--watch") { Description = "follow the job, then show what it compared" };
+        var command = new Command("remove-domain", "Drop a domain and its expert copies: a job that checks every other path is bit-identical, then swaps in a new version.")
+        {
+            address, token, name, watch,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
+        {
+            using var channel = ServerConnection.Open(parse.GetValue(address)!);
+            var client = new Adaptation.AdaptationClient(channel);
+            var job = await client.RemoveDomainAsync(new RemoveDomainRequest { Name = parse.GetValue(name)! }, AdminToken.Headers(parse.GetValue(token)), cancellationToken: cancellation);
+            Console.WriteLine(JobView.Line(job));
+            if (!parse.GetValue(watch)) return 0;
+            var done = await JobView.WatchAsync(client, job.Id, cancellation);
+            return done.State == JobState.Succeeded ? 0 : CliErrors.Failure;
+        }));
+        return command;
     }
 
     private static ExampleBatch Batch(IEnumerable<Example> examples)

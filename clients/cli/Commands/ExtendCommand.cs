@@ -21,10 +21,10 @@ internal static class ExtendCommand
         var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => new DomainAdditionOptions().LearningRate };
         var trainCount = new Option<int>("--train-examples") { Description = "generated training examples (built-in domains)", DefaultValueFactory = _ => 2000 };
         var evalCount = new Option<int>("--eval-examples") { Description = "held-out examples per set", DefaultValueFactory = _ => 100 };
-        var slots = new Option<int>("--experts-per-layer") { Description = "routed experts per layer the new domain owns (0 = top-k)", DefaultValueFactory = _ => 0 };
+        var slots = new Option<int>("--experts-per-layer") { Description = "routed experts per layer the new domain trains copies of (0 = top-k)", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "seed for data and training", DefaultValueFactory = _ => 1 };
 
-        var command = new Command("extend", "Add one domain to an adapted (or base) model folder with incremental DES-MoE: exclusive experts, earlier domains untouched.")
+        var command = new Command("extend", "Add one domain to an adapted (or base) model folder with incremental DES-MoE: trained copies of experts, everything else bit-identical.")
         {
             model, domain, data, output, steps, batch, lr, trainCount, evalCount, slots, seed,
         };
@@ -43,7 +43,7 @@ internal static class ExtendCommand
                 Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), ExpertsPerLayer = parse.GetValue(slots), Seed = parse.GetValue(seed),
             });
             addition.Log += message => Console.WriteLine($"  {message}");
-            var run = addition.Run(current, matrix, name, train, [general], p => Console.WriteLine(p), cancellation);
+            var run = addition.Run(current, matrix, name, train, p => Console.WriteLine(p), cancellation);
             var after = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, run.Assignment, NoDomainRouting.AllExperts,
                 [general, new EvaluationSet(name, held)]);
 

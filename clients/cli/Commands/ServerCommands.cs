@@ -66,7 +66,7 @@ internal static class ServerCommands
             using var channel = ServerConnection.Open(parse.GetValue(address)!);
             var response = await new Inference.InferenceClient(channel).ListDomainsAsync(new ListDomainsRequest(), cancellationToken: cancellation);
             if (response.Domains.Count == 0) Console.WriteLine("(no domains: the plain router serves every request)");
-            foreach (var d in response.Domains) Console.WriteLine($"{d.Id,3}  {d.Name}");
+            foreach (var d in response.Domains) Console.WriteLine($"{d.Id,3}  {d.Name,-16} {d.Parameters,12:N0} parameters  {d.Bytes / 1e6,9:F2} MB");
             return 0;
         }));
         return command;
@@ -83,6 +83,7 @@ internal static class ServerCommands
             Console.WriteLine($"version            {m.ModelVersion}\nexecution provider {m.ExecutionProvider}\nmodel              {m.ModelPath}\n" +
                               $"parameters         {m.Parameters:N0}\ncontext            {m.MaxContextTokens} tokens\nmax new tokens     {m.MaxNewTokensLimit}\n" +
                               $"tokenizer          {m.Tokenizer}\nconfig             {JsonSerializer.Serialize(JsonDocument.Parse(m.ConfigJson))}");
+            foreach (var d in m.Domains) Console.WriteLine($"domain {d.Id,3}         {d.Name} ({d.Parameters:N0} parameters, {d.Bytes / 1e6:F2} MB)");
             return 0;
         }));
         return new Command("model", "The served model, or a hub checkpoint on disk.") { info, ModelInspectCommand.Create(), ModelProbesCommand.Create() };

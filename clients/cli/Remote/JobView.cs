@@ -23,13 +23,19 @@ internal static class JobView
     public static void PrintEvaluation(Job job)
     {
         if (job.Evaluation is null) return;
-        // Wide enough for a probe's name, e.g. general/text:moby-dick.
-        Console.WriteLine($"\n{"set",-24} {"before",8} {"after",8} {"change",8} {"examples",9}");
-        foreach (var s in job.Evaluation.Scores)
-            Console.WriteLine($"{s.Name,-24} {(s.HasBefore ? s.Before.ToString("P1") : "-"),8} {s.After,8:P1} {(s.HasBefore ? ((s.After - s.Before) * 100).ToString("+0.0;-0.0") : "new"),8} {s.Examples,9}");
-        var textLimit = job.Evaluation.MaxAllowedTextDrop > 0 ? $", text probes {job.Evaluation.MaxAllowedTextDrop:P1}" : "";
-        Console.WriteLine($"gate (max drop {job.Evaluation.MaxAllowedDrop:P1}{textLimit}): {(job.Evaluation.Passed ? "passed" : "failed")}");
-        if (job.Evaluation.GeneralSet.Length > 0) Console.WriteLine($"general set: {job.Evaluation.GeneralSet}");
+        if (job.Evaluation.Scores.Count > 0) // a removal scores nothing: its gate is the bit-for-bit comparison below
+        {
+            // Wide enough for a probe's name, e.g. general/text:moby-dick.
+            Console.WriteLine($"\n{"set",-24} {"before",8} {"after",8} {"change",8} {"examples",9}");
+            foreach (var s in job.Evaluation.Scores)
+                Console.WriteLine($"{s.Name,-24} {(s.HasBefore ? s.Before.ToString("P1") : "-"),8} {s.After,8:P1} {(s.HasBefore ? ((s.After - s.Before) * 100).ToString("+0.0;-0.0") : "new"),8} {s.Examples,9}");
+            var textLimit = job.Evaluation.MaxAllowedTextDrop > 0 ? $", text probes {job.Evaluation.MaxAllowedTextDrop:P1}" : "";
+            Console.WriteLine($"gate (max drop {job.Evaluation.MaxAllowedDrop:P1}{textLimit}): {(job.Evaluation.Passed ? "passed" : "failed")}");
+            if (job.Evaluation.GeneralSet.Length > 0) Console.WriteLine($"general set: {job.Evaluation.GeneralSet}");
+        }
+        foreach (var c in job.Evaluation.UnchangedPaths)
+            Console.WriteLine($"{(c.Name == DesMoe.Formats.Data.DomainCatalog.GeneralName ? "no-domain path" : $"domain {c.Name}")}: logits of {c.Prompts} prompts ({c.Logits:N0} values) " +
+                              (c.BitIdentical ? "bit-identical to before" : $"changed for {c.DifferingPrompts} of them"));
     }
 
     /// <summary>Follows a job to its end, redrawing one progress line on a terminal; returns the final state.</summary>

@@ -56,6 +56,7 @@ public static class ModelExporter
         var assignment = ExpertAssignment.LoadFrom(modelFolder, config);
         var routingTable = assignment?.RoutingTable(config.TopK, options.NoDomain)
                            ?? ExpertAssignment.PlainRoutingTable(config.NumMoeLayers, config.NumRoutedExperts);
+        var slotTable = assignment?.SlotTable();
         var domains = assignment?.Domains ?? [];
         var sourceHash = ModelFiles.WeightsSha256(modelFolder);
 
@@ -79,13 +80,13 @@ public static class ModelExporter
         bool external = options.ExternalData ?? weightBytes > ExportOptions.ExternalDataAbove;
         AtomicDirectory.Write(outputFolder, staging =>
         {
-            log($"building graph: {config.NumMoeLayers} layers, {config.NumRoutedExperts} experts (top-{config.TopK}), {domains.Count} domains, {options.Experts}, {options.Precision}"
+            log($"building graph: {config.NumMoeLayers} layers, {config.NumRoutedExperts} experts (top-{config.TopK}){(config.DomainExpertCopies > 0 ? $" + {config.DomainExpertCopies} domain copies" : "")}, {domains.Count} domains, {options.Experts}, {options.Precision}"
                 + (external ? $", weights streamed to {OnnxNames.ExternalDataFileName}" : ""));
             ModelProto model;
             long dataBytes = 0;
             using (var data = external ? new ExternalDataFile(Path.Combine(staging, OnnxNames.ExternalDataFileName)) : null)
             {
-                var graph = DecoderGraph.Build(loaded.Model, routingTable, options, data);
+                var graph = DecoderGraph.Build(loaded.Model, routingTable, options, data, slotTable);
                 model = OnnxModelFile.Create(graph, metadata);
                 dataBytes = data?.Bytes ?? 0;
             }
@@ -114,7 +115,7 @@ public static class ModelExporter
             else log($"no {GenAiConfig.FileName}: {genAiUnsupported}");
 
             log("checking: ONNX Runtime vs TorchSharp logits, prefill + 4 decode steps, every domain id");
-            var parity = Verify(loaded, routingTable, modelPath, options);
+            var parity = Verify(loaded, routingTable, slotTable, modelPath, options);
             foreach (var p in parity) log($"  domain {p.DomainId,2} {p.Domain,-14} max |error| {p.MaxAbsError:E2} (largest |logit| {p.MaxAbsLogit:F2})");
 
             manifest = new ExportManifest
@@ -145,10 +146,10 @@ public static class ModelExporter
         return new ExportResult(folder, Path.Combine(folder, OnnxNames.ModelFileName), manifest!, DateTime.UtcNow - started);
     }
 
-    private static IReadOnlyList<DomainParity> Verify(LoadedModel loaded, IReadOnlyList<bool[,]> routingTable, string modelPath, ExportOptions options)
+    private static IReadOnlyList<DomainParity> Verify(LoadedModel loaded, IReadOnlyList<bool[,]> routingTable, IReadOnlyList<long[,]>? slotTable, string modelPath, ExportOptions options)
     {
         using var decoder = OnnxDecoder.Load(modelPath, new OnnxSessionSettings { Provider = ExecutionProviderPreference.Cpu });
-        using var routing = new DomainRouting(routingTable, loaded.Config.TopK);
+        using var routing = new DomainRouting(routingTable, loaded.Config.TopK, slotTable);
         if (options.Precision == WeightPrecision.Float16) RoundWeightsToHalf(loaded.Model);
         // Same reasoning for quantized experts: the reference computes with the dequantized weights the kernel uses.
         if (options.Quantization != ExpertQuantization.None) BlockQuantizer.RoundRoutedExperts(loaded.Model, options.Quantization);

@@ -13,16 +13,63 @@ namespace DesMoe.Exporter.Graph;
 /// </summary>
 internal static class ContribMoeExperts
 {
+    /// <param name="logits">[tokens, experts] router logits, restricted to each token's domain</param>
     public static string Build(GraphBuilder g, WeightTable weights, MoeConfig config, string prefix, string tokens, string logits)
     {
+        var (fc1, fc2) = Weights(weights, config, prefix, "experts", 0, config.NumRoutedExperts);
+        return Node(g, config, tokens, logits, fc1, fc2);
+    }
+
+    /// <summary>
+    /// With domain expert copies: tokens whose domain row runs no copy go through an operator over the routed experts
+    /// alone, exactly the node a model without copies has; each copied domain's tokens through an operator of their
+    /// own over the routed experts and that domain's copies, whose logits are the router's moved to the slots the
+    /// domain runs (<see cref="DomainCopies.DomainLogits"/>). One operator over every slot would not do: the CPU
+    /// kernel splits the experts among its threads and sums the threads' partial outputs, so each expert slot added
+    /// regroups that sum and moves every other path's outputs in their last bits. The price is memory: ONNX Runtime
+    /// folds each domain's concatenated weights into one more copy of the routed experts (StandardOps has no such cost).
+    /// </summary>
+    /// <param name="table">[domains + 1, experts] this layer's slot table (<see cref="Formats.Experts.ExpertAssignment.SlotTable"/>)</param>
+    /// <param name="tokenDomainRows">[tokens] each token's row of the table</param>
+    public static string BuildWithCopies(GraphBuilder g, WeightTable weights, MoeConfig config, string prefix, string tokens, string logits,
+        long[,] table, string tokenDomainRows, int layer)
+    {
+        var (fc1, fc2) = Weights(weights, config, prefix, "experts", 0, config.NumRoutedExperts);
+        string Rows(string mask) => g.Reshape(g.NonZero(mask), g.Int64s("flat", -1));
+        string Scatter(string into, string rows, string values) => g.Op("ScatterND", into, g.Unsqueeze(rows, g.Int64s("axes", 1)), values);
+
+        var plain = Rows(g.Op("Not", DomainCopies.RunsCopies(g, table, tokenDomainRows, layer)));
+        var output = Scatter(g.ConstantOfShape(g.Shape(tokens)), plain, Node(g, config, g.Gather(tokens, plain), g.Gather(logits, plain), fc1, fc2));
         int experts = config.NumRoutedExperts;
-        var fc1 = weights.Computed(prefix + "experts.fc1_interleaved", find => stack(Enumerable.Range(0, experts).Select(e =>
+        for (int row = 1; row < table.GetLength(0); row++)
+        {
+            var copies = Enumerable.Range(0, experts).Where(e => table[row, e] != e).Select(e => table[row, e]).Order().ToArray();
+            if (copies.Length == 0) continue;
+            using var scope = g.Scope($"domain.{row - 1}");
+            var (copyFc1, copyFc2) = Weights(weights, config, prefix, $"experts.domain_{row - 1}", copies);
+            var rows = Rows(g.Op("Equal", tokenDomainRows, g.Int64Scalar("row", row)));
+            var domainLogits = DomainCopies.DomainLogits(g, g.Gather(logits, rows), table, row, copies, layer);
+            output = Scatter(output, rows, Node(g, config, g.Gather(tokens, rows), domainLogits, g.Concat(0, fc1, copyFc1), g.Concat(0, fc2, copyFc2)));
+        }
+        return output;
+    }
+
+    private static (string Fc1, string Fc2) Weights(WeightTable weights, MoeConfig config, string prefix, string name, int first, int count) =>
+        Weights(weights, config, prefix, name, Enumerable.Range(first, count).Select(e => (long)e).ToArray());
+
+    /// <summary>fc1 (interleaved gate/up) and fc2 (down) of the expert <paramref name="slots"/>, stacked in that order.</summary>
+    private static (string Fc1, string Fc2) Weights(WeightTable weights, MoeConfig config, string prefix, string name, long[] slots)
+    {
+        var fc1 = weights.Computed($"{prefix}{name}.fc1_interleaved", find => stack(slots.Select(e =>
             stack([find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.GateProj}.weight"), find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.UpProj}.weight")], dim: 1)
                 .reshape(2 * config.ExpertHiddenSize, config.HiddenSize)).ToArray()));
-        var fc2 = weights.Computed(prefix + "experts.fc2", find =>
-            stack(Enumerable.Range(0, experts).Select(e => find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.DownProj}.weight")).ToArray()));
+        var fc2 = weights.Computed($"{prefix}{name}.fc2", find =>
+            stack(slots.Select(e => find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.DownProj}.weight")).ToArray()));
+        return (fc1, fc2);
+    }
 
-        return g.Node("MoE", [tokens, logits, fc1, "", fc2], 1, OnnxFormat.MicrosoftDomain,
+    private static string Node(GraphBuilder g, MoeConfig config, string tokens, string logits, string fc1, string fc2) =>
+        g.Node("MoE", [tokens, logits, fc1, "", fc2], 1, OnnxFormat.MicrosoftDomain,
             Attr.Int("k", config.TopK),
             Attr.String("activation_type", "swiglu"),
             Attr.Int("swiglu_fusion", 1),
@@ -31,5 +78,4 @@ internal static class ContribMoeExperts
             Attr.Float("swiglu_limit", float.PositiveInfinity),
             Attr.Int("normalize_routing_weights", config.NormalizeTopKProbabilities ? 1 : 0),
             Attr.Int("use_sparse_mixer", 0))[0];
-    }
 }

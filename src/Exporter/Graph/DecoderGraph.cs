@@ -20,14 +20,16 @@ public sealed class DecoderGraph
     private readonly WeightTable _weights;
     private readonly ExportOptions _options;
     private readonly IReadOnlyList<bool[,]> _routing;
+    private readonly IReadOnlyList<long[,]>? _slots;
 
     // Values shared by every layer.
     private string _additiveMask = "", _positions = "", _cosCache = "", _sinCache = "", _tokenDomainRows = "";
 
-    private DecoderGraph(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options, ExternalDataFile? externalData)
+    private DecoderGraph(MoeTransformer model, IReadOnlyList<bool[,]> routing, IReadOnlyList<long[,]>? slots, ExportOptions options, ExternalDataFile? externalData)
     {
         _config = model.Config;
         _routing = routing;
+        _slots = slots;
         _options = options;
         _g = new GraphBuilder("desmoe_decoder") { ExternalData = externalData };
         _weights = new WeightTable(model, _g, options.Precision);
@@ -35,11 +37,22 @@ public sealed class DecoderGraph
 
     /// <param name="routing">per layer, [domains + 1, experts] allowed experts; row 0 is the no-domain path (domain id -1)</param>
     /// <param name="externalData">where the weights' bytes go as they are built; null keeps them inside the graph</param>
-    public static GraphBuilder Build(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options, ExternalDataFile? externalData = null)
+    /// <param name="slots">
+    /// per layer, [domains + 1, experts] the expert slot each row runs for each chosen expert (<see cref="ExpertAssignment.SlotTable"/>);
+    /// required when the model has domain expert copies, null otherwise
+    /// </param>
+    public static GraphBuilder Build(MoeTransformer model, IReadOnlyList<bool[,]> routing, ExportOptions options, ExternalDataFile? externalData = null,
+        IReadOnlyList<long[,]>? slots = null)
     {
         if (routing.Count != model.Config.NumMoeLayers)
             throw new ArgumentException($"routing table has {routing.Count} layers but the model has {model.Config.NumMoeLayers}");
-        var graph = new DecoderGraph(model, routing, options, externalData);
+        if ((slots is null) != (model.Config.DomainExpertCopies == 0))
+            throw new ArgumentException(slots is null
+                ? $"the model has {model.Config.DomainExpertCopies} domain expert copies per layer but no slot table sends any domain to them"
+                : "a slot table was given but the model has no domain expert copies");
+        if (slots is not null && (slots.Count != routing.Count || slots.Where((t, l) => t.GetLength(0) != routing[l].GetLength(0) || t.GetLength(1) != routing[l].GetLength(1)).Any()))
+            throw new ArgumentException("the slot table's layers and shapes must match the routing table's");
+        var graph = new DecoderGraph(model, routing, slots, options, externalData);
         graph.BuildGraph();
         return graph._g;
     }
@@ -269,9 +282,14 @@ public sealed class DecoderGraph
         var (_, chosen) = _g.TopK(logits, _g.Int64s("k", _config.TopK), -1);
         _g.Output(chosen, OnnxNames.RouterExperts(layer), DataType.Int64, "tokens", _config.TopK);
 
-        var routed = _options.Experts == ExpertKernel.ContribMoe
-            ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)
-            : StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization, _options.QuantizedCompute);
+        string routed;
+        if (_options.Experts == ExpertKernel.ContribMoe)
+            routed = _slots is null
+                ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)
+                : ContribMoeExperts.BuildWithCopies(_g, _weights, _config, prefix, tokens, logits, _slots[layer], _tokenDomainRows, layer);
+        else
+            routed = StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization, _options.QuantizedCompute,
+                _slots is null ? null : DomainCopies.SlotsPerToken(_g, _slots[layer], _tokenDomainRows, layer));
         if (_config.RoutedScale != 1.0) routed = _g.Mul(routed, _g.FloatScalar("routed_scaling_factor", (float)_config.RoutedScale));
         if (_config.NumSharedExperts > 0)
         {

@@ -8,20 +8,28 @@ namespace DesMoe.Exporter.Graph;
 /// Routed experts from standard ONNX ops. Softmax and top-k pick each token's experts; the top-k weights are scattered
 /// into a dense [tokens, experts] matrix; then, per expert, NonZero finds the tokens routed to it, which alone go
 /// through its SwiGLU and are scatter-added back. Work is proportional to tokens x top-k, not to the number of experts.
+/// With domain expert copies the chosen experts are mapped to each token's expert slots before the scatter, so the
+/// softmax and top-k are the router's own, over the routed experts only.
 /// </summary>
 internal static class StandardOpsExperts
 {
     public static string Build(GraphBuilder g, WeightTable weights, MoeConfig config, string prefix, string tokens, string logits,
-        ExpertQuantization quantization = ExpertQuantization.None, QuantizedCompute compute = QuantizedCompute.Float32)
+        ExpertQuantization quantization = ExpertQuantization.None, QuantizedCompute compute = QuantizedCompute.Float32, string? slotsPerToken = null)
     {
         var probabilities = g.Softmax(logits, -1);
         var (topWeights, topExperts) = g.TopK(probabilities, g.Int64s("k", config.TopK), -1);
         if (config.NormalizeTopKProbabilities)
             topWeights = g.Div(topWeights, g.ReduceSum(topWeights, g.Int64s("axes", -1), keepDims: true));
-        var perExpertWeight = g.Op("ScatterElements", [g.ConstantOfShape(g.Shape(logits)), topExperts, topWeights], Attr.Int("axis", 1));
+        var weightShape = g.Shape(logits);
+        if (slotsPerToken is not null)
+        {
+            topExperts = g.Op("GatherElements", [slotsPerToken, topExperts], Attr.Int("axis", 1));
+            weightShape = g.Concat(0, g.Slice(weightShape, g.Int64s("start", 0), g.Int64s("end", 1), g.Int64s("axis0", 0)), g.Int64s("expert_slots", config.ExpertSlots));
+        }
+        var perExpertWeight = g.Op("ScatterElements", [g.ConstantOfShape(weightShape), topExperts, topWeights], Attr.Int("axis", 1));
 
         var output = g.ConstantOfShape(g.Shape(tokens));
-        for (int e = 0; e < config.NumRoutedExperts; e++)
+        for (int e = 0; e < (slotsPerToken is null ? config.NumRoutedExperts : config.ExpertSlots); e++)
         {
             using var scope = g.Scope($"expert.{e}");
             var weight = g.Gather(perExpertWeight, g.Int64Scalar("expert", e), axis: 1);

@@ -12,8 +12,14 @@ namespace DesMoe.Formats.Architectures;
 /// </summary>
 public static class HubModelFolder
 {
-    /// <summary><c>{"adaptive_router_width": N}</c>: present when the model has DES-MoE's adaptive router.</summary>
+    /// <summary>
+    /// <c>{"adaptive_router_width": N, "domain_expert_copies": C}</c>, each key only when positive: present when the model
+    /// has DES-MoE's adaptive router or domains' expert copies, which the hub config.json cannot describe.
+    /// </summary>
     public const string SideConfigFileName = "desmoe.json";
+
+    /// <summary>Domains' expert copies, float32, under the trainable model's names (<c>layers.{i}.mlp.experts.{n_routed + j}.*</c>).</summary>
+    public const string ExpertCopiesFileName = "desmoe_expert_copies.safetensors";
 
     /// <summary>The adaptive router's residual MLPs, float32, under the trainable model's names (<c>layers.{i}.mlp.router.adapter.*</c>).</summary>
     public const string RouterWeightsFileName = "desmoe_router.safetensors";
@@ -47,20 +53,28 @@ public static class HubModelFolder
     {
         var hub = HubFolder.Open(folder);
         var form = hub.Architecture.ToDesMoe(hub.ReadModelConfig());
-        int width = AdaptiveRouterWidth(folder);
-        return new Opened(hub, form, (form.Config with { AdaptiveRouterWidth = width }).Validate());
+        var (width, copies) = SideConfig(folder);
+        return new Opened(hub, form, (form.Config with { AdaptiveRouterWidth = width, DomainExpertCopies = copies }).Validate());
     }
 
-    private static int AdaptiveRouterWidth(string folder)
+    /// <summary>The side config's adaptive router width and expert copies per layer (0 for an absent file or key).</summary>
+    private static (int AdaptiveRouterWidth, int DomainExpertCopies) SideConfig(string folder)
     {
         var path = Path.Combine(folder, SideConfigFileName);
-        if (!File.Exists(path)) return 0;
+        if (!File.Exists(path)) return (0, 0);
         try
         {
-            var width = JsonNode.Parse(File.ReadAllText(path))?["adaptive_router_width"];
-            return width is JsonValue v && v.TryGetValue<int>(out var w) && w > 0
-                ? w
-                : throw new HubModelException($"{path}: adaptive_router_width must be a positive integer (got {width?.ToJsonString() ?? "nothing"})");
+            var root = JsonNode.Parse(File.ReadAllText(path));
+            int Positive(string key)
+            {
+                var node = root?[key];
+                if (node is null) return 0;
+                return node is JsonValue v && v.TryGetValue<int>(out var n) && n > 0
+                    ? n
+                    : throw new HubModelException($"{path}: {key} must be a positive integer (got {node.ToJsonString()})");
+            }
+            var sides = (Positive("adaptive_router_width"), Positive("domain_expert_copies"));
+            return sides == (0, 0) ? throw new HubModelException($"{path}: neither adaptive_router_width nor domain_expert_copies is given") : sides;
         }
         catch (JsonException e)
         {

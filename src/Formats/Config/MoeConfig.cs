@@ -41,6 +41,19 @@ public sealed record MoeConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int AdaptiveRouterWidth { get; init; }
 
+    /// <summary>
+    /// Expert slots per MoE layer after the <see cref="NumRoutedExperts"/> the router scores: copies of routed experts
+    /// that domains added online train instead of the originals (<c>layers.{i}.mlp.experts.{n_routed_experts + j}</c>).
+    /// The router never scores them; a domain's requests reach them through the assignment's slot table. 0 (absent
+    /// from the file) for a model without such domains, which every folder made before them is.
+    /// </summary>
+    [JsonPropertyName("desmoe_domain_expert_copies")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int DomainExpertCopies { get; init; }
+
+    /// <summary>Expert modules per MoE layer: the routed experts, then the domains' copies.</summary>
+    [JsonIgnore] public int ExpertSlots => NumRoutedExperts + DomainExpertCopies;
+
 
     // The fields below let the model hold the standard-attention hub architectures (Qwen2-MoE, Qwen3-MoE, OLMoE,
     // Mixtral; see Architectures/*/…DesMoeForm). Each is absent from the file at its default, so the bundled
@@ -196,6 +209,7 @@ public sealed record MoeConfig
         Positive(ExpertHiddenSize, "moe_intermediate_size");
         Positive(MaxPositions, "max_position_embeddings");
         if (AdaptiveRouterWidth < 0) problems.Add($"desmoe_adaptive_router_width must not be negative (got {AdaptiveRouterWidth})");
+        if (DomainExpertCopies < 0) problems.Add($"desmoe_domain_expert_copies must not be negative (got {DomainExpertCopies})");
         if (NumSharedExperts < 0) problems.Add($"n_shared_experts must not be negative (got {NumSharedExperts})");
         if (TopK > NumRoutedExperts)
             problems.Add($"num_experts_per_tok ({TopK}) exceeds n_routed_experts ({NumRoutedExperts})");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using DesMoe.Formats.Config;
 
 namespace DesMoe.Formats.Experts;
@@ -15,7 +16,7 @@ public enum NoDomainRouting
 }
 
 /// <summary>Which routed experts belong to which domain, per MoE layer: <c>Experts[layer][domain]</c> is a sorted list of expert ids.</summary>
-public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExperts, IReadOnlyList<IReadOnlyList<int[]>> Experts)
+public sealed partial record ExpertAssignment(IReadOnlyList<string> Domains, int NumExperts, IReadOnlyList<IReadOnlyList<int[]>> Experts)
 {
     public const string FileName = "expert_assignment.json";
 
@@ -26,12 +27,13 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
 
     public bool Allows(int layer, int domain, int expert) => Array.BinarySearch(Experts[layer][domain], expert) >= 0;
 
-    /// <summary>Experts assigned to at least one domain, per layer.</summary>
+    /// <summary>Experts assigned to at least one domain, per layer; a copied domain's sources stay everyone's, so they are not among them.</summary>
     public IReadOnlyList<HashSet<int>> AssignedPerLayer() =>
-        Experts.Select(layer => layer.SelectMany(e => e).ToHashSet()).ToList();
+        Experts.Select(layer => layer.Where((_, d) => !CopySlots.ContainsKey(Domains[d])).SelectMany(e => e).ToHashSet()).ToList();
 
     /// <summary>
-    /// Domains added to a served model one at a time (<c>AddDomain</c>): each owns its experts exclusively. Its tokens
+    /// Domains added to a served model one at a time (<c>AddDomain</c>) before domains were expert copies
+    /// (<see cref="CopySlots"/>); versions made then still hold them: each owns its experts exclusively. Its tokens
     /// route to its own experts only (so its learning concentrates in what it may train), and no other row may route to
     /// them, so training them cannot change how any other domain or the no-domain path computes.
     /// </summary>
@@ -63,24 +65,8 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
         {
             ExclusiveDomains = new HashSet<string>(ExclusiveDomains) { domain },
             RoutedDomains = RoutedDomains,
+            CopySlots = CopySlots,
         };
-    }
-
-    /// <summary>
-    /// Why another exclusive domain of <paramref name="slots"/> experts per layer does not fit (a layer without enough
-    /// free experts, or one where the other rows would keep fewer than <paramref name="topK"/>), or null when it does.
-    /// </summary>
-    public string? NoRoomFor(int slots, int topK)
-    {
-        var assigned = AssignedPerLayer();
-        var exclusive = ExclusivePerLayer();
-        for (int l = 0; l < NumLayers; l++)
-        {
-            int free = NumExperts - assigned[l].Count;
-            if (free < slots || NumExperts - exclusive[l].Count - slots < topK)
-                return $"no room for another domain: layer {l} has {free} free experts; a new domain takes {slots} and every routing row must keep at least top-k ({topK}) experts";
-        }
-        return null;
     }
 
     /// <summary>Experts owned by exclusive domains, per layer.</summary>
@@ -96,7 +82,8 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
     /// <paramref name="noDomain"/>; it never includes the experts of <see cref="RoutedDomains"/>); row d+1 allows
     /// domain d's own experts plus the unassigned ones, which adaptation never changes after warm-up; an exclusive
     /// domain's row allows its own experts only, and no other row allows them. A row with fewer than
-    /// <paramref name="topK"/> experts falls back to all non-exclusive experts.
+    /// <paramref name="topK"/> experts falls back to all non-exclusive experts. A copied domain's row is row 0: its
+    /// requests score the experts as the no-domain path does, and <see cref="SlotTable"/> sends them to its copies.
     /// </summary>
     public IReadOnlyList<bool[,]> RoutingTable(int topK, NoDomainRouting noDomain = NoDomainRouting.UnassignedExperts)
     {
@@ -119,6 +106,9 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
                 if (allowed.Count < topK) allowed = shared;
                 foreach (var e in allowed) table[row, e] = true;
             }
+            for (int row = 1; row <= Domains.Count; row++)
+                if (CopySlots.ContainsKey(Domains[row - 1]))
+                    for (int e = 0; e < NumExperts; e++) table[row, e] = table[0, e];
             return table;
         }).ToList();
     }
@@ -153,23 +143,30 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
         num_experts = NumExperts,
         exclusive_domains = Domains.Where(ExclusiveDomains.Contains).ToList(),
         routed_domains = Domains.Where(RoutedDomains.Contains).ToList(),
-        layers = Experts.Select(layer => Domains.Select((name, d) => new { domain = name, experts = layer[d] }).ToList()).ToList(),
-    }, new JsonSerializerOptions { WriteIndented = true });
+        layers = Experts.Select((layer, l) => Domains.Select((name, d) => new LayerEntry(name, layer[d], CopySlots.TryGetValue(name, out var slots) ? slots[l] : null)).ToList()).ToList(),
+    }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
+
+    /// <summary>One domain's experts in one layer as the file holds them; <c>copies</c> only for a copied domain, aligned with <c>experts</c>.</summary>
+    private sealed record LayerEntry(
+        [property: JsonPropertyName("domain")] string Domain,
+        [property: JsonPropertyName("experts")] int[] Experts,
+        [property: JsonPropertyName("copies")] int[]? Copies);
 
     /// <summary>The assignment saved in a model (or export) folder, checked against <paramref name="config"/>; null when the folder has none.</summary>
     public static ExpertAssignment? LoadFrom(string folder, MoeConfig config)
     {
         var path = Path.Combine(folder, FileName);
-        return File.Exists(path) ? Load(path, config.NumMoeLayers, config.NumRoutedExperts) : null;
+        return File.Exists(path) ? Load(path, config.NumMoeLayers, config.NumRoutedExperts, config.DomainExpertCopies) : null;
     }
 
     /// <summary>Reads <paramref name="path"/> and checks it against the model it belongs to; every problem is named.</summary>
-    public static ExpertAssignment Load(string path, int numLayers, int numExperts)
+    /// <param name="copySlots">the model's expert slots after its routed experts (<see cref="Config.MoeConfig.DomainExpertCopies"/>)</param>
+    public static ExpertAssignment Load(string path, int numLayers, int numExperts, int copySlots = 0)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"expert assignment not found: {path}", path);
         try
         {
-            return Parse(File.ReadAllText(path), numLayers, numExperts);
+            return Parse(File.ReadAllText(path), numLayers, numExperts, copySlots);
         }
         catch (InvalidDataException e)
         {
@@ -177,7 +174,7 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
         }
     }
 
-    public static ExpertAssignment Parse(string json, int numLayers, int numExperts)
+    public static ExpertAssignment Parse(string json, int numLayers, int numExperts, int copySlots = 0)
     {
         JsonNode root;
         try
@@ -200,6 +197,7 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
             throw new InvalidDataException($"has {layers.Count} layers but the model has {numLayers}");
 
         var experts = new List<IReadOnlyList<int[]>>();
+        var copies = new Dictionary<string, int[][]>();
         for (int l = 0; l < layers.Count; l++)
         {
             var perDomain = new int[domains.Count][];
@@ -214,6 +212,16 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
                 var bad = ids.Where(e => e < 0 || e >= numExperts).ToList();
                 if (bad.Count > 0)
                     throw new InvalidDataException($"layer {l}, domain '{name}': expert ids [{string.Join(", ", bad)}] are outside 0..{numExperts - 1}");
+                if (entry["copies"] is JsonArray copyArray)
+                {
+                    var slots = copyArray.Select(e => e!.GetValue<int>()).ToArray();
+                    CheckCopies(l, name, ids, slots, numExperts, copySlots);
+                    Array.Sort(ids, slots); // the file may list a domain's sources in any order; copies follow their sources
+                    if (!copies.ContainsKey(name)) copies[name] = new int[numLayers][];
+                    copies[name][l] = slots;
+                    perDomain[d] = ids;
+                    continue;
+                }
                 Array.Sort(ids);
                 perDomain[d] = ids.Distinct().ToArray();
             }
@@ -228,13 +236,14 @@ public sealed record ExpertAssignment(IReadOnlyList<string> Domains, int NumExpe
             foreach (var owner in exclusive)
             {
                 int d = domains.IndexOf(owner);
-                var shared = experts[l][d].Where(e => experts[l].Where((_, other) => other != d).Any(o => o.Contains(e))).ToList();
+                var shared = experts[l][d].Where(e => experts[l].Where((_, other) => other != d && !copies.ContainsKey(domains[other])).Any(o => o.Contains(e))).ToList();
                 if (shared.Count > 0)
                     throw new InvalidDataException($"layer {l}: exclusive domain '{owner}' shares experts [{string.Join(", ", shared)}] with another domain");
             }
         var routedDomains = (root["routed_domains"] as JsonArray ?? []).Select(d => d?.GetValue<string>() ?? "").ToHashSet();
         var unknownRouted = routedDomains.FirstOrDefault(d => !domains.Contains(d));
         if (unknownRouted is not null) throw new InvalidDataException($"routed_domains names unknown domain '{unknownRouted}'");
-        return new ExpertAssignment(domains, numExperts, experts) { ExclusiveDomains = exclusive, RoutedDomains = routedDomains };
+        var copySlotsByDomain = CheckCopyLayout(copies, experts.Count);
+        return new ExpertAssignment(domains, numExperts, experts) { ExclusiveDomains = exclusive, RoutedDomains = routedDomains, CopySlots = copySlotsByDomain };
     }
 }

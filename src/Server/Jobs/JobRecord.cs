@@ -3,6 +3,9 @@ using DesMoe.WorkerProtocol;
 
 namespace DesMoe.Server.Jobs;
 
+/// <summary>What a job does: add a domain (every job before removals existed) or remove one.</summary>
+public enum JobKind { AddDomain, RemoveDomain }
+
 /// <summary><c>job.json</c>: an adaptation job's state, rewritten (by rename) on every change.</summary>
 public sealed record JobRecord
 {
@@ -10,6 +13,7 @@ public sealed record JobRecord
 
     [JsonPropertyName("id")] public required string Id { get; init; }
     [JsonPropertyName("domain")] public required string Domain { get; init; }
+    [JsonPropertyName("kind"), JsonConverter(typeof(JsonStringEnumConverter<JobKind>))] public JobKind Kind { get; init; }
     [JsonPropertyName("status"), JsonConverter(typeof(JsonStringEnumConverter<JobStatus>))] public JobStatus Status { get; init; }
     [JsonPropertyName("message")] public string Message { get; init; } = "";
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }

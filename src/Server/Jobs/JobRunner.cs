@@ -10,7 +10,7 @@ namespace DesMoe.Server.Jobs;
 /// previous run of the server left: queued jobs are queued again; a job that was running either finished its swap
 /// (the current version is its result) or is marked failed, and any version it wrote but never served is removed.
 /// </summary>
-public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipeline pipeline, AdaptationSettings settings, ILogger<JobRunner> logger)
+public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipeline pipeline, RemovalPipeline removal, AdaptationSettings settings, ILogger<JobRunner> logger)
     : BackgroundService
 {
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
@@ -61,7 +61,8 @@ public sealed class JobRunner(JobStore jobs, ModelStore store, AdaptationPipelin
             lock (_lock) _running = (id, cancel);
             try
             {
-                await pipeline.RunAsync(id, cancel.Token);
+                if (job.Kind == JobKind.RemoveDomain) await removal.RunAsync(id, cancel.Token);
+                else await pipeline.RunAsync(id, cancel.Token);
             }
             catch (OperationCanceledException)
             {

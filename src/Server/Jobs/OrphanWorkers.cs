@@ -40,7 +40,7 @@ public static class OrphanWorkers
         try
         {
             var arguments = File.ReadAllText(cmdline).Split('\0');
-            return arguments.Contains(WorkerCommands.Adapt) && arguments.Contains(requestPath);
+            return (arguments.Contains(WorkerCommands.Adapt) || arguments.Contains(WorkerCommands.RemoveDomain)) && arguments.Contains(requestPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

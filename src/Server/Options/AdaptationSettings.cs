@@ -53,6 +53,12 @@ public sealed class AdaptationSettings
     /// </summary>
     public double MaxAllowedTextDrop { get; set; } = 0.05;
 
+    /// <summary>
+    /// Memory the served model's domains may hold: each AddDomain adds copies of top-k experts per MoE layer (at fp32)
+    /// and RemoveDomain frees them; an AddDomain that would pass this (queued jobs counted) is refused.
+    /// </summary>
+    public long MaxDomainBytes { get; set; } = 1L << 30;
+
     /// <summary>Model versions kept on disk for rollback (the served one is always kept).</summary>
     public int KeepVersions { get; set; } = 5;
 

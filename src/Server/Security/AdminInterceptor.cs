@@ -14,7 +14,7 @@ public sealed class AdminInterceptor(AdminCredential admin, AdaptationSettings s
     /// <summary>The admin RPCs, by gRPC method path; an RPC that changes what is served belongs here.</summary>
     private static readonly IReadOnlySet<string> AdminMethods = new HashSet<string>(StringComparer.Ordinal)
     {
-        "/desmoe.v1.Adaptation/AddDomain", "/desmoe.v1.Adaptation/CancelJob", "/desmoe.v1.Adaptation/Rollback",
+        "/desmoe.v1.Adaptation/AddDomain", "/desmoe.v1.Adaptation/CancelJob", "/desmoe.v1.Adaptation/Rollback", "/desmoe.v1.Adaptation/RemoveDomain",
     };
 
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,

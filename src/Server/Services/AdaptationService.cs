@@ -84,6 +84,30 @@ public sealed class AdaptationService(
         }
     }
 
+    public override Task<Job> RemoveDomain(RemoveDomainRequest request, ServerCallContext context)
+    {
+        if (workers.Find(out var searched) is null) throw new RpcException(new Status(StatusCode.FailedPrecondition, WorkerLocator.ServingOnly("RemoveDomain", searched)));
+        var current = store.Current;
+        if (!current.Domains.Contains(request.Name))
+            throw new RpcException(new Status(StatusCode.NotFound, $"{current.Id} serves no domain named '{request.Name}'; it serves [{string.Join(", ", current.Domains)}]"));
+        var modelFolder = store.ModelFolderOf(current)
+            ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"version {current.Id} is served from an ONNX export without its checkpoint"));
+        UploadValidator.CheckRemovable(modelFolder, request.Name);
+        lock (Submitting)
+        {
+            if (jobs.All().FirstOrDefault(j => j.Domain == request.Name && !j.IsFinished) is { } pending)
+                throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{request.Name}' has job {pending.Id} queued or running"));
+            var now = DateTimeOffset.UtcNow;
+            var job = jobs.Create(new JobRecord
+            {
+                Id = $"{now:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}", Domain = request.Name, Kind = Jobs.JobKind.RemoveDomain, Status = JobStatus.Queued,
+                Message = "queued", Created = now, Updated = now, BaseVersion = current.Id,
+            }, [], []);
+            runner.Enqueue(job.Id);
+            return Task.FromResult(job.ToWire());
+        }
+    }
+
     public override async Task WatchJob(JobRequest request, IServerStreamWriter<Job> responseStream, ServerCallContext context)
     {
         var job = Find(request.JobId);

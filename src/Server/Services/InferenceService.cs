@@ -1,3 +1,4 @@
+using DesMoe.Formats.Experts;
 using System.Text;
 using DesMoe.Protos.V1;
 using DesMoe.Server.Engine;
@@ -111,15 +112,29 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
     {
         using var lease = host.Acquire();
         var response = new ListDomainsResponse();
-        response.Domains.AddRange(lease.Engine.Domains.Select((name, id) => new Domain { Name = name, Id = id }));
+        response.Domains.AddRange(DomainsOf(lease.Engine));
         return Task.FromResult(response);
+    }
+
+    /// <summary>The engine's domains with their sizes, from the assignment its export folder holds (none: sizes 0).</summary>
+    private static IEnumerable<Domain> DomainsOf(IGenerationEngine engine)
+    {
+        var folder = Path.GetDirectoryName(engine.ModelPath);
+        var assignment = folder is null ? null : ExpertAssignment.LoadFrom(folder, engine.Config);
+        var sizes = assignment is null ? [] : DomainFootprint.Of(engine.Config, assignment).ToDictionary(f => f.Domain);
+        return engine.Domains.Select((name, id) => new Domain
+        {
+            Name = name, Id = id,
+            Parameters = (ulong)(sizes.TryGetValue(name, out var size) ? size.Parameters : 0),
+            Bytes = (ulong)(sizes.TryGetValue(name, out var bytes) ? bytes.Bytes : 0),
+        });
     }
 
     public override Task<ModelInfo> GetModelInfo(GetModelInfoRequest request, ServerCallContext context)
     {
         using var lease = host.Acquire();
         var engine = lease.Engine;
-        return Task.FromResult(new ModelInfo
+        var info = new ModelInfo
         {
             ModelPath = engine.ModelPath,
             ModelVersion = lease.Version.Id,
@@ -129,7 +144,9 @@ public sealed class InferenceService(ModelHost host, RequestValidator validator,
             MaxContextTokens = (uint)engine.ContextWindow,
             Parameters = (ulong)engine.ParameterCount,
             MaxNewTokensLimit = (uint)options.MaxNewTokensLimit,
-        });
+        };
+        info.Domains.AddRange(DomainsOf(engine));
+        return Task.FromResult(info);
     }
 
     private static DesMoe.Protos.V1.FinishReason ToWire(CoreFinish finish) => finish switch

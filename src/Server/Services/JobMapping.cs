@@ -16,6 +16,7 @@ internal static class JobMapping
             Created = Timestamp.FromDateTimeOffset(job.Created), Updated = Timestamp.FromDateTimeOffset(job.Updated),
             BaseVersion = job.BaseVersion, ResultVersion = job.ResultVersion,
             TrainExamples = (uint)job.TrainExamples, EvalExamples = (uint)job.EvalExamples,
+            Kind = job.Kind == Jobs.JobKind.RemoveDomain ? Protos.V1.JobKind.RemoveDomain : Protos.V1.JobKind.AddDomain,
         };
         if (job.Progress is { } p)
             wire.Progress = new JobProgress
@@ -32,6 +33,10 @@ internal static class JobMapping
                 var score = new DomainScore { Name = s.Name, After = s.After, Examples = (uint)s.Examples };
                 if (s.Before is { } before) score.Before = before;
                 return score;
+            }));
+            wire.Evaluation.UnchangedPaths.AddRange((e.UnchangedPaths ?? []).Select(c => new PathCheck
+            {
+                Name = c.Name, Prompts = (uint)c.Prompts, Logits = (ulong)c.Logits, DifferingPrompts = (uint)c.DifferingPrompts, BitIdentical = c.BitIdentical,
             }));
         }
         return wire;

@@ -30,14 +30,31 @@ public sealed partial class UploadValidator(ModelHost host, JobStore jobs, Adapt
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"domain '{name}' is already being added by job {pending.Id}"));
     }
 
-    /// <summary>FAILED_PRECONDITION when the served model has no free experts left for another domain (queued jobs count too).</summary>
+    /// <summary>
+    /// RESOURCE_EXHAUSTED when another domain's expert copies would take the served model's domains past
+    /// <see cref="AdaptationSettings.MaxDomainBytes"/> (queued jobs count too): memory, not free experts, bounds the domains.
+    /// </summary>
     public void CheckRoom(string modelFolder, VersionRecord current)
     {
         var config = ModelFiles.LoadConfig(modelFolder);
         var assignment = ExpertAssignment.LoadFrom(modelFolder, config) ?? ExpertAssignment.Empty(config.NumMoeLayers, config.NumRoutedExperts);
         int pending = jobs.All().Count(j => !j.IsFinished);
-        if (assignment.NoRoomFor(config.TopK * (pending + 1), config.TopK) is { } problem)
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{current.Id}: {problem}" + (pending > 0 ? $" ({pending} queued or running job(s) will take theirs first)" : "")));
+        long held = DomainFootprint.Of(config, assignment).Where(f => assignment.CopySlots.ContainsKey(f.Domain)).Sum(f => f.Bytes);
+        long each = DomainFootprint.BytesOfCopies(config, config.TopK);
+        if (held + each * (pending + 1) > settings.MaxDomainBytes)
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{current.Id}: its domains hold {held / 1e6:F2} MB and another takes {each / 1e6:F2} MB" + (pending > 0 ? $" ({pending} queued or running job(s) take theirs first)" : "") +
+                $", over DesMoe:Adaptation:MaxDomainBytes ({settings.MaxDomainBytes / 1e6:F2} MB); remove a domain (RemoveDomain) or raise the budget"));
+    }
+
+    /// <summary>FAILED_PRECONDITION when <paramref name="domain"/> owns its experts (added before copies): only copies can be removed.</summary>
+    public static void CheckRemovable(string modelFolder, string domain)
+    {
+        var config = ModelFiles.LoadConfig(modelFolder);
+        var assignment = ExpertAssignment.LoadFrom(modelFolder, config);
+        if (assignment is null || !assignment.CopySlots.ContainsKey(domain))
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"domain '{domain}' owns its experts (it was added before domains were expert copies): removing it would hand its trained experts back to the no-domain path"));
     }
 
     public (int Steps, int Batch, double LearningRate) Budget(TrainingBudget? budget)

@@ -15,8 +15,8 @@ namespace DesMoe.Torch.Checkpoints;
 /// Opens a hub-layout folder as the trainable model (<see cref="MoeTransformer"/> in the architecture's
 /// <see cref="DesMoeForm"/>) and saves one back in the same layout: the checkpoint's tensor names and dtypes, its
 /// config and tokenizer files unchanged, so transformers and vLLM load the result as they loaded the original.
-/// DES-MoE's additions go in side files: <see cref="HubModelFolder.SideConfigFileName"/> and <see cref="HubModelFolder.RouterWeightsFileName"/>
-/// (the adaptive router's residual), plus whatever the caller adds (expert-domain masks, specificity matrix).
+/// DES-MoE's additions go in side files: <see cref="HubModelFolder.SideConfigFileName"/>, <see cref="HubModelFolder.RouterWeightsFileName"/>
+/// (the adaptive router's residual) and <see cref="HubModelFolder.ExpertCopiesFileName"/> (domains' expert copies), plus whatever the caller adds (expert-domain masks, specificity matrix).
 /// </summary>
 public static class HubTrainableFolder
 {
@@ -79,25 +79,39 @@ public static class HubTrainableFolder
     {
         var hubTensors = new List<(string Name, Tensor Tensor)>();
         var routerTensors = new List<(string Name, Tensor Tensor)>();
+        var copyTensors = new List<(string Name, Tensor Tensor)>();
         foreach (var (name, parameter) in model.named_parameters())
         {
-            if (origin.Names.ToHub(name) is { } hubName) hubTensors.Add((hubName, parameter));
+            if (IsExpertCopy(name, model.Config)) copyTensors.Add((name, parameter));
+            else if (origin.Names.ToHub(name) is { } hubName) hubTensors.Add((hubName, parameter));
             else routerTensors.Add((name, parameter));
         }
         AtomicDirectory.Write(folder, staging =>
         {
             foreach (var (name, content) in origin.Files) File.WriteAllBytes(Path.Combine(staging, name), content);
             WriteWeights(staging, hubTensors, origin);
+            var side = new JsonObject();
             if (model.Config.AdaptiveRouterWidth > 0)
             {
                 SafetensorsWriter.Write(Path.Combine(staging, HubModelFolder.RouterWeightsFileName), routerTensors);
-                File.WriteAllText(Path.Combine(staging, HubModelFolder.SideConfigFileName),
-                    new JsonObject { ["adaptive_router_width"] = model.Config.AdaptiveRouterWidth }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                side["adaptive_router_width"] = model.Config.AdaptiveRouterWidth;
             }
+            if (model.Config.DomainExpertCopies > 0)
+            {
+                SafetensorsWriter.Write(Path.Combine(staging, HubModelFolder.ExpertCopiesFileName), copyTensors);
+                side["domain_expert_copies"] = model.Config.DomainExpertCopies;
+            }
+            if (side.Count > 0)
+                File.WriteAllText(Path.Combine(staging, HubModelFolder.SideConfigFileName), side.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             foreach (var (name, content) in extraFiles ?? new Dictionary<string, string>())
                 File.WriteAllText(Path.Combine(staging, name), content);
         });
     }
+
+    /// <summary>Whether <paramref name="name"/> is a domain's expert copy (a slot after the routed experts): no hub name describes it.</summary>
+    private static bool IsExpertCopy(string name, MoeConfig config) =>
+        config.DomainExpertCopies > 0 && System.Text.RegularExpressions.Regex.Match(name, $@"^{TensorNames.Layers}\.\d+\.{TensorNames.Mlp}\.{TensorNames.Experts}\.(\d+)\.") is { Success: true } m
+        && int.Parse(m.Groups[1].Value) >= config.NumRoutedExperts;
 
     /// <summary>One model.safetensors, or the original shards (same file names, same tensors in each) and their index.</summary>
     private static void WriteWeights(string staging, List<(string Name, Tensor Tensor)> tensors, HubOrigin origin)
@@ -132,13 +146,19 @@ public static class HubTrainableFolder
             ? File.Exists(routerPath) ? new SafetensorsFile(routerPath) : throw new HubModelException($"{hub.Path}: {HubModelFolder.SideConfigFileName} declares an adaptive router but {HubModelFolder.RouterWeightsFileName} is missing")
             : null;
 
+        var copiesPath = Path.Combine(hub.Path, HubModelFolder.ExpertCopiesFileName);
+        var copies = model.Config.DomainExpertCopies > 0
+            ? File.Exists(copiesPath) ? new SafetensorsFile(copiesPath) : throw new HubModelException($"{hub.Path}: {HubModelFolder.SideConfigFileName} declares domain expert copies but {HubModelFolder.ExpertCopiesFileName} is missing")
+            : null;
+
         var plan = new List<(Tensor Parameter, string Name, SafetensorsFile File)>();
         var problems = new List<string>();
         var expected = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, parameter) in model.named_parameters())
         {
-            var hubName = names.ToHub(name);
-            SafetensorsFile? file = hubName is null ? router : checkpoint.Contains(hubName) ? checkpoint.FileOf(hubName) : null;
+            bool copy = IsExpertCopy(name, model.Config);
+            var hubName = copy ? null : names.ToHub(name);
+            SafetensorsFile? file = copy ? copies : hubName is null ? router : checkpoint.Contains(hubName) ? checkpoint.FileOf(hubName) : null;
             var stored = hubName ?? name;
             expected.Add(stored);
             if (file is null || !file.Tensors.TryGetValue(stored, out var info))
@@ -163,7 +183,7 @@ public static class HubTrainableFolder
         foreach (var (parameter, name, file) in plan)
         {
             file.CopyInto(name, parameter);
-            if (file == router) continue;
+            if (file == router || file == copies) continue;
             storedTypes[name] = SafetensorsDType.ToScalarType(file.Info(name).DType, name);
             if (shards is not null) shards[name] = Path.GetFileName(file.Path);
         }

@@ -19,7 +19,7 @@ public static class RoutedEvaluation
     public static Dictionary<string, ExactMatchResult> Evaluate(MoeTransformer model, ITextTokenizer tokenizer, ExpertAssignment? assignment,
         NoDomainRouting noDomain, IEnumerable<EvaluationSet> sets)
     {
-        using var routing = assignment is null ? null : new DomainRouting(assignment.RoutingTable(model.Config.TopK, noDomain), model.Config.TopK);
+        using var routing = assignment is null ? null : DomainRouting.For(assignment, model.Config.TopK, noDomain);
         var results = new Dictionary<string, ExactMatchResult>();
         foreach (var set in sets)
         {
@@ -38,7 +38,7 @@ public static class RoutedEvaluation
     public static Dictionary<string, ExactMatchResult> EvaluateUnlabelled(MoeTransformer model, ITextTokenizer tokenizer, ExpertAssignment? assignment,
         NoDomainRouting noDomain, IEnumerable<EvaluationSet> sets)
     {
-        using var routing = assignment is null ? null : new DomainRouting(assignment.RoutingTable(model.Config.TopK, noDomain), model.Config.TopK);
+        using var routing = assignment is null ? null : DomainRouting.For(assignment, model.Config.TopK, noDomain);
         return sets.ToDictionary(s => s.Name, s => ExactMatchEvaluator.Evaluate(model, tokenizer, s.Examples,
             domainId: ExpertAssignment.NoDomain, domainRouting: routing, metric: s.Metric));
     }

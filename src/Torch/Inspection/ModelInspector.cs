@@ -14,7 +14,7 @@ public static class ModelInspector
     /// <summary>What adaptation leaves beside a hub checkpoint (the Trainer's names are spelled here: Core cannot see it).</summary>
     private static readonly string[] DesMoeSideFiles =
     [
-        HubModelFolder.SideConfigFileName, HubModelFolder.RouterWeightsFileName, "expert_domain_masks.json",
+        HubModelFolder.SideConfigFileName, HubModelFolder.RouterWeightsFileName, HubModelFolder.ExpertCopiesFileName, "expert_domain_masks.json",
         DesMoe.Formats.Experts.ExpertAssignment.FileName, "specificity_matrix.json",
     ];
 

@@ -33,13 +33,13 @@ public sealed class DecoderLayer : nn.Module
 
     /// <returns>the new hidden state and, for a MoE layer, its routing (null for a dense one)</returns>
     public (Tensor Hidden, RouterOutput? Routing) Forward(
-        Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer, int moeLayer, ExpertGradientMask? gradientMask, Tensor? allowedExperts = null)
+        Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer, int moeLayer, ExpertGradientMask? gradientMask, Tensor? allowedExperts = null, Tensor? expertSlots = null)
     {
         var attended = ((ISelfAttention)_attention).Forward(_inputNorm.forward(x), cos, sin, additiveMask, cache, layer);
         var h = x.add(attended, Scalars.One);
         var normed = _postAttentionNorm.forward(h);
         if (_dense is not null) return (h.add(_dense.forward(normed), Scalars.One), null);
-        var (moeOut, routing) = _moe!.Forward(normed.view(-1, normed.shape[^1]), moeLayer, gradientMask, allowedExperts);
+        var (moeOut, routing) = _moe!.Forward(normed.view(-1, normed.shape[^1]), moeLayer, gradientMask, allowedExperts, expertSlots);
         return (h.add(moeOut.view(h.shape), Scalars.One), routing);
     }
 }

@@ -25,7 +25,7 @@ public sealed class MoeFeedForward : nn.Module
     public MoeFeedForward(MoeConfig config) : base(nameof(MoeFeedForward))
     {
         _router = new TopKRouter(config.HiddenSize, config.NumRoutedExperts, config.TopK, config.NormalizeTopKProbabilities, config.AdaptiveRouterWidth);
-        _experts = nn.ModuleList(Enumerable.Range(0, config.NumRoutedExperts)
+        _experts = nn.ModuleList(Enumerable.Range(0, config.ExpertSlots)
             .Select(_ => new SwiGluExpert(config.HiddenSize, config.ExpertHiddenSize)).ToArray());
         if (config.NumSharedExperts > 0) _shared = new SwiGluExpert(config.HiddenSize, config.SharedExpertHiddenSize);
         if (config.SharedExpertGate) _sharedGate = nn.Linear(config.HiddenSize, 1, hasBias: false);
@@ -35,19 +35,43 @@ public sealed class MoeFeedForward : nn.Module
 
     public TopKRouter Router => _router;
 
+    /// <summary>Expert modules in this block: the routed experts, then the domains' copies.</summary>
+    public int ExpertSlots => _experts.Count;
+
+    /// <summary>Appends a copy of each routed expert in <paramref name="sources"/> as a new slot, same weights, same device.</summary>
+    /// <param name="layer">this block's MoE layer index, for the error message</param>
+    internal void AppendCopies(IEnumerable<int> sources, int layer)
+    {
+        foreach (var source in sources)
+        {
+            if (source < 0 || source >= _router.Weight.shape[0])
+                throw new ArgumentOutOfRangeException(nameof(sources), $"layer {layer}: expert {source} is not a routed expert (0..{_router.Weight.shape[0] - 1})");
+            var original = _experts[source];
+            var copy = new SwiGluExpert(original.HiddenSize, original.InnerSize);
+            copy.CopyWeightsFrom(original);
+            // ModuleList registers its items once, when its owner registers it: a later item must be registered by hand
+            // under its index to be a parameter (state_dict, optimizers, saving) like the others.
+            _experts.register_module($"{_experts.Count}", copy);
+            _experts.Add(copy);
+        }
+    }
+
     /// <param name="tokens">[tokens, hidden]</param>
     /// <param name="layer">this block's MoE layer index, passed to <paramref name="gradientMask"/></param>
     /// <param name="gradientMask">optional: which tokens routed to each expert may train its weights (DES-MoE's
     /// per-domain masks); every token still gets the expert's output, and the router still learns from all</param>
     /// <param name="allowedExperts">[tokens, experts] domain routing restriction, or null for the plain router</param>
+    /// <param name="expertSlots">[tokens, experts] the expert slot each token runs for each expert its router picks
+    /// (a domain's copies), or null to run the picked experts themselves; the routing returned names the picked experts</param>
     public (Tensor Output, RouterOutput Routing) Forward(Tensor tokens, int layer = 0, ExpertGradientMask? gradientMask = null,
-        Tensor? allowedExperts = null)
+        Tensor? allowedExperts = null, Tensor? expertSlots = null)
     {
         var routing = _router.Forward(tokens, allowedExperts);
         long k = routing.TopKIndices.shape[1];
+        var dispatched = expertSlots is null ? routing.TopKIndices : expertSlots.gather(1, routing.TopKIndices);
 
         // Sort the (token, slot) pairs by expert once, then hand each expert one contiguous slice.
-        var flatExperts = routing.TopKIndices.flatten();
+        var flatExperts = dispatched.flatten();
         var (_, order) = flatExperts.sort(stable: true);
         using var slotsPerToken = k.ToScalar();
         var tokenOf = order.div(slotsPerToken, rounding_mode: RoundingMode.floor);

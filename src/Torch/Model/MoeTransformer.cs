@@ -61,6 +61,24 @@ public sealed class MoeTransformer : nn.Module
         foreach (var layer in _layers) layer.Moe.Router.EnableAdapter(width);
         Config = Config with { AdaptiveRouterWidth = width };
     }
+    /// <summary>
+    /// Appends, in every MoE layer, copies of the routed experts <paramref name="sources"/>[layer] (same count in every
+    /// layer) as new expert slots after the existing ones, and records them in the config so saved folders load with
+    /// them. Nothing routes to a copy until a slot table sends a domain there.
+    /// </summary>
+    /// <returns>the first new slot</returns>
+    public int AddExpertCopies(IReadOnlyList<int[]> sources)
+    {
+        if (sources.Count != _layers.Count) throw new ArgumentException($"{sources.Count} layers of experts to copy for a {_layers.Count}-layer model");
+        int count = sources[0].Length;
+        if (count == 0 || sources.Any(s => s.Length != count))
+            throw new ArgumentException($"every layer must copy the same positive number of experts, got [{string.Join(", ", sources.Select(s => s.Length))}]");
+        int first = Config.ExpertSlots;
+        for (int l = 0; l < _layers.Count; l++) _layers[l].Moe.AppendCopies(sources[l], l);
+        Config = Config with { DomainExpertCopies = Config.DomainExpertCopies + count };
+        return first;
+    }
+
     /// <summary>The MoE layers, in order (the dense prefix is not among them).</summary>
     public IReadOnlyList<DecoderLayer> Layers => _layers.ToList();
 
@@ -95,8 +113,9 @@ public sealed class MoeTransformer : nn.Module
         var balance = new List<Tensor>(_layers.Count);
         for (int i = 0; i < _layers.Count; i++)
         {
-            var allowed = domainRouting is null ? null : domainRouting.MaskFor(i, tokenDomains!);
-            var (h, moeRouting) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, dense + i, i, gradientMask, allowed);
+            var allowed = domainRouting?.MaskFor(i, tokenDomains!);
+            var slots = domainRouting?.SlotsFor(i, tokenDomains!);
+            var (h, moeRouting) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, dense + i, i, gradientMask, allowed, slots);
             var r = moeRouting!;
             hidden = h;
             routing.Add(r);

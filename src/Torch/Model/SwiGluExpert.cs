@@ -1,4 +1,5 @@
 using DesMoe.Formats.Architectures;
+using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -14,10 +15,26 @@ public sealed class SwiGluExpert : nn.Module<Tensor, Tensor>
 
     public SwiGluExpert(int hiddenSize, int innerSize) : base(nameof(SwiGluExpert))
     {
+        HiddenSize = hiddenSize;
+        InnerSize = innerSize;
         _gate = nn.Linear(hiddenSize, innerSize, hasBias: false);
         _up = nn.Linear(hiddenSize, innerSize, hasBias: false);
         _down = nn.Linear(innerSize, hiddenSize, hasBias: false);
         RegisterComponents();
+    }
+
+    public int HiddenSize { get; }
+
+    public int InnerSize { get; }
+
+    /// <summary>Makes this expert an exact copy of <paramref name="source"/>: its weights, dtype and device.</summary>
+    public void CopyWeightsFrom(SwiGluExpert source)
+    {
+        using var noGrad = no_grad();
+        this.to(source._gate.weight!.device, source._gate.weight!.dtype);
+        _gate.weight!.copy_(source._gate.weight!);
+        _up.weight!.copy_(source._up.weight!);
+        _down.weight!.copy_(source._down.weight!);
     }
 
     public override Tensor forward(Tensor x) =>

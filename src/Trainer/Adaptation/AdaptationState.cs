@@ -78,7 +78,7 @@ internal sealed class AdaptationState(IReadOnlyList<string> domains, IReadOnlyLi
         Routing = null;
         if (!masks) return;
         if (Pool is null) Isolation = new GradientIsolation(assignment, cutsHiddenState);
-        else Routing = new DomainRouting(assignment.RoutingTable(topK, NoDomainRouting.UnassignedExperts), topK);
+        else Routing = DomainRouting.For(assignment, topK, NoDomainRouting.UnassignedExperts);
     }
 
     public void Dispose()

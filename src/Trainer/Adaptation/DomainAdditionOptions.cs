@@ -13,21 +13,11 @@ public sealed record DomainAdditionOptions
     public int Seed { get; init; } = 1;
     public int LogEvery { get; init; } = 25;
 
-    /// <summary>Routed experts per layer the new domain owns; 0 = the model's top-k (the fewest its tokens can be routed to).</summary>
+    /// <summary>Routed experts per layer the new domain gets copies of (and trains); 0 = the model's top-k.</summary>
     public int ExpertsPerLayer { get; init; }
 
-    /// <summary>Examples of the new domain and of the reference sets routed through the frozen model to choose its experts.</summary>
+    /// <summary>Examples of the new domain routed through the frozen model to choose the experts it copies.</summary>
     public int ProfileExamples { get; init; } = 256;
-
-    /// <summary>Reference examples (split over the reference sets) on which each free expert's removal cost is measured.</summary>
-    public int RemovalCostExamples { get; init; } = 128;
-
-    /// <summary>Fraction of the steps in which the router (the new experts' rows only) trains; consolidation follows with it frozen.</summary>
-    public double RouterTrainingFraction { get; init; } = 0.5;
-
-    public bool RouterDistillation { get; init; } = true;
-    public double DistillationInitialWeight { get; init; } = 1.0;
-    public double DistillationTargetKl { get; init; } = 0.02;
 
     public DomainAdditionOptions Validate()
     {
@@ -37,8 +27,6 @@ public sealed record DomainAdditionOptions
         if (LearningRate <= 0 || double.IsNaN(LearningRate)) problems.Add($"learning rate must be positive (got {LearningRate})");
         if (ExpertsPerLayer < 0) problems.Add($"experts per layer must not be negative (got {ExpertsPerLayer})");
         if (ProfileExamples <= 0) problems.Add($"profile examples must be positive (got {ProfileExamples})");
-        if (RemovalCostExamples <= 0) problems.Add($"removal cost examples must be positive (got {RemovalCostExamples})");
-        if (RouterTrainingFraction is < 0 or > 1) problems.Add($"router training fraction must be in [0, 1] (got {RouterTrainingFraction})");
         if (problems.Count > 0) throw new ArgumentException("invalid domain addition options: " + string.Join("; ", problems));
         return this;
     }

@@ -34,7 +34,7 @@ public static class ExpertRemovalCost
 
         double Loss(ExpertAssignment assignment)
         {
-            using var routing = new DomainRouting(assignment.RoutingTable(config.TopK, NoDomainRouting.AllExperts), config.TopK);
+            using var routing = DomainRouting.For(assignment, config.TopK, NoDomainRouting.AllExperts);
             double total = 0;
             foreach (var (setExamples, domainId) in sets)
             {

@@ -33,6 +33,24 @@ public sealed class SpecificityMatrix
     }
 
     public IReadOnlyList<string> Domains { get; }
+
+    /// <summary>This matrix without <paramref name="domain"/>'s row; null when no domain would be left.</summary>
+    public SpecificityMatrix? Without(string domain)
+    {
+        int removed = Domains.ToList().IndexOf(domain);
+        if (removed < 0) throw new ArgumentException($"no domain '{domain}' in the specificity matrix; its domains are [{string.Join(", ", Domains)}]");
+        var kept = Domains.Where(d => d != domain).ToList();
+        if (kept.Count == 0) return null;
+        var result = new SpecificityMatrix(kept, NumLayers, NumExperts);
+        for (int l = 0; l < NumLayers; l++)
+            for (int d = 0, target = 0; d < Domains.Count; d++)
+            {
+                if (d == removed) continue;
+                for (int e = 0; e < NumExperts; e++) result._share[l][target, e] = _share[l][d, e];
+                target++;
+            }
+        return result;
+    }
     public int NumLayers { get; }
     public int NumExperts { get; }
 

@@ -58,7 +58,7 @@ public static class GeneralProbes
     public static GeneralScores Evaluate(MoeTransformer model, ITextTokenizer tokenizer, IReadOnlyList<GeneralProbe> probes,
         ExpertAssignment? assignment = null, NoDomainRouting noDomain = NoDomainRouting.UnassignedExperts)
     {
-        using var routing = assignment is null ? null : new DomainRouting(assignment.RoutingTable(model.Config.TopK, noDomain), model.Config.TopK);
+        using var routing = assignment is null ? null : DomainRouting.For(assignment, model.Config.TopK, noDomain);
         var scores = new Dictionary<string, double>();
         foreach (var probe in probes)
         {

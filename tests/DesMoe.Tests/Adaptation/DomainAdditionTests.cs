@@ -1,5 +1,4 @@
 using DesMoe.Formats.Data;
-using DesMoe.Torch.Evaluation;
 using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
@@ -21,49 +20,44 @@ public class DomainAdditionTests
     private static Dictionary<string, Tensor> Snapshot(MoeTransformer model) =>
         model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
+    private static DomainAddition Addition(MoeTransformer model, int steps = 6) =>
+        new(model, Tokenizer, new DomainAdditionOptions { Steps = steps, BatchSize = 4, ProfileExamples = 16 });
+
     [Fact]
-    public void Only_the_new_domains_experts_and_router_rows_change_and_no_other_row_may_route_to_them()
+    public void Only_the_new_copies_train_and_every_existing_parameter_stays_bit_identical()
     {
         using var model = TinyModels.Create(config: TinyModels.Config(experts: 8, topK: 2));
-        var current = ExpertAssignment.Empty(2, 8).WithExclusiveDomain("math", [[0, 1], [0, 1]]);
         var before = Snapshot(model);
 
-        var run = new DomainAddition(model, Tokenizer, new DomainAdditionOptions { Steps = 6, BatchSize = 4, ProfileExamples = 16 })
-            .Run(current, null, "law", Examples("law", 32), [new EvaluationSet(DomainCatalog.GeneralName, Examples(DomainCatalog.GeneralName, 32))]);
+        var run = Addition(model).Run(ExpertAssignment.Empty(2, 8), null, "law", Examples("law", 32));
 
-        Assert.Equal(["math", "law"], run.Assignment.Domains);
-        Assert.Contains("law", run.Assignment.ExclusiveDomains);
-        var own = run.Assignment.Experts.Select(layer => layer[1].ToHashSet()).ToList();
-        Assert.All(own, experts => Assert.Equal(2, experts.Count));
-        Assert.All(own, experts => Assert.DoesNotContain(0, experts)); // math's experts are protected
-        foreach (var (name, parameter) in model.named_parameters())
-        {
-            var m = System.Text.RegularExpressions.Regex.Match(name, @"^layers\.(\d+)\.mlp\.(experts\.(\d+)|router)\.");
-            bool ownExpert = m.Success && m.Groups[3].Success && own[int.Parse(m.Groups[1].Value)].Contains(int.Parse(m.Groups[3].Value));
-            if (m.Success && m.Groups[2].Value == "router")
-            {
-                int layer = int.Parse(m.Groups[1].Value);
-                for (int e = 0; e < 8; e++)
-                {
-                    bool same = parameter[e].equal(before[name][e]).all().item<bool>();
-                    Assert.True(own[layer].Contains(e) ? !same : same, $"{name} row {e} {(same ? "unchanged" : "changed")}");
-                }
-            }
-            else
-            {
-                bool same = parameter.equal(before[name]).all().item<bool>();
-                Assert.True(ownExpert ? !same : same, $"{name} {(same ? "unchanged" : "changed")}");
-            }
-        }
-
-        var table = run.Assignment.RoutingTable(topK: 2, NoDomainRouting.AllExperts);
+        Assert.Equal(["law"], run.Assignment.Domains);
+        Assert.Equal(2, model.Config.DomainExpertCopies);
+        Assert.Equal([[8, 9], [8, 9]], run.Assignment.CopySlots["law"]);
+        var after = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.All(before, kv => Assert.True(after[kv.Key].equal(kv.Value).all().item<bool>(), $"{kv.Key} changed"));
         for (int l = 0; l < 2; l++)
-            for (int e = 0; e < 8; e++)
+            for (int i = 0; i < 2; i++)
             {
-                Assert.Equal(own[l].Contains(e), table[l][2, e]); // law routes to its own experts only
-                if (own[l].Contains(e)) Assert.False(table[l][0, e] || table[l][1, e]);
+                var source = $"layers.{l}.mlp.experts.{run.Assignment.Experts[l][0][i]}.down_proj.weight";
+                var copy = $"layers.{l}.mlp.experts.{8 + i}.down_proj.weight";
+                Assert.False(after[copy].equal(before[source]).all().item<bool>(), $"{copy} did not train away from {source}");
             }
-        Assert.Equal([1.0], Enumerable.Range(0, 2).Select(d => Math.Round(Enumerable.Range(0, 8).Sum(e => run.Matrix[0, d, e]), 6)).Distinct().Order());
+        Assert.Equal(2L * 2 * 3 * 32 * 16, run.TrainableParameters); // layers x copies x (gate, up, down) x hidden x inner
+    }
+
+    [Fact]
+    public void A_copied_domain_scores_experts_as_the_no_domain_path_and_runs_its_copies_instead()
+    {
+        var assignment = ExpertAssignment.Empty(1, 6).WithCopiedDomain("law", [[4, 1]], firstSlot: 6);
+
+        var routing = assignment.RoutingTable(topK: 2, NoDomainRouting.AllExperts)[0];
+        var slots = assignment.SlotTable()![0];
+
+        Assert.All(Enumerable.Range(0, 6), e => Assert.Equal(routing[0, e], routing[1, e]));
+        Assert.Equal([0, 1, 2, 3, 4, 5], Enumerable.Range(0, 6).Select(e => slots[0, e]));
+        Assert.Equal([0, 6, 2, 3, 7, 5], Enumerable.Range(0, 6).Select(e => slots[1, e])); // sources sorted: 1 -> 6, 4 -> 7
+        Assert.Null(ExpertAssignment.Empty(1, 6).WithExclusiveDomain("math", [[0, 1]]).SlotTable());
     }
 
     [Fact]
@@ -77,26 +71,28 @@ public class DomainAdditionTests
                 p.copy_(randn_like(p).mul(TrainedScale));
         var before = Snapshot(model);
 
-        new DomainAddition(model, Tokenizer, new DomainAdditionOptions { Steps = 4, BatchSize = 4, ProfileExamples = 16 })
-            .Run(ExpertAssignment.Empty(2, 8), null, "law", Examples("law", 32), [new EvaluationSet(DomainCatalog.GeneralName, Examples(DomainCatalog.GeneralName, 32))]);
+        Addition(model, steps: 4).Run(ExpertAssignment.Empty(2, 8), null, "law", Examples("law", 32));
 
         var after = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        Assert.All(before.Keys.Where(n => n.Contains(".router.adapter.")), n => Assert.True(after[n].equal(before[n]).all().item<bool>(), $"{n} changed"));
-        Assert.Contains(before.Keys, n => n.EndsWith("router.gate.weight") && !after[n].equal(before[n]).all().item<bool>());
+        Assert.All(before.Keys.Where(n => n.Contains(".router.")), n => Assert.True(after[n].equal(before[n]).all().item<bool>(), $"{n} changed"));
     }
 
     private static readonly TorchSharp.Scalar TrainedScale = 0.1.ToScalar();
 
     [Fact]
-    public void A_model_without_free_experts_refuses_another_domain_naming_the_layer()
+    public void A_model_whose_experts_exclusive_domains_took_still_takes_a_copied_domain()
     {
+        // Made before copies: no free expert is left, and the copied domain may copy only what the no-domain path routes to.
         using var model = TinyModels.Create(config: TinyModels.Config(experts: 6, topK: 2));
         var full = ExpertAssignment.Empty(2, 6).WithExclusiveDomain("math", [[0, 1], [0, 1]]).WithExclusiveDomain("law", [[2, 3], [2, 3]]);
-        var error = Assert.Throws<ArgumentException>(() =>
-            new DomainAddition(model, Tokenizer, new DomainAdditionOptions { Steps = 1, ProfileExamples = 4 })
-                .Run(full, null, "code", Examples("code", 8), [new EvaluationSet(DomainCatalog.GeneralName, Examples(DomainCatalog.GeneralName, 8))]));
-        Assert.Contains("layer 0", error.Message);
-        Assert.Contains("no room", error.Message);
+
+        var run = Addition(model, steps: 2).Run(full, null, "code", Examples("code", 16));
+
+        Assert.Equal(["math", "law", "code"], run.Assignment.Domains);
+        Assert.All(run.Assignment.Experts, layer => Assert.Equal([4, 5], layer[2]));
+        var back = ExpertAssignment.Parse(run.Assignment.ToJson(), 2, 6, model.Config.DomainExpertCopies);
+        Assert.Equal(run.Assignment.SlotTable()!.SelectMany(t => t.Cast<long>()), back.SlotTable()!.SelectMany(t => t.Cast<long>()));
+        Assert.Equal(["law", "math"], back.ExclusiveDomains.Order());
     }
 
     [Fact]
@@ -106,10 +102,21 @@ public class DomainAdditionTests
         var back = ExpertAssignment.Parse(assignment.ToJson(), 1, 6);
         Assert.Equal(["intent"], back.ExclusiveDomains);
         Assert.Equal([4, 5], back.Experts[0][0]);
+        Assert.Empty(back.CopySlots);
 
         var overlapping = """{"domains":["a","b"],"num_experts":6,"exclusive_domains":["b"],"layers":[[{"domain":"a","experts":[1,2]},{"domain":"b","experts":[2,3]}]]}""";
         var error = Assert.Throws<InvalidDataException>(() => ExpertAssignment.Parse(overlapping, 1, 6));
         Assert.Contains("shares experts [2]", error.Message);
         Assert.Throws<ArgumentException>(() => assignment.WithExclusiveDomain("math", [[5]]));
+    }
+
+    [Fact]
+    public void Copies_outside_the_models_copy_slots_are_rejected_naming_them()
+    {
+        var json = ExpertAssignment.Empty(1, 6).WithCopiedDomain("law", [[1, 4]], firstSlot: 6).ToJson();
+
+        Assert.Equal([6, 7], ExpertAssignment.Parse(json, 1, 6, copySlots: 2).CopySlots["law"][0]);
+        var error = Assert.Throws<InvalidDataException>(() => ExpertAssignment.Parse(json, 1, 6, copySlots: 1));
+        Assert.Contains("copy slots [7]", error.Message);
     }
 }

@@ -63,6 +63,11 @@ public sealed class AdaptationServerTests(AdaptationServerFixture server) : ICla
         Assert.True(scores["intent"].After >= 0.5, $"intent accuracy {scores["intent"].After:P1}");
         Assert.False(scores["intent"].HasBefore);
         Assert.True(scores["general"].Before - scores["general"].After <= done.Evaluation.MaxAllowedDrop);
+        // Checked on logits by the job, not assumed: the domain trains copies of experts, so the no-domain path is untouched.
+        var general = done.Evaluation.UnchangedPaths.Single(c => c.Name == "general");
+        Assert.True(general.BitIdentical && general.DifferingPrompts == 0 && general.Prompts > 0 && general.Logits > 0,
+            $"no-domain path: {general.DifferingPrompts} of {general.Prompts} prompts changed");
+        Assert.Equal(scores["general"].Before, scores["general"].After);
 
         var domains = await server.Client.ListDomainsAsync(new ListDomainsRequest());
         Assert.Equal(["intent"], domains.Domains.Select(d => d.Name));
@@ -101,11 +106,11 @@ public sealed class AdaptationServerTests(AdaptationServerFixture server) : ICla
                 var other = await server.Client.GenerateAsync(new GenerateRequest { Text = e.Prompt, MaxNewTokens = 4 });
                 Assert.True(other.Domain == "", $"a {format} prompt was routed to '{other.Domain}' ({other.DomainConfidence:P0}): {e.Prompt}");
             }
-        var general = await server.Client.GenerateAsync(new GenerateRequest { Text = "reverse hello" });
-        Assert.True(general.DomainInferred);
-        Assert.Equal("", general.Domain);
-        Assert.Equal("general", general.DomainCandidate);
-        Assert.Equal("olleh", general.Text);
+        var reversed = await server.Client.GenerateAsync(new GenerateRequest { Text = "reverse hello" });
+        Assert.True(reversed.DomainInferred);
+        Assert.Equal("", reversed.Domain);
+        Assert.Equal("general", reversed.DomainCandidate);
+        Assert.Equal("olleh", reversed.Text);
         var plain = await server.Client.GenerateAsync(new GenerateRequest { Text = "intent: how hot is paris now", Domain = "none" });
         Assert.False(plain.DomainInferred);
         Assert.Equal("", plain.Domain);
@@ -123,6 +128,21 @@ public sealed class AdaptationServerTests(AdaptationServerFixture server) : ICla
         Assert.Equal(StatusCode.NotFound, gone.StatusCode);
 
         Assert.Equal("v0002", (await server.Admin.RollbackAsync(new RollbackRequest { Version = "v0002" }, LoopbackServer.AsAdmin())).Id);
+        Assert.Equal(["intent"], (await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains.Select(d => d.Name));
+        var intentSize = (await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains.Single();
+        Assert.Equal(4UL * 4 * 3 * 128 * 64, intentSize.Parameters); // top-k copies x MoE layers x (gate, up, down) x hidden x expert width
+        Assert.Equal(intentSize.Parameters * 4, intentSize.Bytes);
+
+        // RemoveDomain: a job like AddDomain's, gated on every remaining path's logits, versioned, swapped, rolled back.
+        var removal = await server.Admin.RemoveDomainAsync(new RemoveDomainRequest { Name = "intent" }, LoopbackServer.AsAdmin());
+        Assert.Equal(JobKind.RemoveDomain, removal.Kind);
+        var removed = (await server.Admin.WatchToEndAsync(removal.Id, TimeSpan.FromMinutes(4)))[^1];
+        Assert.True(removed.State == JobState.Succeeded, $"removal ended {removed.State}: {removed.Message}");
+        Assert.Equal("v0003", removed.ResultVersion);
+        Assert.True(removed.Evaluation.UnchangedPaths.Single(c => c.Name == "general").BitIdentical);
+        Assert.Empty((await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains);
+        Assert.Equal(baseline, await GreedyAsync(Prompts));
+        Assert.Equal("v0002", (await server.Admin.RollbackAsync(new RollbackRequest(), LoopbackServer.AsAdmin())).Id);
         Assert.Equal(["intent"], (await server.Client.ListDomainsAsync(new ListDomainsRequest())).Domains.Select(d => d.Name));
         await server.Admin.RollbackAsync(new RollbackRequest { Version = "v0001" }, LoopbackServer.AsAdmin());
     }

@@ -1,3 +1,4 @@
+using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Hub;
 using DesMoe.Tests.Reference;
 using DesMoe.Torch.Checkpoints;
@@ -87,5 +88,8 @@ public class HubServingTests
         Assert.Equal(new SafetensorsFile(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName)).Tensors.Keys.Order(),
             new SafetensorsFile(Path.Combine(versionModel, SafetensorsCheckpoint.SingleFileName)).Tensors.Keys.Order());
         Assert.True(File.Exists(Path.Combine(versionModel, global::DesMoe.Formats.Experts.ExpertAssignment.FileName)));
+        // The domain's expert copies, which config.json cannot describe, beside it in DES-MoE's side files.
+        Assert.True(File.Exists(Path.Combine(versionModel, HubModelFolder.ExpertCopiesFileName)));
+        Assert.Contains("domain_expert_copies", File.ReadAllText(Path.Combine(versionModel, HubModelFolder.SideConfigFileName)));
     }
 }
