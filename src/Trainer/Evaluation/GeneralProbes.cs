@@ -25,8 +25,10 @@ public sealed record GeneralScores(IReadOnlyDictionary<string, double> Scores)
 
 /// <summary>
 /// General ability as the paper measures it: several probes, averaged, always on the model as served without a
-/// domain label. Here: the string skills of the general set, the reverse dictionary (WordNet definition -> word),
-/// and next-token accuracy on the held-out passages of each general-English source <c>desmoe data prepare</c> wrote.
+/// domain label. Here: the string skills of the general set, the reverse dictionary (WordNet definition -> a word
+/// derived from one in it, so the answer is formed, not recalled), and next-token accuracy on the held-out passages
+/// of each general-English source <c>desmoe data prepare</c> wrote. Probes are scored, never tuned on, so they read
+/// only the test split; the validation split <c>data prepare</c> also writes is for choosing settings on.
 /// </summary>
 public static class GeneralProbes
 {
@@ -38,7 +40,7 @@ public static class GeneralProbes
         {
             new("skills", GeneralSet.HeldOut(perProbe), ProbeKind.ExactMatch),
         };
-        var reverse = Path.Combine(prepared, "reverse-dictionary.eval.jsonl");
+        var reverse = Path.Combine(prepared, "reverse-dictionary" + RealDomainPreparer.TestSuffix);
         if (!File.Exists(reverse)) throw new FileNotFoundException($"{reverse} not found; run `desmoe data prepare --out {prepared}` first", reverse);
         probes.Add(new("reverse-dictionary", Jsonl.Read(reverse).Take(perProbe).ToList(), ProbeKind.ExactMatch));
         var general = Path.Combine(prepared, RealDomainPreparer.GeneralFolder);

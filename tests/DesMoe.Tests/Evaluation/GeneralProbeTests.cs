@@ -39,7 +39,7 @@ public class GeneralProbeTests
     {
         using var dir = new TempDirectory();
         Directory.CreateDirectory(dir.File("general"));
-        Jsonl.Write(dir.File("reverse-dictionary.eval.jsonl"), [new Example("word for: a young cat", "kitten"), new Example("word for: frozen water", "ice")]);
+        Jsonl.Write(dir.File("reverse-dictionary.test.jsonl"), [new Example("word for: a young cat", "kitten"), new Example("word for: frozen water", "ice")]);
         File.WriteAllLines(dir.File("general/sotu.eval.txt"), ["We the people of the United States.", "", "In order to form a more perfect union."]);
         File.WriteAllLines(dir.File("general/moby-dick.eval.txt"), ["Call me Ishmael."]);
         File.WriteAllLines(dir.File("general/sotu.train.txt"), ["not a probe"]);
@@ -53,7 +53,7 @@ public class GeneralProbeTests
         Assert.All(scores.Scores.Values, s => Assert.InRange(s, 0, 1));
         Assert.Equal(scores.Scores.Values.Average(), scores.Average, 12);
 
-        File.Delete(dir.File("reverse-dictionary.eval.jsonl"));
+        File.Delete(dir.File("reverse-dictionary.test.jsonl"));
         var missing = Assert.Throws<FileNotFoundException>(() => GeneralProbes.FromPrepared(dir.Path, 5));
         Assert.Contains("run `desmoe data prepare", missing.Message);
     }
