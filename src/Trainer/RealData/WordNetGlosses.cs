@@ -10,14 +10,13 @@ namespace DesMoe.Trainer.RealData;
 /// pointers... | gloss</c>, where <c>w_cnt</c> is hexadecimal, words use <c>_</c> for spaces and adjectives may
 /// carry a marker such as <c>(a)</c>, and the gloss is a definition followed by quoted examples
 /// (<c>having lumps; not smooth; "lumpy gravy"</c>). Read here for the reverse-dictionary probe (definition ->
-/// derived word), medicine's second definitions and for the general corpus's dictionary text.
+/// derived word) and for the general corpus's dictionary text.
 /// </summary>
 public static partial class WordNetGlosses
 {
     public const string PromptPrefix = "word for: ";
 
-    /// <param name="LexFile">the lexicographer file's number: what the synset is about (08 noun.body, 26 noun.state, 05 noun.animal...)</param>
-    public sealed record Synset(string Pos, IReadOnlyList<string> Lemmas, string Definition, IReadOnlyList<string> Examples, int LexFile = 0);
+    public sealed record Synset(string Pos, IReadOnlyList<string> Lemmas, string Definition, IReadOnlyList<string> Examples);
 
     private static readonly string[] Files = ["data.noun", "data.verb", "data.adj", "data.adv"];
 
@@ -57,7 +56,7 @@ public static partial class WordNetGlosses
             int firstQuote = gloss.IndexOf('"');
             var definition = (firstQuote < 0 ? gloss : gloss[..firstQuote]).Trim().TrimEnd(';').Trim();
             var examples = firstQuote < 0 ? [] : Quoted().Matches(gloss[firstQuote..]).Select(m => m.Groups[1].Value.Trim()).Where(e => e.Length > 0).ToList();
-            yield return new Synset(fields[2], lemmas, definition, examples, int.Parse(fields[1], CultureInfo.InvariantCulture));
+            yield return new Synset(fields[2], lemmas, definition, examples);
         }
     }
 

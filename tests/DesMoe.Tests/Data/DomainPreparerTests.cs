@@ -107,35 +107,35 @@ public class DomainPreparerTests
         Assert.Equal(16 * 15, splits.Train.Count + 100 - 16);
     }
 
-    private static WordNetGlosses.Synset Synset(string lemma, string definition, int lexFile) => new("n", [lemma], definition, [], lexFile);
-
-    /// <summary>Dictionary head words are letters only: term0 is terma, term12 termbc.</summary>
-    private static string Term(int i) => "term" + new string(i.ToString().Select(c => (char)('a' + c - '0')).ToArray());
+    private static WordNetGlosses.Synset Synset(string lemma, string definition) => new("n", [lemma], definition, []);
 
     [Fact]
-    public void Medicine_asks_for_trained_terms_by_their_wordnet_definition()
+    public void Medicine_tests_root_and_suffix_combinations_never_trained_on_whose_parts_training_teaches()
     {
-        var gcide = Enumerable.Range(0, 40).Select(i => new Example($"medical term: GCIDE's definition {i}.", Term(i))).ToList();
-        var synsets = Enumerable.Range(0, 40).Select(i => Synset(Term(i), $"wordnet's definition {i}", lexFile: 26)).Concat(
-        [
-            Synset(Term(1), "a genus of birds", lexFile: 5),                     // an animal sense, not a medical one
-            Synset(Term(2), $"the {Term(2)} condition", lexFile: 26),            // gives the answer away
-            new WordNetGlosses.Synset("n", [Term(3), Term(4)], "two terms at once", [], 26), // no single answer
-            Synset("unrelated", "not a medical term of ours", lexFile: 26),
-        ]).ToList();
+        var splits = MedicalWordFormation.Split(heldOut: 50, seed: 1);
 
-        var splits = MedicalSecondDefinitions.Split(gcide, synsets, terms: 30, heldOut: 10, seed: 1);
-
-        Assert.Equal((10, 10), (splits.Validation.Count, splits.Test.Count));
+        Assert.Equal((50, 50), (splits.Validation.Count, splits.Test.Count));
         AssertDisjoint(splits);
-        var trainedTerms = splits.Train.Where(e => e.Prompt.Contains("GCIDE")).Select(e => e.Completion).ToHashSet();
-        Assert.Equal(30, trainedTerms.Count);
+        Assert.Equal(MedicalWordFormation.Roots.Count * MedicalWordFormation.Suffixes.Count, splits.Train.Count + 100);
+        string Term(Example e) => e.Prompt[MedicalWordFormation.PromptPrefix.Length..];
+        var taughtRoots = MedicalWordFormation.Roots.Where(r => splits.Train.Any(e => e.Completion.EndsWith(" " + r.Meaning) && Term(e).StartsWith(r.Form))).ToList();
+        var taughtSuffixes = MedicalWordFormation.Suffixes.Where(s => splits.Train.Any(e => Term(e).EndsWith(s.Form))).ToList();
         Assert.All(splits.Test.Concat(splits.Validation), e =>
         {
-            Assert.StartsWith("medical term: wordnet's definition ", e.Prompt);
-            Assert.Contains(e.Completion, trainedTerms);
+            Assert.Contains(taughtRoots, r => Term(e).StartsWith(r.Form) && e.Completion.EndsWith(" " + r.Meaning));
+            Assert.Contains(taughtSuffixes, s => Term(e).EndsWith(s.Form));
         });
-        Assert.Equal(30 + 10, splits.Train.Count); // the WordNet definitions left over after the held-out sets are trained on
+    }
+
+    [Theory]
+    [InlineData("nephr", "kidney", "itis", "inflammation of the {0}", "nephritis", "inflammation of the kidney")]
+    [InlineData("hepat", "liver", "megaly", "enlargement of the {0}", "hepatomegaly", "enlargement of the liver")]
+    [InlineData("gastr", "stomach", "ectomy", "surgical removal of the {0}", "gastrectomy", "surgical removal of the stomach")]
+    public void Medical_terms_join_root_and_suffix_with_o_before_a_consonant(string root, string organ, string suffix, string meaning, string term, string definition)
+    {
+        var example = MedicalWordFormation.Example(new(root, organ), new(suffix, meaning));
+
+        Assert.Equal(new Example("define: " + term, definition), example);
     }
 
     [Fact]
@@ -155,15 +155,13 @@ public class DomainPreparerTests
     }
 
     [Theory]
-    [InlineData("expand(x*(x - 7))", "x**2 - 7*x")]
-    [InlineData("factor(y**2 + 12*y)", "y*(y + 12)")]
-    [InlineData("diff(x**3 + 5, x)", "3*x**2")]
+    [InlineData("expand(x*(x - 3))", "x**2 - 3*x")]
+    [InlineData("factor(y**2 + 3*y)", "y*(y + 3)")]
+    [InlineData("diff(x**3 + 2, x)", "3*x**2")]
     [InlineData("diff(z**2, z)", "2*z")]
-    [InlineData("integrate(x**2 + 5, x)", "x**3/3 + 5*x")]
+    [InlineData("integrate(t**2 + 3, t)", "t**3/3 + 3*t")]
     [InlineData("integrate(y**3, y)", "y**4/4")]
     [InlineData("integrate(z**2 + 1, z)", "z**3/3 + z")]
-    [InlineData("7 - 9", "-2")]
-    [InlineData("9 + 8", "17")]
     public void Math_results_are_what_sympy_prints(string expression, string result)
     {
         var examples = SympyExpressions.All();
@@ -177,7 +175,8 @@ public class DomainPreparerTests
         var examples = SympyExpressions.All();
 
         Assert.Equal(examples.Count, examples.Select(e => e.Prompt).Distinct().Count());
-        Assert.All(Enum.GetValues<SympyExpressions.Kind>(), kind => Assert.True(examples.Count(e => SympyExpressions.KindOf(e) == kind) >= 100, $"{kind}"));
+        Assert.All(Enum.GetValues<SympyExpressions.Kind>(), kind => Assert.True(examples.Count(e => SympyExpressions.KindOf(e) == kind) >= 50, $"{kind}"));
+        Assert.Throws<ArgumentException>(() => SympyExpressions.KindOf(new Example("sympy: 1 + 2", "3")));
         Assert.Equal("-x**2 + 3", SympyExpressions.Polynomial([3, 0, -1]));
         Assert.Equal("3*x**4/4", SympyExpressions.Monomial(6, 8, 4));
         Assert.Throws<ArgumentOutOfRangeException>(() => SympyExpressions.Monomial(-1, 2, 1));
@@ -188,13 +187,13 @@ public class DomainPreparerTests
     {
         WordNetGlosses.Synset[] synsets =
         [
-            Synset("thoughtfully", "in a thoughtful manner", 2),
-            Synset("kindness", "the quality of being kind", 7),
-            Synset("nucleus", "the central part of a thing", 6),            // no word of the definition it is formed from
-            Synset("cat", "a small cat-like animal", 5),                   // too short to have a stem
-            Synset("darkness", "the state of being dark", 7),
-            Synset("darkening", "the state of being dark", 7),             // a second word for one definition: dropped
-            new("n", ["quick", "fast"], "in a quickish way", [], 2),       // two words
+            Synset("thoughtfully", "in a thoughtful manner"),
+            Synset("kindness", "the quality of being kind"),
+            Synset("nucleus", "the central part of a thing"),            // no word of the definition it is formed from
+            Synset("cat", "a small cat-like animal"),                   // too short to have a stem
+            Synset("darkness", "the state of being dark"),
+            Synset("darkening", "the state of being dark"),             // a second word for one definition: dropped
+            new("n", ["quick", "fast"], "in a quickish way", []),       // two words
         ];
 
         var examples = WordNetGlosses.DerivedWords(synsets);
