@@ -5,11 +5,11 @@ namespace DesMoe.Trainer.RealData;
 /// <summary>
 /// Medicine as reading a clinical term by its Greek and Latin parts, the way medical terminology is taught: a root
 /// names an organ (<c>nephr</c>, kidney) and a suffix what happens to it (<c>-itis</c>, inflammation), so
-/// <c>define: nephritis</c> -> <c>inflammation of the kidney</c>. Training has some of the root and suffix
+/// <c>define: nephritis</c> -> <c>kidney inflammation</c>, the organ first as the root comes first. Training has some of the root and suffix
 /// combinations; validation and test have the others, each made of a root and a suffix training uses, so a held-out
 /// question asks the model to compose parts it was taught rather than recall a term no data contains. (Asked the
-/// other way, term from definition, base-v2 stayed at 0% after the comparison's budget: spelling out a rare root
-/// is slower to learn than the English words of a definition; docs/domains.md.)
+/// other way, term from definition, base-v2 stayed at 0% after the comparison's budget, and with the organ at the
+/// end of a longer definition, <c>inflammation of the kidney</c>, at 1.9%; docs/domains.md.)
 /// </summary>
 public static class MedicalWordFormation
 {
@@ -26,21 +26,20 @@ public static class MedicalWordFormation
         new("laryng", "larynx"), new("pneumon", "lung"), new("phleb", "vein"), new("aden", "gland"),
     ];
 
-    /// <summary>Suffixes, each with the definition it gives a term (<c>{0}</c> is the organ).</summary>
+    /// <summary>Suffixes, each with what it adds to the organ's name in a definition (<c>kidney inflammation</c>).</summary>
     public static IReadOnlyList<Part> Suffixes { get; } =
     [
-        new("itis", "inflammation of the {0}"), new("algia", "pain in the {0}"), new("ectomy", "surgical removal of the {0}"),
-        new("otomy", "surgical incision into the {0}"), new("ostomy", "a surgical opening into the {0}"), new("oma", "a tumour of the {0}"),
-        new("osis", "an abnormal condition of the {0}"), new("ology", "the study of the {0}"), new("ologist", "a specialist in diseases of the {0}"),
-        new("megaly", "enlargement of the {0}"), new("scopy", "visual examination of the {0}"), new("plasty", "surgical repair of the {0}"),
-        new("pathy", "disease of the {0}"),
+        new("itis", "inflammation"), new("algia", "pain"), new("ectomy", "removal"), new("otomy", "incision"),
+        new("ostomy", "opening"), new("oma", "tumour"), new("osis", "disorder"), new("ology", "study"),
+        new("ologist", "specialist"), new("megaly", "enlargement"), new("scopy", "examination"), new("plasty", "repair"),
+        new("pathy", "disease"),
     ];
 
     /// <summary>Root and suffix joined, with the combining vowel <c>o</c> before a suffix that starts with a consonant (<c>nephromegaly</c>).</summary>
     public static string Term(Part root, Part suffix) => root.Form + ("aeiou".Contains(suffix.Form[0]) ? "" : "o") + suffix.Form;
 
     public static Example Example(Part root, Part suffix) =>
-        new(PromptPrefix + Term(root, suffix), string.Format(System.Globalization.CultureInfo.InvariantCulture, suffix.Meaning, root.Meaning));
+        new(PromptPrefix + Term(root, suffix), $"{root.Meaning} {suffix.Meaning}");
 
     /// <summary>
     /// Every combination, shuffled; training keeps all but 2 x <paramref name="heldOut"/> (at most a quarter each) and

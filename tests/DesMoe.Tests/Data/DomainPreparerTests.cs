@@ -118,19 +118,19 @@ public class DomainPreparerTests
         AssertDisjoint(splits);
         Assert.Equal(MedicalWordFormation.Roots.Count * MedicalWordFormation.Suffixes.Count, splits.Train.Count + 100);
         string Term(Example e) => e.Prompt[MedicalWordFormation.PromptPrefix.Length..];
-        var taughtRoots = MedicalWordFormation.Roots.Where(r => splits.Train.Any(e => e.Completion.EndsWith(" " + r.Meaning) && Term(e).StartsWith(r.Form))).ToList();
+        var taughtRoots = MedicalWordFormation.Roots.Where(r => splits.Train.Any(e => e.Completion.StartsWith(r.Meaning + " ") && Term(e).StartsWith(r.Form))).ToList();
         var taughtSuffixes = MedicalWordFormation.Suffixes.Where(s => splits.Train.Any(e => Term(e).EndsWith(s.Form))).ToList();
         Assert.All(splits.Test.Concat(splits.Validation), e =>
         {
-            Assert.Contains(taughtRoots, r => Term(e).StartsWith(r.Form) && e.Completion.EndsWith(" " + r.Meaning));
+            Assert.Contains(taughtRoots, r => Term(e).StartsWith(r.Form) && e.Completion.StartsWith(r.Meaning + " "));
             Assert.Contains(taughtSuffixes, s => Term(e).EndsWith(s.Form));
         });
     }
 
     [Theory]
-    [InlineData("nephr", "kidney", "itis", "inflammation of the {0}", "nephritis", "inflammation of the kidney")]
-    [InlineData("hepat", "liver", "megaly", "enlargement of the {0}", "hepatomegaly", "enlargement of the liver")]
-    [InlineData("gastr", "stomach", "ectomy", "surgical removal of the {0}", "gastrectomy", "surgical removal of the stomach")]
+    [InlineData("nephr", "kidney", "itis", "inflammation", "nephritis", "kidney inflammation")]
+    [InlineData("hepat", "liver", "megaly", "enlargement", "hepatomegaly", "liver enlargement")]
+    [InlineData("gastr", "stomach", "ectomy", "removal", "gastrectomy", "stomach removal")]
     public void Medical_terms_join_root_and_suffix_with_o_before_a_consonant(string root, string organ, string suffix, string meaning, string term, string definition)
     {
         var example = MedicalWordFormation.Example(new(root, organ), new(suffix, meaning));
