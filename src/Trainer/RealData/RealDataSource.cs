@@ -25,8 +25,8 @@ public sealed record RealDataSource(string Domain, PackageRegistry Registry, str
     public static RealDataSource Ding { get; } = new("translation", PackageRegistry.Apt, "trans-de-en", "usr/share/trans/de-en", "GPL-2+ (Ding German-English dictionary)");
     public static RealDataSource Spdx { get; } = new("law", PackageRegistry.Npm, "spdx-license-list", "package/licenses", "CC0-1.0 (SPDX licence texts)");
 
-    /// <summary>Medicine's definitions, and the rest of the dictionary for the general corpus.</summary>
-    public static RealDataSource Gcide { get; } = new("medicine", PackageRegistry.Apt, "dict-gcide", "usr/share/dictd/gcide.dict.dz", "GPL-2+ (GCIDE, Webster 1913 + additions)");
+    /// <summary>The dictionary for the general corpus (medicine is generated since issue 27, see docs/domains.md).</summary>
+    public static RealDataSource Gcide { get; } = new("general", PackageRegistry.Apt, "dict-gcide", "usr/share/dictd/gcide.dict.dz", "GPL-2+ (GCIDE, Webster 1913 + additions)");
 
     /// <summary>
     /// Debian's English package descriptions: <c>data fetch</c> joins the index's files (one per suite the machine's

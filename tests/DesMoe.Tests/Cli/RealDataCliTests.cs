@@ -91,7 +91,7 @@ public class RealDataCliTests
 
     /// <summary>
     /// 1,800 Ding nouns, 12 licences of 1,600 words, 1,800 GCIDE medical entries and as many general ones, package
-    /// descriptions, WordNet synsets (general words, medical senses of the GCIDE terms and derived words), and 20
+    /// descriptions, WordNet synsets (general words and derived words), and 20
     /// addresses and chapters, where <c>data fetch</c> puts them.
     /// </summary>
     private static void WriteFakeSources(string root)
@@ -105,12 +105,12 @@ public class RealDataCliTests
             File.WriteAllText(Path.Combine(PathOf("law"), $"L-{l}.json"),
                 JsonSerializer.Serialize(new { licenseText = string.Join(' ', Enumerable.Range(0, 1600).Select(w => $"l{l}w{w}")) }));
 
-        Directory.CreateDirectory(Path.GetDirectoryName(PathOf("medicine"))!);
+        Directory.CreateDirectory(Path.GetDirectoryName(RealDataSource.Gcide.DataPath(root))!);
         var dictionary = new StringBuilder();
         for (int i = 0; i < 1800; i++)
             dictionary.Append($"Term{Letters(i)} \\Term\\, n. (Med.)\n   Definition number {i} of a disease.\n   [1913 Webster]\n\n")
                 .Append($"Word{Letters(i)} \\Word\\, n.\n   A general definition, number {i}, of a common word of the language.\n   [1913 Webster]\n\n");
-        using (var gzip = new GZipStream(File.Create(PathOf("medicine")), CompressionLevel.Fastest))
+        using (var gzip = new GZipStream(File.Create(RealDataSource.Gcide.DataPath(root)), CompressionLevel.Fastest))
             gzip.Write(Encoding.UTF8.GetBytes(dictionary.ToString()));
 
         Directory.CreateDirectory(Path.GetDirectoryName(PathOf("summarisation"))!);
@@ -124,7 +124,6 @@ public class RealDataCliTests
         Directory.CreateDirectory(wordNet);
         File.WriteAllLines(Path.Combine(wordNet, "data.noun"), ["  1 licence header", .. Enumerable.Range(0, 1800).Select(i =>
             $"{i:D8} 03 n 01 zq{Letters(i)} 0 000 | definition number {i} of a thing that is described here at some length"),
-            .. Enumerable.Range(0, 1800).Select(i => $"{i + 10_000:D8} 26 n 01 term{Letters(i)} 0 000 | a disorder that wordnet describes as number {i}"),
             .. Enumerable.Range(0, 1800).Select(i => $"{i + 20_000:D8} 07 n 01 zqx{Letters(i)}ness 0 000 | the quality of being zqx{Letters(i)}")]);
         foreach (var pos in new[] { "verb", "adj", "adv" }) File.WriteAllLines(Path.Combine(wordNet, $"data.{pos}"), ["  1 licence header"]);
 
