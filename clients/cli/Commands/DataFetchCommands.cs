@@ -48,10 +48,11 @@ internal static class DataFetchCommands
     public static Command Prepare()
     {
         var dir = new Option<string>("--dir") { Description = "the folder `data fetch` wrote", DefaultValueFactory = _ => DefaultFolder };
-        var output = new Option<string>("--out") { Description = "folder for {domain}.train.jsonl, {domain}.eval.jsonl and general/{source}.{train,eval}.txt", Required = true };
-        var heldOut = new Option<int>("--held-out") { Description = $"held-out examples per domain (at least {RealDomainPreparer.MinimumHeldOut})", DefaultValueFactory = _ => 600 };
+        var output = new Option<string>("--out") { Description = "folder for {domain}.train.jsonl, {domain}.validation.jsonl, {domain}.test.jsonl and general/{source}.{train,eval}.txt", Required = true };
+        var heldOut = new Option<int>("--held-out") { Description = $"examples in each domain's validation and in its test set (at least {RealDomainPreparer.MinimumHeldOut}; a domain with fewer candidates writes what it has)",
+            DefaultValueFactory = _ => new RealDomainPreparer.Options().HeldOut };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
-        var command = new Command("prepare", $"Turn fetched packages into training and held-out JSONL for the real-data domains ({string.Join(", ", RealDomainPreparer.Domains)}) and the general-English text corpus.") { dir, output, heldOut, seed };
+        var command = new Command("prepare", $"Turn fetched packages into training, validation and test JSONL for the real-data domains ({string.Join(", ", RealDomainPreparer.Domains)}) and the general-English text corpus.") { dir, output, heldOut, seed };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             if (parse.GetValue(heldOut) < RealDomainPreparer.MinimumHeldOut)
@@ -59,7 +60,7 @@ internal static class DataFetchCommands
             var options = new RealDomainPreparer.Options { HeldOut = parse.GetValue(heldOut), Seed = parse.GetValue(seed) };
             var prepared = RealDomainPreparer.Prepare(parse.GetValue(dir)!, parse.GetValue(output)!, options,
                 f => Console.WriteLine($"{Path.GetRelativePath(parse.GetValue(output)!, f.Path),-32} {f.Count,7:N0} {f.Unit,-8} {f.Bytes / 1e6,6:F2} MB"));
-            Console.WriteLine($"adapt on them: desmoe adapt {string.Join(' ', prepared.Select(d => $"--data {d.Domain}={d.TrainPath},{d.EvalPath}"))}");
+            Console.WriteLine($"adapt on them (scored on validation): desmoe adapt {string.Join(' ', prepared.Select(d => $"--data {d.Domain}={d.TrainPath},{d.ValidationPath}"))}");
             return 0;
         }));
         return command;

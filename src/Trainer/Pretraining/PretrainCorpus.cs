@@ -71,7 +71,8 @@ public static class PretrainCorpus
     private static MixtureSource Jsonl(string name, string folder, int trainCount, int evalCount, double weight, MixtureProbe probe)
     {
         var train = Path.Combine(folder, $"{name}.train.jsonl");
-        var eval = Path.Combine(folder, $"{name}.eval.jsonl");
+        // Pre-training's progress is watched on the validation split; the test split stays for the reported comparison.
+        var eval = Path.Combine(folder, name + RealDomainPreparer.ValidationSuffix);
         foreach (var path in new[] { train, eval })
             if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found; run `desmoe data prepare --out {folder}` first", path);
         return new MixtureSource(name, global::DesMoe.Formats.Data.Jsonl.Read(train).Take(trainCount).ToList(), global::DesMoe.Formats.Data.Jsonl.Read(eval).Take(evalCount).ToList(), weight, probe);

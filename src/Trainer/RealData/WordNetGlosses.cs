@@ -10,7 +10,7 @@ namespace DesMoe.Trainer.RealData;
 /// pointers... | gloss</c>, where <c>w_cnt</c> is hexadecimal, words use <c>_</c> for spaces and adjectives may
 /// carry a marker such as <c>(a)</c>, and the gloss is a definition followed by quoted examples
 /// (<c>having lumps; not smooth; "lumpy gravy"</c>). Read here for the reverse-dictionary probe (definition ->
-/// word) and for the general corpus's dictionary text.
+/// derived word) and for the general corpus's dictionary text.
 /// </summary>
 public static partial class WordNetGlosses
 {
@@ -61,11 +61,14 @@ public static partial class WordNetGlosses
     }
 
     /// <summary>
-    /// Definition -> word, for synsets with a single plain lower-case word (no phrase, no proper noun), whose
-    /// definition does not give the word away (no word of it starts with the answer), at most
-    /// <paramref name="maxChars"/> long; a definition that two words share is dropped (no single right answer).
+    /// Definition -> word where the word is derived from one in its definition (<c>in a thoughtful manner</c> ->
+    /// <c>thoughtfully</c>, <c>the quality of being kind</c> -> <c>kindness</c>): the answer is built from the prompt
+    /// by English word formation, not recalled, so the probe measures a skill a base model has on unseen words.
+    /// Kept: synsets with a single plain lower-case word of at least <paramref name="minStem"/>+1 letters that
+    /// starts with the first <paramref name="minStem"/> letters of a different, shorter word of the definition; a
+    /// definition two words share is dropped.
     /// </summary>
-    public static List<Example> ReverseDictionary(IEnumerable<Synset> synsets, int maxChars = 160)
+    public static List<Example> DerivedWords(IEnumerable<Synset> synsets, int maxChars = 80, int minStem = 4)
     {
         var answers = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -73,7 +76,9 @@ public static partial class WordNetGlosses
         {
             if (synset.Lemmas.Count != 1 || !PlainWord().IsMatch(synset.Lemmas[0]) || synset.Definition.Length is 0 || synset.Definition.Length > maxChars) continue;
             var lemma = synset.Lemmas[0];
-            if (Word().Matches(synset.Definition.ToLowerInvariant()).Any(w => w.Value.StartsWith(lemma, StringComparison.Ordinal))) continue;
+            if (lemma.Length <= minStem) continue;
+            var stem = lemma[..minStem];
+            if (!Word().Matches(synset.Definition.ToLowerInvariant()).Any(w => w.Value.Length < lemma.Length && w.Value.StartsWith(stem, StringComparison.Ordinal))) continue;
             if (!answers.TryGetValue(synset.Definition, out var set)) { answers[synset.Definition] = set = []; order.Add(synset.Definition); }
             set.Add(lemma);
         }

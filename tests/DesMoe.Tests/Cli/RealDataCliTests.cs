@@ -16,24 +16,28 @@ namespace DesMoe.Tests.Cli;
 public class RealDataCliTests
 {
     [Fact]
-    public async Task Prepare_writes_each_domain_with_500_held_out_and_adapt_takes_the_train_eval_pair()
+    public async Task Prepare_writes_each_domain_as_train_validation_and_test_and_adapt_takes_the_train_validation_pair()
     {
         using var dir = new TempDirectory();
         var fetched = dir.File("fetched");
         WriteFakeSources(fetched);
 
-        var prepare = await CliRunner.RunAsync("http://127.0.0.1:1", null, "data", "prepare", "--dir", fetched, "--out", dir.File("jsonl"), "--held-out", "500");
+        var prepare = await CliRunner.RunAsync("http://127.0.0.1:1", null, "data", "prepare", "--dir", fetched, "--out", dir.File("jsonl"), "--held-out", "50");
 
         Assert.True(prepare.ExitCode == 0, prepare.Error);
         foreach (var domain in RealDomainPreparer.Domains)
         {
-            var train = Jsonl.Read(dir.File($"jsonl/{domain}.train.jsonl"));
-            var eval = Jsonl.Read(dir.File($"jsonl/{domain}.eval.jsonl"));
-            Assert.Equal(500, eval.Count);
-            Assert.Empty(train.Select(e => e.Prompt).Intersect(eval.Select(e => e.Prompt)));
-            Assert.Contains($"{domain}.eval.jsonl ", prepare.Output);
+            var train = Jsonl.Read(dir.File($"jsonl/{domain}.train.jsonl")).Select(e => e.Prompt).ToList();
+            var validation = Jsonl.Read(dir.File($"jsonl/{domain}.validation.jsonl")).Select(e => e.Prompt).ToList();
+            var test = Jsonl.Read(dir.File($"jsonl/{domain}.test.jsonl")).Select(e => e.Prompt).ToList();
+            Assert.True((validation.Count, test.Count) == (50, 50), $"{domain}: {validation.Count} validation, {test.Count} test");
+            Assert.NotEmpty(train);
+            Assert.Empty(train.Intersect(validation));
+            Assert.Empty(train.Intersect(test));
+            Assert.Empty(validation.Intersect(test));
+            foreach (var split in new[] { "train", "validation", "test" }) Assert.Contains($"{domain}.{split}.jsonl ", prepare.Output);
         }
-        var heldOutWords = Jsonl.Read(dir.File("jsonl/reverse-dictionary.eval.jsonl")).Select(e => e.Completion).ToHashSet();
+        var heldOutWords = new[] { "validation", "test" }.SelectMany(s => Jsonl.Read(dir.File($"jsonl/reverse-dictionary.{s}.jsonl"))).Select(e => e.Completion).ToHashSet();
         Assert.DoesNotContain(Jsonl.Read(dir.File("jsonl/reverse-dictionary.train.jsonl")), e => heldOutWords.Contains(e.Completion));
         foreach (var source in new[] { "sotu", "moby-dick", "wordnet", "gcide" })
         {
@@ -49,18 +53,18 @@ public class RealDataCliTests
 
         var adapt = await CliRunner.RunAsync("http://127.0.0.1:1", null, "adapt", "--model", HubFixtures.Folder("qwen3_moe"), "--steps", "2",
             "--batch-size", "4", "--eval-examples", "4",
-            "--data", $"medicine={dir.File("jsonl/medicine.train.jsonl")},{dir.File("jsonl/medicine.eval.jsonl")}");
+            "--data", $"medicine={dir.File("jsonl/medicine.train.jsonl")},{dir.File("jsonl/medicine.validation.jsonl")}");
         Assert.True(adapt.ExitCode == 0, adapt.Error);
         Assert.Contains("to medicine: 2 steps", adapt.Output); // --data alone replaces the default built-in domains
 
         var twice = await CliRunner.RunAsync("http://127.0.0.1:1", null, "adapt", "--model", HubFixtures.Folder("qwen3_moe"), "--steps", "2",
-            "--domains", "math", "--data", $"math={dir.File("jsonl/math.train.jsonl")},{dir.File("jsonl/math.eval.jsonl")}");
+            "--domains", "math", "--data", $"math={dir.File("jsonl/math.train.jsonl")},{dir.File("jsonl/math.validation.jsonl")}");
         Assert.Equal(1, twice.ExitCode);
         Assert.Equal("error: domain 'math' is named twice (in --domains and --data, or in two --data options)", twice.Error.Trim());
 
-        var tooFew = await CliRunner.RunAsync("http://127.0.0.1:1", null, "data", "prepare", "--dir", fetched, "--out", dir.File("x"), "--held-out", "100");
+        var tooFew = await CliRunner.RunAsync("http://127.0.0.1:1", null, "data", "prepare", "--dir", fetched, "--out", dir.File("x"), "--held-out", "10");
         Assert.Equal(1, tooFew.ExitCode);
-        Assert.Equal("error: --held-out 100 is below the minimum of 500", tooFew.Error.Trim());
+        Assert.Equal("error: --held-out 10 is below the minimum of 50", tooFew.Error.Trim());
     }
 
     [Fact]
@@ -86,31 +90,28 @@ public class RealDataCliTests
     }
 
     /// <summary>
-    /// 1,800 Ding pairs, 300 licences of 100 words, 1,800 GCIDE medical entries and as many general ones, SymPy
-    /// doctests, package descriptions and WordNet synsets, and 20 addresses and chapters, where <c>data fetch</c> puts them.
+    /// 1,800 Ding nouns, 12 licences of 1,600 words, 1,800 GCIDE medical entries and as many general ones, package
+    /// descriptions, WordNet synsets (general words and derived words), and 20
+    /// addresses and chapters, where <c>data fetch</c> puts them.
     /// </summary>
     private static void WriteFakeSources(string root)
     {
         string PathOf(string domain) => RealDataSource.All.First(s => s.Domain == domain).DataPath(root);
         Directory.CreateDirectory(Path.GetDirectoryName(PathOf("translation"))!);
-        File.WriteAllLines(PathOf("translation"), ["# Version :: test", .. Enumerable.Range(0, 1800).Select(i => $"Wort{i} {{n}} :: word {i}")]);
+        File.WriteAllLines(PathOf("translation"), ["# Version :: test", .. Enumerable.Range(0, 1800).Select(i => $"Wa{Letters(i)} {{n}} :: word{Letters(i)}")]);
 
         Directory.CreateDirectory(PathOf("law"));
-        for (int l = 0; l < 300; l++)
+        for (int l = 0; l < 12; l++)
             File.WriteAllText(Path.Combine(PathOf("law"), $"L-{l}.json"),
-                JsonSerializer.Serialize(new { licenseText = string.Join(' ', Enumerable.Range(0, 100).Select(w => $"l{l}w{w}")) }));
+                JsonSerializer.Serialize(new { licenseText = string.Join(' ', Enumerable.Range(0, 1600).Select(w => $"l{l}w{w}")) }));
 
-        Directory.CreateDirectory(Path.GetDirectoryName(PathOf("medicine"))!);
+        Directory.CreateDirectory(Path.GetDirectoryName(RealDataSource.Gcide.DataPath(root))!);
         var dictionary = new StringBuilder();
         for (int i = 0; i < 1800; i++)
             dictionary.Append($"Term{Letters(i)} \\Term\\, n. (Med.)\n   Definition number {i} of a disease.\n   [1913 Webster]\n\n")
                 .Append($"Word{Letters(i)} \\Word\\, n.\n   A general definition, number {i}, of a common word of the language.\n   [1913 Webster]\n\n");
-        using (var gzip = new GZipStream(File.Create(PathOf("medicine")), CompressionLevel.Fastest))
+        using (var gzip = new GZipStream(File.Create(RealDataSource.Gcide.DataPath(root)), CompressionLevel.Fastest))
             gzip.Write(Encoding.UTF8.GetBytes(dictionary.ToString()));
-
-        Directory.CreateDirectory(Path.Combine(PathOf("math"), "core"));
-        File.WriteAllLines(Path.Combine(PathOf("math"), "core", "numbers.py"),
-            ["def f():", "    \"\"\"", .. Enumerable.Range(0, 1800).SelectMany(i => new[] { $"    >>> {i} + 1", $"    {i + 1}", "" }), "    \"\"\""]);
 
         Directory.CreateDirectory(Path.GetDirectoryName(PathOf("summarisation"))!);
         File.WriteAllLines(PathOf("summarisation"), Enumerable.Range(0, 1800).SelectMany(i => new[]
@@ -122,7 +123,8 @@ public class RealDataCliTests
         var wordNet = PathOf("reverse-dictionary");
         Directory.CreateDirectory(wordNet);
         File.WriteAllLines(Path.Combine(wordNet, "data.noun"), ["  1 licence header", .. Enumerable.Range(0, 1800).Select(i =>
-            $"{i:D8} 03 n 01 zq{Letters(i)} 0 000 | definition number {i} of a thing that is described here at some length")]);
+            $"{i:D8} 03 n 01 zq{Letters(i)} 0 000 | definition number {i} of a thing that is described here at some length"),
+            .. Enumerable.Range(0, 1800).Select(i => $"{i + 20_000:D8} 07 n 01 zqx{Letters(i)}ness 0 000 | the quality of being zqx{Letters(i)}")]);
         foreach (var pos in new[] { "verb", "adj", "adv" }) File.WriteAllLines(Path.Combine(wordNet, $"data.{pos}"), ["  1 licence header"]);
 
         foreach (var source in new[] { RealDataSource.Sotu, RealDataSource.MobyDick })

@@ -100,18 +100,6 @@ public class GeneralCorpusTests
     }
 
     [Fact]
-    public void Reverse_dictionary_keeps_single_plain_words_whose_definition_does_not_name_them()
-    {
-        var examples = WordNetGlosses.ReverseDictionary(WordNetGlosses.Parse(WordNetLines));
-
-        Assert.Equal(
-        [
-            new Example("word for: a separate and self-contained entity", "thing"),
-            new Example("word for: having lumps; not smooth and even in texture", "lumpy"),
-        ], examples);
-    }
-
-    [Fact]
     public void WordNet_entries_leave_out_synsets_with_a_held_out_word()
     {
         var entries = WordNetGlosses.Entries(WordNetGlosses.Parse(WordNetLines.Take(5)), new HashSet<string> { "jaggy" }).ToList();

@@ -15,28 +15,6 @@ namespace DesMoe.Tests.Data;
 public class RealDataParserTests
 {
     [Fact]
-    public void Ding_keeps_unambiguous_pairs_without_annotations()
-    {
-        string[] lines =
-        [
-            "# Version :: devel 2023-01-30",
-            "Energieaufnahme {f} :: energy absorption; energy intake",      // two English senses: ambiguous
-            "Südasien {n} [geogr.] :: South Asia",
-            "sportiv {adj} (Mode) :: sporty",
-            "Haus {n}; Gebäude {n} :: house",                               // two German terms
-            "Hund {m} | Hunde {pl} :: dog | dogs",                          // sub-entries
-            "Südasien {n} :: Southern Asia",                                // repeated German: first answer kept
-            "ein sehr sehr langer deutscher Ausdruck der nicht passt :: a phrase too long for the limit of forty",
-        ];
-
-        var examples = DingTranslations.Parse(lines).ToList();
-
-        Assert.Equal(
-            [new Example("translate to English: Südasien", "South Asia"), new Example("translate to English: sportiv", "sporty")],
-            examples);
-    }
-
-    [Fact]
     public void Gcide_takes_single_sense_medical_entries_and_drops_shared_definitions()
     {
         const string Dictionary = """
@@ -93,7 +71,7 @@ public class RealDataParserTests
     }
 
     [Fact]
-    public void Spdx_excerpts_hold_out_the_end_of_each_text_and_merge_identical_licences()
+    public void Spdx_excerpts_take_validation_and_test_from_the_end_of_each_text_and_merge_identical_licences()
     {
         using var dir = new TempDirectory();
         var body = string.Join(' ', Enumerable.Range(0, 100).Select(i => $"w{i}"));
@@ -104,51 +82,18 @@ public class RealDataParserTests
         Licence("MIT", string.Join(' ', Enumerable.Range(0, 100).Select(i => $"m{i}")));
 
         var licences = SpdxLicenceExcerpts.Read(dir.Path);
-        var train = SpdxLicenceExcerpts.Excerpts(licences, heldOut: false, perLicence: 20, words: 10, seed: 1);
-        var eval = SpdxLicenceExcerpts.Excerpts(licences, heldOut: true, perLicence: 5, words: 10, seed: 2);
+        var train = SpdxLicenceExcerpts.Excerpts(licences, SpdxLicenceExcerpts.Part.Train, perLicence: 20, words: 10, seed: 1);
+        var validation = SpdxLicenceExcerpts.Excerpts(licences, SpdxLicenceExcerpts.Part.Validation, perLicence: 3, words: 5, seed: 2);
+        var test = SpdxLicenceExcerpts.Excerpts(licences, SpdxLicenceExcerpts.Part.Test, perLicence: 3, words: 5, seed: 3);
 
         Assert.Equal(["GPL-2.0", "MIT"], licences.Select(l => l.Id));
         int Position(Example e) => int.Parse(e.Prompt[SpdxLicenceExcerpts.PromptPrefix.Length..].Split(' ')[0][1..]);
-        Assert.All(train, e => Assert.InRange(Position(e), 0, 70 - 10));   // training words come from the first 70 ...
-        Assert.All(eval, e => Assert.InRange(Position(e), 70, 100 - 10));  // ... held-out ones from the rest
-        Assert.All(eval, e => Assert.Equal(10, e.Prompt[SpdxLicenceExcerpts.PromptPrefix.Length..].Split(' ').Length));
-        Assert.Equal(10, eval.Count);
-    }
-
-    [Fact]
-    public void Sympy_doctests_keep_self_contained_one_line_results()
-    {
-        string[] file =
-        [
-            "def separatevars(expr):",
-            "    \"\"\"",
-            "    >>> from sympy.abc import x, y",
-            "    >>> separatevars(x + x*y)",
-            "    x*(y + 1)",
-            "    >>> e = 2*x**2 + 2*x",
-            "    >>> separatevars(e)",          // reads e, assigned above: its value is not in the prompt
-            "    2*x*(x + 1)",
-            "    >>> factor(x**2 - 1)",         // result on two lines: not kept
-            "    (x - 1)*",
-            "    (x + 1)",
-            "    >>> Symbol('x')",
-            "    x",
-            "    >>> object()",
-            "    <object object at 0x7f>",
-            "    >>> factorint(12)",
-            "    {2: 2, 3: 1}",
-            "    \"\"\"",
-        ];
-        string[] other = ["    >>> factorint(12)", "    {3: 1, 2: 2}", "    >>> sqrt(4)", "    2"]; // printed another way: ambiguous, dropped
-
-        var examples = SympyDoctests.Parse([file, other]);
-
-        Assert.Equal(
-        [
-            new Example("sympy: separatevars(x + x*y)", "x*(y + 1)"),
-            new Example("sympy: Symbol('x')", "x"),
-            new Example("sympy: sqrt(4)", "2"),
-        ], examples);
+        Assert.All(train, e => Assert.InRange(Position(e), 0, 70 - 10));       // training words come from the first 70 ...
+        Assert.All(validation, e => Assert.InRange(Position(e), 70, 85 - 5));  // ... validation ones from the next 15 ...
+        Assert.All(test, e => Assert.InRange(Position(e), 85, 100 - 5));       // ... and test ones from the last 15
+        Assert.All(test, e => Assert.Equal(5, e.Prompt[SpdxLicenceExcerpts.PromptPrefix.Length..].Split(' ').Length));
+        Assert.Equal(6, test.Count);
+        Assert.Equal(40, train.Select(e => e.Prompt).Distinct().Count());
     }
 
     /// <summary>A description of <paramref name="words"/> words, wrapped as Translation-en wraps them, with a sentence end after word 33.</summary>
@@ -202,20 +147,6 @@ public class RealDataParserTests
     }
 
     [Fact]
-    public void Grouped_split_keeps_every_group_on_one_side()
-    {
-        var examples = Enumerable.Range(0, 3000).Select(i => new Example($"p{i}", $"family{i % 700}")).ToList();
-
-        var (train, eval) = RealDomainPreparer.GroupedSplit(examples, e => e.Completion, new RealDomainPreparer.Options { HeldOut = 500 });
-
-        Assert.Equal(500, eval.Count);
-        Assert.Empty(train.Select(e => e.Completion).Intersect(eval.Select(e => e.Completion)));
-        Assert.Empty(train.Select(e => e.Prompt).Intersect(eval.Select(e => e.Prompt)));
-        Assert.True(train.Count >= 3000 - 500 - 4, $"only the held-out side's last group's overshoot is dropped, yet {train.Count} train");
-        Assert.Equal(eval, RealDomainPreparer.GroupedSplit(examples, e => e.Completion, new RealDomainPreparer.Options { HeldOut = 500 }).Eval);
-    }
-
-    [Fact]
     public void Prepare_names_the_missing_fetch()
     {
         using var dir = new TempDirectory();
@@ -228,7 +159,7 @@ public class RealDataParserTests
     public void Prepare_on_a_fetch_from_before_the_new_sources_names_them_and_writes_nothing()
     {
         using var dir = new TempDirectory();
-        foreach (var source in new[] { RealDataSource.Ding, RealDataSource.Spdx, RealDataSource.Gcide, RealDataSource.Sympy })
+        foreach (var source in new[] { RealDataSource.Ding, RealDataSource.Spdx, RealDataSource.Gcide })
             Directory.CreateDirectory(source.DataPath(dir.Path));
 
         var error = Assert.Throws<FileNotFoundException>(() => RealDomainPreparer.Prepare(dir.Path, dir.File("out"), new RealDomainPreparer.Options()));

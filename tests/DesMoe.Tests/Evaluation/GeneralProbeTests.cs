@@ -35,25 +35,24 @@ public class GeneralProbeTests
     }
 
     [Fact]
-    public void Probes_from_a_prepared_folder_are_the_skills_the_reverse_dictionary_and_each_text_source()
+    public void Probes_from_a_prepared_folder_are_the_skills_and_each_text_source()
     {
         using var dir = new TempDirectory();
         Directory.CreateDirectory(dir.File("general"));
-        Jsonl.Write(dir.File("reverse-dictionary.eval.jsonl"), [new Example("word for: a young cat", "kitten"), new Example("word for: frozen water", "ice")]);
         File.WriteAllLines(dir.File("general/sotu.eval.txt"), ["We the people of the United States.", "", "In order to form a more perfect union."]);
         File.WriteAllLines(dir.File("general/moby-dick.eval.txt"), ["Call me Ishmael."]);
         File.WriteAllLines(dir.File("general/sotu.train.txt"), ["not a probe"]);
 
         var probes = GeneralProbes.FromPrepared(dir.Path, perProbe: 5);
 
-        Assert.Equal(["skills", "reverse-dictionary", "next-token:moby-dick", "next-token:sotu"], probes.Select(p => p.Name));
+        Assert.Equal(["skills", "next-token:moby-dick", "next-token:sotu"], probes.Select(p => p.Name));
         Assert.Equal(2, probes.Single(p => p.Name == "next-token:sotu").Examples.Count); // the blank line is not a passage
         using var model = TinyModels.Create(seed: 4);
         var scores = GeneralProbes.Evaluate(model, new ByteTokenizer(), probes);
         Assert.All(scores.Scores.Values, s => Assert.InRange(s, 0, 1));
         Assert.Equal(scores.Scores.Values.Average(), scores.Average, 12);
 
-        File.Delete(dir.File("reverse-dictionary.eval.jsonl"));
+        Directory.Delete(dir.File("general"), recursive: true);
         var missing = Assert.Throws<FileNotFoundException>(() => GeneralProbes.FromPrepared(dir.Path, 5));
         Assert.Contains("run `desmoe data prepare", missing.Message);
     }

@@ -1,0 +1,66 @@
+using DesMoe.Formats.Data;
+
+namespace DesMoe.Trainer.RealData;
+
+/// <summary>
+/// Medicine as reading a clinical term by its Greek and Latin parts, the way medical terminology is taught: a root
+/// names an organ (<c>nephr</c>, kidney) and a suffix what happens to it (<c>-itis</c>, inflammation), so
+/// <c>define: nephritis</c> -> <c>kidney inflammation</c>, the organ first as the root comes first. Training has some of the root and suffix
+/// combinations; validation and test have the others, each made of a root and a suffix training uses, so a held-out
+/// question asks the model to compose parts it was taught rather than recall a term no data contains. (Asked the
+/// other way, term from definition, base-v2 stayed at 0% after the comparison's budget, and with the organ at the
+/// end of a longer definition, <c>inflammation of the kidney</c>, at 1.9%; docs/domains.md.)
+/// </summary>
+public static class MedicalWordFormation
+{
+    public const string PromptPrefix = "define: ";
+
+    public sealed record Part(string Form, string Meaning);
+
+    /// <summary>Roots that end in a consonant, so joining them to a suffix needs no elision.</summary>
+    public static IReadOnlyList<Part> Roots { get; } =
+    [
+        new("hepat", "liver"), new("nephr", "kidney"), new("gastr", "stomach"), new("arthr", "joint"),
+        new("neur", "nerve"), new("rhin", "nose"), new("ot", "ear"), new("col", "colon"),
+        new("cyst", "bladder"), new("encephal", "brain"), new("dermat", "skin"), new("mast", "breast"),
+        new("laryng", "larynx"), new("pneumon", "lung"), new("phleb", "vein"), new("aden", "gland"),
+    ];
+
+    /// <summary>Suffixes, each with what it adds to the organ's name in a definition (<c>kidney inflammation</c>).</summary>
+    public static IReadOnlyList<Part> Suffixes { get; } =
+    [
+        new("itis", "inflammation"), new("algia", "pain"), new("ectomy", "removal"), new("otomy", "incision"),
+        new("ostomy", "opening"), new("oma", "tumour"), new("osis", "disorder"), new("ology", "study"),
+        new("ologist", "specialist"), new("megaly", "enlargement"), new("scopy", "examination"), new("plasty", "repair"),
+        new("pathy", "disease"),
+    ];
+
+    /// <summary>Root and suffix joined, with the combining vowel <c>o</c> before a suffix that starts with a consonant (<c>nephromegaly</c>).</summary>
+    public static string Term(Part root, Part suffix) => root.Form + ("aeiou".Contains(suffix.Form[0]) ? "" : "o") + suffix.Form;
+
+    public static Example Example(Part root, Part suffix) =>
+        new(PromptPrefix + Term(root, suffix), $"{root.Meaning} {suffix.Meaning}");
+
+    /// <summary>
+    /// Every combination, shuffled; training keeps all but 2 x <paramref name="heldOut"/> (at most a quarter each) and
+    /// the held-out sets take only combinations whose root and suffix training has; the rest go to training too.
+    /// </summary>
+    public static DomainSplits Split(int heldOut, int seed)
+    {
+        var random = new Random(seed);
+        var all = Roots.SelectMany(r => Suffixes.Select(s => (Root: r, Suffix: s))).OrderBy(_ => random.Next()).ToList();
+        int held = Math.Min(heldOut, all.Count / 4);
+        var train = all.Take(all.Count - 2 * held).ToList();
+        var candidates = all.Skip(train.Count).ToList();
+        var heldOutSet = new List<(Part Root, Part Suffix)>();
+        foreach (var pair in candidates)
+        {
+            if (train.Any(t => t.Root == pair.Root) && train.Any(t => t.Suffix == pair.Suffix)) heldOutSet.Add(pair);
+            else train.Add(pair);
+        }
+        int half = heldOutSet.Count / 2;
+        return new DomainSplits(train.Select(p => Example(p.Root, p.Suffix)).ToList(),
+            heldOutSet.Skip(half).Select(p => Example(p.Root, p.Suffix)).ToList(),
+            heldOutSet.Take(half).Select(p => Example(p.Root, p.Suffix)).ToList());
+    }
+}
