@@ -31,12 +31,15 @@ public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<Benchma
 
     private readonly ResultCache _cache = new(outputFolder);
     private readonly Stopwatch _clock = new();
-    private string _modelHash = "", _dataHash = "";
+    private string _modelHash = "", _probeHash = "";
+    private Dictionary<string, string> _domainHashes = [];
     private int _jobsDone, _jobsTotal, _jobsCached;
     private double _costDone, _costTotal, _costRunHere;
 
     private IReadOnlyList<string> AllDomains => domains.Select(d => d.Name).ToList();
     private int ValidateEvery(int steps) => Math.Max(1, steps / options.ValidationPoints);
+    /// <summary>A tenth of the run warms the rate up (adapt's fixed 20 steps would be half of a 40-step per-domain run).</summary>
+    private static int WarmupSteps(int steps) => Math.Max(1, steps / 10);
 
     public IReadOnlyList<PaperRow> Run(CancellationToken cancellation = default)
     {
@@ -45,7 +48,8 @@ public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<Benchma
         if (!(basePeakRate > 0)) throw new ArgumentOutOfRangeException(nameof(basePeakRate), basePeakRate, "the base model's pre-training peak rate must be positive");
         _clock.Restart();
         _modelHash = ModelFiles.WeightsSha256(baseModelFolder) + Hash(File.ReadAllText(Path.Combine(baseModelFolder, "config.json")));
-        _dataHash = DataHash();
+        _domainHashes = domains.ToDictionary(d => d.Name, DomainHash);
+        _probeHash = ProbeHash();
 
         var methods = ComparedMethods.For(options);
         var grid = GridJobs(methods);
@@ -107,7 +111,7 @@ public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<Benchma
 
     private JobResult Untuned()
     {
-        var key = Hash($"untuned\n{_modelHash}\n{_dataHash}");
+        var key = Hash($"untuned\n{_modelHash}\n{DataHash(AllDomains)}");
         var result = _cache.TryGet(key);
         bool cached = result is not null;
         if (result is null)
@@ -125,7 +129,7 @@ public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<Benchma
     private JobResult Execute(ComparisonJob job, CancellationToken cancellation)
     {
         cancellation.ThrowIfCancellationRequested();
-        var key = job.Key(_modelHash, _dataHash, options.BatchSize, ValidateEvery(job.Steps));
+        var key = job.Key(_modelHash, DataHash(job.Domains), options.BatchSize, ValidateEvery(job.Steps));
         if (_cache.TryGet(key) is { } cached)
         {
             Finished(Cost(job), cached: true, job.Describe());
@@ -151,7 +155,7 @@ public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<Benchma
         var trainer = new AdaptationTrainer(model.Model, model.Tokenizer, method with
         {
             Steps = job.Steps, BatchSize = options.BatchSize, LearningRate = job.LearningRate, Seed = job.Seed, LogEvery = int.MaxValue,
-            ValidateEvery = ValidateEvery(job.Steps), KeepBestValidation = true,
+            ValidateEvery = ValidateEvery(job.Steps), KeepBestValidation = true, WarmupLearningRateSteps = WarmupSteps(job.Steps),
         });
         var run = trainer.Run(set.Select(d => d.Name).ToList(), set.Select(d => d.Train).ToList(), cancellation: cancellation,
             validationSets: set.Select(d => d.Validation).ToList(), generalReference: generalReference);
@@ -234,15 +238,23 @@ public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<Benchma
 
     // ---- cache keys -------------------------------------------------------------------------------------------------
 
-    private string DataHash()
+    /// <summary>A job's data: its own domains' splits, the probes and the general reference (so replacing one domain keeps the others' per-domain results).</summary>
+    private string DataHash(IEnumerable<string> names) => Hash(string.Join(",", names.Select(n => _domainHashes[n])) + "|" + _probeHash);
+
+    private static string DomainHash(BenchmarkDomain d)
+    {
+        var text = new StringBuilder(d.Name).Append('/').Append(d.Metric).Append('\n');
+        foreach (var (split, examples) in new[] { ("train", d.Train), ("validation", d.Validation), ("test", d.Test) })
+        {
+            text.Append(split).Append('\n');
+            foreach (var e in examples) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
+        }
+        return Hash(text.ToString());
+    }
+
+    private string ProbeHash()
     {
         var text = new StringBuilder();
-        foreach (var d in domains)
-            foreach (var (split, examples) in new[] { ("train", d.Train), ("validation", d.Validation), ("test", d.Test) })
-            {
-                text.Append(d.Name).Append('/').Append(split).Append('/').Append(d.Metric).Append('\n');
-                foreach (var e in examples) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
-            }
         foreach (var p in probes)
         {
             text.Append(p.Name).Append('/').Append(p.Kind).Append('\n');
