@@ -103,7 +103,7 @@ internal static class CompareCommand
             tokenizer = probe.Tokenizer;
         }
         bool Fits(Example e) => PromptFormat.Fits(tokenizer, e, context);
-        var domains = BenchmarkDomain.FromPrepared(prepared, options.TrainExamples, options.HeldOutExamples, seed, Fits);
+        var domains = BenchmarkDomain.FromPrepared(prepared, options.TrainExamples, options.HeldOutExamples, Fits);
         var probes = GeneralProbes.FromPrepared(prepared, options.ProbeExamples);
         // What domain-routed DES-MoE consults to pick the experts it may adapt: the base model's own kinds of pre-training text.
         var reference = GeneralSet.PretrainSample(128).Concat(probes.Where(p => p.Kind == ProbeKind.NextToken)

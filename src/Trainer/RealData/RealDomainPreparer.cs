@@ -26,7 +26,7 @@ public static class RealDomainPreparer
     public const int MinimumHeldOut = 50;
 
     /// <summary>The domains in the order they are written; <c>reverse-dictionary</c> is the general set's probe.</summary>
-    public static IReadOnlyList<string> Domains { get; } = ["translation", "law", "medicine", "math", "summarisation", "reverse-dictionary"];
+    public static IReadOnlyList<string> Domains { get; } = ["translation", "law", "medicine", "math", "summarisation", "code", "reverse-dictionary"];
 
     public sealed record Options
     {
@@ -71,6 +71,7 @@ public static class RealDomainPreparer
                 "medicine" => MedicalWordFormation.Split(options.HeldOut, options.Seed),
                 "law" => Licences(RealDataSource.Spdx.DataPath(fetched), options),
                 "math" => HeldOutSplit.Random(SympyExpressions.All(), options.HeldOut, options.MaxTrain, options.Seed),
+                "code" => HeldOutSplit.Random(VariableTracing.All(options.MaxTrain + 2 * options.HeldOut, options.Seed), options.HeldOut, options.MaxTrain, options.Seed),
                 "summarisation" => HeldOutSplit.Grouped(DebianDescriptions.Parse(File.ReadLines(RealDataSource.DebianDescriptions.DataPath(fetched)), options.SummaryWords),
                     DebianDescriptions.Family, options.HeldOut, options.MaxTrain, options.Seed),
                 "reverse-dictionary" => HeldOutSplit.Grouped(WordNetGlosses.DerivedWords(WordNetGlosses.Read(RealDataSource.WordNet.DataPath(fetched))), e => e.Completion, options.HeldOut, options.MaxTrain, options.Seed),
