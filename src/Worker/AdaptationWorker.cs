@@ -4,8 +4,6 @@ using DesMoe.Torch.Evaluation;
 using DesMoe.Formats.Experts;
 using DesMoe.Formats.Probes;
 using DesMoe.Torch.Tensors;
-using DesMoe.Exporter.Export;
-using DesMoe.Exporter.Graph;
 using DesMoe.Trainer.Adaptation;
 using DesMoe.WorkerProtocol;
 
@@ -73,14 +71,8 @@ public static class AdaptationWorker
         }
 
         emit(new WorkerEvent { State = JobStatus.Exporting, Message = "exporting to ONNX", Evaluation = evaluation });
-        var modelFolder = Path.Combine(request.OutputFolder, "model");
-        StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
-        ModelFolder.Save(modelFolder, loaded,
-            new Dictionary<string, string> { [ExpertAssignment.FileName] = run.Assignment.ToJson(), [SpecificityMatrix.FileName] = run.Matrix.ToJson() });
-        ProbeFolder.CopyTo(request.ParentModelFolder, modelFolder);
-        FaultPoints.Reach(FaultPoints.WorkerExporting);
-        StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
-        ModelExporter.Export(modelFolder, Path.Combine(request.OutputFolder, "onnx"), new ExportOptions(), line => emit(new WorkerEvent { Message = "export: " + line }));
+        VersionOutput.Write(request.OutputFolder, request.OwnerFile, request.OwnerToken, request.ParentModelFolder, loaded.Model, loaded.Tokenizer, loaded.Hub,
+            new Dictionary<string, string> { [ExpertAssignment.FileName] = run.Assignment.ToJson(), [SpecificityMatrix.FileName] = run.Matrix.ToJson() }, emit);
         emit(new WorkerEvent { Evaluation = evaluation, Domains = run.Assignment.Domains });
     }
 }

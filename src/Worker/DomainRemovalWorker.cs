@@ -1,5 +1,3 @@
-using DesMoe.Exporter.Export;
-using DesMoe.Exporter.Graph;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Experts;
 using DesMoe.Torch.Checkpoints;
@@ -45,15 +43,11 @@ public static class DomainRemovalWorker
         }
 
         emit(new WorkerEvent { State = JobStatus.Exporting, Message = "exporting to ONNX", Evaluation = evaluation });
-        var modelFolder = Path.Combine(request.OutputFolder, "model");
         var files = new Dictionary<string, string> { [ExpertAssignment.FileName] = after.ToJson() };
         if (SpecificityMatrix.LoadFrom(request.ParentModelFolder) is { } parentMatrix
             && (parentMatrix.Domains.Contains(request.Domain) ? parentMatrix.Without(request.Domain) : parentMatrix) is { } matrix)
             files[SpecificityMatrix.FileName] = matrix.ToJson();
-        StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
-        ModelFolder.Save(modelFolder, model, loaded.Tokenizer, files, loaded.Hub);
-        StoreOwnership.Ensure(request.OwnerFile, request.OwnerToken, request.OutputFolder);
-        ModelExporter.Export(modelFolder, Path.Combine(request.OutputFolder, "onnx"), new ExportOptions(), line => emit(new WorkerEvent { Message = "export: " + line }));
+        VersionOutput.Write(request.OutputFolder, request.OwnerFile, request.OwnerToken, request.ParentModelFolder, model, loaded.Tokenizer, loaded.Hub, files, emit);
         emit(new WorkerEvent { Evaluation = evaluation, Domains = after.Domains });
     }
 }
