@@ -16,7 +16,7 @@ public static class ProbeEvaluation
         ExpertAssignment? assignment, NoDomainRouting noDomain, int perProbe)
     {
         if (perProbe < 1) throw new ArgumentOutOfRangeException(nameof(perProbe), perProbe, "at least one example per probe");
-        using var routing = assignment is null ? null : new DomainRouting(assignment.RoutingTable(model.Config.TopK, noDomain), model.Config.TopK);
+        using var routing = assignment is null ? null : DomainRouting.For(assignment, model.Config.TopK, noDomain);
         var scores = new Dictionary<string, (double, int)>();
         foreach (var probe in probes)
         {

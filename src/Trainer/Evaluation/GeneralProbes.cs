@@ -4,6 +4,7 @@ using DesMoe.Formats.Experts;
 using DesMoe.Torch.Model;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Torch.Evaluation;
+using DesMoe.Formats.Probes;
 
 namespace DesMoe.Trainer.Evaluation;
 
@@ -58,16 +59,8 @@ public static class GeneralProbes
     public static GeneralScores Evaluate(MoeTransformer model, ITextTokenizer tokenizer, IReadOnlyList<GeneralProbe> probes,
         ExpertAssignment? assignment = null, NoDomainRouting noDomain = NoDomainRouting.UnassignedExperts)
     {
-        using var routing = assignment is null ? null : DomainRouting.For(assignment, model.Config.TopK, noDomain);
-        var scores = new Dictionary<string, double>();
-        foreach (var probe in probes)
-        {
-            var fitting = probe.Examples.Where(e => PromptFormat.Fits(tokenizer, e, model.Config.MaxPositions)).ToList();
-            if (fitting.Count == 0) throw new ArgumentException($"probe '{probe.Name}' has no example within the model's {model.Config.MaxPositions} positions");
-            scores[probe.Name] = probe.Kind == ProbeKind.NextToken
-                ? NextTokenAccuracy.Compute(model, tokenizer, fitting, routing)
-                : ExactMatchEvaluator.Evaluate(model, tokenizer, fitting, domainRouting: routing).Accuracy;
-        }
-        return new GeneralScores(scores);
+        var heldOut = probes.Select(p => new HeldOutProbe(p.Name, p.Kind == ProbeKind.NextToken ? ProbeMetric.NextTokenAccuracy : ProbeMetric.ExactMatch, p.Examples)).ToList();
+        var scores = ProbeEvaluation.Evaluate(model, tokenizer, heldOut, assignment, noDomain, perProbe: int.MaxValue);
+        return new GeneralScores(scores.ToDictionary(kv => kv.Key, kv => kv.Value.Score));
     }
 }
