@@ -4,6 +4,7 @@ using DesMoe.Torch.Checkpoints;
 using DesMoe.Formats.Data;
 using DesMoe.Formats.Files;
 using DesMoe.Trainer.RealData;
+using DesMoe.Trainer.Pretraining;
 using DesMoe.Trainer.Evaluation;
 using DesMoe.Formats.Tokenization;
 using DesMoe.Trainer.Comparison;
@@ -135,14 +136,7 @@ internal static class CompareCommand
     }
 
     /// <summary>The base model's pre-training peak rate, from its training.json.</summary>
-    private static double PretrainPeak(string modelFolder)
-    {
-        var path = Path.Combine(modelFolder, "training.json");
-        if (File.Exists(path))
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
-            if (doc.RootElement.TryGetProperty("learning_rate", out var rate) && rate.GetDouble() > 0) return rate.GetDouble();
-        }
-        throw new ArgumentException($"{path} gives no pre-training learning_rate; pass --base-peak-rate (the peak rate the base model was pre-trained at)");
-    }
+    private static double PretrainPeak(string modelFolder) =>
+        PretrainReport.LoadFrom(modelFolder)?.LearningRate is > 0 and var rate ? rate
+            : throw new ArgumentException($"{Path.Combine(modelFolder, PretrainReport.FileName)} gives no pre-training learning_rate; pass --base-peak-rate (the peak rate the base model was pre-trained at)");
 }

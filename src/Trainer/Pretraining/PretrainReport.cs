@@ -34,6 +34,13 @@ public sealed record PretrainReport(
     public IReadOnlyList<SourceResult>? Sources { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>The report a model folder holds, or null when it has none (a hub checkpoint, a random model).</summary>
+    public static PretrainReport? LoadFrom(string modelFolder)
+    {
+        var path = Path.Combine(modelFolder, FileName);
+        return File.Exists(path) ? JsonSerializer.Deserialize<PretrainReport>(File.ReadAllText(path)) : null;
+    }
 }
 
 /// <param name="Metric">"loss" (mean nats per target token on the held-out set) or "exact_match" (fraction of held-out completions)</param>

@@ -245,23 +245,22 @@ public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<Benchma
     {
         var text = new StringBuilder(d.Name).Append('/').Append(d.Metric).Append('\n');
         foreach (var (split, examples) in new[] { ("train", d.Train), ("validation", d.Validation), ("test", d.Test) })
-        {
-            text.Append(split).Append('\n');
-            foreach (var e in examples) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
-        }
+            Append(text.Append(split).Append('\n'), examples);
         return Hash(text.ToString());
     }
 
     private string ProbeHash()
     {
         var text = new StringBuilder();
-        foreach (var p in probes)
-        {
-            text.Append(p.Name).Append('/').Append(p.Kind).Append('\n');
-            foreach (var e in p.Examples) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
-        }
-        foreach (var e in generalReference) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
-        return Hash(text.ToString());
+        foreach (var p in probes) Append(text.Append(p.Name).Append('/').Append(p.Kind).Append('\n'), p.Examples);
+        return Hash(Append(text, generalReference).ToString());
+    }
+
+    /// <summary>Each example's prompt and completion, with separators no text contains.</summary>
+    private static StringBuilder Append(StringBuilder text, IEnumerable<Example> examples)
+    {
+        foreach (var e in examples) text.Append(e.Prompt).Append('\u0001').Append(e.Completion).Append('\u0002');
+        return text;
     }
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..24];
