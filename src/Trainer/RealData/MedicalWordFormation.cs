@@ -24,6 +24,8 @@ public static class MedicalWordFormation
         new("neur", "nerve"), new("rhin", "nose"), new("ot", "ear"), new("col", "colon"),
         new("cyst", "bladder"), new("encephal", "brain"), new("dermat", "skin"), new("mast", "breast"),
         new("laryng", "larynx"), new("pneumon", "lung"), new("phleb", "vein"), new("aden", "gland"),
+        new("splen", "spleen"), new("pancreat", "pancreas"), new("bronch", "bronchus"), new("gingiv", "gum"),
+        new("tonsill", "tonsil"), new("ophthalm", "eye"),
     ];
 
     /// <summary>Suffixes, each with what it adds to the organ's name in a definition (<c>kidney inflammation</c>).</summary>
@@ -41,15 +43,22 @@ public static class MedicalWordFormation
     public static Example Example(Part root, Part suffix) =>
         new(PromptPrefix + Term(root, suffix), $"{root.Meaning} {suffix.Meaning}");
 
+    /// <summary>A part taught on its own, as a glossary gives it: <c>define: nephr-</c> -> <c>kidney</c>, <c>define: -itis</c> -> <c>inflammation</c>.</summary>
+    public static IEnumerable<Example> Glossary() =>
+        Roots.Select(r => new Example($"{PromptPrefix}{r.Form}-", r.Meaning)).Concat(Suffixes.Select(s => new Example($"{PromptPrefix}-{s.Form}", s.Meaning)));
+
     /// <summary>
-    /// Every combination, shuffled; training keeps all but 2 x <paramref name="heldOut"/> (at most a quarter each) and
-    /// the held-out sets take only combinations whose root and suffix training has; the rest go to training too.
+    /// Every combination, shuffled; training keeps all but 2 x <paramref name="heldOut"/> (at most a fifth each, so
+    /// each part meets about eight others in training) and the held-out sets take only combinations whose root and
+    /// suffix training has; the rest go to training too, and so does the glossary of every part alone. (With 16 roots,
+    /// a quarter held out each and no glossary, full fine-tuning reached 16% of the test set in the comparison's
+    /// budget, short of its 20-point bar; docs/domains.md.)
     /// </summary>
     public static DomainSplits Split(int heldOut, int seed)
     {
         var random = new Random(seed);
         var all = Roots.SelectMany(r => Suffixes.Select(s => (Root: r, Suffix: s))).OrderBy(_ => random.Next()).ToList();
-        int held = Math.Min(heldOut, all.Count / 4);
+        int held = Math.Min(heldOut, all.Count / 5);
         var train = all.Take(all.Count - 2 * held).ToList();
         var candidates = all.Skip(train.Count).ToList();
         var heldOutSet = new List<(Part Root, Part Suffix)>();
@@ -59,7 +68,7 @@ public static class MedicalWordFormation
             else train.Add(pair);
         }
         int half = heldOutSet.Count / 2;
-        return new DomainSplits(train.Select(p => Example(p.Root, p.Suffix)).ToList(),
+        return new DomainSplits(train.Select(p => Example(p.Root, p.Suffix)).Concat(Glossary()).OrderBy(_ => random.Next()).ToList(),
             heldOutSet.Skip(half).Select(p => Example(p.Root, p.Suffix)).ToList(),
             heldOutSet.Take(half).Select(p => Example(p.Root, p.Suffix)).ToList());
     }

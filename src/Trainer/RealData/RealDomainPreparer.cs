@@ -13,7 +13,8 @@ public sealed record PreparedFile(string Path, int Count, string Unit, long Byte
 /// distribution, each held-out set at least <see cref="MinimumHeldOut"/> long; then the general-English corpus
 /// (<see cref="GeneralCorpus"/>), kept clear of the held-out answers. Every held-out example tests the domain's
 /// skill on an unseen input whose parts training teaches (see docs/domains.md): phrases of known words, clinical
-/// terms of known roots and suffixes, unseen passages of known licences, expressions to compute.
+/// terms of known roots and suffixes, unseen passages of known licences, expressions to compute, utterances of
+/// known phrasings and slot values.
 /// </summary>
 public static class RealDomainPreparer
 {
@@ -26,7 +27,7 @@ public static class RealDomainPreparer
     public const int MinimumHeldOut = 50;
 
     /// <summary>The domains in the order they are written; <c>reverse-dictionary</c> is the general set's probe.</summary>
-    public static IReadOnlyList<string> Domains { get; } = ["translation", "law", "medicine", "math", "summarisation", "code", "reverse-dictionary"];
+    public static IReadOnlyList<string> Domains { get; } = ["translation", "law", "medicine", "math", "summarisation", "code", "intent", "reverse-dictionary"];
 
     public sealed record Options
     {
@@ -71,6 +72,7 @@ public static class RealDomainPreparer
                 "medicine" => MedicalWordFormation.Split(options.HeldOut, options.Seed),
                 "law" => Licences(RealDataSource.Spdx.DataPath(fetched), options),
                 "math" => HeldOutSplit.Random(SympyExpressions.All(), options.HeldOut, options.MaxTrain, options.Seed),
+                "intent" => HeldOutSplit.Random(IntentUtterances.All(), options.HeldOut, options.MaxTrain, options.Seed),
                 "code" => HeldOutSplit.Random(VariableTracing.All(options.MaxTrain + 2 * options.HeldOut, options.Seed), options.HeldOut, options.MaxTrain, options.Seed),
                 "summarisation" => HeldOutSplit.Grouped(DebianDescriptions.Parse(File.ReadLines(RealDataSource.DebianDescriptions.DataPath(fetched)), options.SummaryWords),
                     DebianDescriptions.Family, options.HeldOut, options.MaxTrain, options.Seed),

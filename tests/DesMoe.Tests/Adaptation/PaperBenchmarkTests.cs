@@ -107,7 +107,7 @@ public class PaperBenchmarkTests
     }
 
     [Fact]
-    public void All_six_domains_come_from_the_prepared_splits_with_rouge_l_for_summarisation()
+    public void All_six_domains_come_from_the_prepared_splits_scored_by_exact_match()
     {
         using var dir = new TempDirectory();
         foreach (var name in BenchmarkDomain.PaperOrder)
@@ -120,8 +120,8 @@ public class PaperBenchmarkTests
         var domains = BenchmarkDomain.FromPrepared(dir.Path, 10, 10, e => e.Prompt.Length < 100);
 
         Assert.Equal(BenchmarkDomain.PaperOrder, domains.Select(d => d.Name));
-        Assert.Equal(TaskMetric.RougeL, domains.Single(d => d.Name == "summarisation").Metric);
-        Assert.All(domains.Where(d => d.Name != "summarisation"), d => Assert.Equal(TaskMetric.ExactMatch, d.Metric));
+        Assert.Equal(["math", "law", "translation", "intent", "medicine", "code"], domains.Select(d => d.Name));
+        Assert.All(domains, d => Assert.Equal(TaskMetric.ExactMatch, d.Metric));
         Assert.Single(domains.Single(d => d.Name == "law").Train); // the over-long example is left out
 
         Assert.Equal("law q3", domains.Single(d => d.Name == "law").Test.Single().Prompt);

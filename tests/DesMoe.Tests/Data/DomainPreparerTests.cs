@@ -116,14 +116,40 @@ public class DomainPreparerTests
 
         Assert.Equal((50, 50), (splits.Validation.Count, splits.Test.Count));
         AssertDisjoint(splits);
-        Assert.Equal(MedicalWordFormation.Roots.Count * MedicalWordFormation.Suffixes.Count, splits.Train.Count + 100);
+        var glossary = MedicalWordFormation.Glossary().ToList();
+        Assert.Equal(MedicalWordFormation.Roots.Count + MedicalWordFormation.Suffixes.Count, glossary.Count);
+        Assert.All(glossary, g => Assert.Contains(g, splits.Train)); // every part is also taught alone
+        Assert.Contains(new Example("define: nephr-", "kidney"), glossary);
+        Assert.Contains(new Example("define: -itis", "inflammation"), glossary);
+        var combinations = splits.Train.Except(glossary).ToList();
+        Assert.Equal(MedicalWordFormation.Roots.Count * MedicalWordFormation.Suffixes.Count, combinations.Count + 100);
         string Term(Example e) => e.Prompt[MedicalWordFormation.PromptPrefix.Length..];
-        var taughtRoots = MedicalWordFormation.Roots.Where(r => splits.Train.Any(e => e.Completion.StartsWith(r.Meaning + " ") && Term(e).StartsWith(r.Form))).ToList();
-        var taughtSuffixes = MedicalWordFormation.Suffixes.Where(s => splits.Train.Any(e => Term(e).EndsWith(s.Form))).ToList();
+        var taughtRoots = MedicalWordFormation.Roots.Where(r => combinations.Any(e => e.Completion.StartsWith(r.Meaning + " ") && Term(e).StartsWith(r.Form))).ToList();
+        var taughtSuffixes = MedicalWordFormation.Suffixes.Where(s => combinations.Any(e => Term(e).EndsWith(s.Form))).ToList();
         Assert.All(splits.Test.Concat(splits.Validation), e =>
         {
             Assert.Contains(taughtRoots, r => Term(e).StartsWith(r.Form) && e.Completion.StartsWith(r.Meaning + " "));
             Assert.Contains(taughtSuffixes, s => Term(e).EndsWith(s.Form));
+        });
+    }
+
+    [Fact]
+    public void Intent_tests_utterances_never_trained_on_whose_phrasing_and_slot_value_training_has()
+    {
+        var all = IntentUtterances.All();
+        Assert.Equal(all.Count, all.Select(e => e.Prompt).Distinct().Count());
+        Assert.Contains(new Example("intent: hey, wake me at 7am", "{\"intent\":\"set_alarm\",\"time\":\"7am\"}"), all);
+        Assert.Contains(new Example("intent: table for 12 tonight", "{\"intent\":\"book_table\",\"people\":\"12\"}"), all);
+        Assert.All(all, e => System.Text.Json.JsonDocument.Parse(e.Completion).Dispose()); // every answer is JSON
+
+        var splits = HeldOutSplit.Random(all, heldOut: 200, maxTrain: 20_000, seed: 1);
+        AssertDisjoint(splits);
+        var trainedAnswers = splits.Train.Select(e => e.Completion).ToHashSet();
+        var trainedWords = splits.Train.SelectMany(e => e.Prompt.Split(' ')).ToHashSet();
+        Assert.All(splits.Test.Concat(splits.Validation), e =>
+        {
+            Assert.Contains(e.Completion, trainedAnswers); // the intent and slot value are taught, in other phrasings
+            Assert.All(e.Prompt.Split(' '), w => Assert.Contains(w, trainedWords));
         });
     }
 
