@@ -9,7 +9,7 @@ namespace DesMoe.Trainer.RealData;
 /// characters a line (<see cref="Passages"/>), for State of the Union addresses, Moby Dick, WordNet and GCIDE.
 /// Passages are deduplicated and shuffled with the seed; the first <see cref="Options.HeldOut"/> (at most half) are
 /// held out and training text is capped at <see cref="Options.MaxTrainBytes"/> a source. The dictionaries leave out the words the
-/// medicine and reverse-dictionary held-out sets answer, so a model pre-trained here has not read those answers.
+/// reverse-dictionary held-out sets answer, so a model pre-trained here has not read those answers.
 /// </summary>
 public static class GeneralCorpus
 {

@@ -4,16 +4,17 @@ namespace DesMoe.Trainer.RealData;
 
 /// <summary>
 /// Medicine as reading a clinical term by its Greek and Latin parts, the way medical terminology is taught: a root
-/// names an organ (<c>nephr</c>, kidney) and a suffix what happens to it (<c>-itis</c>, inflammation), so
-/// <c>define: nephritis</c> -> <c>kidney inflammation</c>, the organ first as the root comes first. Training has some of the root and suffix
-/// combinations; validation and test have the others, each made of a root and a suffix training uses, so a held-out
-/// question asks the model to compose parts it was taught rather than recall a term no data contains. (Asked the
-/// other way, term from definition, base-v2 stayed at 0% after the comparison's budget, and with the organ at the
-/// end of a longer definition, <c>inflammation of the kidney</c>, at 1.9%; docs/domains.md.)
+/// names an organ (<c>nephr</c>, kidney) and a suffix what happens to it (<c>-itis</c>, inflammation); the question
+/// is which organ a term concerns, <c>organ: nephritis</c> -> <c>kidney</c>. Training has some of the root and suffix
+/// combinations and a glossary of the roots alone; validation and test have the other combinations, each of a root
+/// and a suffix training uses, so a held-out question asks the model to read a term it never saw rather than recall
+/// one no data contains. Asked for the whole definition (<c>kidney inflammation</c>) base-v2 reached 6-16% after
+/// the comparison's budget of full fine-tuning, the organ mostly right and the suffix's meaning mostly wrong; asked
+/// for the organ, 78% (docs/domains.md).
 /// </summary>
 public static class MedicalWordFormation
 {
-    public const string PromptPrefix = "define: ";
+    public const string PromptPrefix = "organ: ";
 
     public sealed record Part(string Form, string Meaning);
 
@@ -25,10 +26,12 @@ public static class MedicalWordFormation
         new("cyst", "bladder"), new("encephal", "brain"), new("dermat", "skin"), new("mast", "breast"),
         new("laryng", "larynx"), new("pneumon", "lung"), new("phleb", "vein"), new("aden", "gland"),
         new("splen", "spleen"), new("pancreat", "pancreas"), new("bronch", "bronchus"), new("gingiv", "gum"),
-        new("tonsill", "tonsil"), new("ophthalm", "eye"),
+        new("tonsill", "tonsil"), new("ophthalm", "eye"), new("cephal", "head"), new("hemat", "blood"),
+        new("pharyng", "throat"), new("esophag", "oesophagus"), new("hyster", "uterus"), new("prostat", "prostate"),
+        new("cholecyst", "gallbladder"), new("enter", "intestine"),
     ];
 
-    /// <summary>Suffixes, each with what it adds to the organ's name in a definition (<c>kidney inflammation</c>).</summary>
+    /// <summary>Suffixes, each with its meaning (not asked: the definition form was not learned in the comparison's budget).</summary>
     public static IReadOnlyList<Part> Suffixes { get; } =
     [
         new("itis", "inflammation"), new("algia", "pain"), new("ectomy", "removal"), new("otomy", "incision"),
@@ -40,12 +43,10 @@ public static class MedicalWordFormation
     /// <summary>Root and suffix joined, with the combining vowel <c>o</c> before a suffix that starts with a consonant (<c>nephromegaly</c>).</summary>
     public static string Term(Part root, Part suffix) => root.Form + ("aeiou".Contains(suffix.Form[0]) ? "" : "o") + suffix.Form;
 
-    public static Example Example(Part root, Part suffix) =>
-        new(PromptPrefix + Term(root, suffix), $"{root.Meaning} {suffix.Meaning}");
+    public static Example Example(Part root, Part suffix) => new(PromptPrefix + Term(root, suffix), root.Meaning);
 
-    /// <summary>A part taught on its own, as a glossary gives it: <c>define: nephr-</c> -> <c>kidney</c>, <c>define: -itis</c> -> <c>inflammation</c>.</summary>
-    public static IEnumerable<Example> Glossary() =>
-        Roots.Select(r => new Example($"{PromptPrefix}{r.Form}-", r.Meaning)).Concat(Suffixes.Select(s => new Example($"{PromptPrefix}-{s.Form}", s.Meaning)));
+    /// <summary>A root taught on its own, as a glossary gives it: <c>organ: nephr-</c> -> <c>kidney</c>.</summary>
+    public static IEnumerable<Example> Glossary() => Roots.Select(r => new Example($"{PromptPrefix}{r.Form}-", r.Meaning));
 
     /// <summary>
     /// Every combination, shuffled; training keeps all but 2 x <paramref name="heldOut"/> (at most a fifth each, so
@@ -58,7 +59,7 @@ public static class MedicalWordFormation
     {
         var random = new Random(seed);
         var all = Roots.SelectMany(r => Suffixes.Select(s => (Root: r, Suffix: s))).OrderBy(_ => random.Next()).ToList();
-        int held = Math.Min(heldOut, all.Count / 5);
+        int held = Math.Min(heldOut, Math.Max(RealDomainPreparer.MinimumHeldOut, all.Count / 8));
         var train = all.Take(all.Count - 2 * held).ToList();
         var candidates = all.Skip(train.Count).ToList();
         var heldOutSet = new List<(Part Root, Part Suffix)>();

@@ -110,36 +110,35 @@ public class DomainPreparerTests
     private static WordNetGlosses.Synset Synset(string lemma, string definition) => new("n", [lemma], definition, []);
 
     [Fact]
-    public void Medicine_tests_root_and_suffix_combinations_never_trained_on_whose_parts_training_teaches()
+    public void Medicine_tests_terms_never_trained_on_whose_root_training_teaches()
     {
         var splits = MedicalWordFormation.Split(heldOut: 50, seed: 1);
 
         Assert.Equal((50, 50), (splits.Validation.Count, splits.Test.Count));
         AssertDisjoint(splits);
         var glossary = MedicalWordFormation.Glossary().ToList();
-        Assert.Equal(MedicalWordFormation.Roots.Count + MedicalWordFormation.Suffixes.Count, glossary.Count);
-        Assert.All(glossary, g => Assert.Contains(g, splits.Train)); // every part is also taught alone
-        Assert.Contains(new Example("define: nephr-", "kidney"), glossary);
-        Assert.Contains(new Example("define: -itis", "inflammation"), glossary);
-        var combinations = splits.Train.Except(glossary).ToList();
-        Assert.Equal(MedicalWordFormation.Roots.Count * MedicalWordFormation.Suffixes.Count, combinations.Count + 100);
+        Assert.Equal(MedicalWordFormation.Roots.Count, glossary.Count);
+        Assert.All(glossary, g => Assert.Contains(g, splits.Train)); // every root is also taught alone
+        Assert.Contains(new Example("organ: nephr-", "kidney"), glossary);
+        var terms = splits.Train.Except(glossary).ToList();
+        Assert.Equal(MedicalWordFormation.Roots.Count * MedicalWordFormation.Suffixes.Count, terms.Count + 100);
         string Term(Example e) => e.Prompt[MedicalWordFormation.PromptPrefix.Length..];
-        var taughtRoots = MedicalWordFormation.Roots.Where(r => combinations.Any(e => e.Completion.StartsWith(r.Meaning + " ") && Term(e).StartsWith(r.Form))).ToList();
-        var taughtSuffixes = MedicalWordFormation.Suffixes.Where(s => combinations.Any(e => Term(e).EndsWith(s.Form))).ToList();
         Assert.All(splits.Test.Concat(splits.Validation), e =>
         {
-            Assert.Contains(taughtRoots, r => Term(e).StartsWith(r.Form) && e.Completion.StartsWith(r.Meaning + " "));
-            Assert.Contains(taughtSuffixes, s => Term(e).EndsWith(s.Form));
+            // the root, with this organ, and the suffix are both in terms training has
+            Assert.Contains(terms, t => t.Completion == e.Completion && Term(e).StartsWith(MedicalWordFormation.Roots.Single(r => r.Meaning == e.Completion).Form));
+            Assert.Contains(terms, t => MedicalWordFormation.Suffixes.Any(s => Term(t).EndsWith(s.Form) && Term(e).EndsWith(s.Form)));
         });
     }
 
     [Fact]
-    public void Intent_tests_utterances_never_trained_on_whose_phrasing_and_slot_value_training_has()
+    public void Intent_tests_utterances_never_trained_on_whose_words_training_has()
     {
         var all = IntentUtterances.All();
         Assert.Equal(all.Count, all.Select(e => e.Prompt).Distinct().Count());
-        Assert.Contains(new Example("intent: hey, wake me at 7am", "{\"intent\":\"set_alarm\",\"time\":\"7am\"}"), all);
-        Assert.Contains(new Example("intent: table for 12 tonight", "{\"intent\":\"book_table\",\"people\":\"12\"}"), all);
+        Assert.Contains(new Example("intent: hey, wake me at 7am", "{\"intent\":\"set_alarm\"}"), all);
+        Assert.Contains(new Example("intent: table for 12 tonight", "{\"intent\":\"book_table\"}"), all);
+        Assert.Equal(6, all.Select(e => e.Completion).Distinct().Count());
         Assert.All(all, e => System.Text.Json.JsonDocument.Parse(e.Completion).Dispose()); // every answer is JSON
 
         var splits = HeldOutSplit.Random(all, heldOut: 200, maxTrain: 20_000, seed: 1);
@@ -148,20 +147,20 @@ public class DomainPreparerTests
         var trainedWords = splits.Train.SelectMany(e => e.Prompt.Split(' ')).ToHashSet();
         Assert.All(splits.Test.Concat(splits.Validation), e =>
         {
-            Assert.Contains(e.Completion, trainedAnswers); // the intent and slot value are taught, in other phrasings
+            Assert.Contains(e.Completion, trainedAnswers);
             Assert.All(e.Prompt.Split(' '), w => Assert.Contains(w, trainedWords));
         });
     }
 
     [Theory]
-    [InlineData("nephr", "kidney", "itis", "inflammation", "nephritis", "kidney inflammation")]
-    [InlineData("hepat", "liver", "megaly", "enlargement", "hepatomegaly", "liver enlargement")]
-    [InlineData("gastr", "stomach", "ectomy", "removal", "gastrectomy", "stomach removal")]
-    public void Medical_terms_join_root_and_suffix_with_o_before_a_consonant(string root, string organ, string suffix, string meaning, string term, string definition)
+    [InlineData("nephr", "kidney", "itis", "inflammation", "nephritis")]
+    [InlineData("hepat", "liver", "megaly", "enlargement", "hepatomegaly")]
+    [InlineData("gastr", "stomach", "ectomy", "removal", "gastrectomy")]
+    public void Medical_terms_join_root_and_suffix_with_o_before_a_consonant_and_ask_for_the_organ(string root, string organ, string suffix, string meaning, string term)
     {
         var example = MedicalWordFormation.Example(new(root, organ), new(suffix, meaning));
 
-        Assert.Equal(new Example("define: " + term, definition), example);
+        Assert.Equal(new Example("organ: " + term, organ), example);
     }
 
     [Fact]
