@@ -23,10 +23,11 @@ internal static class ExtendCommand
         var evalCount = new Option<int>("--eval-examples") { Description = "held-out examples per set", DefaultValueFactory = _ => 100 };
         var slots = new Option<int>("--experts-per-layer") { Description = "routed experts per layer the new domain trains copies of (0 = top-k)", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "seed for data and training", DefaultValueFactory = _ => 1 };
+        var unconfined = new Option<bool>("--route-as-general") { Description = "the first form, to measure against: the domain's tokens choose among all experts as the no-domain path does (default: among its copies only)" };
 
         var command = new Command("extend", "Add one domain to an adapted (or base) model folder with incremental DES-MoE: trained copies of experts, everything else bit-identical.")
         {
-            model, domain, data, output, steps, batch, lr, trainCount, evalCount, slots, seed,
+            model, domain, data, output, steps, batch, lr, trainCount, evalCount, slots, seed, unconfined,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -41,6 +42,7 @@ internal static class ExtendCommand
             var addition = new DomainAddition(loaded.Model, loaded.Tokenizer, new DomainAdditionOptions
             {
                 Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr), ExpertsPerLayer = parse.GetValue(slots), Seed = parse.GetValue(seed),
+                ConfineToCopies = !parse.GetValue(unconfined),
             });
             addition.Log += message => Console.WriteLine($"  {message}");
             var run = addition.Run(current, matrix, name, train, p => Console.WriteLine(p), cancellation);

@@ -2,9 +2,10 @@ namespace DesMoe.Formats.Experts;
 
 /// <summary>
 /// Copied domains: a domain added online gets copies of the routed experts it uses most, in expert slots after the
-/// routed ones, and trains only those. Its requests score the routed experts exactly as the no-domain path does and
-/// then run each chosen expert's copy instead; no other row ever reaches a copy, so nothing another row computes
-/// changes when a copied domain is added, trained or removed.
+/// routed ones, and trains only those. Its requests score the routed experts with the router's weights and run each
+/// chosen expert's copy instead; a confined domain (<see cref="ConfinedDomains"/>) chooses among its copied experts
+/// only. No other row ever reaches a copy, so nothing another row computes changes when a copied domain is added,
+/// trained or removed.
 /// </summary>
 public sealed partial record ExpertAssignment
 {
@@ -14,6 +15,15 @@ public sealed partial record ExpertAssignment
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<int[]>> CopySlots { get; init; } = new Dictionary<string, IReadOnlyList<int[]>>();
 
+    /// <summary>
+    /// Copied domains whose tokens choose among their own copied experts only (the copies of the experts they use most),
+    /// so every expert a token runs is one the domain trained, as an exclusive domain's tokens ran only through the
+    /// experts it owned. An unconfined copied domain (versions made before this) chooses among all experts as the
+    /// no-domain path does, and a token's choices without a copy run frozen: on the string-skills model that learned
+    /// intent to 65% where the exclusive form reached 79-86% (docs/online-adaptation.md).
+    /// </summary>
+    public IReadOnlySet<string> ConfinedDomains { get; init; } = new HashSet<string>();
+
     /// <summary>Copy slots per layer that the copied domains occupy (the model must have at least this many).</summary>
     public int UsedCopySlots => CopySlots.Count == 0 ? 0 : CopySlots.Values.SelectMany(layers => layers).Max(slots => slots.Length == 0 ? 0 : slots.Max() - NumExperts + 1);
 
@@ -21,7 +31,8 @@ public sealed partial record ExpertAssignment
     /// This assignment plus <paramref name="domain"/> holding copies of <paramref name="sources"/>[layer] in the slots
     /// from <paramref name="firstSlot"/> on, layer by layer in the order of the sorted sources.
     /// </summary>
-    public ExpertAssignment WithCopiedDomain(string domain, IReadOnlyList<int[]> sources, int firstSlot)
+    /// <param name="confined">whether the domain's tokens choose among its copies only (<see cref="ConfinedDomains"/>)</param>
+    public ExpertAssignment WithCopiedDomain(string domain, IReadOnlyList<int[]> sources, int firstSlot, bool confined = true)
     {
         if (Domains.Contains(domain)) throw new ArgumentException($"domain '{domain}' is already assigned");
         if (sources.Count != NumLayers) throw new ArgumentException($"{sources.Count} layers of experts for a {NumLayers}-layer model");
@@ -40,6 +51,7 @@ public sealed partial record ExpertAssignment
             ExclusiveDomains = ExclusiveDomains,
             RoutedDomains = RoutedDomains,
             CopySlots = new Dictionary<string, IReadOnlyList<int[]>>(CopySlots) { [domain] = slots },
+            ConfinedDomains = confined ? new HashSet<string>(ConfinedDomains) { domain } : ConfinedDomains,
         };
     }
 
@@ -65,6 +77,7 @@ public sealed partial record ExpertAssignment
             ExclusiveDomains = ExclusiveDomains,
             RoutedDomains = RoutedDomains,
             CopySlots = slots,
+            ConfinedDomains = ConfinedDomains.Where(n => n != domain).ToHashSet(),
         };
         return (assignment, kept);
     }

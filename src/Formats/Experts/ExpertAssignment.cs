@@ -66,6 +66,7 @@ public sealed partial record ExpertAssignment(IReadOnlyList<string> Domains, int
             ExclusiveDomains = new HashSet<string>(ExclusiveDomains) { domain },
             RoutedDomains = RoutedDomains,
             CopySlots = CopySlots,
+            ConfinedDomains = ConfinedDomains,
         };
     }
 
@@ -82,8 +83,9 @@ public sealed partial record ExpertAssignment(IReadOnlyList<string> Domains, int
     /// <paramref name="noDomain"/>; it never includes the experts of <see cref="RoutedDomains"/>); row d+1 allows
     /// domain d's own experts plus the unassigned ones, which adaptation never changes after warm-up; an exclusive
     /// domain's row allows its own experts only, and no other row allows them. A row with fewer than
-    /// <paramref name="topK"/> experts falls back to all non-exclusive experts. A copied domain's row is row 0: its
-    /// requests score the experts as the no-domain path does, and <see cref="SlotTable"/> sends them to its copies.
+    /// <paramref name="topK"/> experts falls back to all non-exclusive experts. A copied domain's row is row 0 (its
+    /// requests score the experts as the no-domain path does), or for a confined one its copied experts alone when
+    /// there are at least <paramref name="topK"/>; <see cref="SlotTable"/> sends them to its copies.
     /// </summary>
     public IReadOnlyList<bool[,]> RoutingTable(int topK, NoDomainRouting noDomain = NoDomainRouting.UnassignedExperts)
     {
@@ -108,7 +110,10 @@ public sealed partial record ExpertAssignment(IReadOnlyList<string> Domains, int
             }
             for (int row = 1; row <= Domains.Count; row++)
                 if (CopySlots.ContainsKey(Domains[row - 1]))
-                    for (int e = 0; e < NumExperts; e++) table[row, e] = table[0, e];
+                {
+                    bool confined = ConfinedDomains.Contains(Domains[row - 1]) && Experts[l][row - 1].Length >= topK;
+                    for (int e = 0; e < NumExperts; e++) table[row, e] = confined ? Allows(l, row - 1, e) : table[0, e];
+                }
             return table;
         }).ToList();
     }
@@ -143,6 +148,7 @@ public sealed partial record ExpertAssignment(IReadOnlyList<string> Domains, int
         num_experts = NumExperts,
         exclusive_domains = Domains.Where(ExclusiveDomains.Contains).ToList(),
         routed_domains = Domains.Where(RoutedDomains.Contains).ToList(),
+        confined_domains = Domains.Where(ConfinedDomains.Contains).ToList(),
         layers = Experts.Select((layer, l) => Domains.Select((name, d) => new LayerEntry(name, layer[d], CopySlots.TryGetValue(name, out var slots) ? slots[l] : null)).ToList()).ToList(),
     }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull });
 
@@ -244,6 +250,13 @@ public sealed partial record ExpertAssignment(IReadOnlyList<string> Domains, int
         var unknownRouted = routedDomains.FirstOrDefault(d => !domains.Contains(d));
         if (unknownRouted is not null) throw new InvalidDataException($"routed_domains names unknown domain '{unknownRouted}'");
         var copySlotsByDomain = CheckCopyLayout(copies, experts.Count);
-        return new ExpertAssignment(domains, numExperts, experts) { ExclusiveDomains = exclusive, RoutedDomains = routedDomains, CopySlots = copySlotsByDomain };
+        var confined = (root["confined_domains"] as JsonArray ?? []).Select(d => d?.GetValue<string>() ?? "").ToHashSet();
+        var notCopied = confined.FirstOrDefault(d => !copies.ContainsKey(d));
+        if (notCopied is not null)
+            throw new InvalidDataException($"confined_domains names '{notCopied}', which " + (domains.Contains(notCopied) ? "has no expert copies" : "is not a domain of the assignment"));
+        return new ExpertAssignment(domains, numExperts, experts)
+        {
+            ExclusiveDomains = exclusive, RoutedDomains = routedDomains, CopySlots = copySlotsByDomain, ConfinedDomains = confined,
+        };
     }
 }

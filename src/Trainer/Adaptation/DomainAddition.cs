@@ -20,11 +20,12 @@ public sealed record DomainAdditionRun(ExpertAssignment Assignment, SpecificityM
 /// without changing what anything else computes. The new domain gets a row in the specificity matrix from profiling
 /// its tokens through the frozen model; in every layer the routed experts it uses most (by router probability on its
 /// tokens) are copied into new expert slots (<see cref="MoeTransformer.AddExpertCopies"/>), and only the copies train.
-/// Its requests are scored by the unchanged router exactly as the no-domain path scores them, and each chosen
-/// expert that has a copy runs as the copy (<see cref="ExpertAssignment.SlotTable"/>). Every existing parameter stays
-/// bit-identical and no other routing row can reach a copy, so the no-domain path and the earlier domains compute
-/// exactly what they computed before. The router's rows are shared with the no-domain path, so they do not train:
-/// the paper's stabilization phase has nothing it may move here, and the run is consolidation throughout.
+/// Its requests are scored by the unchanged router's weights, among the copied experts only (confined, the default)
+/// or among all as the no-domain path scores them, and each chosen expert that has a copy runs as the copy
+/// (<see cref="ExpertAssignment.SlotTable"/>). Every existing parameter stays bit-identical and no other routing row
+/// can reach a copy, so the no-domain path and the earlier domains compute exactly what they computed before. The
+/// router's weights are shared with the no-domain path, so they do not train: the paper's stabilization phase has
+/// nothing it may move here, and the run is consolidation throughout.
 /// </summary>
 public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenizer, DomainAdditionOptions options)
 {
@@ -49,7 +50,7 @@ public sealed class DomainAddition(MoeTransformer model, ITextTokenizer tokenize
         var newShare = RoutingShares.Of(model, tokenizer, train.Take(options.ProfileExamples).ToList(), bySelections: false);
         var sources = ChooseSources(current, newShare, slots);
         int firstSlot = model.AddExpertCopies(sources);
-        var assignment = current.WithCopiedDomain(domain, sources, firstSlot);
+        var assignment = current.WithCopiedDomain(domain, sources, firstSlot, options.ConfineToCopies);
         var matrix = Matrix(current, currentMatrix, domain, newShare);
         Log?.Invoke($"profiled routing; '{domain}' trains copies of experts per layer: " + string.Join("; ", sources.Select((e, l) => $"{l}=[{string.Join(",", e)}]")));
 

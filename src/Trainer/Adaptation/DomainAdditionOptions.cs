@@ -1,4 +1,5 @@
 using DesMoe.Formats.Config;
+using DesMoe.Formats.Experts;
 
 namespace DesMoe.Trainer.Adaptation;
 
@@ -15,6 +16,12 @@ public sealed record DomainAdditionOptions
 
     /// <summary>Routed experts per layer the new domain gets copies of (and trains); 0 = the model's top-k.</summary>
     public int ExpertsPerLayer { get; init; }
+
+    /// <summary>
+    /// Whether the new domain's tokens choose among its copied experts only (<see cref="ExpertAssignment.ConfinedDomains"/>),
+    /// so every expert they run trains; false routes them as the no-domain path does (the first form, kept to measure against).
+    /// </summary>
+    public bool ConfineToCopies { get; init; } = true;
 
     /// <summary>Examples of the new domain routed through the frozen model to choose the experts it copies.</summary>
     public int ProfileExamples { get; init; } = 256;

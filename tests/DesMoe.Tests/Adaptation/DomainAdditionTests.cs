@@ -47,9 +47,22 @@ public class DomainAdditionTests
     }
 
     [Fact]
-    public void A_copied_domain_scores_experts_as_the_no_domain_path_and_runs_its_copies_instead()
+    public void A_copied_domain_chooses_among_its_copied_experts_and_runs_its_copies_instead()
     {
         var assignment = ExpertAssignment.Empty(1, 6).WithCopiedDomain("law", [[4, 1]], firstSlot: 6);
+
+        var confined = assignment.RoutingTable(topK: 2, NoDomainRouting.AllExperts)[0];
+        Assert.Equal([true, true, true, true, true, true], Enumerable.Range(0, 6).Select(e => confined[0, e])); // the no-domain path is untouched
+        Assert.Equal([false, true, false, false, true, false], Enumerable.Range(0, 6).Select(e => confined[1, e]));
+        // Fewer copies than top-k: the row falls back to the no-domain path's choices.
+        var tooFew = assignment.RoutingTable(topK: 3, NoDomainRouting.AllExperts)[0];
+        Assert.All(Enumerable.Range(0, 6), e => Assert.True(tooFew[1, e]));
+    }
+
+    [Fact]
+    public void An_unconfined_copied_domain_scores_experts_as_the_no_domain_path_and_runs_its_copies_instead()
+    {
+        var assignment = ExpertAssignment.Empty(1, 6).WithCopiedDomain("law", [[4, 1]], firstSlot: 6, confined: false);
 
         var routing = assignment.RoutingTable(topK: 2, NoDomainRouting.AllExperts)[0];
         var slots = assignment.SlotTable()![0];
@@ -118,5 +131,25 @@ public class DomainAdditionTests
         Assert.Equal([6, 7], ExpertAssignment.Parse(json, 1, 6, copySlots: 2).CopySlots["law"][0]);
         var error = Assert.Throws<InvalidDataException>(() => ExpertAssignment.Parse(json, 1, 6, copySlots: 1));
         Assert.Contains("copy slots [7]", error.Message);
+    }
+
+    [Fact]
+    public void Confinement_round_trips_survives_removing_another_domain_and_names_a_domain_without_copies()
+    {
+        var assignment = ExpertAssignment.Empty(1, 6).WithCopiedDomain("law", [[1, 4]], firstSlot: 6)
+            .WithCopiedDomain("math", [[0, 2]], firstSlot: 8, confined: false).WithCopiedDomain("code", [[3, 5]], firstSlot: 10);
+
+        var back = ExpertAssignment.Parse(assignment.ToJson(), 1, 6, copySlots: 6);
+        Assert.Equal(["code", "law"], back.ConfinedDomains.Order());
+        Assert.Equal(["code"], back.WithoutCopiedDomain("law").Assignment.ConfinedDomains);
+
+        // A version written before confinement has no list: its copied domains keep routing as the no-domain path.
+        var before = ExpertAssignment.Parse(assignment.ToJson().Replace("\"confined_domains\"", "\"unused\""), 1, 6, copySlots: 6);
+        Assert.Empty(before.ConfinedDomains);
+        var rows = before.RoutingTable(topK: 2, NoDomainRouting.AllExperts)[0];
+        Assert.All(Enumerable.Range(0, 6), e => Assert.True(rows[1, e]));
+
+        var bad = """{"domains":["a"],"num_experts":6,"confined_domains":["a"],"layers":[[{"domain":"a","experts":[1,2]}]]}""";
+        Assert.Contains("confined_domains names 'a', which has no expert copies", Assert.Throws<InvalidDataException>(() => ExpertAssignment.Parse(bad, 1, 6)).Message);
     }
 }

@@ -47,6 +47,8 @@ public sealed class DomainCopiesBitIdentityTests
         {
             AssertBitIdentical(baseOnnx[k], OnnxLogits(firstOnnx[k], ExpertAssignment.NoDomain), $"ONNX {k}, no domain, after adding 'intent'");
             AssertDiffers(baseOnnx[k], OnnxLogits(firstOnnx[k], 0), $"ONNX {k}, 'intent' against the base");
+            // The copied domain itself, confined to its copies, computes in the export what it computes in TorchSharp.
+            AssertClose(firstTorch, OnnxLogits(firstOnnx[k], 0).Take(firstTorch.Count).ToList(), 1e-4f, $"ONNX {k} against TorchSharp, 'intent'");
         }
 
         var second = AddDomain(loaded, first, "code", dir.File("second"));
@@ -90,6 +92,17 @@ public sealed class DomainCopiesBitIdentityTests
             .Run(current, null, domain, train);
         ModelFolder.Save(folder, loaded.Model, loaded.Tokenizer, new Dictionary<string, string> { [ExpertAssignment.FileName] = run.Assignment.ToJson() });
         return run.Assignment;
+    }
+
+    private static void AssertClose(IReadOnlyList<float[]> expected, IReadOnlyList<float[]> actual, float tolerance, string what)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Length, actual[i].Length);
+            float worst = expected[i].Zip(actual[i], (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(worst <= tolerance, $"{what}: prompt {i} logits differ by up to {worst} (tolerance {tolerance})");
+        }
     }
 
     private static string Export(string modelFolder, string output, ExpertKernel kernel) =>
