@@ -12,5 +12,6 @@ var root = new RootCommand("desmoe-bench: DesMoe's benchmarks and scenarios; eac
     ModelRandomCommand.LoadBench(),
     ModelRandomCommand.Create(),
     ScenarioCommand.Create(),
+    DomainSequenceCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -44,12 +44,14 @@ public static class LatencyBenchmark
         return new LatencyRow("TorchSharp eager", batch, promptTokens, Median(prefill), Median(decode));
     }
 
-    public static LatencyRow Onnx(string engine, OnnxDecoder decoder, int batch, int promptTokens, int decodeSteps, int repeats, int seed = 1)
+    /// <param name="domainId">the routing path every row takes (<see cref="ExpertAssignment.NoDomain"/> or a domain's id)</param>
+    public static LatencyRow Onnx(string engine, OnnxDecoder decoder, int batch, int promptTokens, int decodeSteps, int repeats, int seed = 1,
+        long domainId = ExpertAssignment.NoDomain)
     {
         var (prompt, steps) = Tokens(batch, promptTokens, decodeSteps, decoder.Info.Config.VocabSize, seed);
         var prefill = new List<double>();
         var decode = new List<double>();
-        var domains = Enumerable.Repeat((long)ExpertAssignment.NoDomain, batch).ToArray();
+        var domains = Enumerable.Repeat(domainId, batch).ToArray();
         for (int r = 0; r < repeats + 1; r++)
         {
             var cache = decoder.EmptyCache(batch);

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using DesMoe.Bench.Export;
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Experts;
+using DesMoe.Onnx;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Evaluation;
+using DesMoe.Trainer.Adaptation;
+
+namespace DesMoe.Bench.Domains;
+
+/// <summary>One domain added: what it learned, what it cost, and whether every earlier path kept its logits to the bit.</summary>
+public sealed record DomainAdded(string Name, string Source, double Accuracy, double? BaselineAccuracy, long TrainedParameters, double WallSeconds,
+    int PathsChecked, int PathsChanged)
+{
+    public bool EarlierPathsIdentical => PathsChanged == 0;
+}
+
+/// <summary>An export of the model with <paramref name="Domains"/> domains: its size, the memory a session takes, decode speed.</summary>
+public sealed record ExportPoint(int Domains, ExpertKernel Kernel, long FolderBytes, long SessionBytes, IReadOnlyList<LatencyRow> Latency);
+
+public sealed record DomainSequenceResult(string Model, int Steps, IReadOnlyList<DomainAdded> Additions, IReadOnlyDictionary<string, double> FinalAccuracy,
+    IReadOnlyList<ExportPoint> Exports);
+
+/// <summary>
+/// Adds domains to one model one after another as AddDomain does (<see cref="DomainAddition"/>, copies confined to
+/// the domain), and after each checks, by SHA-256 of their logits, that the no-domain path and every earlier domain
+/// compute exactly what they computed before. At the given domain counts it saves the version, exports it with each
+/// expert kernel and times decoding through ONNX Runtime (no-domain path and the newest domain). With a baseline,
+/// each domain is also added alone to the base in the first form (routed as the no-domain path): the domains are
+/// isolated, so alone or tenth, a domain's copies train on the same data from the same start.
+/// </summary>
+public sealed class DomainSequence(string modelFolder, string workFolder, int steps, IReadOnlyCollection<int> measureAt, int repeats, IReadOnlyList<ExpertKernel> kernels)
+{
+    /// <summary>Prompts per path whose logits are fingerprinted before and after each addition.</summary>
+    private const int FingerprintPrompts = 16;
+
+    public event Action<string>? Log;
+
+    public DomainSequenceResult Run(IReadOnlyList<SequenceDomain> domains, bool baseline)
+    {
+        if (Directory.Exists(workFolder)) Directory.Delete(workFolder, recursive: true);
+        Directory.CreateDirectory(workFolder);
+        using var loaded = ModelFolder.Load(modelFolder);
+        var assignment = ExpertAssignment.LoadFrom(loaded.Folder, loaded.Config) ?? ExpertAssignment.Empty(loaded.Config.NumMoeLayers, loaded.Config.NumRoutedExperts);
+        var matrix = SpecificityMatrix.LoadFrom(loaded.Folder);
+        var general = new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(FingerprintPrompts));
+        var exports = new List<ExportPoint>();
+        if (measureAt.Contains(0)) exports.AddRange(Measure(modelFolder, 0, null));
+
+        var added = new List<DomainAdded>();
+        var heldOut = new List<EvaluationSet>();
+        foreach (var domain in domains)
+        {
+            var watched = heldOut.Prepend(general).ToList();
+            var before = PathFingerprints.Of(loaded.Model, loaded.Tokenizer, assignment, watched, FingerprintPrompts);
+            var addition = new DomainAddition(loaded.Model, loaded.Tokenizer, Options());
+            var run = addition.Run(assignment, matrix, domain.Name, domain.Train);
+            (assignment, matrix) = (run.Assignment, run.Matrix);
+            var changes = before.CompareWith(PathFingerprints.Of(loaded.Model, loaded.Tokenizer, assignment, watched, FingerprintPrompts));
+
+            var set = new EvaluationSet(domain.Name, domain.HeldOut);
+            heldOut.Add(set);
+            double accuracy = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, assignment, NoDomainRouting.AllExperts, [set])[domain.Name].Accuracy;
+            double? alone = baseline ? FirstForm(domain) : null;
+            added.Add(new DomainAdded(domain.Name, domain.Source, accuracy, alone, run.TrainableParameters, run.WallSeconds, changes.Count, changes.Count(c => !c.BitIdentical)));
+            Log?.Invoke($"+ {domain.Name} ({domain.Source}): {accuracy:P1}{(alone is { } a ? $" (first form {a:P1})" : "")}, {run.WallSeconds:F0} s; " +
+                        $"earlier paths changed: {changes.Count(c => !c.BitIdentical)} of {changes.Count}");
+
+            if (measureAt.Contains(added.Count))
+            {
+                var folder = Path.Combine(workFolder, $"model-{added.Count}");
+                ModelFolder.Save(folder, loaded, new Dictionary<string, string>
+                {
+                    [ExpertAssignment.FileName] = assignment.ToJson(),
+                    [SpecificityMatrix.FileName] = matrix!.ToJson(),
+                });
+                exports.AddRange(Measure(folder, added.Count, added.Count - 1));
+            }
+        }
+        var final = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, assignment, NoDomainRouting.AllExperts, heldOut)
+            .ToDictionary(kv => kv.Key, kv => kv.Value.Accuracy);
+        return new DomainSequenceResult(modelFolder, steps, added, final, exports);
+    }
+
+    private DomainAdditionOptions Options(bool confined = true) => new() { Steps = steps, ConfineToCopies = confined, LogEvery = int.MaxValue };
+
+    /// <summary>The domain added alone to the base in the first form: copies, but routed as the no-domain path.</summary>
+    private double FirstForm(SequenceDomain domain)
+    {
+        using var fresh = ModelFolder.Load(modelFolder);
+        var start = ExpertAssignment.LoadFrom(fresh.Folder, fresh.Config) ?? ExpertAssignment.Empty(fresh.Config.NumMoeLayers, fresh.Config.NumRoutedExperts);
+        var run = new DomainAddition(fresh.Model, fresh.Tokenizer, Options(confined: false)).Run(start, SpecificityMatrix.LoadFrom(fresh.Folder), domain.Name, domain.Train);
+        return RoutedEvaluation.Evaluate(fresh.Model, fresh.Tokenizer, run.Assignment, NoDomainRouting.AllExperts, [new EvaluationSet(domain.Name, domain.HeldOut)])[domain.Name].Accuracy;
+    }
+
+    /// <param name="newest">the domain id whose path is timed beside the no-domain path; null for none</param>
+    private IEnumerable<ExportPoint> Measure(string folder, int domains, int? newest)
+    {
+        foreach (var kernel in kernels)
+        {
+            var output = Path.Combine(workFolder, $"onnx-{domains}-{kernel}");
+            var export = ModelExporter.Export(folder, output, new ExportOptions { Experts = kernel });
+            long folderBytes = new DirectoryInfo(output).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+            long resident = Resident();
+            using var decoder = OnnxDecoder.Load(export.ModelPath);
+            long sessionBytes = Resident() - resident;
+            var latency = new List<LatencyRow>();
+            foreach (int batch in new[] { 1, 8 })
+            {
+                latency.Add(LatencyBenchmark.Onnx("no domain", decoder, batch, promptTokens: 32, decodeSteps: 32, repeats));
+                if (newest is { } id) latency.Add(LatencyBenchmark.Onnx("newest domain", decoder, batch, promptTokens: 32, decodeSteps: 32, repeats, domainId: id));
+            }
+            Log?.Invoke($"  export at {domains} domains, {kernel}: {folderBytes / 1e6:F1} MB on disk, session +{sessionBytes / 1e6:F0} MB resident, " +
+                        string.Join(", ", latency.Select(l => $"{l.Engine} batch {l.Batch} {l.DecodeTokensPerSecond:F0} tok/s")));
+            yield return new ExportPoint(domains, kernel, folderBytes, sessionBytes, latency);
+        }
+    }
+
+    /// <summary>The process's resident memory after a full collection, so managed garbage does not count as the session's.</summary>
+    private static long Resident()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        using var self = Process.GetCurrentProcess();
+        return self.WorkingSet64;
+    }
+}
