@@ -23,20 +23,28 @@ internal static class DomainSequenceCommand
         var baseline = new Option<bool>("--baseline") { Description = "also add each domain alone to the base in the first form (routed as the no-domain path), same steps, to compare" };
         var checkpoints = new Option<int[]>("--measure-at") { Description = "domain counts at which to export and time decoding", DefaultValueFactory = _ => [0, 1, 5, 10], AllowMultipleArgumentsPerToken = true };
         var repeats = new Option<int>("--repeats") { Description = "timed decodes per figure (median)", DefaultValueFactory = _ => 5 };
+        var saveOnly = new Option<bool>("--save-only") { Description = "save the versions at --measure-at but do not export or time them (for a machine busy with other work)" };
+        var timeSaved = new Option<bool>("--time-saved") { Description = "only export and time the versions an earlier --save-only run left in --work-dir" };
         var work = new Option<string>("--work-dir") { Description = "folder for the model versions and exports (deleted first)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "desmoe-domain-sequence") };
 
         var command = new Command("domain-sequence", "Add ten domains to a model one after another as expert copies: accuracy of each, bit-identity of every earlier path, memory per domain, decode speed at 0 / 1 / 5 / 10 domains.")
         {
-            model, data, steps, trainCount, evalCount, baseline, checkpoints, repeats, work,
+            model, data, steps, trainCount, evalCount, baseline, checkpoints, repeats, saveOnly, timeSaved, work,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            var domains = SequenceDomains.Build(parse.GetValue(data), parse.GetValue(trainCount), parse.GetValue(evalCount), seed: 1);
             var run = new DomainSequence(parse.GetValue(model)!, parse.GetValue(work)!, parse.GetValue(steps), parse.GetValue(checkpoints)!,
                 parse.GetValue(repeats), [ExpertKernel.StandardOps, ExpertKernel.ContribMoe]);
             run.Log += Console.WriteLine;
             var clock = Stopwatch.StartNew();
-            var result = run.Run(domains, parse.GetValue(baseline));
+            if (parse.GetValue(timeSaved))
+            {
+                DomainSequenceReport.PrintExports(run.TimeSaved(), Console.Out);
+                Console.WriteLine($"\nwall {clock.Elapsed.TotalMinutes:F1} min, {Environment.ProcessorCount} cores");
+                return 0;
+            }
+            var domains = SequenceDomains.Build(parse.GetValue(data), parse.GetValue(trainCount), parse.GetValue(evalCount), seed: 1);
+            var result = run.Run(domains, parse.GetValue(baseline), timeExports: !parse.GetValue(saveOnly));
             DomainSequenceReport.Print(result, Console.Out);
             Console.WriteLine($"\nwall {clock.Elapsed.TotalMinutes:F1} min, {Environment.ProcessorCount} cores");
             return result.Additions.All(a => a.EarlierPathsIdentical) ? 0 : 1;

@@ -39,7 +39,9 @@ public sealed class DomainSequence(string modelFolder, string workFolder, int st
 
     public event Action<string>? Log;
 
-    public DomainSequenceResult Run(IReadOnlyList<SequenceDomain> domains, bool baseline)
+    /// <param name="timeExports">false saves the versions at the measured counts but neither exports nor times them
+    /// (<see cref="TimeSaved"/> does, later, on a quiet machine)</param>
+    public DomainSequenceResult Run(IReadOnlyList<SequenceDomain> domains, bool baseline, bool timeExports = true)
     {
         if (Directory.Exists(workFolder)) Directory.Delete(workFolder, recursive: true);
         Directory.CreateDirectory(workFolder);
@@ -48,7 +50,7 @@ public sealed class DomainSequence(string modelFolder, string workFolder, int st
         var matrix = SpecificityMatrix.LoadFrom(loaded.Folder);
         var general = new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(FingerprintPrompts));
         var exports = new List<ExportPoint>();
-        if (measureAt.Contains(0)) exports.AddRange(Measure(modelFolder, 0, null));
+        if (measureAt.Contains(0) && timeExports) exports.AddRange(Measure(modelFolder, 0, null));
 
         var added = new List<DomainAdded>();
         var heldOut = new List<EvaluationSet>();
@@ -71,19 +73,34 @@ public sealed class DomainSequence(string modelFolder, string workFolder, int st
 
             if (measureAt.Contains(added.Count))
             {
-                var folder = Path.Combine(workFolder, $"model-{added.Count}");
+                var folder = SavedVersion(added.Count);
                 ModelFolder.Save(folder, loaded, new Dictionary<string, string>
                 {
                     [ExpertAssignment.FileName] = assignment.ToJson(),
                     [SpecificityMatrix.FileName] = matrix!.ToJson(),
                 });
-                exports.AddRange(Measure(folder, added.Count, added.Count - 1));
+                if (timeExports) exports.AddRange(Measure(folder, added.Count, added.Count - 1));
             }
         }
         var final = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, assignment, NoDomainRouting.AllExperts, heldOut)
             .ToDictionary(kv => kv.Key, kv => kv.Value.Accuracy);
         return new DomainSequenceResult(modelFolder, steps, added, final, exports);
     }
+
+    /// <summary>Exports and times the versions an earlier <see cref="Run"/> saved in the work folder (and the base for 0 domains).</summary>
+    public IReadOnlyList<ExportPoint> TimeSaved()
+    {
+        var points = new List<ExportPoint>();
+        foreach (int count in measureAt.Order())
+        {
+            var folder = count == 0 ? modelFolder : SavedVersion(count);
+            if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder} not found: run domain-sequence with --measure-at {count} first");
+            points.AddRange(Measure(folder, count, count == 0 ? null : count - 1));
+        }
+        return points;
+    }
+
+    private string SavedVersion(int domains) => Path.Combine(workFolder, $"model-{domains}");
 
     private DomainAdditionOptions Options(bool confined = true) => new() { Steps = steps, ConfineToCopies = confined, LogEvery = int.MaxValue };
 

@@ -12,9 +12,14 @@ public static class DomainSequenceReport
             output.WriteLine($"| {i} | {a.Name} | {a.Source} | {a.Accuracy:P1} | {result.FinalAccuracy[a.Name]:P1} | {(a.BaselineAccuracy is { } b ? b.ToString("P1") : "-")} | " +
                              $"{a.TrainedParameters:N0} ({a.TrainedParameters * 4 / 1e6:F2}) | {a.WallSeconds:F0} | {a.PathsChecked - a.PathsChanged} of {a.PathsChecked} |");
 
+        if (result.Exports.Count > 0) PrintExports(result.Exports, output);
+    }
+
+    public static void PrintExports(IReadOnlyList<ExportPoint> exports, TextWriter output)
+    {
         output.WriteLine("\n| domains | kernel | ONNX folder MB | session resident MB | decode tok/s, batch 1: no domain / newest | batch 8: no domain / newest |");
         output.WriteLine("| ---: | --- | ---: | ---: | --- | --- |");
-        foreach (var point in result.Exports)
+        foreach (var point in exports)
         {
             string Speed(int batch) => string.Join(" / ", point.Latency.Where(l => l.Batch == batch).Select(l => l.DecodeTokensPerSecond.ToString("F0")));
             output.WriteLine($"| {point.Domains} | {point.Kernel} | {point.FolderBytes / 1e6:F1} | {point.SessionBytes / 1e6:F0} | {Speed(1)} | {Speed(8)} |");

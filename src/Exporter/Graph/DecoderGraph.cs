@@ -279,6 +279,8 @@ public sealed class DecoderGraph
         var logits = _g.MatMul(tokens, _weights.Linear($"{prefix}{TensorNames.Router}.{TensorNames.RouterGate}.weight"));
         if (_config.AdaptiveRouterWidth > 0) logits = _g.Add(logits, AdaptiveRouterResidual(tokens, $"{prefix}{TensorNames.Router}.{TensorNames.RouterAdapter}."));
         logits = RestrictToDomain(logits, layer);
+        string? keptMass = null;
+        if (_config.GroupLimitedRouting) (logits, keptMass) = LimitToBestGroups(logits);
         var (_, chosen) = _g.TopK(logits, _g.Int64s("k", _config.TopK), -1);
         _g.Output(chosen, OnnxNames.RouterExperts(layer), DataType.Int64, "tokens", _config.TopK);
 
@@ -290,6 +292,9 @@ public sealed class DecoderGraph
         else
             routed = StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization, _options.QuantizedCompute,
                 _slots is null ? null : DomainCopies.SlotsPerToken(_g, _slots[layer], _tokenDomainRows, layer));
+        // The kernels' softmax over the kept groups' logits divides each weight by the kept experts' probability mass;
+        // unless the top-k weights are renormalised anyway, multiplying it back gives transformers' weights.
+        if (keptMass is not null && !_config.NormalizeTopKProbabilities) routed = _g.Mul(routed, keptMass);
         if (_config.RoutedScale != 1.0) routed = _g.Mul(routed, _g.FloatScalar("routed_scaling_factor", (float)_config.RoutedScale));
         if (_config.NumSharedExperts > 0)
         {
@@ -311,6 +316,28 @@ public sealed class DecoderGraph
     }
 
     /// <summary>Sets the router logits of experts outside each token's domain to -inf (skipped where a layer's table allows everything).</summary>
+    /// <summary>
+    /// DeepSeek's group-limited greedy on [tokens, experts] logits: per token, the experts outside the
+    /// <c>topk_group</c> groups whose best expert is most probable get logit -inf, so both expert kernels' softmax and
+    /// top-k see only the kept groups. Returns those logits and [tokens, 1] the kept experts' share of the full
+    /// softmax, which the kernels' renormalised weights are multiplied by (see <see cref="Moe"/>).
+    /// </summary>
+    private (string Logits, string KeptMass) LimitToBestGroups(string logits)
+    {
+        using var scope = _g.Scope("router_groups");
+        int groups = _config.RouterGroups, perGroup = _config.NumRoutedExperts / groups;
+        var probabilities = _g.Softmax(logits, -1);
+        var grouped = _g.Reshape(probabilities, _g.Int64s("grouped_shape", -1, groups, perGroup));
+        var best = _g.ReduceMax(grouped, _g.Int64s("axes", -1), keepDims: false); // [tokens, groups]
+        var (_, keptGroups) = _g.TopK(best, _g.Int64s("groups_kept", _config.RouterGroupsKept), -1);
+        var ones = _g.Expand(_g.FloatScalar("one", 1f), _g.Shape(keptGroups));
+        var groupMask = _g.Op("ScatterElements", [_g.ConstantOfShape(_g.Shape(best)), keptGroups, ones], Attr.Int("axis", 1));
+        var expertMask = _g.Reshape(_g.Expand(_g.Unsqueeze(groupMask, _g.Int64s("axes", -1)), _g.Shape(grouped)), _g.Int64s("experts_shape", -1, _config.NumRoutedExperts));
+        var limited = _g.Where(_g.Cast(expertMask, DataType.Bool), logits, _g.FloatScalar("minus_infinity", float.NegativeInfinity));
+        var keptMass = _g.ReduceSum(_g.Mul(probabilities, expertMask), _g.Int64s("axes", -1), keepDims: true);
+        return (limited, keptMass);
+    }
+
     private string RestrictToDomain(string logits, int layer)
     {
         var table = _routing[layer];

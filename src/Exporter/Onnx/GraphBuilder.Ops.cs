@@ -37,6 +37,7 @@ public sealed partial class GraphBuilder
 
     public string ReduceMean(string x, string axes, bool keepDims) => Op("ReduceMean", [x, axes], Attr.Int("keepdims", keepDims ? 1 : 0));
     public string ReduceSum(string x, string axes, bool keepDims) => Op("ReduceSum", [x, axes], Attr.Int("keepdims", keepDims ? 1 : 0));
+    public string ReduceMax(string x, string axes, bool keepDims) => Op("ReduceMax", [x, axes], Attr.Int("keepdims", keepDims ? 1 : 0));
 
     public string Slice(string x, string starts, string ends, string axes) => Op("Slice", x, starts, ends, axes);
 

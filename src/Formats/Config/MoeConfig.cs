@@ -134,6 +134,26 @@ public sealed record MoeConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? RoutedScalingFactor { get; init; }
 
+    /// <summary>
+    /// DeepSeek's group-limited greedy routing: the routed experts split into this many equal groups (<c>n_group</c>),
+    /// and a token picks its top-k only among the <see cref="RouterGroupsKept"/> groups whose best expert scores
+    /// highest. Null (absent from the file) is plain top-k.
+    /// </summary>
+    [JsonPropertyName("n_group")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? RouterGroupCount { get; init; }
+
+    /// <summary>Groups a token may pick from under group-limited routing (<c>topk_group</c>); null keeps every group.</summary>
+    [JsonPropertyName("topk_group")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? RouterGroupsKeptCount { get; init; }
+
+    [JsonIgnore] public int RouterGroups => RouterGroupCount ?? 1;
+    [JsonIgnore] public int RouterGroupsKept => RouterGroupsKeptCount ?? RouterGroups;
+
+    /// <summary>Whether routing drops whole groups of experts (<see cref="RouterGroupCount"/>): with every group kept it is plain top-k.</summary>
+    [JsonIgnore] public bool GroupLimitedRouting => RouterGroupsKept < RouterGroups;
+
     [JsonIgnore] public bool LatentAttention => KvLoraRank > 0;
     [JsonIgnore] public int HeadDim => ExplicitHeadDim > 0 ? ExplicitHeadDim : HiddenSize / NumHeads;
     [JsonIgnore] public int SharedExpertHiddenSize => ExplicitSharedExpertHiddenSize > 0 ? ExplicitSharedExpertHiddenSize : NumSharedExperts * ExpertHiddenSize;
@@ -237,6 +257,12 @@ public sealed record MoeConfig
             if (AttentionBias || QkNorm != QkNormalization.None) problems.Add("attention_bias and qk_norm do not apply to latent attention");
         }
         if (RoutedScalingFactor is <= 0) problems.Add($"routed_scaling_factor must be positive (got {RoutedScalingFactor})");
+        if (RouterGroups < 1 || NumRoutedExperts % RouterGroups != 0)
+            problems.Add($"n_group ({RouterGroups}) must be positive and divide n_routed_experts ({NumRoutedExperts})");
+        else if (RouterGroupsKept < 1 || RouterGroupsKept > RouterGroups)
+            problems.Add($"topk_group ({RouterGroupsKept}) must be between 1 and n_group ({RouterGroups})");
+        else if (TopK > RouterGroupsKept * (NumRoutedExperts / RouterGroups))
+            problems.Add($"num_experts_per_tok ({TopK}) exceeds the {RouterGroupsKept * (NumRoutedExperts / RouterGroups)} experts of topk_group ({RouterGroupsKept}) groups");
         if (RopeScaling is { } rope) problems.AddRange(rope.Problems());
         if (problems.Count > 0)
             throw new InvalidDataException("invalid model config: " + string.Join("; ", problems));

@@ -24,7 +24,8 @@ public sealed class MoeFeedForward : nn.Module
 
     public MoeFeedForward(MoeConfig config) : base(nameof(MoeFeedForward))
     {
-        _router = new TopKRouter(config.HiddenSize, config.NumRoutedExperts, config.TopK, config.NormalizeTopKProbabilities, config.AdaptiveRouterWidth);
+        _router = new TopKRouter(config.HiddenSize, config.NumRoutedExperts, config.TopK, config.NormalizeTopKProbabilities, config.AdaptiveRouterWidth,
+            RouterGroups.Of(config));
         _experts = nn.ModuleList(Enumerable.Range(0, config.ExpertSlots)
             .Select(_ => new SwiGluExpert(config.HiddenSize, config.ExpertHiddenSize)).ToArray());
         if (config.NumSharedExperts > 0) _shared = new SwiGluExpert(config.HiddenSize, config.SharedExpertHiddenSize);

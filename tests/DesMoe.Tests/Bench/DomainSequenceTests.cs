@@ -33,6 +33,11 @@ public class DomainSequenceTests
         Assert.Equal(4, result.Exports[1].Latency.Count); // and the newest domain's path at each
         Assert.All(result.Exports.SelectMany(e => e.Latency), l => Assert.True(l.DecodeMsPerStep > 0));
 
+        // Saved without timing, then timed from the saved versions: the same points.
+        var later = new DomainSequence(folder, dir.File("work2"), steps: 2, measureAt: [0, 3], repeats: 1, [ExpertKernel.StandardOps]);
+        Assert.Empty(later.Run(domains, baseline: false, timeExports: false).Exports);
+        Assert.Equal([0, 3], later.TimeSaved().Select(e => e.Domains));
+
         var report = new StringWriter();
         DomainSequenceReport.Print(result, report);
         Assert.Contains("| 3 | law | generated |", report.ToString());

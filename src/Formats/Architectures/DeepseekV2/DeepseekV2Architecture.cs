@@ -12,8 +12,8 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
 
     /// <summary>
     /// The trainable form: <see cref="Model.LatentAttention"/>, the dense prefix as <c>dense_layers</c>, YaRN, and the
-    /// routed scaling. Refuses in one line what it does not express: dense layers between MoE ones (moe_layer_freq),
-    /// group-limited routing over more than one kept group, attention biases, tied embeddings.
+    /// routed scaling, group-limited routing. Refuses in one line what it does not express: dense layers between MoE
+    /// ones (moe_layer_freq), attention biases, tied embeddings.
     /// </summary>
     public override DesMoeForm ToDesMoe(DeepseekV2Config config)
     {
@@ -22,8 +22,6 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
         var misplaced = Enumerable.Range(0, config.NumLayers).Where(i => config.IsMoe(i) != (i >= config.FirstKDenseReplace)).ToList();
         if (misplaced.Count > 0)
             throw new HubModelException($"{type}: moe_layer_freq {config.MoeLayerFreq} makes layers [{string.Join(", ", misplaced)}] dense beyond the first_k_dense_replace ({config.FirstKDenseReplace}) prefix; only a dense prefix is supported for adaptation and export yet");
-        if (config.TopKMethod == DeepseekV2Config.GroupLimitedGreedy && config.TopKGroup < config.NGroup)
-            throw new HubModelException($"{type}: topk_method group_limited_greedy with topk_group {config.TopKGroup} < n_group {config.NGroup} is not supported for adaptation and export yet (supported: greedy, or topk_group = n_group)");
         if (config.AttentionBias) throw new HubModelException($"{type}: attention_bias true is not supported for adaptation and export yet");
         if (config.TieWordEmbeddings) throw new HubModelException($"{type}: tie_word_embeddings true is not supported for adaptation and export yet");
         // As Build: renormalise when norm_topk_prob, else scale by routed_scaling_factor.
@@ -43,6 +41,8 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
             ExpertHiddenSize = config.MoeIntermediateSize,
             NormalizeTopKProbabilities = config.NormTopKProb,
             RoutedScalingFactor = scale == 1.0 ? null : scale,
+            RouterGroupCount = config.TopKMethod == DeepseekV2Config.GroupLimitedGreedy && config.TopKGroup < config.NGroup ? config.NGroup : null,
+            RouterGroupsKeptCount = config.TopKMethod == DeepseekV2Config.GroupLimitedGreedy && config.TopKGroup < config.NGroup ? config.TopKGroup : null,
             RopeTheta = config.Rope.Theta,
             RopeScaling = config.Rope.Type == RopeSettings.YarnType ? RopeScaling.FromHub(config.Rope) : null,
             RopeInterleaved = true,

@@ -53,8 +53,8 @@ public static class PaperReport
                       $"(multiples of the base model's pre-training peak, {Rate(basePeakRate)}; the paper's grid is 0.024x-0.71x of DeepSeek-V2-Lite's). " +
                       "Every run ends on its lowest validation loss (validation split), each method's tuned rate is its lowest validation loss " +
                       $"(one-model-per-domain: the mean over its models), and every score is on the test split ({options.HeldOutExamples} examples per domain, " +
-                      $"{options.ProbeExamples} per general probe). Scores are percentages: exact match, ROUGE-L F1 for summarisation, next-token accuracy for the " +
-                      "text probes. Every model except the domain-routed variant's labelled row is scored as served without a domain label; general probes are " +
+                      $"{options.ProbeExamples} per general probe). Scores are percentages: exact match ({string.Join(", ", untuned.Domains)}; " +
+                      "docs/domains.md says what each asks), next-token accuracy for the text probes. Every model except the domain-routed variant's labelled row is scored as served without a domain label; general probes are " +
                       "always unlabelled. † marks a row whose best validation point was its last step (not converged within the budget).").AppendLine();
 
         var frontier = FrontierPoint.Of(rows, seed);
