@@ -83,9 +83,9 @@ public sealed class DecoderGraph
         var hidden = _g.Gather(_weights.Get($"{TensorNames.EmbedTokens}.weight"), ids);
         for (int l = 0; l < _config.NumLayers; l++)
         {
-            bool dense = l < _config.DenseLayers;
-            int moeLayer = l - _config.DenseLayers;
-            var prefix = dense ? $"{TensorNames.DenseLayers}.{l}." : $"{TensorNames.Layers}.{moeLayer}.";
+            bool dense = _config.IsDense(l);
+            int index = _config.KindIndex(l); // among its kind: dense_layers.{d} or layers.{i}
+            var prefix = dense ? $"{TensorNames.DenseLayers}.{index}." : $"{TensorNames.Layers}.{index}.";
             using var scope = _g.Scope(prefix.TrimEnd('.'));
             var normed = RmsNorm(hidden, _weights.Get($"{prefix}{TensorNames.InputLayerNorm}.weight"));
             var (attention, presentKey, presentValue) = _config.LatentAttention
@@ -95,7 +95,7 @@ public sealed class DecoderGraph
             _g.Output(presentValue, OnnxNames.PresentValue(l), DataType.Float, "batch", cacheHeads, "total_sequence", valueDim);
             var h = _g.Add(hidden, attention);
             var postNormed = RmsNorm(h, _weights.Get($"{prefix}{TensorNames.PostAttentionLayerNorm}.weight"));
-            hidden = _g.Add(h, dense ? DenseMlp(postNormed, prefix) : Moe(postNormed, moeLayer));
+            hidden = _g.Add(h, dense ? DenseMlp(postNormed, prefix) : Moe(postNormed, index));
         }
 
         var logits = _g.MatMul(RmsNorm(hidden, _weights.Get($"{TensorNames.Norm}.weight")), _weights.Linear($"{TensorNames.LmHead}.weight"));

@@ -11,15 +11,18 @@ namespace DesMoe.Formats.Architectures;
 public sealed record DesMoeForm(MoeConfig Config, HubParameterNames Names)
 {
     /// <summary>
-    /// The config fields every standard-attention architecture shares; refuses, in one line each, what the
-    /// trainable model does not express (yet): dense layers, tied embeddings, rope scaling.
+    /// The config fields every standard-attention architecture shares, dense layers wherever <paramref name="sparse"/>
+    /// puts them; refuses, in one line each, what the trainable model does not express (yet): tied embeddings, rope scaling.
     /// </summary>
     /// <param name="sparse">whether each layer is a MoE layer</param>
-    public static MoeConfig Standard(HubModelConfig hub, int experts, int topK, int expertWidth, bool normalizeTopK, Func<int, bool> sparse)
+    /// <param name="denseWidth">the dense layers' SwiGLU width (<c>intermediate_size</c>)</param>
+    public static MoeConfig Standard(HubModelConfig hub, int experts, int topK, int expertWidth, bool normalizeTopK, Func<int, bool> sparse, int denseWidth = 0)
     {
-        var dense = Enumerable.Range(0, hub.NumLayers).Where(layer => !sparse(layer)).ToList();
-        if (dense.Count > 0)
-            throw new HubModelException($"{hub.ModelType}: dense (non-MoE) layers [{string.Join(", ", dense)}] are not supported for adaptation and export yet (every layer must be sparse: check mlp_only_layers / decoder_sparse_step)");
+        var dense = DenseLayers(hub.NumLayers, sparse);
+        if (dense.Length == hub.NumLayers)
+            throw new HubModelException($"{hub.ModelType}: every layer is dense (check mlp_only_layers / decoder_sparse_step / num_experts): there is no MoE layer to adapt");
+        if (dense.Length > 0 && denseWidth <= 0)
+            throw new HubModelException($"{hub.ModelType}: dense layers [{string.Join(", ", dense)}] need intermediate_size");
         if (hub.TieWordEmbeddings)
             throw new HubModelException($"{hub.ModelType}: tie_word_embeddings true is not supported for adaptation and export yet");
         if (hub.Rope.Type != RopeSettings.DefaultType)
@@ -39,6 +42,11 @@ public sealed record DesMoeForm(MoeConfig Config, HubParameterNames Names)
             RopeTheta = hub.Rope.Theta,
             MaxPositions = hub.Common.MaxPositions,
             RmsNormEpsilon = hub.RmsNormEps,
+            MlpOnlyLayers = dense.Length > 0 ? dense : null,
+            DenseHiddenSize = dense.Length > 0 ? denseWidth : 0,
         };
     }
+
+    /// <summary>The layers <paramref name="sparse"/> does not make MoE layers, in order.</summary>
+    public static int[] DenseLayers(int layers, Func<int, bool> sparse) => Enumerable.Range(0, layers).Where(layer => !sparse(layer)).ToArray();
 }

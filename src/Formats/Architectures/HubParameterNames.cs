@@ -14,12 +14,24 @@ namespace DesMoe.Formats.Architectures;
 /// <param name="SharedExpert">the shared expert's module name (Qwen2-MoE's <c>shared_expert</c>), if there is one</param>
 /// <param name="SharedExpertGate">the shared expert's sigmoid gate (Qwen2-MoE's <c>shared_expert_gate</c>), if there is one</param>
 /// <param name="DenseLayers">
-/// how many dense layers come first (DeepSeek-V2's first_k_dense_replace): the trainable model's <c>dense_layers.{d}</c>
-/// are the checkpoint's layers d, spelled alike, and its MoE <c>layers.{i}</c> the checkpoint's layers i + DenseLayers
+/// the checkpoint's dense layers, by index in the stack (DeepSeek-V2's first_k_dense_replace prefix, Qwen's
+/// mlp_only_layers): the trainable model's <c>dense_layers.{d}</c> is the d-th of them, spelled alike, and its MoE
+/// <c>layers.{i}</c> the i-th of the others
 /// </param>
 public sealed partial record HubParameterNames(string FeedForward, MlpNames Expert, string? SharedExpert = null, string? SharedExpertGate = null,
-    int DenseLayers = 0)
+    IReadOnlyList<int>? DenseLayers = null)
 {
+    private int[] Dense => (DenseLayers ?? []).Order().ToArray();
+
+    /// <summary>The checkpoint layer of the i-th MoE layer: i, moved past every dense layer at or before it.</summary>
+    private int MoeLayer(int i)
+    {
+        int layer = i;
+        foreach (int dense in Dense)
+            if (dense <= layer) layer++;
+        return layer;
+    }
+
     [GeneratedRegex($@"^{TensorNames.Layers}\.(\d+)\.(.+)$")]
     private static partial Regex LayerName();
 
@@ -41,12 +53,12 @@ public sealed partial record HubParameterNames(string FeedForward, MlpNames Expe
             case $"{TensorNames.Norm}.weight": return $"model.{TensorNames.Norm}.weight";
             case $"{TensorNames.LmHead}.weight": return name;
         }
-        if (DenseLayerName().Match(name) is { Success: true } dense && int.Parse(dense.Groups[1].Value) < DenseLayers)
-            return $"model.layers.{dense.Groups[1].Value}.{dense.Groups[2].Value}";
+        if (DenseLayerName().Match(name) is { Success: true } dense && int.Parse(dense.Groups[1].Value) is var d && d < Dense.Length)
+            return $"model.layers.{Dense[d]}.{dense.Groups[2].Value}";
         var layer = LayerName().Match(name);
         if (!layer.Success) throw new ArgumentException($"parameter '{name}' has no hub name", nameof(name));
         var rest = layer.Groups[2].Value;
-        var prefix = $"model.{TensorNames.Layers}.{int.Parse(layer.Groups[1].Value) + DenseLayers}.";
+        var prefix = $"model.{TensorNames.Layers}.{MoeLayer(int.Parse(layer.Groups[1].Value))}.";
         if (rest.StartsWith($"{TensorNames.Mlp}.{TensorNames.Router}.{TensorNames.RouterAdapter}.", StringComparison.Ordinal)) return null;
         if (rest == $"{TensorNames.Mlp}.{TensorNames.Router}.{TensorNames.RouterGate}.weight") return $"{prefix}{FeedForward}.gate.weight";
         if (ExpertName().Match(rest) is { Success: true } expert)

@@ -92,7 +92,17 @@ public sealed record MoeConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int DenseLayers { get; init; }
 
-    /// <summary>Width of the dense layers' SwiGLU (<c>intermediate_size</c>); used only with <see cref="DenseLayers"/>.</summary>
+    /// <summary>
+    /// Decoder layers with a dense SwiGLU wherever they sit in the stack (Qwen's <c>mlp_only_layers</c> and
+    /// <c>decoder_sparse_step</c>, DeepSeek's <c>moe_layer_freq</c>), by layer index; null when the dense layers are
+    /// the <see cref="DenseLayers"/> prefix (or there are none). The trainable model keeps them as
+    /// <c>dense_layers.{d}</c> and the MoE layers as <c>layers.{i}</c>, each numbered in stack order.
+    /// </summary>
+    [JsonPropertyName("mlp_only_layers")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int[]? MlpOnlyLayers { get; init; }
+
+    /// <summary>Width of the dense layers' SwiGLU (<c>intermediate_size</c>); used only with dense layers.</summary>
     [JsonPropertyName("intermediate_size")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int DenseHiddenSize { get; init; }
@@ -157,7 +167,18 @@ public sealed record MoeConfig
     [JsonIgnore] public bool LatentAttention => KvLoraRank > 0;
     [JsonIgnore] public int HeadDim => ExplicitHeadDim > 0 ? ExplicitHeadDim : HiddenSize / NumHeads;
     [JsonIgnore] public int SharedExpertHiddenSize => ExplicitSharedExpertHiddenSize > 0 ? ExplicitSharedExpertHiddenSize : NumSharedExperts * ExpertHiddenSize;
-    [JsonIgnore] public int NumMoeLayers => NumLayers - DenseLayers;
+    [JsonIgnore] public int NumDenseLayers => MlpOnlyLayers?.Length ?? DenseLayers;
+    [JsonIgnore] public int NumMoeLayers => NumLayers - NumDenseLayers;
+
+    /// <summary>Whether decoder layer <paramref name="layer"/> has a dense SwiGLU rather than a MoE block.</summary>
+    public bool IsDense(int layer) => MlpOnlyLayers is { } dense ? Array.IndexOf(dense, layer) >= 0 : layer < DenseLayers;
+
+    /// <summary>The index among the dense layers (<c>dense_layers.{d}</c>) or among the MoE layers (<c>layers.{i}</c>) of decoder layer <paramref name="layer"/>.</summary>
+    public int KindIndex(int layer)
+    {
+        int denseBefore = Enumerable.Range(0, layer).Count(IsDense);
+        return IsDense(layer) ? denseBefore : layer - denseBefore;
+    }
     [JsonIgnore] public double RoutedScale => RoutedScalingFactor ?? 1.0;
 
     /// <summary>Query/key width per head: qk_nope + qk_rope under latent attention, else head_dim.</summary>
@@ -246,7 +267,15 @@ public sealed record MoeConfig
             problems.Add($"head dimension ({HeadDim}) must be even for rotary embeddings");
         if (DenseLayers < 0 || DenseLayers >= NumLayers && NumLayers > 0)
             problems.Add($"first_k_dense_replace ({DenseLayers}) must be at least 0 and below num_hidden_layers ({NumLayers})");
-        if (DenseLayers > 0 && DenseHiddenSize <= 0) problems.Add($"intermediate_size must be positive with dense layers (got {DenseHiddenSize})");
+        if (MlpOnlyLayers is { } dense)
+        {
+            if (DenseLayers > 0) problems.Add($"first_k_dense_replace ({DenseLayers}) and mlp_only_layers cannot both be set: list every dense layer in mlp_only_layers");
+            var outside = dense.Where(l => l < 0 || l >= NumLayers).ToList();
+            if (outside.Count > 0) problems.Add($"mlp_only_layers [{string.Join(", ", outside)}] are outside 0..{NumLayers - 1}");
+            if (dense.Distinct().Count() != dense.Length) problems.Add($"mlp_only_layers [{string.Join(", ", dense)}] lists a layer twice");
+            if (NumLayers > 0 && dense.Distinct().Count() >= NumLayers) problems.Add("mlp_only_layers makes every layer dense: there is no MoE layer to adapt");
+        }
+        if (NumDenseLayers > 0 && DenseHiddenSize <= 0) problems.Add($"intermediate_size must be positive with dense layers (got {DenseHiddenSize})");
         if (LatentAttention)
         {
             Positive(QkNopeHeadDim, "qk_nope_head_dim");

@@ -14,9 +14,10 @@ namespace DesMoe.Torch.Model;
 /// (<c>embed_tokens</c>, <c>layers.{i}.self_attn.q_proj</c>, <c>layers.{i}.mlp.experts.{e}.gate_proj</c>, ...).
 /// </summary>
 /// <remarks>
-/// A dense prefix (<see cref="MoeConfig.DenseLayers"/>) runs first as <c>dense_layers.{d}</c>, and <c>layers.{i}</c>
-/// are the MoE layers only, so that everything indexed by MoE layer (routing, expert masks, assignments, domain
-/// tables, router outputs) keeps one index; the KV cache counts decoder layers, dense ones first.
+/// Dense layers (a <see cref="MoeConfig.DenseLayers"/> prefix, or <see cref="MoeConfig.MlpOnlyLayers"/> anywhere) are
+/// <c>dense_layers.{d}</c> and <c>layers.{i}</c> are the MoE layers only, each numbered in stack order, so that
+/// everything indexed by MoE layer (routing, expert masks, assignments, domain tables, router outputs) keeps one
+/// index; the KV cache counts decoder layers as they are stacked.
 /// </remarks>
 public sealed class MoeTransformer : nn.Module
 {
@@ -38,8 +39,8 @@ public sealed class MoeTransformer : nn.Module
     {
         Config = config.Validate();
         _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
-        if (config.DenseLayers > 0)
-            _denseLayers = nn.ModuleList(Enumerable.Range(0, config.DenseLayers).Select(_ => new DecoderLayer(config, dense: true)).ToArray());
+        if (config.NumDenseLayers > 0)
+            _denseLayers = nn.ModuleList(Enumerable.Range(0, config.NumDenseLayers).Select(_ => new DecoderLayer(config, dense: true)).ToArray());
         _layers = nn.ModuleList(Enumerable.Range(0, config.NumMoeLayers).Select(_ => new DecoderLayer(config)).ToArray());
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
         _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
@@ -79,7 +80,7 @@ public sealed class MoeTransformer : nn.Module
         return first;
     }
 
-    /// <summary>The MoE layers, in order (the dense prefix is not among them).</summary>
+    /// <summary>The MoE layers, in order (the dense layers are not among them).</summary>
     public IReadOnlyList<DecoderLayer> Layers => _layers.ToList();
 
     /// <param name="inputIds">[batch, seq] token ids</param>
@@ -106,16 +107,19 @@ public sealed class MoeTransformer : nn.Module
         var tokenDomains = domainIds?.to(int64).repeat_interleave(seq);
 
         var hidden = _embed.forward(inputIds);
-        int dense = _denseLayers?.Count ?? 0;
-        for (int d = 0; d < dense; d++)
-            hidden = _denseLayers![d].Forward(hidden, cos, sin, additiveMask, cache, d, -1, null).Hidden;
         var routing = new List<RouterOutput>(_layers.Count);
         var balance = new List<Tensor>(_layers.Count);
-        for (int i = 0; i < _layers.Count; i++)
+        for (int layer = 0; layer < Config.NumLayers; layer++)
         {
+            int i = Config.KindIndex(layer);
+            if (Config.IsDense(layer))
+            {
+                hidden = _denseLayers![i].Forward(hidden, cos, sin, additiveMask, cache, layer, -1, null).Hidden;
+                continue;
+            }
             var allowed = domainRouting?.MaskFor(i, tokenDomains!);
             var slots = domainRouting?.SlotsFor(i, tokenDomains!);
-            var (h, moeRouting) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, dense + i, i, gradientMask, allowed, slots);
+            var (h, moeRouting) = _layers[i].Forward(hidden, cos, sin, additiveMask, cache, layer, i, gradientMask, allowed, slots);
             var r = moeRouting!;
             hidden = h;
             routing.Add(r);

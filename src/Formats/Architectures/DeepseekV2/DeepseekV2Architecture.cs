@@ -11,17 +11,18 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
     public override DeepseekV2Config Read(ConfigJson config) => DeepseekV2Config.Read(config);
 
     /// <summary>
-    /// The trainable form: <see cref="Model.LatentAttention"/>, the dense prefix as <c>dense_layers</c>, YaRN, and the
-    /// routed scaling, group-limited routing. Refuses in one line what it does not express: dense layers between MoE
-    /// ones (moe_layer_freq), attention biases, tied embeddings.
+    /// The trainable form: <see cref="Model.LatentAttention"/>, the dense layers (a first_k_dense_replace prefix, and
+    /// any moe_layer_freq leaves) as <c>dense_layers</c>, YaRN, the routed scaling, group-limited routing. Refuses in
+    /// one line what it does not express: attention biases, tied embeddings.
     /// </summary>
     public override DesMoeForm ToDesMoe(DeepseekV2Config config)
     {
         string type = config.ModelType;
         if (config.RoutedExperts == 0) throw new HubModelException($"{type}: n_routed_experts is not set, so the model has no MoE layer to adapt");
-        var misplaced = Enumerable.Range(0, config.NumLayers).Where(i => config.IsMoe(i) != (i >= config.FirstKDenseReplace)).ToList();
-        if (misplaced.Count > 0)
-            throw new HubModelException($"{type}: moe_layer_freq {config.MoeLayerFreq} makes layers [{string.Join(", ", misplaced)}] dense beyond the first_k_dense_replace ({config.FirstKDenseReplace}) prefix; only a dense prefix is supported for adaptation and export yet");
+        var dense = DesMoeForm.DenseLayers(config.NumLayers, config.IsMoe);
+        // A dense prefix keeps first_k_dense_replace (the bundled model's form); moe_layer_freq > 1 lists every dense layer.
+        bool prefix = dense.SequenceEqual(Enumerable.Range(0, dense.Length));
+        if (dense.Length == config.NumLayers) throw new HubModelException($"{type}: every layer is dense (first_k_dense_replace / moe_layer_freq): there is no MoE layer to adapt");
         if (config.AttentionBias) throw new HubModelException($"{type}: attention_bias true is not supported for adaptation and export yet");
         if (config.TieWordEmbeddings) throw new HubModelException($"{type}: tie_word_embeddings true is not supported for adaptation and export yet");
         // As Build: renormalise when norm_topk_prob, else scale by routed_scaling_factor.
@@ -48,8 +49,9 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
             RopeInterleaved = true,
             MaxPositions = config.Common.MaxPositions,
             RmsNormEpsilon = config.RmsNormEps,
-            DenseLayers = config.FirstKDenseReplace,
-            DenseHiddenSize = config.FirstKDenseReplace > 0 ? config.IntermediateSize : 0,
+            DenseLayers = prefix ? dense.Length : 0,
+            MlpOnlyLayers = prefix ? null : dense,
+            DenseHiddenSize = dense.Length > 0 ? config.IntermediateSize : 0,
             KvLoraRank = config.KvLoraRank,
             QLoraRank = config.QLoraRank ?? 0,
             QkNopeHeadDim = config.QkNopeHeadDim,
@@ -57,6 +59,6 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
             VHeadDim = config.VHeadDim,
         };
         return new DesMoeForm(model, new HubParameterNames("mlp", MlpNames.Projections, SharedExpert: "shared_experts",
-            DenseLayers: config.FirstKDenseReplace));
+            DenseLayers: dense));
     }
 }

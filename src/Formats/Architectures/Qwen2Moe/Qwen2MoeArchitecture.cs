@@ -10,12 +10,13 @@ public sealed class Qwen2MoeArchitecture : HubArchitecture<Qwen2MoeConfig>
     public override Qwen2MoeConfig Read(ConfigJson config) => Qwen2MoeConfig.Read(config);
 
     public override DesMoeForm ToDesMoe(Qwen2MoeConfig config) => new(
-        DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.MoeIntermediateSize, config.NormTopKProb, config.IsSparse) with
+        DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.MoeIntermediateSize, config.NormTopKProb, config.IsSparse, config.IntermediateSize) with
         {
             AttentionBias = config.QkvBias,
             NumSharedExperts = 1,
             ExplicitSharedExpertHiddenSize = config.SharedExpertIntermediateSize,
             SharedExpertGate = true,
         },
-        new HubParameterNames("mlp", MlpNames.Projections, SharedExpert: "shared_expert", SharedExpertGate: "shared_expert_gate"));
+        new HubParameterNames("mlp", MlpNames.Projections, SharedExpert: "shared_expert", SharedExpertGate: "shared_expert_gate",
+            DenseLayers: DesMoeForm.DenseLayers(config.NumLayers, config.IsSparse)));
 }

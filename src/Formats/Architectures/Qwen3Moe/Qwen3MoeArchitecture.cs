@@ -14,11 +14,11 @@ public sealed class Qwen3MoeArchitecture : HubArchitecture<Qwen3MoeConfig>
     {
         if (config.AttentionBias) throw new HubModelException($"{config.ModelType}: attention_bias true is not supported for adaptation and export yet");
         return new(
-            DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.MoeIntermediateSize, config.NormTopKProb, config.IsSparse) with
+            DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.MoeIntermediateSize, config.NormTopKProb, config.IsSparse, config.IntermediateSize) with
             {
                 ExplicitHeadDim = config.HeadDim,
                 QkNorm = QkNormalization.PerHead,
             },
-            new HubParameterNames("mlp", MlpNames.Projections));
+            new HubParameterNames("mlp", MlpNames.Projections, DenseLayers: DesMoeForm.DenseLayers(config.NumLayers, config.IsSparse)));
     }
 }
