@@ -164,13 +164,15 @@ public sealed class DecoderGraph
         using var scope = _g.Scope("self_attn");
         int heads = _config.NumHeads, kvHeads = _config.NumKvHeads, headDim = _config.HeadDim;
         var prefix = $"{layerPrefix}{TensorNames.SelfAttn}.";
-        // Mirrors Attention.Heads: optional bias, then q/k RMSNorm over the whole projection or per head.
+        // Mirrors Attention.Heads: optional bias, then q/k RMSNorm over the whole projection, clip_qkv, or RMSNorm per head.
         string Project(string name, int n, string? norm)
         {
             var projection = _g.MatMul(x, _weights.Linear(prefix + name + ".weight"));
             if (_config.AttentionBias) projection = _g.Add(projection, _weights.Get(prefix + name + ".bias"));
             if (norm is not null && _config.QkNorm == QkNormalization.WholeProjection)
                 projection = RmsNorm(projection, _weights.Get(prefix + norm + ".weight"));
+            if (_config.ClipQkv is { } clip)
+                projection = _g.Op("Clip", projection, _g.FloatScalar("clip_low", (float)-clip), _g.FloatScalar("clip_high", (float)clip));
             var split = _g.Reshape(projection, _g.Int64s("heads_shape", 0, 0, n, headDim));
             if (norm is not null && _config.QkNorm == QkNormalization.PerHead)
                 split = RmsNorm(split, _weights.Get(prefix + norm + ".weight"));
@@ -192,7 +194,9 @@ public sealed class DecoderGraph
         var probabilities = _g.Softmax(_g.Add(PerHead(scores, 0), _additiveMask), -1); // [b, heads, s, total]
         var context = PerHead(_g.MatMul(Grouped(probabilities), presentValue), headDim); // [b, heads, s, d]
         var merged = _g.Reshape(_g.Transpose(context, 0, 2, 1, 3), _g.Int64s("merged_shape", 0, 0, heads * headDim));
-        return (_g.MatMul(merged, _weights.Linear($"{prefix}{TensorNames.OProj}.weight")), presentKey, presentValue);
+        var output = _g.MatMul(merged, _weights.Linear($"{prefix}{TensorNames.OProj}.weight"));
+        if (_config.AttentionOutputBias) output = _g.Add(output, _weights.Get($"{prefix}{TensorNames.OProj}.bias"));
+        return (output, presentKey, presentValue);
     }
 
     /// <summary>Rotary position embedding of [batch, heads, seq, rotary_dim] at the step's position ids: one com.microsoft.RotaryEmbedding node.</summary>

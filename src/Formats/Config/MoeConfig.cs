@@ -64,6 +64,16 @@ public sealed record MoeConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool AttentionBias { get; init; }
 
+    /// <summary>A bias on o_proj (Qwen3-MoE and OLMoE with <c>attention_bias</c>; Qwen2-MoE biases q/k/v only).</summary>
+    [JsonPropertyName("attention_output_bias")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool AttentionOutputBias { get; init; }
+
+    /// <summary>OLMoE's <c>clip_qkv</c>: queries, keys and values clamped to [-c, c] after their projection (and OLMoE's q/k norm); null for none.</summary>
+    [JsonPropertyName("clip_qkv")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ClipQkv { get; init; }
+
     /// <summary>RMSNorm of queries and keys before rope: per head (Qwen3-MoE) or over the whole projection (OLMoE).</summary>
     [JsonPropertyName("qk_norm")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
@@ -258,6 +268,7 @@ public sealed record MoeConfig
         if (ExplicitSharedExpertHiddenSize < 0)
             problems.Add($"shared_expert_intermediate_size must not be negative (got {ExplicitSharedExpertHiddenSize})");
         if (SharedExpertGate && NumSharedExperts == 0) problems.Add("shared_expert_gate is set but n_shared_experts is 0");
+        if (ClipQkv is <= 0 or double.NaN) problems.Add($"clip_qkv must be positive (got {ClipQkv})");
         bool headDimKnown = ExplicitHeadDim > 0 || (NumHeads > 0 && HiddenSize % NumHeads == 0);
         if (ExplicitHeadDim == 0 && NumHeads > 0 && HiddenSize % NumHeads != 0)
             problems.Add($"hidden_size ({HiddenSize}) is not divisible by num_attention_heads ({NumHeads})");
@@ -283,7 +294,8 @@ public sealed record MoeConfig
             Positive(VHeadDim, "v_head_dim");
             if (QkRopeHeadDim % 2 != 0) problems.Add($"qk_rope_head_dim ({QkRopeHeadDim}) must be even for rotary embeddings");
             if (QLoraRank < 0) problems.Add($"q_lora_rank must not be negative (got {QLoraRank})");
-            if (AttentionBias || QkNorm != QkNormalization.None) problems.Add("attention_bias and qk_norm do not apply to latent attention");
+            if (AttentionBias || AttentionOutputBias || QkNorm != QkNormalization.None || ClipQkv is not null)
+                problems.Add("attention_bias, qk_norm and clip_qkv do not apply to latent attention");
         }
         if (RoutedScalingFactor is <= 0) problems.Add($"routed_scaling_factor must be positive (got {RoutedScalingFactor})");
         if (RouterGroups < 1 || NumRoutedExperts % RouterGroups != 0)

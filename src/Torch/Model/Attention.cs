@@ -9,8 +9,9 @@ using DesMoe.Torch.Tensors;
 namespace DesMoe.Torch.Model;
 
 /// <summary>
-/// Causal multi-head attention with grouped-query key/value heads and rotary positions; optionally q/k/v biases
-/// and q/k RMSNorm (<see cref="QkNormalization"/>), which the Qwen and OLMoE hub architectures need.
+/// Causal multi-head attention with grouped-query key/value heads and rotary positions; optionally q/k/v and o_proj
+/// biases, q/k RMSNorm (<see cref="QkNormalization"/>) and OLMoE's clip_qkv, which the Qwen and OLMoE hub
+/// architectures need.
 /// </summary>
 public sealed class Attention : nn.Module, ISelfAttention
 {
@@ -24,6 +25,8 @@ public sealed class Attention : nn.Module, ISelfAttention
     private readonly int _heads, _kvHeads, _headDim;
     /// <summary>sqrt(head_dim), held as a field so the Scalar outlives every native call it is passed to.</summary>
     private readonly Scalar _scoreScale;
+    /// <summary>clip_qkv's bounds, or null; fields for the same reason.</summary>
+    private readonly Scalar? _clipLow, _clipHigh;
 
     public Attention(MoeConfig config) : base(nameof(Attention))
     {
@@ -34,7 +37,8 @@ public sealed class Attention : nn.Module, ISelfAttention
         _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.AttentionBias);
         _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias);
         _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias);
-        _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false);
+        _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.AttentionOutputBias);
+        if (config.ClipQkv is { } clip) (_clipLow, _clipHigh) = ((-clip).ToScalar(), clip.ToScalar());
         _qkNorm = config.QkNorm;
         if (_qkNorm == QkNormalization.PerHead)
         {
@@ -78,10 +82,11 @@ public sealed class Attention : nn.Module, ISelfAttention
         return _o.forward(context.transpose(1, 2).reshape(batch, seq, _heads * _headDim));
     }
 
-    /// <summary>[batch, seq, n * head_dim] projection -> [batch, n, seq, head_dim], normalised where the config says.</summary>
+    /// <summary>[batch, seq, n * head_dim] projection -> [batch, n, seq, head_dim], normalised and clipped where the config says.</summary>
     private Tensor Heads(Tensor projection, RmsNorm? norm, long batch, long seq, int n)
     {
         if (norm is not null && _qkNorm == QkNormalization.WholeProjection) projection = norm.forward(projection);
+        if (_clipLow is not null) projection = projection.clamp(_clipLow, _clipHigh!);
         var heads = projection.view(batch, seq, n, _headDim);
         if (norm is not null && _qkNorm == QkNormalization.PerHead) heads = norm.forward(heads);
         return heads.transpose(1, 2);

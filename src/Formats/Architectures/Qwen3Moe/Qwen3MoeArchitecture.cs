@@ -12,12 +12,13 @@ public sealed class Qwen3MoeArchitecture : HubArchitecture<Qwen3MoeConfig>
 
     public override DesMoeForm ToDesMoe(Qwen3MoeConfig config)
     {
-        if (config.AttentionBias) throw new HubModelException($"{config.ModelType}: attention_bias true is not supported for adaptation and export yet");
         return new(
             DesMoeForm.Standard(config, config.NumExperts, config.TopK, config.MoeIntermediateSize, config.NormTopKProb, config.IsSparse, config.IntermediateSize) with
             {
                 ExplicitHeadDim = config.HeadDim,
                 QkNorm = QkNormalization.PerHead,
+                AttentionBias = config.AttentionBias,
+                AttentionOutputBias = config.AttentionBias,
             },
             new HubParameterNames("mlp", MlpNames.Projections, DenseLayers: DesMoeForm.DenseLayers(config.NumLayers, config.IsSparse)));
     }
