@@ -32,6 +32,7 @@ public class PublishedConfigFieldsTests(ITestOutputHelper output)
         { "deepseek_v2", """{"first_k_dense_replace": 0, "moe_layer_freq": 2}""", [1] },
         { "qwen3_moe", """{"attention_bias": true}""", [] },
         { "olmoe", """{"attention_bias": true, "clip_qkv": 0.05}""", [] },
+        { "qwen3_moe", """{"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32}}""", [] },
     };
 
     [Theory]
