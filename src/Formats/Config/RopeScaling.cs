@@ -30,7 +30,9 @@ public sealed record RopeScaling
 
     [JsonPropertyName("truncate")] public bool Truncate { get; init; } = true;
 
-    public static RopeScaling FromHub(RopeSettings rope) => rope.Type == RopeSettings.YarnType
+    public static RopeScaling FromHub(RopeSettings rope) => rope.Type == RopeSettings.LinearType
+        ? new RopeScaling { Type = RopeSettings.LinearType, Factor = rope.Factor }
+        : rope.Type == RopeSettings.YarnType
         ? new RopeScaling
         {
             Factor = rope.Factor,
@@ -42,7 +44,7 @@ public sealed record RopeScaling
             AttentionFactor = rope.AttentionFactor,
             Truncate = rope.Truncate,
         }
-        : throw new ArgumentException($"rope type '{rope.Type}' has no scaling to store (supported: {RopeSettings.YarnType})", nameof(rope));
+        : throw new ArgumentException($"rope type '{rope.Type}' has no scaling to store (supported: {RopeSettings.YarnType}, {RopeSettings.LinearType})", nameof(rope));
 
     public RopeSettings ToHub(double theta) => new()
     {
@@ -60,8 +62,10 @@ public sealed record RopeScaling
 
     internal IEnumerable<string> Problems()
     {
-        if (Type != RopeSettings.YarnType) yield return $"rope_scaling.type '{Type}' is not supported (supported: {RopeSettings.YarnType})";
+        if (Type is not (RopeSettings.YarnType or RopeSettings.LinearType))
+            yield return $"rope_scaling.type '{Type}' is not supported (supported: {RopeSettings.YarnType}, {RopeSettings.LinearType})";
         if (Factor < 1) yield return $"rope_scaling.factor must be at least 1 (got {Factor})";
-        if (OriginalMaxPositions <= 0) yield return $"rope_scaling.original_max_position_embeddings must be positive (got {OriginalMaxPositions})";
+        if (Type == RopeSettings.YarnType && OriginalMaxPositions <= 0)
+            yield return $"rope_scaling.original_max_position_embeddings must be positive (got {OriginalMaxPositions})";
     }
 }

@@ -11,12 +11,15 @@ public sealed record RopeSettings
 {
     public const string DefaultType = "default";
     public const string YarnType = "yarn";
+    public const string LinearType = "linear";
 
     public string Type { get; init; } = DefaultType;
     public double Theta { get; init; } = 10000.0;
 
-    // YaRN only (see RotaryFrequencies.Yarn for how each is used).
+    /// <summary>YaRN's and linear scaling's factor (linear divides every frequency by it).</summary>
     public double Factor { get; init; } = 1.0;
+
+    // YaRN only (see RotaryFrequencies.Yarn for how each is used).
     public int OriginalMaxPositions { get; init; }
     public double BetaFast { get; init; } = 32;
     public double BetaSlow { get; init; } = 1;
@@ -41,6 +44,13 @@ public sealed record RopeSettings
         {
             case DefaultType:
                 return new RopeSettings { Theta = theta };
+            case LinearType:
+                return new RopeSettings
+                {
+                    Type = LinearType,
+                    Theta = theta,
+                    Factor = ReadDouble(config, source, "factor") ?? throw config.Invalid("rope_scaling.factor", null, "a number (linear scaling needs it)"),
+                };
             case YarnType:
                 int maxPositions = config.RequiredInt("max_position_embeddings");
                 int original = (int?)ReadDouble(config, source, "original_max_position_embeddings") ?? maxPositions;
@@ -58,7 +68,7 @@ public sealed record RopeSettings
                     Truncate = source["truncate"] is JsonValue t && t.TryGetValue<bool>(out var truncate) ? truncate : true,
                 };
             default:
-                throw config.Unsupported(parameters is not null ? "rope_parameters.rope_type" : "rope_scaling.type", type, DefaultType, YarnType);
+                throw config.Unsupported(parameters is not null ? "rope_parameters.rope_type" : "rope_scaling.type", type, DefaultType, YarnType, LinearType);
         }
     }
 

@@ -29,14 +29,14 @@ public static class RotaryEmbedding
 
     /// <summary>
     /// [rotary_dim / 2] inverse frequencies and the cos/sin magnitude. Plain rope: 1 / theta^(2i/d), computed in
-    /// float64 as torch does; YaRN: <see cref="RotaryFrequencies.Yarn"/>. The exporter's tables use the same values.
+    /// float64 as torch does; YaRN and linear scaling: <see cref="RotaryFrequencies.For"/>. The exporter's tables use the same values.
     /// </summary>
     public static (float[] InverseFrequency, float AttentionFactor) Frequencies(MoeConfig config)
     {
         if (config.RopeScaling is { } scaling)
         {
-            var (yarn, factor) = RotaryFrequencies.Yarn(config.RotaryDim, scaling.ToHub(config.RopeTheta));
-            return (yarn.Select(f => (float)f).ToArray(), (float)factor);
+            var (scaled, factor) = RotaryFrequencies.For(scaling.ToHub(config.RopeTheta), config.RotaryDim);
+            return (scaled.Select(f => (float)f).ToArray(), (float)factor);
         }
         using var scope = NewDisposeScope();
         return (InverseFrequency(config.RotaryDim, config.RopeTheta, CPU).data<float>().ToArray(), 1f);

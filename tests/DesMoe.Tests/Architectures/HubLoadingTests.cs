@@ -52,7 +52,7 @@ public class HubLoadingTests(ITestOutputHelper output)
 
         var error = Assert.Throws<HubModelException>(() => HubModelLoader.Load(dir.Path));
 
-        Assert.Equal("qwen3_moe: rope_parameters.rope_type 'longrope' is not supported (supported: default, yarn)", error.Message);
+        Assert.Equal("qwen3_moe: rope_parameters.rope_type 'longrope' is not supported (supported: default, yarn, linear)", error.Message);
     }
 
     [Fact]

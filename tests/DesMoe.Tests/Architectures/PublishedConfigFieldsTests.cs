@@ -33,6 +33,7 @@ public class PublishedConfigFieldsTests(ITestOutputHelper output)
         { "qwen3_moe", """{"attention_bias": true}""", [] },
         { "olmoe", """{"attention_bias": true, "clip_qkv": 0.05}""", [] },
         { "qwen3_moe", """{"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32}}""", [] },
+        { "qwen2_moe", """{"rope_scaling": {"type": "linear", "factor": 2.0}}""", [] },
     };
 
     [Theory]
@@ -115,5 +116,17 @@ public class PublishedConfigFieldsTests(ITestOutputHelper output)
 
         Assert.True(HubFixtures.MaxAbsDiff(clipped, unclipped) > 1e-4, "clip_qkv 0.05 left the logits unchanged");
         Assert.Equal(plain.shape, unclipped.shape);
+    }
+
+    [Fact]
+    public void Linear_rope_scaling_divides_every_frequency_by_the_factor_and_dynamic_is_refused_by_name()
+    {
+        var linear = Formats.Architectures.Common.RotaryFrequencies.For(new Formats.Hub.RopeSettings { Type = "linear", Theta = 10000, Factor = 4 }, 8);
+        Assert.Equal([1.0 / 4, 0.1 / 4, 0.01 / 4, 0.001 / 4], linear.InverseFrequencies.Select(f => Math.Round(f, 12)));
+        Assert.Equal(1.0, linear.AttentionFactor);
+
+        using var dir = new TempDirectory();
+        var error = Assert.ThrowsAny<Exception>(() => EditedFixtures.RandomCheckpoint(dir, "qwen2_moe", """{"rope_scaling": {"type": "dynamic", "factor": 2.0}}"""));
+        Assert.Contains("rope_scaling.type 'dynamic' is not supported (supported: default, yarn, linear)", error.Message);
     }
 }

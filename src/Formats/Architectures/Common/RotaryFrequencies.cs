@@ -13,6 +13,8 @@ public static class RotaryFrequencies
     {
         RopeSettings.DefaultType => (Default(rotaryDim, rope.Theta), 1.0),
         RopeSettings.YarnType => Yarn(rotaryDim, rope),
+        // transformers' linear scaling (position interpolation): every frequency divided by the factor.
+        RopeSettings.LinearType => (Default(rotaryDim, rope.Theta).Select(f => f / rope.Factor).ToArray(), 1.0),
         _ => throw new ArgumentException($"rope type '{rope.Type}' has no frequency rule", nameof(rope)),
     };
 

@@ -45,7 +45,7 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
             RouterGroupCount = config.TopKMethod == DeepseekV2Config.GroupLimitedGreedy && config.TopKGroup < config.NGroup ? config.NGroup : null,
             RouterGroupsKeptCount = config.TopKMethod == DeepseekV2Config.GroupLimitedGreedy && config.TopKGroup < config.NGroup ? config.TopKGroup : null,
             RopeTheta = config.Rope.Theta,
-            RopeScaling = config.Rope.Type == RopeSettings.YarnType ? RopeScaling.FromHub(config.Rope) : null,
+            RopeScaling = config.Rope.Type == RopeSettings.DefaultType ? null : RopeScaling.FromHub(config.Rope),
             RopeInterleaved = true,
             MaxPositions = config.Common.MaxPositions,
             RmsNormEpsilon = config.RmsNormEps,
