@@ -98,7 +98,8 @@ public sealed class DecoderGraph
             hidden = _g.Add(h, dense ? DenseMlp(postNormed, prefix) : Moe(postNormed, index));
         }
 
-        var logits = _g.MatMul(RmsNorm(hidden, _weights.Get($"{TensorNames.Norm}.weight")), _weights.Linear($"{TensorNames.LmHead}.weight"));
+        var head = _config.TieWordEmbeddings ? TensorNames.EmbedTokens : TensorNames.LmHead; // tied: the embedding scores the vocabulary
+        var logits = _g.MatMul(RmsNorm(hidden, _weights.Get($"{TensorNames.Norm}.weight")), _weights.Linear($"{head}.weight"));
         _g.Output(logits, OnnxNames.Logits, DataType.Float, "batch", "sequence", _config.VocabSize);
         // A greedy pick needs only these ids, so a server can leave the logits where they were computed (on the GPU
         // under CUDA). Two, for requests that never pick the end token. TopK ranks equal logits lower id first, as

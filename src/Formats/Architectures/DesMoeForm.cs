@@ -12,8 +12,8 @@ public sealed record DesMoeForm(MoeConfig Config, HubParameterNames Names)
 {
     /// <summary>
     /// The config fields every standard-attention architecture shares, dense layers wherever <paramref name="sparse"/>
-    /// puts them, YaRN and linear rope scaling; refuses, in one line each, what the trainable model does not express
-    /// (yet): tied embeddings, other rope scaling.
+    /// puts them, YaRN and linear rope scaling, tied embeddings; refuses, in one line each, what the trainable model
+    /// does not express (yet): other rope scaling.
     /// </summary>
     /// <param name="sparse">whether each layer is a MoE layer</param>
     /// <param name="denseWidth">the dense layers' SwiGLU width (<c>intermediate_size</c>)</param>
@@ -24,8 +24,6 @@ public sealed record DesMoeForm(MoeConfig Config, HubParameterNames Names)
             throw new HubModelException($"{hub.ModelType}: every layer is dense (check mlp_only_layers / decoder_sparse_step / num_experts): there is no MoE layer to adapt");
         if (dense.Length > 0 && denseWidth <= 0)
             throw new HubModelException($"{hub.ModelType}: dense layers [{string.Join(", ", dense)}] need intermediate_size");
-        if (hub.TieWordEmbeddings)
-            throw new HubModelException($"{hub.ModelType}: tie_word_embeddings true is not supported for adaptation and export yet");
         if (hub.Rope.Type is not (RopeSettings.DefaultType or RopeSettings.YarnType or RopeSettings.LinearType))
             throw new HubModelException($"{hub.ModelType}: rope type '{hub.Rope.Type}' is not supported for adaptation and export yet (supported: {RopeSettings.DefaultType}, {RopeSettings.YarnType}, {RopeSettings.LinearType})");
         return new MoeConfig
@@ -44,6 +42,7 @@ public sealed record DesMoeForm(MoeConfig Config, HubParameterNames Names)
             RopeScaling = hub.Rope.Type == RopeSettings.DefaultType ? null : RopeScaling.FromHub(hub.Rope),
             MaxPositions = hub.Common.MaxPositions,
             RmsNormEpsilon = hub.RmsNormEps,
+            TieWordEmbeddings = hub.TieWordEmbeddings,
             MlpOnlyLayers = dense.Length > 0 ? dense : null,
             DenseHiddenSize = dense.Length > 0 ? denseWidth : 0,
         };

@@ -64,6 +64,11 @@ public sealed record MoeConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool AttentionBias { get; init; }
 
+    /// <summary>The output projection is the token embedding (<c>tie_word_embeddings</c>): no <c>lm_head</c> of its own, trained once, saved once.</summary>
+    [JsonPropertyName("tie_word_embeddings")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool TieWordEmbeddings { get; init; }
+
     /// <summary>A bias on o_proj (Qwen3-MoE and OLMoE with <c>attention_bias</c>; Qwen2-MoE biases q/k/v only).</summary>
     [JsonPropertyName("attention_output_bias")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]

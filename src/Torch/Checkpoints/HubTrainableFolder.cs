@@ -172,8 +172,10 @@ public static class HubTrainableFolder
                 problems.Add($"tensor '{stored}' is stored as {info.DType}; weights must be F32, F16, BF16 or F64");
             else plan.Add((parameter, stored, file));
         }
+        // A tied checkpoint may still carry lm_head.weight (a copy of the embedding); the embedding is what ties.
+        bool Ignored(string n) => TensorNames.IsDerivedBuffer(n) || (model.Config.TieWordEmbeddings && n == $"{TensorNames.LmHead}.weight");
         problems.AddRange(checkpoint.Tensors.Select(t => t.Name)
-            .Where(n => !expected.Contains(n) && !TensorNames.IsDerivedBuffer(n))
+            .Where(n => !expected.Contains(n) && !Ignored(n))
             .Order(StringComparer.Ordinal).Select(n => $"unexpected tensor '{n}'"));
         if (problems.Count > 0)
             throw new HubModelException($"{hub.Path}: checkpoint does not match config.json: {string.Join("; ", problems.Take(5))}{(problems.Count > 5 ? $" (and {problems.Count - 5} more)" : "")}");

@@ -29,7 +29,8 @@ public sealed class MoeTransformer : nn.Module
     [ComponentName(Name = TensorNames.DenseLayers)] private readonly ModuleList<DecoderLayer>? _denseLayers;
     [ComponentName(Name = TensorNames.Layers)] private readonly ModuleList<DecoderLayer> _layers;
     [ComponentName(Name = TensorNames.Norm)] private readonly RmsNorm _norm;
-    [ComponentName(Name = TensorNames.LmHead)] private readonly Linear _lmHead;
+    /// <summary>Null when the config ties the output projection to the embedding, which then scores the vocabulary.</summary>
+    [ComponentName(Name = TensorNames.LmHead)] private readonly Linear? _lmHead;
 
     /// <param name="initializeWeights">
     /// false when a checkpoint overwrites every weight next (a hub load): skips a pass over all parameters, 9 s at
@@ -43,7 +44,7 @@ public sealed class MoeTransformer : nn.Module
             _denseLayers = nn.ModuleList(Enumerable.Range(0, config.NumDenseLayers).Select(_ => new DecoderLayer(config, dense: true)).ToArray());
         _layers = nn.ModuleList(Enumerable.Range(0, config.NumMoeLayers).Select(_ => new DecoderLayer(config)).ToArray());
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
-        _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        if (!config.TieWordEmbeddings) _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
         RegisterComponents();
         if (initializeWeights) InitializeWeights();
     }
@@ -126,7 +127,8 @@ public sealed class MoeTransformer : nn.Module
             balance.Add(LoadBalancingLoss.Compute(r.Probabilities[tokenIsReal], r.TopKIndices[tokenIsReal]));
         }
 
-        var logits = _lmHead.forward(_norm.forward(hidden));
+        var normed = _norm.forward(hidden);
+        var logits = _lmHead?.forward(normed) ?? nn.functional.linear(normed, _embed.weight!);
         return new ModelOutput(logits, stack(balance).mean(), routing);
     }
 

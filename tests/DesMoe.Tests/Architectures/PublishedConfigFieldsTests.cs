@@ -34,6 +34,8 @@ public class PublishedConfigFieldsTests(ITestOutputHelper output)
         { "olmoe", """{"attention_bias": true, "clip_qkv": 0.05}""", [] },
         { "qwen3_moe", """{"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32}}""", [] },
         { "qwen2_moe", """{"rope_scaling": {"type": "linear", "factor": 2.0}}""", [] },
+        { "mixtral", """{"tie_word_embeddings": true}""", [] },
+        { "deepseek_v2", """{"tie_word_embeddings": true}""", [0] }, // the fixture's dense prefix
     };
 
     [Theory]
