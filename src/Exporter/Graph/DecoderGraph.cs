@@ -222,15 +222,17 @@ public sealed class DecoderGraph
         var prefix = $"{layerPrefix}{TensorNames.SelfAttn}.";
         double eps = global::DesMoe.Torch.Model.LatentAttention.LatentNormEpsilon;
 
+        // DeepSeek's attention_bias puts biases on q_a_proj, kv_a_proj_with_mqa and o_proj only.
+        string Biased(string projection, string name) => _config.AttentionBias ? _g.Add(projection, _weights.Get($"{prefix}{name}.bias")) : projection;
         var queries = _config.QLoraRank > 0
-            ? _g.MatMul(RmsNorm(_g.MatMul(x, _weights.Linear($"{prefix}{TensorNames.QAProj}.weight")), _weights.Get($"{prefix}{TensorNames.QALayerNorm}.weight"), eps),
+            ? _g.MatMul(RmsNorm(Biased(_g.MatMul(x, _weights.Linear($"{prefix}{TensorNames.QAProj}.weight")), TensorNames.QAProj), _weights.Get($"{prefix}{TensorNames.QALayerNorm}.weight"), eps),
                 _weights.Linear($"{prefix}{TensorNames.QBProj}.weight"))
             : _g.MatMul(x, _weights.Linear($"{prefix}{TensorNames.QProj}.weight"));
         var q = _g.Transpose(_g.Reshape(queries, _g.Int64s("heads_shape", 0, 0, heads, nope + rope)), 0, 2, 1, 3); // [b, h, s, nope + rope]
         var qNope = SliceLast(q, 0, nope);
         var qRope = SliceLast(q, nope, nope + rope);
 
-        var compressed = _g.MatMul(x, _weights.Linear(prefix + "kv_a_proj_with_mqa.weight")); // [b, s, latent + rope]
+        var compressed = Biased(_g.MatMul(x, _weights.Linear(prefix + "kv_a_proj_with_mqa.weight")), "kv_a_proj_with_mqa"); // [b, s, latent + rope]
         var axis1 = _g.Int64s("axes", 1);
         var newLatent = _g.Unsqueeze(RmsNorm(SliceLast(compressed, 0, latent), _weights.Get($"{prefix}{TensorNames.KvALayerNorm}.weight"), eps), axis1);
         var kRope = _g.Unsqueeze(SliceLast(compressed, latent, latent + rope), axis1); // [b, 1, s, rope]
@@ -258,7 +260,7 @@ public sealed class DecoderGraph
         var probabilities = _g.Softmax(_g.Add(scores, _additiveMask), -1);
         var context = _g.MatMul(_g.MatMul(probabilities, presentLatent), valueAbsorb); // [b, h, s, v]
         var merged = _g.Reshape(_g.Transpose(context, 0, 2, 1, 3), _g.Int64s("merged_shape", 0, 0, heads * v));
-        return (_g.MatMul(merged, _weights.Linear($"{prefix}{TensorNames.OProj}.weight")), presentLatent, presentRope);
+        return (Biased(_g.MatMul(merged, _weights.Linear($"{prefix}{TensorNames.OProj}.weight")), TensorNames.OProj), presentLatent, presentRope);
     }
 
     /// <summary>The dense prefix's feed-forward: one SwiGLU (<c>dense_layers.{d}.mlp</c>).</summary>

@@ -59,7 +59,7 @@ public sealed record MoeConfig
     // Mixtral; see Architectures/*/…DesMoeForm). Each is absent from the file at its default, so the bundled
     // model's config.json is unchanged.
 
-    /// <summary>Biases on q_proj, k_proj and v_proj (Qwen2-MoE).</summary>
+    /// <summary>Biases on q_proj, k_proj and v_proj (Qwen2-MoE); with latent attention, on q_a_proj, kv_a_proj_with_mqa and o_proj (DeepSeek-V2).</summary>
     [JsonPropertyName("attention_bias")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool AttentionBias { get; init; }
@@ -299,8 +299,8 @@ public sealed record MoeConfig
             Positive(VHeadDim, "v_head_dim");
             if (QkRopeHeadDim % 2 != 0) problems.Add($"qk_rope_head_dim ({QkRopeHeadDim}) must be even for rotary embeddings");
             if (QLoraRank < 0) problems.Add($"q_lora_rank must not be negative (got {QLoraRank})");
-            if (AttentionBias || AttentionOutputBias || QkNorm != QkNormalization.None || ClipQkv is not null)
-                problems.Add("attention_bias, qk_norm and clip_qkv do not apply to latent attention");
+            if (AttentionOutputBias || QkNorm != QkNormalization.None || ClipQkv is not null)
+                problems.Add("attention_output_bias, qk_norm and clip_qkv do not apply to latent attention (its attention_bias covers q_a_proj, kv_a_proj_with_mqa and o_proj)");
         }
         if (RoutedScalingFactor is <= 0) problems.Add($"routed_scaling_factor must be positive (got {RoutedScalingFactor})");
         if (RouterGroups < 1 || NumRoutedExperts % RouterGroups != 0)

@@ -50,15 +50,15 @@ public sealed class LatentAttention : nn.Module, ISelfAttention
         int hidden = config.HiddenSize, queryWidth = _heads * config.QueryHeadDim;
         if (config.QLoraRank > 0)
         {
-            _qA = nn.Linear(hidden, config.QLoraRank, hasBias: false);
+            _qA = nn.Linear(hidden, config.QLoraRank, hasBias: config.AttentionBias);
             _qANorm = new RmsNorm(config.QLoraRank, LatentNormEpsilon);
             _qB = nn.Linear(config.QLoraRank, queryWidth, hasBias: false);
         }
         else _q = nn.Linear(hidden, queryWidth, hasBias: false);
-        _kvA = nn.Linear(hidden, _latent + _rope, hasBias: false);
+        _kvA = nn.Linear(hidden, _latent + _rope, hasBias: config.AttentionBias);
         _kvANorm = new RmsNorm(_latent, LatentNormEpsilon);
         _kvB = nn.Linear(_latent, _heads * (_nope + _v), hasBias: false);
-        _o = nn.Linear(_heads * _v, hidden, hasBias: false);
+        _o = nn.Linear(_heads * _v, hidden, hasBias: config.AttentionBias); // DeepSeek's attention_bias: q_a_proj, kv_a_proj_with_mqa, o_proj
         _scale = config.AttentionScale.ToScalar();
         if (config.RopeInterleaved) _deinterleave = RotaryEmbedding.Deinterleave(_rope);
         RegisterComponents();

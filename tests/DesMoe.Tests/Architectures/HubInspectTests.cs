@@ -62,7 +62,7 @@ public class HubInspectTests
     [Theory]
     [InlineData("qwen2_moe", null, null, "adapt/export/serve supported")]
     [InlineData("deepseek_v2", null, null, "adapt/export/serve supported")]
-    [InlineData("deepseek_v2", "\"attention_bias\": false", "\"attention_bias\": true", "adapt/export/serve not supported: deepseek_v2: attention_bias true")]
+    [InlineData("deepseek_v2", "\"first_k_dense_replace\": 1", "\"first_k_dense_replace\": 3", "adapt/export/serve not supported: deepseek_v2: every layer is dense")]
     public void Inspect_says_whether_the_pipeline_takes_the_folder(string model, string? field, string? edited, string expected)
     {
         using var dir = new TempDirectory();

@@ -83,7 +83,7 @@ public class HubTrainableTests(ITestOutputHelper output)
     [Theory]
     [InlineData("mixtral", "\"mixtral\"", "\"jamba\"", "model_type 'jamba' is not supported (supported: deepseek_v2, mixtral, olmoe, qwen2_moe, qwen3_moe)")]
     [InlineData("qwen3_moe", "\"mlp_only_layers\": []", "\"mlp_only_layers\": [0, 1, 2]", "qwen3_moe: every layer is dense")]
-    [InlineData("deepseek_v2", "\"attention_bias\": false", "\"attention_bias\": true", "deepseek_v2: attention_bias true is not supported for adaptation and export yet")]
+    [InlineData("deepseek_v2", "\"first_k_dense_replace\": 1", "\"first_k_dense_replace\": 3", "deepseek_v2: every layer is dense")]
     public void A_config_the_trainable_form_cannot_express_fails_in_one_line_before_any_weight_is_read(string model, string field, string edited, string expected)
     {
         using var dir = new TempDirectory();

@@ -36,6 +36,8 @@ public class PublishedConfigFieldsTests(ITestOutputHelper output)
         { "qwen2_moe", """{"rope_scaling": {"type": "linear", "factor": 2.0}}""", [] },
         { "mixtral", """{"tie_word_embeddings": true}""", [] },
         { "deepseek_v2", """{"tie_word_embeddings": true}""", [0] }, // the fixture's dense prefix
+        { "deepseek_v2", """{"attention_bias": true}""", [0] },
+        { "deepseek_v2", """{"attention_bias": true, "q_lora_rank": 16}""", [0] },
     };
 
     [Theory]

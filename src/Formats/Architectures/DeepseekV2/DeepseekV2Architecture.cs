@@ -13,7 +13,7 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
     /// <summary>
     /// The trainable form: <see cref="Model.LatentAttention"/>, the dense layers (a first_k_dense_replace prefix, and
     /// any moe_layer_freq leaves) as <c>dense_layers</c>, YaRN, the routed scaling, group-limited routing. Refuses in
-    /// one line what it does not express: attention biases.
+    /// one line what it does not express (see DeepseekV2Config.Read).
     /// </summary>
     public override DesMoeForm ToDesMoe(DeepseekV2Config config)
     {
@@ -23,7 +23,6 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
         // A dense prefix keeps first_k_dense_replace (the bundled model's form); moe_layer_freq > 1 lists every dense layer.
         bool prefix = dense.SequenceEqual(Enumerable.Range(0, dense.Length));
         if (dense.Length == config.NumLayers) throw new HubModelException($"{type}: every layer is dense (first_k_dense_replace / moe_layer_freq): there is no MoE layer to adapt");
-        if (config.AttentionBias) throw new HubModelException($"{type}: attention_bias true is not supported for adaptation and export yet");
         // As Build: renormalise when norm_topk_prob, else scale by routed_scaling_factor.
         double scale = config.NormTopKProb ? 1.0 : config.RoutedScalingFactor;
         var model = new MoeConfig
@@ -49,6 +48,7 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
             MaxPositions = config.Common.MaxPositions,
             RmsNormEpsilon = config.RmsNormEps,
             TieWordEmbeddings = config.TieWordEmbeddings,
+            AttentionBias = config.AttentionBias,
             DenseLayers = prefix ? dense.Length : 0,
             MlpOnlyLayers = prefix ? null : dense,
             DenseHiddenSize = dense.Length > 0 ? config.IntermediateSize : 0,
