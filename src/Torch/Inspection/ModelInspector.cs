@@ -1,3 +1,4 @@
+using DesMoe.Formats.Config;
 using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Hub;
 using DesMoe.Formats.Tokenization;
@@ -35,9 +36,12 @@ public static class ModelInspector
         var tokenizer = hub.TokenizerPath is { } path ? HubTokenizer.Load(path) : null;
         string? notTrainable = null;
         int routerWidth = 0;
+        IReadOnlyList<string> fields = [];
         try
         {
-            routerWidth = HubModelFolder.ReadConfig(folder).AdaptiveRouterWidth;
+            var trainable = HubModelFolder.ReadConfig(folder);
+            routerWidth = trainable.AdaptiveRouterWidth;
+            fields = MoeConfigDescription.Lines(trainable).ToList();
         }
         catch (HubModelException e)
         {
@@ -58,6 +62,9 @@ public static class ModelInspector
             hub.ReadGenerationConfig().EosTokenIds,
             notTrainable,
             routerWidth,
-            DesMoeSideFiles.Where(name => File.Exists(Path.Combine(folder, name))).ToList());
+            DesMoeSideFiles.Where(name => File.Exists(Path.Combine(folder, name))).ToList())
+        {
+            TrainableFields = fields,
+        };
     }
 }

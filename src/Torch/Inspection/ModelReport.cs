@@ -27,6 +27,9 @@ public sealed record ModelReport(
     int AdaptiveRouterWidth,
     IReadOnlyList<string> DesMoeFiles)
 {
+    /// <summary>What the config's fields mean for adaptation and export (<see cref="Formats.Config.MoeConfigDescription"/>); empty when the pipeline refuses the folder.</summary>
+    public IReadOnlyList<string> TrainableFields { get; init; } = [];
+
     public int DenseLayers => Layers.Count(l => !l.IsMoe);
 
     public int MoeLayers => Layers.Count(l => l.IsMoe);
@@ -44,6 +47,7 @@ public sealed record ModelReport(
             : $"tokenizer          none (no tokenizer.json; config vocab_size {ConfigVocabSize:N0})";
         yield return $"eos ids            {(EosTokenIds.Count > 0 ? string.Join(", ", EosTokenIds) : "none")}";
         yield return $"adapt/export/serve {(NotTrainableReason is null ? "supported" : "not supported: " + NotTrainableReason)}";
+        foreach (var field in TrainableFields) yield return field;
         if (DesMoeFiles.Count > 0)
             yield return $"desmoe             {(AdaptiveRouterWidth > 0 ? $"adaptive router (residual width {AdaptiveRouterWidth:N0}); " : "")}{string.Join(", ", DesMoeFiles)}";
     }

@@ -80,4 +80,23 @@ public class HubInspectTests
         Assert.Contains(lines, line => line.StartsWith(expected, StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.StartsWith("desmoe ", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Inspect_explains_what_the_fields_mean_for_adaptation_and_export()
+    {
+        using var dir = new TempDirectory();
+        var folder = dir.File("deepseek_v2");
+        HubFixtures.CopyFolder("deepseek_v2", folder);
+        var config = Path.Combine(folder, HubFolder.ConfigFileName);
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"topk_method\": \"greedy\"", "\"topk_method\": \"group_limited_greedy\"")
+            .Replace("\"n_group\": 1", "\"n_group\": 4").Replace("\"topk_group\": 1", "\"topk_group\": 2"));
+
+        var lines = ModelInspector.Inspect(folder).Lines().ToList();
+
+        Assert.Contains(lines, l => l.StartsWith("  routing     softmax over 8 routed experts, top-3 from the best 2 of 4 groups (n_group, topk_group", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("  layers      3: dense SwiGLU (intermediate_size 128) at [0] (first_k_dense_replace), 2 MoE", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("  attention   multi-head latent (kv_lora_rank 32)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("  rope        theta 10000, yarn scaling", StringComparison.Ordinal));
+        Assert.Contains("  embeddings  separate lm_head", lines);
+    }
 }
