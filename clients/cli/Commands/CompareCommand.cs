@@ -32,11 +32,12 @@ internal static class CompareCommand
         var quick = new Option<bool>("--quick") { Description = "with --data: the checking subset (FFT per domain and FFT, ESFT-Gate, DES-MoE mixed at 0.24x, one seed, 20 steps per domain; under 20 min on 2 cores)" };
         var seeds = new Option<string?>("--seeds") { Description = "with --data: comma-separated seeds of the rows the targets compare (default 1,2,3)" };
         var grid = new Option<string?>("--relative-rates") { Description = "with --data: comma-separated peak learning rates as multiples of the base model's pre-training peak, every method trained at each (default the paper's 0.024,0.071,0.24,0.71)" };
+        var prune = new Option<bool>("--prune-runs") { Description = "with --data: after a complete run, delete the results in <out>/runs it did not use (other settings, or data or a model that changed)" };
         var basePeak = new Option<double?>("--base-peak-rate") { Description = "with --data: the base model's pre-training peak learning rate (default: training.json's learning_rate)" };
 
         var command = new Command("compare", "Run DES-MoE, full fine-tuning (joint, sequential), ESFT and the DES-MoE ablations on 2, 4 and 6 domains; write results.md and plots.")
         {
-            model, counts, steps, methods, output, seed, target, lr, data, quick, seeds, grid, basePeak,
+            model, counts, steps, methods, output, seed, target, lr, data, quick, seeds, grid, basePeak, prune,
         };
         command.SetAction((parse, cancellation) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -46,7 +47,7 @@ internal static class CompareCommand
                     throw new ArgumentException("with --data every method runs on one grid relative to the base model's peak: give --relative-rates (and --base-peak-rate), not --lr");
                 return RunPaper(parse.GetValue(model)!, prepared, parse.GetValue(output)!, cancellation, parse.GetValue(quick),
                     parse.GetResult(steps) is { Implicit: false } ? parse.GetValue(steps) : null, parse.GetValue(grid), parse.GetValue(basePeak),
-                    parse.GetValue(seeds), parse.GetValue(counts)!, parse.GetResult(counts) is { Implicit: false });
+                    parse.GetValue(seeds), parse.GetValue(counts)!, parse.GetResult(counts) is { Implicit: false }, parse.GetValue(prune));
             }
             var options = new BenchmarkOptions
             {
@@ -86,9 +87,9 @@ internal static class CompareCommand
             ? v : throw new ArgumentException($"--relative-rates: '{r}' is not a positive multiple")).ToList();
 
     private static int RunPaper(string modelFolder, string prepared, string folder, CancellationToken cancellation,
-        bool quick, int? stepsPerDomain, string? grid, double? basePeak, string? seeds, string counts, bool countsGiven)
+        bool quick, int? stepsPerDomain, string? grid, double? basePeak, string? seeds, string counts, bool countsGiven, bool prune)
     {
-        var options = quick ? PaperOptions.Quick : new PaperOptions();
+        var options = (quick ? PaperOptions.Quick : new PaperOptions()) with { PruneUnusedRuns = prune };
         if (grid is not null) options = options with { RelativeRates = Rates(grid) };
         if (stepsPerDomain is { } s) options = options with { StepsPerDomain = s };
         if (seeds is not null) options = options with { Seeds = Ints(seeds) };

@@ -104,6 +104,16 @@ public class PaperBenchmarkTests
         longer.Progress += third.Add;
         longer.Run();
         Assert.Equal(1, third[^1].JobsCached); // only the untuned scores carry over
+
+        // Pruning after a complete run keeps exactly the jobs it used: the first sittings' results go, a rerun finds all it needs.
+        var runs = Path.Combine(output, "runs");
+        int before = Directory.GetFiles(runs).Length;
+        var pruning = new PaperBenchmark(folder, domains, probes, GeneralSet.PretrainSample(16), options with { StepsPerDomain = 3, Seeds = [1], Ablations = false, DomainCounts = [2], RelativeRates = [0.1], PruneUnusedRuns = true },
+            basePeakRate: 1e-2, output);
+        pruning.Run();
+        int kept = Directory.GetFiles(runs).Length;
+        Assert.Equal(third[^1].JobsTotal, kept);
+        Assert.True(kept < before, $"nothing pruned: {before} files before, {kept} after");
     }
 
     [Fact]

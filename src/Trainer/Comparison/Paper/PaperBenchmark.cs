@@ -64,6 +64,8 @@ public sealed class PaperBenchmark(string baseModelFolder, IReadOnlyList<Benchma
         var rates = TunedRates(methods, grid, results);
         foreach (var (key, rate) in rates) Log?.Invoke($"{key.Name} ({key.Setting}): tuned rate {rate:G3}x (lowest validation loss of the grid)");
         foreach (var job in TunedJobs(methods, m => rates[m.RateOf])) results[job] = Execute(job, cancellation);
+        if (options.PruneUnusedRuns && _cache.PruneUnused() is > 0 and var pruned)
+            Log?.Invoke($"deleted {pruned} cached result(s) this run did not use from {_cache.Folder}");
         return Rows(untuned, methods, rates, results);
     }
 

@@ -36,6 +36,8 @@ public sealed record PaperOptions
     public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
     /// <summary>Run the ablations (Table 3), at DES-MoE's (ESFT-Gate's) tuned rate.</summary>
     public bool Ablations { get; init; } = true;
+    /// <summary>After a complete run, delete cached results it did not use (see <see cref="ResultCache.PruneUnused"/>).</summary>
+    public bool PruneUnusedRuns { get; init; }
     /// <summary>Run ESFT one model per domain (both scores) beside FFT's.</summary>
     public bool PerDomainEsft { get; init; } = true;
     /// <summary>Run our domain-routed variant (labelled and unlabelled rows).</summary>

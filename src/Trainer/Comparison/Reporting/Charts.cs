@@ -74,12 +74,18 @@ public static class Charts
     public static void Frontier(IReadOnlyList<Paper.FrontierPoint> points, string path)
     {
         var plot = new Plot();
-        foreach (var method in points.GroupBy(p => p.Method))
+        // One colour per method from a ten-colour palette (each method adds two plottables, which would otherwise
+        // advance the default palette twice and repeat colours); one-model-per-domain rows are dashed.
+        var palette = new ScottPlot.Palettes.Category10();
+        foreach (var (method, index) in points.GroupBy(p => p.Method).Select((g, i) => (g, i)))
         {
             var all = method.OrderBy(p => p.GeneralLoss).ToList();
             var frontier = Paper.FrontierPoint.ParetoFront(all);
             var line = plot.Add.Scatter(frontier.Select(p => p.GeneralLoss).ToArray(), frontier.Select(p => p.DownstreamGain).ToArray());
             line.LegendText = method.Key;
+            line.Color = palette.GetColor(index);
+            line.LineWidth = 2;
+            if (method.Key.Contains("per domain", StringComparison.Ordinal)) line.LinePattern = LinePattern.Dashed;
             var dots = plot.Add.ScatterPoints(all.Select(p => p.GeneralLoss).ToArray(), all.Select(p => p.DownstreamGain).ToArray());
             dots.Color = line.Color;
             dots.MarkerSize = 6;
@@ -95,7 +101,7 @@ public static class Charts
         plot.Title("Learning-forgetting frontier (each point: a method at one rate)");
         plot.XLabel("general loss vs untuned (points; left is better)");
         plot.YLabel("downstream gain over untuned (points)");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Alignment.UpperLeft);
         Save(plot, path, 1000, 640);
     }
 
