@@ -30,7 +30,7 @@ cp "tests/fixtures/hf-moe/$fixture/tokenizer.json" "tests/fixtures/hf-moe/$fixtu
 "${cli[@]}" model inspect "$work/model"
 echo "checkpoint: $(du -b "$work/model/model.safetensors" | awk '{printf "%.2f GB", $1/1e9}')"
 step "load" "${bench[@]}" hub-load "$work/model"
-step "adapt, 2 steps" "${cli[@]}" adapt --model "$work/model" --domains math,law --steps 2 --batch-size 2 --train-examples 16 --eval-examples 2 --out "$work/adapted"
+step "adapt, 2 steps" "${cli[@]}" adapt --model "$work/model" --method DesMoe --domains math,law --steps 2 --batch-size 2 --train-examples 16 --eval-examples 2 --out "$work/adapted"
 echo "saved back: $(du -b "$work/adapted/model.safetensors" | awk '{printf "%.2f GB", $1/1e9}') model.safetensors + $(du -b "$work/adapted/desmoe_router.safetensors" | awk '{printf "%.2f GB", $1/1e9}') desmoe_router.safetensors"
 step "export (fp32 ONNX)" "${cli[@]}" export "$work/adapted" "$work/onnx"
 tail -3 "$work/export (fp32 ONNX).log"
