@@ -80,7 +80,7 @@ public sealed class BrokenVersionTests
     }
 
     [Theory]
-    [InlineData("deepseek_v2", "deepseek_v2: moe_layer_freq 2 makes layers [1] dense beyond the first_k_dense_replace (1) prefix")]
+    [InlineData("deepseek_v2", "deepseek_v2: every layer is dense")]
     [InlineData("missing", "holds neither model.onnx nor model.safetensors")]
     public async Task A_model_the_server_cannot_take_fails_start_up_with_one_line_naming_it(string model, string expected)
     {
@@ -88,10 +88,10 @@ public sealed class BrokenVersionTests
         var path = model == "missing" ? data.File("nothing-here") : data.File(model);
         if (model != "missing")
         {
-            // A DeepSeek-V2 whose MoE layers are interleaved with dense ones, which the trainable form refuses.
+            // A DeepSeek-V2 whose every layer is dense: no MoE layer to adapt or route, which the trainable form refuses.
             Architectures.HubFixtures.CopyFolder(model, path);
             var config = Path.Combine(path, "config.json");
-            File.WriteAllText(config, File.ReadAllText(config).Replace("\"moe_layer_freq\": 1", "\"moe_layer_freq\": 2"));
+            File.WriteAllText(config, File.ReadAllText(config).Replace("\"first_k_dense_replace\": 1", "\"first_k_dense_replace\": 3"));
         }
 
         await using var server = ServerProcess.Launch(data.Path, null, $"--DesMoe:ModelPath={path}");
