@@ -81,10 +81,10 @@ public sealed class DecoderGraph
         }
 
         var hidden = _g.Gather(_weights.Get($"{TensorNames.EmbedTokens}.weight"), ids);
-        for (int l = 0; l < _config.NumLayers; l++)
+        var kinds = _config.LayerKinds();
+        for (int l = 0; l < kinds.Length; l++)
         {
-            bool dense = _config.IsDense(l);
-            int index = _config.KindIndex(l); // among its kind: dense_layers.{d} or layers.{i}
+            var (dense, index) = kinds[l]; // index among its kind: dense_layers.{d} or layers.{i}
             var prefix = dense ? $"{TensorNames.DenseLayers}.{index}." : $"{TensorNames.Layers}.{index}.";
             using var scope = _g.Scope(prefix.TrimEnd('.'));
             var normed = RmsNorm(hidden, _weights.Get($"{prefix}{TensorNames.InputLayerNorm}.weight"));
@@ -322,7 +322,6 @@ public sealed class DecoderGraph
         return _g.Add(_g.MatMul(gelu, _weights.Linear(prefix + "fc2.weight")), _weights.Get(prefix + "fc2.bias"));
     }
 
-    /// <summary>Sets the router logits of experts outside each token's domain to -inf (skipped where a layer's table allows everything).</summary>
     /// <summary>
     /// DeepSeek's group-limited greedy on [tokens, experts] logits: per token, the experts outside the
     /// <c>topk_group</c> groups whose best expert is most probable get logit -inf, so both expert kernels' softmax and
@@ -345,6 +344,7 @@ public sealed class DecoderGraph
         return (limited, keptMass);
     }
 
+    /// <summary>Sets the router logits of experts outside each token's domain to -inf (skipped where a layer's table allows everything).</summary>
     private string RestrictToDomain(string logits, int layer)
     {
         var table = _routing[layer];

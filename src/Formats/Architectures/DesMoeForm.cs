@@ -10,6 +10,9 @@ namespace DesMoe.Formats.Architectures;
 /// </summary>
 public sealed record DesMoeForm(MoeConfig Config, HubParameterNames Names)
 {
+    /// <summary>The checkpoint names, their dense layers always the config's: the two can never disagree about which layers are dense.</summary>
+    public HubParameterNames Names { get; init; } = Names with { DenseLayers = Config.DenseLayerIndices };
+
     /// <summary>
     /// The config fields every standard-attention architecture shares, dense layers wherever <paramref name="sparse"/>
     /// puts them, YaRN and linear rope scaling, tied embeddings; refuses, in one line each, what the trainable model

@@ -14,14 +14,14 @@ namespace DesMoe.Formats.Architectures;
 /// <param name="SharedExpert">the shared expert's module name (Qwen2-MoE's <c>shared_expert</c>), if there is one</param>
 /// <param name="SharedExpertGate">the shared expert's sigmoid gate (Qwen2-MoE's <c>shared_expert_gate</c>), if there is one</param>
 /// <param name="DenseLayers">
-/// the checkpoint's dense layers, by index in the stack (DeepSeek-V2's first_k_dense_replace prefix, Qwen's
-/// mlp_only_layers): the trainable model's <c>dense_layers.{d}</c> is the d-th of them, spelled alike, and its MoE
-/// <c>layers.{i}</c> the i-th of the others
+/// the checkpoint's dense layers, by index in stack order (DeepSeek-V2's first_k_dense_replace prefix, Qwen's
+/// mlp_only_layers; <see cref="DesMoeForm"/> sets them from the config): the trainable model's
+/// <c>dense_layers.{d}</c> is the d-th of them, spelled alike, and its MoE <c>layers.{i}</c> the i-th of the others
 /// </param>
 public sealed partial record HubParameterNames(string FeedForward, MlpNames Expert, string? SharedExpert = null, string? SharedExpertGate = null,
     IReadOnlyList<int>? DenseLayers = null)
 {
-    private int[] Dense => (DenseLayers ?? []).Order().ToArray();
+    private IReadOnlyList<int> Dense => DenseLayers ?? [];
 
     /// <summary>The checkpoint layer of the i-th MoE layer: i, moved past every dense layer at or before it.</summary>
     private int MoeLayer(int i)
@@ -53,7 +53,7 @@ public sealed partial record HubParameterNames(string FeedForward, MlpNames Expe
             case $"{TensorNames.Norm}.weight": return $"model.{TensorNames.Norm}.weight";
             case $"{TensorNames.LmHead}.weight": return name;
         }
-        if (DenseLayerName().Match(name) is { Success: true } dense && int.Parse(dense.Groups[1].Value) is var d && d < Dense.Length)
+        if (DenseLayerName().Match(name) is { Success: true } dense && int.Parse(dense.Groups[1].Value) is var d && d < Dense.Count)
             return $"model.layers.{Dense[d]}.{dense.Groups[2].Value}";
         var layer = LayerName().Match(name);
         if (!layer.Success) throw new ArgumentException($"parameter '{name}' has no hub name", nameof(name));

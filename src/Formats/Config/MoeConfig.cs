@@ -188,11 +188,20 @@ public sealed record MoeConfig
     /// <summary>Whether decoder layer <paramref name="layer"/> has a dense SwiGLU rather than a MoE block.</summary>
     public bool IsDense(int layer) => MlpOnlyLayers is { } dense ? Array.IndexOf(dense, layer) >= 0 : layer < DenseLayers;
 
-    /// <summary>The index among the dense layers (<c>dense_layers.{d}</c>) or among the MoE layers (<c>layers.{i}</c>) of decoder layer <paramref name="layer"/>.</summary>
-    public int KindIndex(int layer)
+    /// <summary>The dense decoder layers' indices, in stack order.</summary>
+    [JsonIgnore] public int[] DenseLayerIndices => Enumerable.Range(0, NumLayers).Where(IsDense).ToArray();
+
+    /// <summary>
+    /// Per decoder layer, in stack order: whether it is dense, and its index among its kind (<c>dense_layers.{d}</c>
+    /// or <c>layers.{i}</c>), which the trainable model and the export name and index it by.
+    /// </summary>
+    public (bool Dense, int Index)[] LayerKinds()
     {
-        int denseBefore = Enumerable.Range(0, layer).Count(IsDense);
-        return IsDense(layer) ? denseBefore : layer - denseBefore;
+        var kinds = new (bool, int)[NumLayers];
+        int dense = 0, moe = 0;
+        for (int layer = 0; layer < NumLayers; layer++)
+            kinds[layer] = IsDense(layer) ? (true, dense++) : (false, moe++);
+        return kinds;
     }
     [JsonIgnore] public double RoutedScale => RoutedScalingFactor ?? 1.0;
 

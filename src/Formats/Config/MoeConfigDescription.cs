@@ -20,7 +20,7 @@ public static class MoeConfigDescription
 
         yield return ("layers", c.NumDenseLayers == 0
             ? $"{c.NumLayers}, all MoE"
-            : $"{c.NumLayers}: dense SwiGLU (intermediate_size {c.DenseHiddenSize}) at [{string.Join(", ", Enumerable.Range(0, c.NumLayers).Where(c.IsDense))}] " +
+            : $"{c.NumLayers}: dense SwiGLU (intermediate_size {c.DenseHiddenSize}) at [{string.Join(", ", c.DenseLayerIndices)}] " +
               $"({(c.MlpOnlyLayers is null ? "first_k_dense_replace" : "mlp_only_layers / decoder_sparse_step / moe_layer_freq")}), {c.NumMoeLayers} MoE; routing, masks and " +
               "domain tables count MoE layers only").Line();
 
@@ -35,7 +35,7 @@ public static class MoeConfigDescription
         yield return ("attention", attention + (extras.Count > 0 ? "; " + string.Join(", ", extras) : "")).Line();
 
         yield return ("rope", c.RopeScaling is { } scaling
-            ? $"theta {Number(c.RopeTheta)}, {scaling.Type} scaling x {Number(scaling.Factor)}{(scaling.Type == "yarn" ? $" from {scaling.OriginalMaxPositions} positions" : "")}; the export's cos/sin tables hold the scaled frequencies"
+            ? $"theta {Number(c.RopeTheta)}, {scaling.Type} scaling x {Number(scaling.Factor)}{(scaling.Type == Hub.RopeSettings.YarnType ? $" from {scaling.OriginalMaxPositions} positions" : "")}; the export's cos/sin tables hold the scaled frequencies"
             : $"theta {Number(c.RopeTheta)}, no scaling").Line();
         yield return ("embeddings", c.TieWordEmbeddings
             ? "tied (tie_word_embeddings): the embedding also scores the vocabulary; no lm_head is saved back"

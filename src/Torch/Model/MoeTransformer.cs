@@ -31,6 +31,8 @@ public sealed class MoeTransformer : nn.Module
     [ComponentName(Name = TensorNames.Norm)] private readonly RmsNorm _norm;
     /// <summary>Null when the config ties the output projection to the embedding, which then scores the vocabulary.</summary>
     [ComponentName(Name = TensorNames.LmHead)] private readonly Linear? _lmHead;
+    /// <summary>Per decoder layer, dense or MoE and its index among its kind (<see cref="MoeConfig.LayerKinds"/>), fixed at construction.</summary>
+    private readonly (bool Dense, int Index)[] _layerKinds;
 
     /// <param name="initializeWeights">
     /// false when a checkpoint overwrites every weight next (a hub load): skips a pass over all parameters, 9 s at
@@ -39,6 +41,7 @@ public sealed class MoeTransformer : nn.Module
     public MoeTransformer(MoeConfig config, bool initializeWeights = true) : base(nameof(MoeTransformer))
     {
         Config = config.Validate();
+        _layerKinds = config.LayerKinds();
         _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
         if (config.NumDenseLayers > 0)
             _denseLayers = nn.ModuleList(Enumerable.Range(0, config.NumDenseLayers).Select(_ => new DecoderLayer(config, dense: true)).ToArray());
@@ -110,10 +113,10 @@ public sealed class MoeTransformer : nn.Module
         var hidden = _embed.forward(inputIds);
         var routing = new List<RouterOutput>(_layers.Count);
         var balance = new List<Tensor>(_layers.Count);
-        for (int layer = 0; layer < Config.NumLayers; layer++)
+        for (int layer = 0; layer < _layerKinds.Length; layer++)
         {
-            int i = Config.KindIndex(layer);
-            if (Config.IsDense(layer))
+            var (dense, i) = _layerKinds[layer];
+            if (dense)
             {
                 hidden = _denseLayers![i].Forward(hidden, cos, sin, additiveMask, cache, layer, -1, null).Hidden;
                 continue;

@@ -23,6 +23,7 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
         // A dense prefix keeps first_k_dense_replace (the bundled model's form); moe_layer_freq > 1 lists every dense layer.
         bool prefix = dense.SequenceEqual(Enumerable.Range(0, dense.Length));
         if (dense.Length == config.NumLayers) throw new HubModelException($"{type}: every layer is dense (first_k_dense_replace / moe_layer_freq): there is no MoE layer to adapt");
+        bool groupLimited = config.TopKMethod == DeepseekV2Config.GroupLimitedGreedy && config.TopKGroup < config.NGroup;
         // As Build: renormalise when norm_topk_prob, else scale by routed_scaling_factor.
         double scale = config.NormTopKProb ? 1.0 : config.RoutedScalingFactor;
         var model = new MoeConfig
@@ -40,8 +41,8 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
             ExpertHiddenSize = config.MoeIntermediateSize,
             NormalizeTopKProbabilities = config.NormTopKProb,
             RoutedScalingFactor = scale == 1.0 ? null : scale,
-            RouterGroupCount = config.TopKMethod == DeepseekV2Config.GroupLimitedGreedy && config.TopKGroup < config.NGroup ? config.NGroup : null,
-            RouterGroupsKeptCount = config.TopKMethod == DeepseekV2Config.GroupLimitedGreedy && config.TopKGroup < config.NGroup ? config.TopKGroup : null,
+            RouterGroupCount = groupLimited ? config.NGroup : null,
+            RouterGroupsKeptCount = groupLimited ? config.TopKGroup : null,
             RopeTheta = config.Rope.Theta,
             RopeScaling = config.Rope.Type == RopeSettings.DefaultType ? null : RopeScaling.FromHub(config.Rope),
             RopeInterleaved = true,
@@ -58,7 +59,6 @@ public sealed class DeepseekV2Architecture : HubArchitecture<DeepseekV2Config>
             QkRopeHeadDim = config.QkRopeHeadDim,
             VHeadDim = config.VHeadDim,
         };
-        return new DesMoeForm(model, new HubParameterNames("mlp", MlpNames.Projections, SharedExpert: "shared_experts",
-            DenseLayers: dense));
+        return new DesMoeForm(model, new HubParameterNames("mlp", MlpNames.Projections, SharedExpert: "shared_experts"));
     }
 }

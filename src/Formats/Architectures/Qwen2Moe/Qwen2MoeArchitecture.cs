@@ -17,6 +17,5 @@ public sealed class Qwen2MoeArchitecture : HubArchitecture<Qwen2MoeConfig>
             ExplicitSharedExpertHiddenSize = config.SharedExpertIntermediateSize,
             SharedExpertGate = true,
         },
-        new HubParameterNames("mlp", MlpNames.Projections, SharedExpert: "shared_expert", SharedExpertGate: "shared_expert_gate",
-            DenseLayers: DesMoeForm.DenseLayers(config.NumLayers, config.IsSparse)));
+        new HubParameterNames("mlp", MlpNames.Projections, SharedExpert: "shared_expert", SharedExpertGate: "shared_expert_gate"));
 }

@@ -20,6 +20,6 @@ public sealed class Qwen3MoeArchitecture : HubArchitecture<Qwen3MoeConfig>
                 AttentionBias = config.AttentionBias,
                 AttentionOutputBias = config.AttentionBias,
             },
-            new HubParameterNames("mlp", MlpNames.Projections, DenseLayers: DesMoeForm.DenseLayers(config.NumLayers, config.IsSparse)));
+            new HubParameterNames("mlp", MlpNames.Projections));
     }
 }
