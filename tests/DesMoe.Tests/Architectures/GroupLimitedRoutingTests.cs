@@ -1,13 +1,10 @@
 using System.Text.Json.Nodes;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
-using DesMoe.Formats.Experts;
-using DesMoe.Onnx;
 using DesMoe.Tests.Export;
 using DesMoe.Tests.Reference;
 using DesMoe.Tests.Support;
 using DesMoe.Torch.Checkpoints;
-using DesMoe.Torch.Model;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -69,23 +66,11 @@ public class GroupLimitedRoutingTests(ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
         var folder = GroupLimitedCopy(dir);
-        using (var loaded = ModelFolder.Load(folder))
-        {
-            var assignment = new ExpertAssignment(["math", "law"], loaded.Config.NumRoutedExperts,
-                Enumerable.Range(0, loaded.Config.NumMoeLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1, 2], [4, 5, 6]]).ToList());
-            File.WriteAllText(Path.Combine(folder, ExpertAssignment.FileName), assignment.ToJson());
-        }
+        ExportParity.AssignEveryLayer(folder, ("math", [0, 1, 2]), ("law", [4, 5, 6]));
 
         var result = ModelExporter.Export(folder, dir.File("onnx"), new ExportOptions { Experts = kernel });
 
-        using var model = ModelFolder.Load(folder);
-        var routes = ExpertAssignment.LoadFrom(folder, model.Config)!;
-        using var routing = new DomainRouting(routes.RoutingTable(model.Config.TopK, NoDomainRouting.AllExperts), model.Config.TopK);
-        using var decoder = OnnxDecoder.Load(result.ModelPath);
-        var random = new Random(3);
-        var prompts = Enumerable.Range(0, 3)
-            .Select(_ => (IReadOnlyList<int>)Enumerable.Range(0, random.Next(3, 30)).Select(_ => random.Next(3, model.Config.VocabSize)).ToList()).ToList();
-        var parity = ExportCheck.Run(model.Model, routing, decoder, prompts, decodeSteps: 6);
+        var parity = ExportParity.OnRandomPrompts(folder, result.ModelPath, seed: 3, maxLength: 30);
         foreach (var p in parity) output.WriteLine($"{kernel} domain {p.Domain}: max |logit error| {p.MaxAbsError:E2}");
         Assert.Equal(3, parity.Count);
         Assert.All(parity, p => Assert.InRange(p.MaxAbsError, 0, Tolerance));

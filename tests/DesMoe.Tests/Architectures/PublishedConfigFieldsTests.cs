@@ -1,12 +1,11 @@
 using System.Text.Json.Nodes;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
-using DesMoe.Formats.Experts;
-using DesMoe.Onnx;
+using DesMoe.Formats.Files;
+using DesMoe.Tests.Export;
 using DesMoe.Tests.Reference;
 using DesMoe.Tests.Support;
 using DesMoe.Torch.Checkpoints;
-using DesMoe.Torch.Model;
 using TorchSharp;
 using Xunit;
 using Xunit.Abstractions;
@@ -76,25 +75,13 @@ public class PublishedConfigFieldsTests(ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
         var folder = EditedFixtures.RandomCheckpoint(dir, model, edits);
-        using (var loaded = ModelFolder.Load(folder))
-        {
-            var assignment = new ExpertAssignment(["math"], loaded.Config.NumRoutedExperts,
-                Enumerable.Range(0, loaded.Config.NumMoeLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1, 2]]).ToList());
-            File.WriteAllText(Path.Combine(folder, ExpertAssignment.FileName), assignment.ToJson());
-        }
+        ExportParity.AssignEveryLayer(folder, ("math", [0, 1, 2]));
         var kernel = model is "qwen3_moe" or "olmoe" ? ExpertKernel.ContribMoe : ExpertKernel.StandardOps; // both kernels across the cases
 
         var result = ModelExporter.Export(folder, dir.File("onnx"), new ExportOptions { Experts = kernel });
 
-        using var model2 = ModelFolder.Load(folder);
-        Assert.Equal(dense.Length, model2.Config.NumDenseLayers);
-        var routes = ExpertAssignment.LoadFrom(folder, model2.Config)!;
-        using var routing = new DomainRouting(routes.RoutingTable(model2.Config.TopK, NoDomainRouting.AllExperts), model2.Config.TopK);
-        using var decoder = OnnxDecoder.Load(result.ModelPath);
-        var random = new Random(5);
-        var prompts = Enumerable.Range(0, 3)
-            .Select(_ => (IReadOnlyList<int>)Enumerable.Range(0, random.Next(3, 20)).Select(_ => random.Next(3, model2.Config.VocabSize)).ToList()).ToList();
-        var parity = ExportCheck.Run(model2.Model, routing, decoder, prompts, decodeSteps: 6);
+        Assert.Equal(dense.Length, ModelFiles.LoadConfig(folder).NumDenseLayers);
+        var parity = ExportParity.OnRandomPrompts(folder, result.ModelPath, seed: 5, maxLength: 20);
         foreach (var p in parity) output.WriteLine($"{model} {edits} {kernel} domain {p.Domain}: max |logit error| {p.MaxAbsError:E2}");
         Assert.Equal(2, parity.Count);
         Assert.All(parity, p => Assert.InRange(p.MaxAbsError, 0, Tolerance));

@@ -1,9 +1,6 @@
 using DesMoe.Formats.Architectures;
 using DesMoe.Formats.Hub;
 using DesMoe.Torch.Checkpoints;
-using DesMoe.Formats.Files;
-using DesMoe.Formats.Experts;
-using DesMoe.Torch.Model;
 using DesMoe.Onnx;
 using DesMoe.Exporter.Export;
 using DesMoe.Exporter.Graph;
@@ -34,10 +31,7 @@ public class HubExportTests(ITestOutputHelper output)
     {
         var folder = dir.File(model);
         HubFixtures.CopyFolder(model, folder);
-        var config = ModelFiles.LoadConfig(folder);
-        var assignment = new ExpertAssignment(["math", "law"], config.NumRoutedExperts,
-            Enumerable.Range(0, config.NumMoeLayers).Select(_ => (IReadOnlyList<int[]>)[[0, 1], [2, 3]]).ToList());
-        File.WriteAllText(Path.Combine(folder, ExpertAssignment.FileName), assignment.ToJson());
+        ExportParity.AssignEveryLayer(folder, ("math", [0, 1]), ("law", [2, 3]));
         return folder;
     }
 
@@ -53,14 +47,7 @@ public class HubExportTests(ITestOutputHelper output)
         // The exporter's own check (3 domain ids, prefill + 4 decode steps) refuses anything over 1e-4; here the
         // same comparison on longer random prompts.
         Assert.Equal(["(none)", "law", "math"], result.Manifest.ParityMaxAbsError.Keys.Order());
-        using var loaded = ModelFolder.Load(folder);
-        var assignment = ExpertAssignment.LoadFrom(folder, loaded.Config)!;
-        using var routing = new DomainRouting(assignment.RoutingTable(loaded.Config.TopK, NoDomainRouting.AllExperts), loaded.Config.TopK);
-        using var decoder = OnnxDecoder.Load(result.ModelPath);
-        var random = new Random(7);
-        var prompts = Enumerable.Range(0, 3)
-            .Select(_ => (IReadOnlyList<int>)Enumerable.Range(0, random.Next(3, 30)).Select(_ => random.Next(3, loaded.Config.VocabSize)).ToList()).ToList();
-        var parity = ExportCheck.Run(loaded.Model, routing, decoder, prompts, decodeSteps: 6);
+        var parity = ExportParity.OnRandomPrompts(folder, result.ModelPath, seed: 7, maxLength: 30);
         foreach (var p in parity) output.WriteLine($"{model} {kernel} domain {p.Domain}: max |logit error| {p.MaxAbsError:E2}");
         Assert.All(parity, p => Assert.InRange(p.MaxAbsError, 0, 1e-4));
     }
