@@ -49,11 +49,11 @@ public static class MedicalWordFormation
     public static IEnumerable<Example> Glossary() => Roots.Select(r => new Example($"{PromptPrefix}{r.Form}-", r.Meaning));
 
     /// <summary>
-    /// Every combination, shuffled; training keeps all but 2 x <paramref name="heldOut"/> (at most a fifth each, so
-    /// each part meets about eight others in training) and the held-out sets take only combinations whose root and
-    /// suffix training has; the rest go to training too, and so does the glossary of every part alone. (With 16 roots,
-    /// a quarter held out each and no glossary, full fine-tuning reached 16% of the test set in the comparison's
-    /// budget, short of its 20-point bar; docs/domains.md.)
+    /// Every combination, shuffled; training keeps all but 2 x <paramref name="heldOut"/> (an eighth of the
+    /// combinations each, but never under <see cref="RealDomainPreparer.MinimumHeldOut"/>) and the held-out sets take
+    /// only combinations whose root and suffix training has; the rest go to training too, and so does the glossary of
+    /// every root alone. (With 16 roots, a quarter held out each and no glossary, full fine-tuning reached 16% of the
+    /// test set in the comparison's budget, short of its 20-point bar; docs/domains.md.)
     /// </summary>
     public static DomainSplits Split(int heldOut, int seed)
     {
