@@ -22,7 +22,7 @@ internal static class DomainSequenceCommand
         var evalCount = new Option<int>("--eval-examples") { Description = "held-out examples per domain", DefaultValueFactory = _ => 100 };
         var baseline = new Option<bool>("--baseline") { Description = "also add each domain alone to the base in the first form (routed as the no-domain path), same steps, to compare" };
         var checkpoints = new Option<int[]>("--measure-at") { Description = "domain counts at which to export and time decoding", DefaultValueFactory = _ => [0, 1, 5, 10], AllowMultipleArgumentsPerToken = true };
-        var repeats = new Option<int>("--repeats") { Description = "timed decodes per figure (median)", DefaultValueFactory = _ => 5 };
+        var repeats = new Option<int>("--repeats") { Description = "interleaved timing rounds, each decoding once through every export and path (each figure: the median over the rounds)", DefaultValueFactory = _ => 9 };
         var saveOnly = new Option<bool>("--save-only") { Description = "save the versions at --measure-at but do not export or time them (for a machine busy with other work)" };
         var timeSaved = new Option<bool>("--time-saved") { Description = "only export and time the versions an earlier --save-only run left in --work-dir" };
         var work = new Option<string>("--work-dir") { Description = "folder for the model versions and exports (deleted first)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "desmoe-domain-sequence") };

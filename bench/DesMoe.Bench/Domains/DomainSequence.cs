@@ -49,8 +49,6 @@ public sealed class DomainSequence(string modelFolder, string workFolder, int st
         var assignment = ExpertAssignment.LoadFrom(loaded.Folder, loaded.Config) ?? ExpertAssignment.Empty(loaded.Config.NumMoeLayers, loaded.Config.NumRoutedExperts);
         var matrix = SpecificityMatrix.LoadFrom(loaded.Folder);
         var general = new EvaluationSet(DomainCatalog.GeneralName, GeneralSet.HeldOut(FingerprintPrompts));
-        var exports = new List<ExportPoint>();
-        if (measureAt.Contains(0) && timeExports) exports.AddRange(Measure(modelFolder, 0, null));
 
         var added = new List<DomainAdded>();
         var heldOut = new List<EvaluationSet>();
@@ -79,25 +77,61 @@ public sealed class DomainSequence(string modelFolder, string workFolder, int st
                     [ExpertAssignment.FileName] = assignment.ToJson(),
                     [SpecificityMatrix.FileName] = matrix!.ToJson(),
                 });
-                if (timeExports) exports.AddRange(Measure(folder, added.Count, added.Count - 1));
             }
         }
         var final = RoutedEvaluation.Evaluate(loaded.Model, loaded.Tokenizer, assignment, NoDomainRouting.AllExperts, heldOut)
             .ToDictionary(kv => kv.Key, kv => kv.Value.Accuracy);
-        return new DomainSequenceResult(modelFolder, steps, added, final, exports);
+        return new DomainSequenceResult(modelFolder, steps, added, final, timeExports ? TimeSaved() : []);
     }
 
-    /// <summary>Exports and times the versions an earlier <see cref="Run"/> saved in the work folder (and the base for 0 domains).</summary>
+    /// <summary>
+    /// Exports the versions saved in the work folder (and the base for 0 domains) with each kernel, loads every export,
+    /// then times them in interleaved rounds: each round decodes once through every export and path, and each figure
+    /// is the median over the rounds. Timed one after another, the figures drifted with the machine (the same export
+    /// measured 291 and 1,170 tok/s minutes apart on the 2-core box); interleaved, every export sees the same drift.
+    /// </summary>
     public IReadOnlyList<ExportPoint> TimeSaved()
     {
-        var points = new List<ExportPoint>();
-        foreach (int count in measureAt.Order())
+        var loaded = new List<(int Domains, ExpertKernel Kernel, long FolderBytes, long SessionBytes, int? Newest, OnnxDecoder Decoder)>();
+        try
         {
-            var folder = count == 0 ? modelFolder : SavedVersion(count);
-            if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder} not found: run domain-sequence with --measure-at {count} first");
-            points.AddRange(Measure(folder, count, count == 0 ? null : count - 1));
+            foreach (int count in measureAt.Order())
+            {
+                var folder = count == 0 ? modelFolder : SavedVersion(count);
+                if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder} not found: run domain-sequence with --measure-at {count} first");
+                foreach (var kernel in kernels)
+                {
+                    var output = Path.Combine(workFolder, $"onnx-{count}-{kernel}");
+                    var export = ModelExporter.Export(folder, output, new ExportOptions { Experts = kernel });
+                    long folderBytes = new DirectoryInfo(output).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+                    long resident = Resident();
+                    var decoder = OnnxDecoder.Load(export.ModelPath);
+                    loaded.Add((count, kernel, folderBytes, Resident() - resident, count == 0 ? null : count - 1, decoder));
+                }
+            }
+            var figures = loaded.Select(_ => new List<LatencyRow>()).ToList();
+            for (int round = 0; round < repeats; round++)
+                for (int i = 0; i < loaded.Count; i++)
+                    foreach (int batch in new[] { 1, 8 })
+                    {
+                        figures[i].Add(LatencyBenchmark.Onnx("no domain", loaded[i].Decoder, batch, promptTokens: 32, decodeSteps: 32, repeats: 1));
+                        if (loaded[i].Newest is { } id)
+                            figures[i].Add(LatencyBenchmark.Onnx("newest domain", loaded[i].Decoder, batch, promptTokens: 32, decodeSteps: 32, repeats: 1, domainId: id));
+                    }
+            return loaded.Select((point, i) =>
+            {
+                var latency = figures[i].GroupBy(row => (row.Engine, row.Batch))
+                    .Select(g => g.First() with { PrefillMs = LatencyBenchmark.Median(g.Select(r => r.PrefillMs).ToList()), DecodeMsPerStep = LatencyBenchmark.Median(g.Select(r => r.DecodeMsPerStep).ToList()) })
+                    .OrderBy(row => row.Batch).ToList();
+                Log?.Invoke($"  export at {point.Domains} domains, {point.Kernel}: {point.FolderBytes / 1e6:F1} MB on disk, session +{point.SessionBytes / 1e6:F0} MB resident, " +
+                            string.Join(", ", latency.Select(l => $"{l.Engine} batch {l.Batch} {l.DecodeTokensPerSecond:F0} tok/s")));
+                return new ExportPoint(point.Domains, point.Kernel, point.FolderBytes, point.SessionBytes, latency);
+            }).ToList();
         }
-        return points;
+        finally
+        {
+            foreach (var point in loaded) point.Decoder.Dispose();
+        }
     }
 
     private string SavedVersion(int domains) => Path.Combine(workFolder, $"model-{domains}");
@@ -111,29 +145,6 @@ public sealed class DomainSequence(string modelFolder, string workFolder, int st
         var start = ExpertAssignment.LoadFrom(fresh.Folder, fresh.Config) ?? ExpertAssignment.Empty(fresh.Config.NumMoeLayers, fresh.Config.NumRoutedExperts);
         var run = new DomainAddition(fresh.Model, fresh.Tokenizer, Options(confined: false)).Run(start, SpecificityMatrix.LoadFrom(fresh.Folder), domain.Name, domain.Train);
         return RoutedEvaluation.Evaluate(fresh.Model, fresh.Tokenizer, run.Assignment, NoDomainRouting.AllExperts, [new EvaluationSet(domain.Name, domain.HeldOut)])[domain.Name].Accuracy;
-    }
-
-    /// <param name="newest">the domain id whose path is timed beside the no-domain path; null for none</param>
-    private IEnumerable<ExportPoint> Measure(string folder, int domains, int? newest)
-    {
-        foreach (var kernel in kernels)
-        {
-            var output = Path.Combine(workFolder, $"onnx-{domains}-{kernel}");
-            var export = ModelExporter.Export(folder, output, new ExportOptions { Experts = kernel });
-            long folderBytes = new DirectoryInfo(output).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
-            long resident = Resident();
-            using var decoder = OnnxDecoder.Load(export.ModelPath);
-            long sessionBytes = Resident() - resident;
-            var latency = new List<LatencyRow>();
-            foreach (int batch in new[] { 1, 8 })
-            {
-                latency.Add(LatencyBenchmark.Onnx("no domain", decoder, batch, promptTokens: 32, decodeSteps: 32, repeats));
-                if (newest is { } id) latency.Add(LatencyBenchmark.Onnx("newest domain", decoder, batch, promptTokens: 32, decodeSteps: 32, repeats, domainId: id));
-            }
-            Log?.Invoke($"  export at {domains} domains, {kernel}: {folderBytes / 1e6:F1} MB on disk, session +{sessionBytes / 1e6:F0} MB resident, " +
-                        string.Join(", ", latency.Select(l => $"{l.Engine} batch {l.Batch} {l.DecodeTokensPerSecond:F0} tok/s")));
-            yield return new ExportPoint(domains, kernel, folderBytes, sessionBytes, latency);
-        }
     }
 
     /// <summary>The process's resident memory after a full collection, so managed garbage does not count as the session's.</summary>

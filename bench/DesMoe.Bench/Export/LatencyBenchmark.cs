@@ -97,7 +97,7 @@ public static class LatencyBenchmark
 
     private static long[] Ones(int count) => Enumerable.Repeat(1L, count).ToArray();
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         values.Sort();
         return values.Count == 0 ? double.NaN : values[values.Count / 2];

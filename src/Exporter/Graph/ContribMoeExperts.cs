@@ -21,37 +21,41 @@ internal static class ContribMoeExperts
     }
 
     /// <summary>
-    /// With domain expert copies: tokens whose domain row runs no copy go through an operator over the routed experts
-    /// alone, exactly the node a model without copies has; each copied domain's tokens through an operator of their
-    /// own over the routed experts and that domain's copies, whose logits are the router's moved to the slots the
-    /// domain runs (<see cref="DomainCopies.DomainLogits"/>). One operator over every slot would not do: the CPU
-    /// kernel splits the experts among its threads and sums the threads' partial outputs, so each expert slot added
-    /// regroups that sum and moves every other path's outputs in their last bits. The price is memory: ONNX Runtime
-    /// folds each domain's concatenated weights into one more copy of the routed experts (StandardOps has no such cost).
+    /// With domain expert copies: a batch without copied domains' tokens goes through the very operator a model
+    /// without copies has, over the routed experts. In a batch with them, the tokens whose row runs no copy go
+    /// through that operator and each copied domain's tokens through an operator of their own over the routed experts
+    /// and that domain's copies, whose logits are the router's moved to the slots the domain runs
+    /// (<see cref="DomainCopies.DomainLogits"/>). One operator over every slot would not do: the CPU kernel splits the
+    /// experts among its threads and sums the threads' partial outputs, so each expert slot added regroups that sum
+    /// and moves every other path's outputs in their last bits. The price is memory: ONNX Runtime folds each domain's
+    /// concatenated weights into one more copy of the routed experts (StandardOps has no such cost).
     /// </summary>
-    /// <param name="table">[domains + 1, experts] this layer's slot table (<see cref="Formats.Experts.ExpertAssignment.SlotTable"/>)</param>
-    /// <param name="tokenDomainRows">[tokens] each token's row of the table</param>
-    public static string BuildWithCopies(GraphBuilder g, WeightTable weights, MoeConfig config, string prefix, string tokens, string logits,
-        long[,] table, string tokenDomainRows, int layer)
+    public static string BuildWithCopies(GraphBuilder g, WeightTable weights, MoeConfig config, string prefix, string tokens, string logits, LayerCopies copies)
     {
         var (fc1, fc2) = Weights(weights, config, prefix, "experts", 0, config.NumRoutedExperts);
+        // Concatenated here, in the main graph, where ONNX Runtime folds them into constants once.
+        var domainWeights = copies.Domains.ToDictionary(d => d.Row, d =>
+        {
+            var (copyFc1, copyFc2) = Weights(weights, config, prefix, $"experts.domain_{d.Row - 1}", d.Slots);
+            return (Fc1: g.Concat(0, fc1, copyFc1), Fc2: g.Concat(0, fc2, copyFc2));
+        });
         string Rows(string mask) => g.Reshape(g.NonZero(mask), g.Int64s("flat", -1));
         string Scatter(string into, string rows, string values) => g.Op("ScatterND", into, g.Unsqueeze(rows, g.Int64s("axes", 1)), values);
 
-        var plain = Rows(g.Op("Not", DomainCopies.RunsCopies(g, table, tokenDomainRows, layer)));
-        var output = Scatter(g.ConstantOfShape(g.Shape(tokens)), plain, Node(g, config, g.Gather(tokens, plain), g.Gather(logits, plain), fc1, fc2));
-        int experts = config.NumRoutedExperts;
-        for (int row = 1; row < table.GetLength(0); row++)
-        {
-            var copies = Enumerable.Range(0, experts).Where(e => table[row, e] != e).Select(e => table[row, e]).Order().ToArray();
-            if (copies.Length == 0) continue;
-            using var scope = g.Scope($"domain.{row - 1}");
-            var (copyFc1, copyFc2) = Weights(weights, config, prefix, $"experts.domain_{row - 1}", copies);
-            var rows = Rows(g.Op("Equal", tokenDomainRows, g.Int64Scalar("row", row)));
-            var domainLogits = DomainCopies.DomainLogits(g, g.Gather(logits, rows), table, row, copies, layer);
-            output = Scatter(output, rows, Node(g, config, g.Gather(tokens, rows), domainLogits, g.Concat(0, fc1, copyFc1), g.Concat(0, fc2, copyFc2)));
-        }
-        return output;
+        return DomainCopies.WhenPresent(g, copies,
+            withoutCopies: () => Node(g, config, tokens, logits, fc1, fc2),
+            withCopies: () =>
+            {
+                var plain = Rows(g.Op("Not", DomainCopies.RunsCopies(g, copies)));
+                return Scatter(g.ConstantOfShape(g.Shape(tokens)), plain, Node(g, config, g.Gather(tokens, plain), g.Gather(logits, plain), fc1, fc2));
+            },
+            apply: (domain, output) =>
+            {
+                var rows = Rows(g.Op("Equal", copies.TokenDomainRows, g.Int64Scalar("row", domain.Row)));
+                var (domainFc1, domainFc2) = domainWeights[domain.Row];
+                var domainLogits = DomainCopies.DomainLogits(g, g.Gather(logits, rows), copies, domain);
+                return Scatter(output, rows, Node(g, config, g.Gather(tokens, rows), domainLogits, domainFc1, domainFc2));
+            });
     }
 
     private static (string Fc1, string Fc2) Weights(WeightTable weights, MoeConfig config, string prefix, string name, int first, int count) =>

@@ -23,6 +23,7 @@ public sealed class DecoderGraph
     private readonly IReadOnlyList<long[,]>? _slots;
 
     // Values shared by every layer.
+    private RowsInBatch? _rowsInBatch;
     private string _additiveMask = "", _positions = "", _cosCache = "", _sinCache = "", _tokenDomainRows = "";
 
     private DecoderGraph(MoeTransformer model, IReadOnlyList<bool[,]> routing, IReadOnlyList<long[,]>? slots, ExportOptions options, ExternalDataFile? externalData)
@@ -78,6 +79,7 @@ public sealed class DecoderGraph
             _positions = positions;
             (_cosCache, _sinCache) = RotaryCaches();
             _tokenDomainRows = TokenDomainRows(ids, domains);
+            if (_slots is not null) _rowsInBatch = DomainCopies.RowsIn(_g, _slots, _tokenDomainRows);
         }
 
         var hidden = _g.Gather(_weights.Get($"{TensorNames.EmbedTokens}.weight"), ids);
@@ -284,6 +286,7 @@ public sealed class DecoderGraph
         var prefix = $"{TensorNames.Layers}.{layer}.{TensorNames.Mlp}.";
         var tokens = _g.Reshape(x, _g.Int64s("tokens_shape", -1, _config.HiddenSize));
         var logits = _g.MatMul(tokens, _weights.Linear($"{prefix}{TensorNames.Router}.{TensorNames.RouterGate}.weight"));
+        var copies = _slots is null ? null : DomainCopies.ForLayer(_slots[layer], layer, _tokenDomainRows, _rowsInBatch!);
         if (_config.AdaptiveRouterWidth > 0) logits = _g.Add(logits, AdaptiveRouterResidual(tokens, $"{prefix}{TensorNames.Router}.{TensorNames.RouterAdapter}."));
         logits = RestrictToDomain(logits, layer);
         string? keptMass = null;
@@ -293,12 +296,11 @@ public sealed class DecoderGraph
 
         string routed;
         if (_options.Experts == ExpertKernel.ContribMoe)
-            routed = _slots is null
+            routed = copies is null
                 ? ContribMoeExperts.Build(_g, _weights, _config, prefix, tokens, logits)
-                : ContribMoeExperts.BuildWithCopies(_g, _weights, _config, prefix, tokens, logits, _slots[layer], _tokenDomainRows, layer);
+                : ContribMoeExperts.BuildWithCopies(_g, _weights, _config, prefix, tokens, logits, copies);
         else
-            routed = StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization, _options.QuantizedCompute,
-                _slots is null ? null : DomainCopies.SlotsPerToken(_g, _slots[layer], _tokenDomainRows, layer));
+            routed = StandardOpsExperts.Build(_g, _weights, _config, prefix, tokens, logits, _options.Quantization, _options.QuantizedCompute, copies);
         // The kernels' softmax over the kept groups' logits divides each weight by the kept experts' probability mass;
         // unless the top-k weights are renormalised anyway, multiplying it back gives transformers' weights.
         if (keptMass is not null && !_config.NormalizeTopKProbabilities) routed = _g.Mul(routed, keptMass);

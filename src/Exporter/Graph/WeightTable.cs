@@ -8,7 +8,8 @@ namespace DesMoe.Exporter.Graph;
 
 /// <summary>
 /// The model's parameters as graph initializers, under their checkpoint names. In <see cref="WeightPrecision.Float16"/>
-/// mode each initializer is stored as float16 and followed by a Cast to float32.
+/// mode each initializer is stored as float16 and followed by a Cast to float32, in the main graph even when a branch
+/// reads it, where ONNX Runtime folds the cast away.
 /// </summary>
 internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, WeightPrecision precision)
 {
@@ -45,7 +46,7 @@ internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, Weig
         var tensor = source().to(float32).cpu().contiguous();
         if (precision == WeightPrecision.Float32) return graph.Initializer(Initializer(tensor, DataType.Float, name));
         graph.Initializer(Initializer(tensor.to(float16).contiguous(), DataType.Float16, name + ".fp16"));
-        return graph.Cast(name + ".fp16", DataType.Float);
+        return graph.InMainGraph(() => graph.Cast(name + ".fp16", DataType.Float));
     }
 
     /// <summary>With external data, straight from the tensor's memory to the data file; inline, a copy into the graph.</summary>

@@ -15,6 +15,7 @@ public sealed partial class GraphBuilder(string name)
     private readonly Stack<string> _scopes = new();
     private readonly Dictionary<string, NodeProto> _producers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _renamed = new(StringComparer.Ordinal);
+    private readonly Stack<Branch> _branches = new();
 
     public GraphProto Graph { get; } = new() { Name = name };
 
@@ -42,6 +43,7 @@ public sealed partial class GraphBuilder(string name)
     /// </summary>
     public void Output(string value, string outputName, DataType type, params object[] dims)
     {
+        if (_branches.Count > 0) throw new InvalidOperationException($"graph output '{outputName}' declared inside the branch '{_branches.Peek().Graph.Name}'");
         value = Resolve(value);
         if (value != outputName && !TryRename(value, outputName)) AddNode("Identity", [value], [outputName], "");
         Graph.Output.Add(ValueInfo(outputName, type, dims));
@@ -52,7 +54,7 @@ public sealed partial class GraphBuilder(string name)
         if (Graph.Output.Any(o => o.Name == value) || !_producers.Remove(value, out var producer)) return false;
         for (int i = 0; i < producer.Output.Count; i++)
             if (producer.Output[i] == value) producer.Output[i] = outputName;
-        foreach (var node in Graph.Node)
+        foreach (var node in AllNodes(Graph))
             for (int i = 0; i < node.Input.Count; i++)
                 if (node.Input[i] == value) node.Input[i] = outputName;
         _producers[outputName] = producer;
@@ -103,9 +105,11 @@ public sealed partial class GraphBuilder(string name)
         var node = new NodeProto { OpType = opType, Domain = domain, Name = nodeName ?? UniqueName(opType) };
         node.Input.AddRange(inputs.Select(Resolve));
         node.Output.AddRange(outputs);
-        foreach (var output in outputs) _producers[output] = node;
+        // Only the main graph's values can become graph outputs; a branch's stay inside it.
+        if (_branches.TryPeek(out var branch)) branch.Produced.UnionWith(outputs);
+        else foreach (var output in outputs) _producers[output] = node;
         if (attributes is not null) node.Attribute.AddRange(attributes);
-        Graph.Node.Add(node);
+        (branch?.Graph ?? Graph).Node.Add(node);
         OperatorDomains.Add(domain);
     }
 

@@ -14,6 +14,9 @@ public static class Tensors
     public static TensorProto Int64(ReadOnlySpan<long> values, long[] dims, string name = "") =>
         Raw(DataType.Int64, MemoryMarshal.AsBytes(values), dims, name);
 
+    public static TensorProto Int32(ReadOnlySpan<int> values, long[] dims, string name = "") =>
+        Raw(DataType.Int32, MemoryMarshal.AsBytes(values), dims, name);
+
     public static TensorProto UInt8(ReadOnlySpan<byte> values, long[] dims, string name = "") =>
         Raw(DataType.Uint8, values, dims, name);
 
@@ -36,7 +39,7 @@ public static class Tensors
 
     private static int ElementSize(DataType type) => type switch
     {
-        DataType.Float => 4,
+        DataType.Float or DataType.Int32 => 4,
         DataType.Float16 => 2,
         DataType.Int64 => 8,
         DataType.Bool => 1,

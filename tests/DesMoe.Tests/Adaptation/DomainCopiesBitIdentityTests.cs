@@ -61,6 +61,10 @@ public sealed class DomainCopiesBitIdentityTests
             var secondOnnx = Export(dir.File("second"), dir.File($"second-{k}"), k);
             AssertBitIdentical(baseOnnx[k], OnnxLogits(secondOnnx, ExpertAssignment.NoDomain), $"ONNX {k}, no domain, after adding 'code'");
             AssertBitIdentical(OnnxLogits(firstOnnx[k], 0), OnnxLogits(secondOnnx, 0), $"ONNX {k}, 'intent', after adding 'code'");
+            // One batch mixing the paths runs the no-domain rows and each copied domain's rows through their own branches.
+            long[] mixed = [ExpertAssignment.NoDomain, 0, 1, ExpertAssignment.NoDomain];
+            var alone = mixed.Select((domain, row) => OnnxLogits(secondOnnx, domain)[row]).ToList();
+            AssertClose(alone.Select(l => l[^loaded.Config.VocabSize..]).ToList(), MixedBatchLastLogits(secondOnnx, mixed), 1e-4f, $"ONNX {k}, one batch of no domain, 'intent' and 'code'");
         }
     }
 
@@ -146,6 +150,20 @@ public sealed class DomainCopiesBitIdentityTests
             layout.Positions, Enumerable.Repeat(domainId, prompts.Count).ToArray()), batchCache);
         logits.Add(batched.Logits.ToArray());
         return logits;
+    }
+
+    /// <summary>The last position's logits of each row of the four prompts as one left-padded batch, row i on domain <paramref name="domainIds"/>[i].</summary>
+    private static List<float[]> MixedBatchLastLogits(string modelPath, long[] domainIds)
+    {
+        using var decoder = OnnxDecoder.Load(modelPath);
+        var prompts = PromptTexts.Select(p => (IReadOnlyList<int>)PromptFormat.EncodePrompt(decoder.Info.Tokenizer, p)).ToList();
+        var layout = LeftPaddedBatch.Create(prompts, decoder.Info.Tokenizer.Special.Pad);
+        using var cache = decoder.EmptyCache(prompts.Count);
+        using var output = decoder.Run(new OnnxStepInput(prompts.Count, layout.Longest, layout.Ids, layout.Mask.Select(m => m ? 1L : 0L).ToArray(),
+            layout.Positions, domainIds), cache);
+        var logits = output.Logits.ToArray();
+        int vocab = logits.Length / (prompts.Count * layout.Longest);
+        return Enumerable.Range(0, prompts.Count).Select(row => logits.AsSpan(((row + 1) * layout.Longest - 1) * vocab, vocab).ToArray()).ToList();
     }
 
     private static void AssertBitIdentical(IReadOnlyList<float[]> expected, IReadOnlyList<float[]> actual, string what)
