@@ -175,6 +175,7 @@ public static class ModelExporter
     /// </summary>
     private static void RoundWeightsToHalf(MoeTransformer model)
     {
+        model.HoldInFloat32(_ => true); // fp16's values are not all bf16's: the rounded reference is held in float32
         using var noGrad = no_grad();
         foreach (var p in model.parameters())
         {

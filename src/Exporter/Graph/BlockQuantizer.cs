@@ -101,6 +101,7 @@ public static class BlockQuantizer
     public static void RoundRoutedExperts(MoeTransformer model, ExpertQuantization quantization)
     {
         int bits = Bits(quantization);
+        model.HoldInFloat32(IsRoutedExpertWeight); // the dequantized values are float32's, not bf16's
         using var noGrad = no_grad();
         foreach (var (name, parameter) in model.named_parameters().Where(p => IsRoutedExpertWeight(p.name)))
         {

@@ -31,7 +31,8 @@ public static class HubTrainableFolder
         if (tokenizer.VocabSize > opened.Config.VocabSize)
             throw new HubModelException($"{folder}: {HubModelFolder.TokenizerFileName} has {tokenizer.VocabSize} ids but config.json's vocab_size is {opened.Config.VocabSize}");
 
-        var model = new MoeTransformer(opened.Config, initializeWeights: false); // every weight comes from the checkpoint
+        // Every weight comes from the checkpoint, held in its dtype: a bf16 checkpoint loads into as much memory as the file.
+        var model = new MoeTransformer(opened.Config, initializeWeights: false, HeldType(hub.OpenWeights()));
         try
         {
             var (storedTypes, shards) = LoadWeights(model, hub, opened.Form.Names);
@@ -133,6 +134,17 @@ public static class HubTrainableFolder
     }
 
     /// <summary>
+    /// The dtype the model holds its large weights in: the 16-bit dtype most of the checkpoint's bytes are stored in
+    /// (bf16 or fp16), float32 otherwise. Training widens what it trains (<see cref="MoeTransformer.HoldInFloat32"/>).
+    /// </summary>
+    private static ScalarType HeldType(SafetensorsCheckpoint checkpoint)
+    {
+        var largest = checkpoint.Tensors.Where(t => SafetensorsDType.IsFloatingPoint(t.DType))
+            .GroupBy(t => t.DType).MaxBy(g => g.Sum(t => t.End - t.Begin))?.Key;
+        return largest is "BF16" or "F16" ? SafetensorsDType.ToScalarType(largest, "the checkpoint's weights") : float32;
+    }
+
+    /// <summary>
     /// Copies every checkpoint tensor into its parameter, one at a time; names and shapes are all checked first so a
     /// mismatch fails before anything is copied. Returns each hub tensor's stored dtype, for saving back.
     /// </summary>
@@ -151,6 +163,10 @@ public static class HubTrainableFolder
             ? File.Exists(copiesPath) ? new SafetensorsFile(copiesPath) : throw new HubModelException($"{hub.Path}: {HubModelFolder.SideConfigFileName} declares domain expert copies but {HubModelFolder.ExpertCopiesFileName} is missing")
             : null;
 
+        // A weight held in 16 bits whose tensor is stored in another dtype (float32 beside bf16, fp16 beside bf16) is
+        // held in float32 instead, so that nothing is rounded at load.
+        model.HoldInFloat32(name => names.ToHub(name) is { } hubName && checkpoint.Contains(hubName)
+            && SafetensorsDType.ToScalarType(checkpoint.Info(hubName).DType, hubName) != model.WeightType);
         var plan = new List<(Tensor Parameter, string Name, SafetensorsFile File)>();
         var problems = new List<string>();
         var expected = new HashSet<string>(StringComparer.Ordinal);

@@ -33,5 +33,5 @@ public sealed class AdaptiveRouterResidual : nn.Module<Tensor, Tensor>
 
     /// <param name="tokens">[tokens, hidden]</param>
     /// <returns>[tokens, experts] logit corrections</returns>
-    public override Tensor forward(Tensor tokens) => _fc2.forward(nn.functional.gelu(_fc1.forward(tokens)));
+    public override Tensor forward(Tensor tokens) => _fc2.Apply(nn.functional.gelu(_fc1.Apply(tokens)));
 }

@@ -28,16 +28,16 @@ public sealed class Attention : nn.Module, ISelfAttention
     /// <summary>clip_qkv's bounds, or null; fields for the same reason.</summary>
     private readonly Scalar? _clipLow, _clipHigh;
 
-    public Attention(MoeConfig config) : base(nameof(Attention))
+    public Attention(MoeConfig config, ScalarType weights = ScalarType.Float32) : base(nameof(Attention))
     {
         _heads = config.NumHeads;
         _kvHeads = config.NumKvHeads;
         _headDim = config.HeadDim;
         _scoreScale = Math.Sqrt(_headDim).ToScalar();
-        _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.AttentionBias);
-        _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias);
-        _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias);
-        _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.AttentionOutputBias);
+        _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.AttentionBias, dtype: weights);
+        _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, dtype: weights);
+        _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, dtype: weights);
+        _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.AttentionOutputBias, dtype: weights);
         if (config.ClipQkv is { } clip) (_clipLow, _clipHigh) = ((-clip).ToScalar(), clip.ToScalar());
         _qkNorm = config.QkNorm;
         if (_qkNorm == QkNormalization.PerHead)
@@ -62,9 +62,9 @@ public sealed class Attention : nn.Module, ISelfAttention
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer)
     {
         long batch = x.shape[0], seq = x.shape[1];
-        var q = Heads(_q.forward(x), _qNorm, batch, seq, _heads);
-        var k = Heads(_k.forward(x), _kNorm, batch, seq, _kvHeads);
-        var v = Heads(_v.forward(x), null, batch, seq, _kvHeads);
+        var q = Heads(_q.Apply(x), _qNorm, batch, seq, _heads);
+        var k = Heads(_k.Apply(x), _kNorm, batch, seq, _kvHeads);
+        var v = Heads(_v.Apply(x), null, batch, seq, _kvHeads);
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
 
@@ -79,7 +79,7 @@ public sealed class Attention : nn.Module, ISelfAttention
 
         var scores = (matmul(q, k.transpose(2, 3)) / _scoreScale).add(additiveMask, Scalars.One);
         var context = matmul(scores.softmax(-1), v);
-        return _o.forward(context.transpose(1, 2).reshape(batch, seq, _heads * _headDim));
+        return _o.Apply(context.transpose(1, 2).reshape(batch, seq, _heads * _headDim));
     }
 
     /// <summary>[batch, seq, n * head_dim] projection -> [batch, n, seq, head_dim], normalised and clipped where the config says.</summary>

@@ -19,13 +19,14 @@ public sealed class DecoderLayer : nn.Module
     [ComponentName(Name = TensorNames.Mlp)] private readonly MoeFeedForward? _moe;
     [ComponentName(Name = TensorNames.Mlp)] private readonly SwiGluExpert? _dense;
 
-    public DecoderLayer(MoeConfig config, bool dense = false) : base(nameof(DecoderLayer))
+    /// <param name="weights">the dtype attention and the feed-forward weights are held in (<see cref="StoredWeights"/>)</param>
+    public DecoderLayer(MoeConfig config, bool dense = false, ScalarType weights = ScalarType.Float32) : base(nameof(DecoderLayer))
     {
         _inputNorm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
-        _attention = config.LatentAttention ? new LatentAttention(config) : new Attention(config);
+        _attention = config.LatentAttention ? new LatentAttention(config, weights) : new Attention(config, weights);
         _postAttentionNorm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
-        if (dense) _dense = new SwiGluExpert(config.HiddenSize, config.DenseHiddenSize);
-        else _moe = new MoeFeedForward(config);
+        if (dense) _dense = new SwiGluExpert(config.HiddenSize, config.DenseHiddenSize, weights);
+        else _moe = new MoeFeedForward(config, weights);
         RegisterComponents();
     }
 

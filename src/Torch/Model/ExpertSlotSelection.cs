@@ -25,15 +25,16 @@ public static partial class ExpertSlotSelection
         if (outside.Count > 0) throw new ArgumentException($"copy slots [{string.Join(", ", outside)}] are outside {config.NumRoutedExperts}..{config.ExpertSlots - 1}");
 
         var source = model.state_dict();
-        var result = new MoeTransformer(config with { DomainExpertCopies = count }, initializeWeights: false);
+        string From(string name) =>
+            ExpertName().Match(name) is { Success: true } m && int.Parse(m.Groups[2].Value) is var slot && slot >= config.NumRoutedExperts
+                ? $"{TensorNames.Layers}.{m.Groups[1].Value}.{TensorNames.Mlp}.{TensorNames.Experts}.{keptCopySlots[int.Parse(m.Groups[1].Value)][slot - config.NumRoutedExperts]}.{m.Groups[3].Value}"
+                : name;
+        // Each weight in the dtype the source holds it in, so the copy is exact.
+        var result = new MoeTransformer(config with { DomainExpertCopies = count }, initializeWeights: false, model.WeightType);
+        result.HoldInFloat32(name => source[From(name)].dtype == ScalarType.Float32);
         using (no_grad())
             foreach (var (name, target) in result.state_dict())
-            {
-                var from = name;
-                if (ExpertName().Match(name) is { Success: true } m && int.Parse(m.Groups[2].Value) is var slot && slot >= config.NumRoutedExperts)
-                    from = $"{TensorNames.Layers}.{m.Groups[1].Value}.{TensorNames.Mlp}.{TensorNames.Experts}.{keptCopySlots[int.Parse(m.Groups[1].Value)][slot - config.NumRoutedExperts]}.{m.Groups[3].Value}";
-                target.copy_(source[from]);
-            }
+                target.copy_(source[From(name)]);
         result.eval();
         return result;
     }

@@ -40,7 +40,7 @@ public sealed class LatentAttention : nn.Module, ISelfAttention
     /// <summary>DeepSeek's reference and transformers build the two latent norms with their default epsilon, not rms_norm_eps.</summary>
     public const double LatentNormEpsilon = 1e-6;
 
-    public LatentAttention(MoeConfig config) : base(nameof(LatentAttention))
+    public LatentAttention(MoeConfig config, ScalarType weights = ScalarType.Float32) : base(nameof(LatentAttention))
     {
         _heads = config.NumHeads;
         _nope = config.QkNopeHeadDim;
@@ -50,15 +50,15 @@ public sealed class LatentAttention : nn.Module, ISelfAttention
         int hidden = config.HiddenSize, queryWidth = _heads * config.QueryHeadDim;
         if (config.QLoraRank > 0)
         {
-            _qA = nn.Linear(hidden, config.QLoraRank, hasBias: config.AttentionBias);
+            _qA = nn.Linear(hidden, config.QLoraRank, hasBias: config.AttentionBias, dtype: weights);
             _qANorm = new RmsNorm(config.QLoraRank, LatentNormEpsilon);
-            _qB = nn.Linear(config.QLoraRank, queryWidth, hasBias: false);
+            _qB = nn.Linear(config.QLoraRank, queryWidth, hasBias: false, dtype: weights);
         }
-        else _q = nn.Linear(hidden, queryWidth, hasBias: false);
-        _kvA = nn.Linear(hidden, _latent + _rope, hasBias: config.AttentionBias);
+        else _q = nn.Linear(hidden, queryWidth, hasBias: false, dtype: weights);
+        _kvA = nn.Linear(hidden, _latent + _rope, hasBias: config.AttentionBias, dtype: weights);
         _kvANorm = new RmsNorm(_latent, LatentNormEpsilon);
-        _kvB = nn.Linear(_latent, _heads * (_nope + _v), hasBias: false);
-        _o = nn.Linear(_heads * _v, hidden, hasBias: config.AttentionBias); // DeepSeek's attention_bias: q_a_proj, kv_a_proj_with_mqa, o_proj
+        _kvB = nn.Linear(_latent, _heads * (_nope + _v), hasBias: false, dtype: weights);
+        _o = nn.Linear(_heads * _v, hidden, hasBias: config.AttentionBias, dtype: weights); // DeepSeek's attention_bias: q_a_proj, kv_a_proj_with_mqa, o_proj
         _scale = config.AttentionScale.ToScalar();
         if (config.RopeInterleaved) _deinterleave = RotaryEmbedding.Deinterleave(_rope);
         RegisterComponents();
@@ -67,12 +67,12 @@ public sealed class LatentAttention : nn.Module, ISelfAttention
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor additiveMask, KvCache? cache, int layer)
     {
         long batch = x.shape[0], seq = x.shape[1];
-        var query = (_q is not null ? _q.forward(x) : _qB!.forward(_qANorm!.forward(_qA!.forward(x))))
+        var query = (_q is not null ? _q.Apply(x) : _qB!.Apply(_qANorm!.forward(_qA!.Apply(x))))
             .view(batch, seq, _heads, _nope + _rope).transpose(1, 2); // [b, h, s, nope + rope]
         var qNope = query.narrow(-1, 0, _nope);
         var qRope = query.narrow(-1, _nope, _rope);
 
-        var compressed = _kvA.forward(x); // [b, s, latent + rope]
+        var compressed = _kvA.Apply(x); // [b, s, latent + rope]
         var latent = _kvANorm.forward(compressed.narrow(-1, 0, _latent)).unsqueeze(1); // [b, 1, s, latent]
         var kRope = compressed.narrow(-1, _latent, _rope).unsqueeze(1); // [b, 1, s, rope]
         if (_deinterleave is not null)
@@ -87,11 +87,11 @@ public sealed class LatentAttention : nn.Module, ISelfAttention
         if (cache is not null) (latent, kRope) = cache.Append(layer, latent, kRope); // the latent is the "key", the rope key the "value"
 
         long total = latent.shape[2];
-        var expanded = _kvB.forward(latent.squeeze(1)).view(batch, total, _heads, _nope + _v).transpose(1, 2); // [b, h, t, nope + v]
+        var expanded = _kvB.Apply(latent.squeeze(1)).view(batch, total, _heads, _nope + _v).transpose(1, 2); // [b, h, t, nope + v]
         var key = cat([expanded.narrow(-1, 0, _nope), kRope.expand(batch, _heads, total, _rope)], dim: -1);
         var value = expanded.narrow(-1, _nope, _v);
         var scores = matmul(cat([qNope, qRope], dim: -1), key.transpose(2, 3)).mul(_scale).add(additiveMask, Scalars.One);
         var context = matmul(scores.softmax(-1), value); // [b, h, s, v]
-        return _o.forward(context.transpose(1, 2).reshape(batch, seq, _heads * _v));
+        return _o.Apply(context.transpose(1, 2).reshape(batch, seq, _heads * _v));
     }
 }

@@ -22,13 +22,14 @@ public sealed class MoeFeedForward : nn.Module
     private readonly Scalar? _routedScale;
 
 
-    public MoeFeedForward(MoeConfig config) : base(nameof(MoeFeedForward))
+    /// <param name="weights">the dtype the routed and shared experts are held in; the router and the domains' copies, which train, are float32</param>
+    public MoeFeedForward(MoeConfig config, ScalarType weights = ScalarType.Float32) : base(nameof(MoeFeedForward))
     {
         _router = new TopKRouter(config.HiddenSize, config.NumRoutedExperts, config.TopK, config.NormalizeTopKProbabilities, config.AdaptiveRouterWidth,
             RouterGroups.Of(config));
         _experts = nn.ModuleList(Enumerable.Range(0, config.ExpertSlots)
-            .Select(_ => new SwiGluExpert(config.HiddenSize, config.ExpertHiddenSize)).ToArray());
-        if (config.NumSharedExperts > 0) _shared = new SwiGluExpert(config.HiddenSize, config.SharedExpertHiddenSize);
+            .Select(slot => new SwiGluExpert(config.HiddenSize, config.ExpertHiddenSize, slot < config.NumRoutedExperts ? weights : ScalarType.Float32)).ToArray());
+        if (config.NumSharedExperts > 0) _shared = new SwiGluExpert(config.HiddenSize, config.SharedExpertHiddenSize, weights);
         if (config.SharedExpertGate) _sharedGate = nn.Linear(config.HiddenSize, 1, hasBias: false);
         if (config.RoutedScale != 1.0) _routedScale = config.RoutedScale.ToScalar();
         RegisterComponents();
@@ -98,7 +99,7 @@ public sealed class MoeFeedForward : nn.Module
         if (_shared is not null)
         {
             var shared = _shared.forward(tokens);
-            if (_sharedGate is not null) shared = _sharedGate.forward(tokens).sigmoid() * shared;
+            if (_sharedGate is not null) shared = _sharedGate.Apply(tokens).sigmoid() * shared;
             output = output.add(shared, Scalars.One);
         }
         return (output, routing);

@@ -38,21 +38,52 @@ public sealed class MoeTransformer : nn.Module
     /// false when a checkpoint overwrites every weight next (a hub load): skips a pass over all parameters, 9 s at
     /// 1.2 B parameters on 2 cores
     /// </param>
-    public MoeTransformer(MoeConfig config, bool initializeWeights = true) : base(nameof(MoeTransformer))
+    /// <param name="weights">
+    /// the dtype the large weights are held in (embeddings, attention, routed and shared experts, LM head): float32,
+    /// or a checkpoint's bf16 / fp16 so that loading it takes no more memory than the file (<see cref="StoredWeights"/>).
+    /// Norms, routers, the adaptive router and domain copies are float32 whatever this is.
+    /// </param>
+    public MoeTransformer(MoeConfig config, bool initializeWeights = true, ScalarType weights = ScalarType.Float32) : base(nameof(MoeTransformer))
     {
+        if (!StoredWeights.CanHold(weights)) throw new ArgumentException($"weights cannot be held as {weights}; float32, bfloat16 or float16");
         Config = config.Validate();
+        WeightType = weights;
         _layerKinds = config.LayerKinds();
-        _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
+        _embed = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: weights);
         if (config.NumDenseLayers > 0)
-            _denseLayers = nn.ModuleList(Enumerable.Range(0, config.NumDenseLayers).Select(_ => new DecoderLayer(config, dense: true)).ToArray());
-        _layers = nn.ModuleList(Enumerable.Range(0, config.NumMoeLayers).Select(_ => new DecoderLayer(config)).ToArray());
+            _denseLayers = nn.ModuleList(Enumerable.Range(0, config.NumDenseLayers).Select(_ => new DecoderLayer(config, dense: true, weights)).ToArray());
+        _layers = nn.ModuleList(Enumerable.Range(0, config.NumMoeLayers).Select(_ => new DecoderLayer(config, weights: weights)).ToArray());
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
-        if (!config.TieWordEmbeddings) _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        if (!config.TieWordEmbeddings) _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: weights);
         RegisterComponents();
         if (initializeWeights) InitializeWeights();
     }
 
     public MoeConfig Config { get; private set; }
+
+    /// <summary>The dtype the large weights were built in (some may since be held in float32: <see cref="HoldInFloat32"/>).</summary>
+    public ScalarType WeightType { get; }
+
+    /// <summary>
+    /// Holds in float32 every weight <paramref name="selected"/> names (by parameter name) that is held in a 16-bit
+    /// dtype, with the layer that owns it (its bias too): what trains needs float32 updates. The layers get new
+    /// parameter tensors, so call this before anything keeps references to the model's parameters (an optimizer).
+    /// </summary>
+    /// <returns>the number of parameters widened</returns>
+    public long HoldInFloat32(Func<string, bool> selected)
+    {
+        var widen = named_parameters().Where(p => p.parameter.dtype != ScalarType.Float32 && selected(p.name)).Select(p => p.name).ToHashSet();
+        long count = 0;
+        foreach (var (name, module) in named_modules().ToList())
+        {
+            if (module is not (Linear or Embedding)) continue;
+            var owned = module.named_parameters(recurse: false).Select(p => name.Length == 0 ? p.name : $"{name}.{p.name}").ToList();
+            if (!owned.Any(widen.Contains)) continue;
+            count += module.parameters(recurse: false).Sum(p => p.numel());
+            module.to(ScalarType.Float32);
+        }
+        return count;
+    }
 
     /// <summary>
     /// Gives every MoE layer's router DES-MoE's adaptive residual of <paramref name="width"/> hidden units (the paper: 4d);
@@ -110,7 +141,7 @@ public sealed class MoeTransformer : nn.Module
         var tokenIsReal = keyMask.narrow(1, past, seq).flatten();
         var tokenDomains = domainIds?.to(int64).repeat_interleave(seq);
 
-        var hidden = _embed.forward(inputIds);
+        var hidden = _embed.Lookup(inputIds);
         var routing = new List<RouterOutput>(_layers.Count);
         var balance = new List<Tensor>(_layers.Count);
         for (int layer = 0; layer < _layerKinds.Length; layer++)
@@ -131,7 +162,11 @@ public sealed class MoeTransformer : nn.Module
         }
 
         var normed = _norm.forward(hidden);
-        var logits = _lmHead?.forward(normed) ?? nn.functional.linear(normed, _embed.weight!);
+        Tensor logits;
+        if (_lmHead is not null) logits = _lmHead.Apply(normed);
+        else
+            using (var embedding = StoredWeights.Widened(_embed.weight!))
+                logits = nn.functional.linear(normed, embedding);
         return new ModelOutput(logits, stack(balance).mean(), routing);
     }
 

@@ -13,13 +13,14 @@ public sealed class SwiGluExpert : nn.Module<Tensor, Tensor>
     [ComponentName(Name = TensorNames.UpProj)] private readonly Linear _up;
     [ComponentName(Name = TensorNames.DownProj)] private readonly Linear _down;
 
-    public SwiGluExpert(int hiddenSize, int innerSize) : base(nameof(SwiGluExpert))
+    /// <param name="weights">the dtype the weights are held in (<see cref="StoredWeights"/>)</param>
+    public SwiGluExpert(int hiddenSize, int innerSize, ScalarType weights = ScalarType.Float32) : base(nameof(SwiGluExpert))
     {
         HiddenSize = hiddenSize;
         InnerSize = innerSize;
-        _gate = nn.Linear(hiddenSize, innerSize, hasBias: false);
-        _up = nn.Linear(hiddenSize, innerSize, hasBias: false);
-        _down = nn.Linear(innerSize, hiddenSize, hasBias: false);
+        _gate = nn.Linear(hiddenSize, innerSize, hasBias: false, dtype: weights);
+        _up = nn.Linear(hiddenSize, innerSize, hasBias: false, dtype: weights);
+        _down = nn.Linear(innerSize, hiddenSize, hasBias: false, dtype: weights);
         RegisterComponents();
     }
 
@@ -27,18 +28,21 @@ public sealed class SwiGluExpert : nn.Module<Tensor, Tensor>
 
     public int InnerSize { get; }
 
-    /// <summary>Makes this expert an exact copy of <paramref name="source"/>: its weights, dtype and device.</summary>
+    /// <summary>
+    /// Makes this expert a copy of <paramref name="source"/>'s weights on its device, in this expert's own dtype: a
+    /// domain's copy trains, so it stays float32 when the source is held in bf16 (widening is exact).
+    /// </summary>
     public void CopyWeightsFrom(SwiGluExpert source)
     {
         using var noGrad = no_grad();
-        this.to(source._gate.weight!.device, source._gate.weight!.dtype);
+        this.to(source._gate.weight!.device);
         _gate.weight!.copy_(source._gate.weight!);
         _up.weight!.copy_(source._up.weight!);
         _down.weight!.copy_(source._down.weight!);
     }
 
     public override Tensor forward(Tensor x) =>
-        _down.forward(nn.functional.silu(_gate.forward(x)) * _up.forward(x));
+        _down.Apply(nn.functional.silu(_gate.Apply(x)) * _up.Apply(x));
 
     /// <summary>
     /// The same output with the weights taken as constants: the gradient reaches <paramref name="x"/> but not the
@@ -46,9 +50,9 @@ public sealed class SwiGluExpert : nn.Module<Tensor, Tensor>
     /// </summary>
     public Tensor ForwardWithFrozenWeights(Tensor x)
     {
-        using var gate = _gate.weight!.detach();
-        using var up = _up.weight!.detach();
-        using var down = _down.weight!.detach();
+        using var gate = _gate.weight!.detach().to(x.dtype);
+        using var up = _up.weight!.detach().to(x.dtype);
+        using var down = _down.weight!.detach().to(x.dtype);
         return nn.functional.linear(nn.functional.silu(nn.functional.linear(x, gate)) * nn.functional.linear(x, up), down);
     }
 }

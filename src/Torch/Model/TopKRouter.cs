@@ -55,7 +55,7 @@ public sealed class TopKRouter : nn.Module<Tensor, RouterOutput>
     /// <summary>[tokens, experts] router logits for [tokens, hidden] inputs, before any domain restriction.</summary>
     public Tensor Score(Tensor tokens)
     {
-        var logits = _gate.forward(tokens);
+        var logits = _gate.Apply(tokens);
         return _adapter is null ? logits : logits.add(_adapter.forward(tokens), Scalars.One);
     }
 

@@ -16,7 +16,7 @@ namespace DesMoe.Torch.Safetensors;
 public sealed class SafetensorsFile
 {
     /// <summary>Tensors larger than this are copied in slices along their first dimension, bounding the staging memory.</summary>
-    private const long MaxStagingBytes = 256L << 20;
+    private const long MaxStagingBytes = 64L << 20;
 
     public SafetensorsFile(string path) => Header = SafetensorsHeader.Read(path);
 

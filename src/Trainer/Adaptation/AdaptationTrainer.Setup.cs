@@ -30,6 +30,18 @@ public sealed partial class AdaptationTrainer
                                         "(desmoe_adaptive_router_width > 0) cannot guarantee; adapt the base model instead");
     }
 
+    /// <summary>
+    /// One domain is ESFT as published; several ("ESFT mixed", the paper's baseline, which ESFT does not define) train
+    /// the union of each domain's own selection on the mixed data, without masks.
+    /// </summary>
+    private ExpertAssignment EsftSelection(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets)
+    {
+        var config = model.Config;
+        var selections = domains.Select((d, i) => EsftAssignment(d, domainSets[i])).ToList();
+        return new ExpertAssignment(domains, config.NumRoutedExperts,
+            Enumerable.Range(0, config.NumMoeLayers).Select(l => (IReadOnlyList<int[]>)selections.Select(s => s.Experts[l][0]).ToList()).ToList());
+    }
+
     private AdaptationState Prepare(IReadOnlyList<string> domains, IReadOnlyList<IReadOnlyList<Example>> domainSets, IReadOnlyList<Example>? generalReference)
     {
         var config = model.Config;
@@ -52,6 +64,13 @@ public sealed partial class AdaptationTrainer
         if (pool is not null && resume is null)
             Log?.Invoke($"adaptable experts (least removal cost on {Math.Min(generalReference!.Count, options.RemovalCostExamples)} general examples), layer 0: [{string.Join(",", pool.Experts[0].Order())}]");
 
+        // ESFT's selection, made on the pre-trained weights before anything is widened for training.
+        var esft = options.Method == AdaptationMethod.Esft && resume is null ? EsftSelection(domains, domainSets) : null;
+        var esftSelected = esft?.AssignedPerLayer();
+        long widened = model.HoldInFloat32(ParameterRoles.Classify(model)
+            .Where(p => TrainableSets.MayTrain(options, p, esftSelected, pool)).Select(p => p.Name).ToHashSet().Contains);
+        if (widened > 0) Log?.Invoke($"{widened:N0} parameters that may train held in float32 for the run; the rest stay in {model.WeightType}");
+
         var schedule = PhaseSchedule.FromFractions(options.Steps, options.WarmupFraction, options.StabilizationFraction, options.ProgressiveSchedule);
         var run = new AdaptationState(domains, domainSets, options.Seed)
         {
@@ -71,14 +90,9 @@ public sealed partial class AdaptationTrainer
 
         if (resume is null)
         {
-            if (options.Method == AdaptationMethod.Esft)
+            if (esft is not null)
             {
-                // One domain is ESFT as published; several ("ESFT mixed", the paper's baseline, which ESFT does not
-                // define) train the union of each domain's own selection on the mixed data, without masks.
-                var selections = domains.Select((d, i) => EsftAssignment(d, domainSets[i])).ToList();
-                var merged = new ExpertAssignment(domains, config.NumRoutedExperts,
-                    Enumerable.Range(0, config.NumMoeLayers).Select(l => (IReadOnlyList<int[]>)selections.Select(s => s.Experts[l][0]).ToList()).ToList());
-                run.SetAssignment(merged, config.TopK, masks: false);
+                run.SetAssignment(esft, config.TopK, masks: false);
                 Log?.Invoke($"ESFT ({options.EsftScore}, top-p {options.EsftTopP}) selected experts per layer: " + Describe(run.Assignment!, 0));
             }
             return run;

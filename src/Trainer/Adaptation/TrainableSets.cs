@@ -30,6 +30,35 @@ public static class TrainableSets
     }
 
     /// <summary>
+    /// Whether the method may train <paramref name="p"/> in some phase of a run: what the run holds in float32 (a model
+    /// loaded from a bf16 checkpoint keeps the rest in bf16). An upper bound of <see cref="For"/> over every phase.
+    /// </summary>
+    /// <param name="selected">per MoE layer, ESFT's selected experts when they are known before the run (null: every routed expert may train)</param>
+    /// <param name="pool">the domain-routed variant's adaptable experts</param>
+    public static bool MayTrain(AdaptationOptions options, RoledParameter p, IReadOnlyList<IReadOnlySet<int>>? selected, AdaptablePool? pool) =>
+        options.Method switch
+        {
+            AdaptationMethod.FullFineTuning => true,
+            AdaptationMethod.Esft => p.Role == ParameterRole.RoutedExpert && (selected is null || selected[p.Layer].Contains(p.Expert))
+                                     || p.Role == ParameterRole.Router && options.EsftAdaptiveRouter,
+            // LoRA computes with W = W0 + s B A written back into the weight after every step.
+            AdaptationMethod.Lora => For(options, [p], null, null, null).Count > 0,
+            AdaptationMethod.DomainRouted => p.Role switch
+            {
+                ParameterRole.Router => true,
+                ParameterRole.RoutedExpert => pool!.Experts[p.Layer].Contains(p.Expert),
+                ParameterRole.SharedExpert => options.TrainSharedExperts,
+                _ => false,
+            },
+            _ => p.Role switch
+            {
+                ParameterRole.Router or ParameterRole.RoutedExpert => true,
+                ParameterRole.SharedExpert => options.WarmupTrainsBackbone || options.TrainSharedExperts,
+                _ => options.WarmupTrainsBackbone,
+            },
+        };
+
+    /// <summary>
     /// The paper's sets. Stage I (warm-up): router and backbone (embeddings, attention, norms, LM head, shared experts),
     /// plus the routed experts when <see cref="AdaptationOptions.WarmupTrainsExperts"/>. Stage II (stabilization): router
     /// and the union of the S_d. Stage III (consolidation): the S_d only. Without masks, every routed expert is in S_d.

@@ -6,14 +6,14 @@ using TorchSharp;
 namespace DesMoe.Tests.Architectures;
 
 /// <summary>
-/// A fixture's config with some fields changed and random float32 weights in the hub layout for it
+/// A fixture's config with some fields changed and random weights (float32 unless asked) in the hub layout for it
 /// (<see cref="RandomCheckpoint"/>), beside the fixture's tokenizer: a stand-in for a transformers-made fixture of a
 /// config the shared fixtures do not cover, held to the reference form instead of to transformers.
 /// </summary>
 public static class EditedFixtures
 {
     /// <param name="edits">a JSON object whose fields replace the config's</param>
-    public static string RandomCheckpoint(TempDirectory dir, string model, string edits, int seed = 3)
+    public static string RandomCheckpoint(TempDirectory dir, string model, string edits, int seed = 3, torch.ScalarType dtype = torch.ScalarType.Float32)
     {
         var source = dir.File($"{model}-config");
         HubFixtures.CopyFolder(model, source, includeWeights: false);
@@ -22,7 +22,7 @@ public static class EditedFixtures
         foreach (var (key, value) in JsonNode.Parse(edits)!.AsObject()) config[key] = value?.DeepClone();
         File.WriteAllText(path, config.ToJsonString());
         var folder = dir.File($"{model}-edited");
-        Torch.Checkpoints.RandomCheckpoint.Write(path, folder, torch.ScalarType.Float32, seed: seed);
+        Torch.Checkpoints.RandomCheckpoint.Write(path, folder, dtype, seed: seed);
         foreach (var file in Directory.GetFiles(source).Where(f => !File.Exists(Path.Combine(folder, Path.GetFileName(f)))))
             File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
         return folder;

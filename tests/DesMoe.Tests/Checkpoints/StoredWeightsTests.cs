@@ -1,0 +1,102 @@
+using DesMoe.Formats.Data;
+using DesMoe.Formats.Tokenization;
+using DesMoe.Tests.Architectures;
+using DesMoe.Tests.Support;
+using DesMoe.Torch.Checkpoints;
+using DesMoe.Torch.Model;
+using DesMoe.Torch.Safetensors;
+using DesMoe.Trainer.Adaptation;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace DesMoe.Tests.Checkpoints;
+
+/// <summary>
+/// A bf16 checkpoint is held in bf16 (<see cref="StoredWeights"/>): it loads into about as much memory as its file,
+/// computes bit for bit what it computes with every weight widened to float32, trains what trains in float32 and
+/// saves back in bf16, leaving what did not train byte for byte as it was.
+/// </summary>
+public sealed class StoredWeightsTests
+{
+    [Theory]
+    [InlineData("qwen2_moe")]
+    [InlineData("deepseek_v2")]
+    public void A_bf16_checkpoint_is_held_in_bf16_and_computes_what_its_weights_widened_to_float32_compute(string architecture)
+    {
+        using var dir = new TempDirectory();
+        var folder = EditedFixtures.RandomCheckpoint(dir, architecture, "{}", dtype: ScalarType.BFloat16);
+        using var loaded = ModelFolder.Load(folder);
+        var model = loaded.Model;
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+
+        Assert.Equal(ScalarType.BFloat16, model.WeightType);
+        Assert.Equal(ScalarType.BFloat16, parameters["embed_tokens.weight"].dtype);
+        Assert.Equal(ScalarType.BFloat16, parameters.First(p => p.Key.Contains(".mlp.experts.0.gate_proj.")).Value.dtype);
+        Assert.Equal(ScalarType.Float32, parameters.First(p => p.Key.Contains(".mlp.router.")).Value.dtype); // routers train: float32
+        Assert.Equal(ScalarType.Float32, parameters["norm.weight"].dtype);
+        long held = parameters.Values.Sum(p => p.numel() * p.ElementSize);
+        long stored = new FileInfo(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName)).Length;
+        Assert.True(held <= stored * 1.1, $"{held:N0} bytes held for a {stored:N0}-byte checkpoint");
+
+        var ids = PromptFormat.EncodePrompt(loaded.Tokenizer, "the cat sat on the mat").Select(i => (long)i).ToArray();
+        var inBf16 = Logits(model, ids);
+        long widened = model.HoldInFloat32(_ => true);
+        Assert.True(widened > 0);
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        Assert.Equal(inBf16, Logits(model, ids)); // widening bf16 is exact, so every product is the same
+    }
+
+    [Fact]
+    public void Esft_on_a_bf16_checkpoint_trains_its_selected_experts_in_float32_and_saves_back_bf16_leaving_the_rest_byte_for_byte()
+    {
+        using var dir = new TempDirectory();
+        var folder = EditedFixtures.RandomCheckpoint(dir, "qwen2_moe", "{}", dtype: ScalarType.BFloat16);
+        using var loaded = ModelFolder.Load(folder);
+        var train = DatasetSplit.Create(DomainCatalog.Get("math"), 32, 0, seed: 2).Train;
+        var options = new AdaptationOptions { Method = AdaptationMethod.Esft, Steps = 2, BatchSize = 4, LearningRate = 1e-3 };
+
+        var run = new AdaptationTrainer(loaded.Model, loaded.Tokenizer, options).Run(["math"], [train]);
+
+        var selected = run.Assignment!.AssignedPerLayer();
+        var held = loaded.Model.named_parameters().Where(p => p.name.Contains(".mlp.experts.")).ToList();
+        Assert.Contains(held, p => p.parameter.dtype == ScalarType.Float32);
+        foreach (var (name, parameter) in held)
+        {
+            var (layer, expert) = LayerAndExpert(name);
+            Assert.True((parameter.dtype == ScalarType.Float32) == selected[layer].Contains(expert),
+                $"{name} is held as {parameter.dtype} but expert {expert} of layer {layer} is {(selected[layer].Contains(expert) ? "" : "not ")}selected");
+        }
+
+        var saved = dir.File("saved");
+        ModelFolder.Save(saved, loaded);
+        var before = new SafetensorsFile(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName));
+        var after = new SafetensorsFile(Path.Combine(saved, SafetensorsCheckpoint.SingleFileName));
+        Assert.All(after.Tensors.Values, t => Assert.Equal("BF16", t.DType));
+        int changed = 0;
+        foreach (var name in before.Tensors.Keys)
+        {
+            using var original = before.Read(name);
+            using var written = after.Read(name);
+            using var equal = original.equal(written);
+            bool same = equal.all().item<bool>();
+            if (!same) changed++;
+            if (name.Contains(".mlp.experts.") && !selected[LayerAndExpert(name).Layer].Contains(LayerAndExpert(name).Expert))
+                Assert.True(same, $"{name} did not train but changed on the way through");
+        }
+        Assert.True(changed > 0, "nothing trained");
+    }
+
+    /// <summary>The MoE layer and expert of a routed expert's tensor, under the model's names or the checkpoint's (<c>model.layers...</c>).</summary>
+    private static (int Layer, int Expert) LayerAndExpert(string name)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"layers\.(\d+)\.mlp\.experts\.(\d+)\.");
+        return (int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value));
+    }
+
+    private static float[] Logits(MoeTransformer model, long[] ids)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        return model.Forward(tensor(ids, [1, ids.Length])).Logits.flatten().data<float>().ToArray();
+    }
+}
