@@ -65,10 +65,11 @@ internal static class ModelRandomCommand
     public static Command LoadBench()
     {
         var folder = new Argument<string>("folder") { Description = "hub-layout checkpoint folder" };
+        var saveTo = new Option<string?>("--save-to") { Description = "then save it back there, in the hub layout, as adapt does after training" };
         var command = new Command("hub-load",
-            "Load a hub checkpoint as the trainer, exporter and server do (the architecture's trainable form, float32) and print its size, the load time and the peak resident memory.")
+            "Load a hub checkpoint as the trainer, exporter and server do (the architecture's trainable form, weights held in the checkpoint's dtype) and print its size, the load time and the peak resident memory; optionally save it back.")
         {
-            folder,
+            folder, saveTo,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
@@ -79,8 +80,14 @@ internal static class ModelRandomCommand
             using var model = ModelFolder.Load(path);
             clock.Stop();
             long peak = PeakMemory.PeakResidentBytes, after = PeakMemory.ResidentBytes;
-            Console.WriteLine($"checkpoint {bytes / 1e9:F2} GB, trainable form; load {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"checkpoint {bytes / 1e9:F2} GB, trainable form, weights held as {model.Model.WeightType}; load {clock.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"resident before {before / 1e9:F2} GB, after {after / 1e9:F2} GB, peak {peak / 1e9:F2} GB = {peak / (double)bytes:F2}x the checkpoint");
+            if (parse.GetValue(saveTo) is { } target)
+            {
+                clock.Restart();
+                ModelFolder.Save(target, model);
+                Console.WriteLine($"saved back to {target} in {clock.Elapsed.TotalSeconds:F1} s; peak {PeakMemory.PeakResidentBytes / 1e9:F2} GB = {PeakMemory.PeakResidentBytes / (double)bytes:F2}x the checkpoint");
+            }
             return 0;
         }));
         return command;

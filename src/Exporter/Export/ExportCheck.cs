@@ -9,64 +9,92 @@ namespace DesMoe.Exporter.Export;
 /// <summary>Largest |ONNX - TorchSharp| logit difference for one domain id over a prefill and a few decode steps, and the largest |TorchSharp logit| there.</summary>
 public sealed record DomainParity(int DomainId, string Domain, double MaxAbsError, double MaxAbsLogit);
 
+/// <summary>One domain id's reference: TorchSharp's logits at every step of a prompt and its greedy continuation.</summary>
+/// <param name="Steps">the tokens fed at each step (the prompt, then one token a step)</param>
+/// <param name="Logits">each step's logits, [tokens of the step x vocab] flattened</param>
+public sealed record ReferenceRun(int DomainId, IReadOnlyList<long[]> Steps, IReadOnlyList<float[]> Logits);
+
 /// <summary>
-/// Runs the same token sequences through the exported graph (ONNX Runtime) and the TorchSharp model, prefill then
+/// Runs the same token sequences through the TorchSharp model and the exported graph (ONNX Runtime), prefill then
 /// step-by-step decode with the KV cache, for every domain id and the no-domain path, and reports the worst logit gap;
-/// the graph's top tokens must name its own logits' likeliest tokens at every step, or the check throws.
+/// the graph's top tokens must name its own logits' likeliest tokens at every step, or the check throws. The two
+/// halves run one after the other (<see cref="References"/>, then <see cref="Compare"/>), so an exporter can let the
+/// TorchSharp model go before ONNX Runtime loads the export: at real size the two do not fit in memory together.
 /// </summary>
 public static class ExportCheck
 {
     public static IReadOnlyList<DomainParity> Run(MoeTransformer model, DomainRouting routing, OnnxDecoder decoder,
-        IReadOnlyList<IReadOnlyList<int>> prompts, int decodeSteps)
-    {
-        var domainIds = new[] { ExpertAssignment.NoDomain }.Concat(Enumerable.Range(0, decoder.Info.Domains.Count));
-        return domainIds.Select(d =>
-        {
-            var gaps = prompts.Select(p => Compare(model, routing, decoder, p, d, decodeSteps)).ToList();
-            return new DomainParity(d, d < 0 ? "(none)" : decoder.Info.Domains[d], gaps.Max(g => g.Error), gaps.Max(g => g.Logit));
-        }).ToList();
-    }
+        IReadOnlyList<IReadOnlyList<int>> prompts, int decodeSteps) =>
+        Compare(decoder, References(model, routing, decoder.Info.Domains.Count, prompts, decodeSteps));
 
-    private static (double Error, double Logit) Compare(MoeTransformer model, DomainRouting routing, OnnxDecoder decoder, IReadOnlyList<int> prompt, int domainId, int decodeSteps)
+    /// <summary>TorchSharp's side: for the no-domain path and each of <paramref name="domains"/> domain ids, each prompt and <paramref name="decodeSteps"/> greedy tokens.</summary>
+    public static IReadOnlyList<ReferenceRun> References(MoeTransformer model, DomainRouting routing, int domains,
+        IReadOnlyList<IReadOnlyList<int>> prompts, int decodeSteps) =>
+        new[] { ExpertAssignment.NoDomain }.Concat(Enumerable.Range(0, domains))
+            .SelectMany(d => prompts.Select(p => Reference(model, routing, p, d, decodeSteps))).ToList();
+
+    /// <summary>ONNX Runtime's side: the same steps through the export, against the references.</summary>
+    public static IReadOnlyList<DomainParity> Compare(OnnxDecoder decoder, IReadOnlyList<ReferenceRun> references) =>
+        references.GroupBy(r => r.DomainId).Select(runs =>
+        {
+            var gaps = runs.Select(r => Compare(decoder, r)).ToList();
+            return new DomainParity(runs.Key, runs.Key < 0 ? "(none)" : decoder.Info.Domains[runs.Key], gaps.Max(g => g.Error), gaps.Max(g => g.Logit));
+        }).ToList();
+
+    private static ReferenceRun Reference(MoeTransformer model, DomainRouting routing, IReadOnlyList<int> prompt, int domainId, int decodeSteps)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        using var torchCache = new KvCache(model.Config.NumLayers);
+        using var cache = new KvCache(model.Config.NumLayers);
         var domains = tensor(new long[] { domainId });
-        var onnxCache = decoder.EmptyCache(1);
-        double worst = 0, largest = 0;
+        var steps = new List<long[]>();
+        var logits = new List<float[]>();
         var tokens = prompt.Select(t => (long)t).ToArray();
+        long position = 0;
+        for (int step = 0; step <= decodeSteps; step++)
+        {
+            int seq = tokens.Length;
+            var positions = Enumerable.Range(0, seq).Select(i => position + i).ToArray();
+            var output = model.Forward(tensor(tokens, [1, seq]), null, tensor(positions, [1, seq]), cache, domainIds: domains, domainRouting: routing).Logits;
+            steps.Add(tokens);
+            logits.Add(output.flatten().data<float>().ToArray());
+            position += seq;
+            tokens = [output.select(1, -1).argmax(-1).item<long>()];
+        }
+        return new ReferenceRun(domainId, steps, logits);
+    }
+
+    private static (double Error, double Logit) Compare(OnnxDecoder decoder, ReferenceRun reference)
+    {
+        var cache = decoder.EmptyCache(1);
+        double worst = 0, largest = 0;
         long position = 0;
         try
         {
-            for (int step = 0; step <= decodeSteps; step++)
+            for (int step = 0; step < reference.Steps.Count; step++)
             {
+                var tokens = reference.Steps[step];
+                var expected = reference.Logits[step];
                 int seq = tokens.Length;
                 var positions = Enumerable.Range(0, seq).Select(i => position + i).ToArray();
-                var reference = model.Forward(tensor(tokens, [1, seq]), null, tensor(positions, [1, seq]), torchCache,
-                    domainIds: domains, domainRouting: routing).Logits.flatten().data<float>().ToArray();
-
                 var mask = Enumerable.Repeat(1L, (int)(position + seq)).ToArray();
-                int next = 0;
-                onnxCache = decoder.Advance(new OnnxStepInput(1, seq, tokens, mask, positions, [domainId]), onnxCache, output =>
+                cache = decoder.Advance(new OnnxStepInput(1, seq, tokens, mask, positions, [reference.DomainId]), cache, output =>
                 {
                     var logits = output.Logits;
-                    for (int i = 0; i < reference.Length; i++)
+                    for (int i = 0; i < expected.Length; i++)
                     {
-                        worst = Math.Max(worst, Math.Abs(reference[i] - logits[i]));
-                        largest = Math.Max(largest, Math.Abs(reference[i]));
+                        worst = Math.Max(worst, Math.Abs(expected[i] - logits[i]));
+                        largest = Math.Max(largest, Math.Abs(expected[i]));
                     }
-                    next = TokenSampler.ArgMax(output.LastLogits(0));
-                    if (output.HasTopTokens) CheckTopTokens(output.LastTopTokens(0), output.LastLogits(0), next, domainId);
+                    if (output.HasTopTokens)
+                        CheckTopTokens(output.LastTopTokens(0), output.LastLogits(0), TokenSampler.ArgMax(output.LastLogits(0)), reference.DomainId);
                 });
-
                 position += seq;
-                tokens = [next];
             }
         }
         finally
         {
-            onnxCache.Dispose();
+            cache.Dispose();
         }
         return (worst, largest);
     }

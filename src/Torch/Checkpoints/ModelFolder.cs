@@ -13,7 +13,15 @@ public sealed record LoadedModel(MoeTransformer Model, MoeConfig Config, ITextTo
     /// <summary>Set when the folder was a Hugging Face hub checkpoint: what saving it back in that layout needs.</summary>
     public HubOrigin? Hub { get; init; }
 
-    public void Dispose() => Model.Dispose();
+    private bool _disposed;
+
+    /// <summary>Frees the model; a second call does nothing (an exporter lets the model go before its ONNX Runtime check).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Model.Dispose();
+    }
 }
 
 /// <summary>

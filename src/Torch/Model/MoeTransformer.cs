@@ -82,6 +82,7 @@ public sealed class MoeTransformer : nn.Module
             count += module.parameters(recurse: false).Sum(p => p.numel());
             module.to(ScalarType.Float32);
         }
+        if (count > 0) FreedMemory.ReturnToSystem();
         return count;
     }
 

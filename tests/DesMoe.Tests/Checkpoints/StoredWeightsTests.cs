@@ -86,6 +86,27 @@ public sealed class StoredWeightsTests
         Assert.True(changed > 0, "nothing trained");
     }
 
+    [Fact]
+    public void A_domain_added_to_a_bf16_checkpoint_trains_float32_copies_and_leaves_the_no_domain_path_bit_identical()
+    {
+        using var dir = new TempDirectory();
+        using var loaded = ModelFolder.Load(EditedFixtures.RandomCheckpoint(dir, "qwen2_moe", "{}", dtype: ScalarType.BFloat16));
+        var ids = PromptFormat.EncodePrompt(loaded.Tokenizer, "the cat sat on the mat").Select(i => (long)i).ToArray();
+        var before = Logits(loaded.Model, ids);
+        var train = DatasetSplit.Create(DomainCatalog.Get("intent"), 32, 0, seed: 4).Train;
+        var empty = Formats.Experts.ExpertAssignment.Empty(loaded.Config.NumMoeLayers, loaded.Config.NumRoutedExperts);
+
+        var run = new DomainAddition(loaded.Model, loaded.Tokenizer, new DomainAdditionOptions { Steps = 2, BatchSize = 4, ProfileExamples = 16 })
+            .Run(empty, null, "intent", train);
+
+        var copies = loaded.Model.named_parameters().Where(p => p.name.Contains(".mlp.experts.") && LayerAndExpert(p.name).Expert >= loaded.Config.NumRoutedExperts).ToList();
+        Assert.NotEmpty(copies);
+        Assert.All(copies, p => Assert.Equal(ScalarType.Float32, p.parameter.dtype));
+        Assert.Equal(ScalarType.BFloat16, loaded.Model.named_parameters().First(p => p.name.EndsWith("mlp.experts.0.up_proj.weight")).parameter.dtype);
+        Assert.True(run.TrainableParameters == copies.Sum(p => p.parameter.numel()), $"{run.TrainableParameters:N0} trained, {copies.Sum(p => p.parameter.numel()):N0} in the copies");
+        Assert.Equal(before, Logits(loaded.Model, ids)); // no domain: the router never reaches the copies
+    }
+
     /// <summary>The MoE layer and expert of a routed expert's tensor, under the model's names or the checkpoint's (<c>model.layers...</c>).</summary>
     private static (int Layer, int Expert) LayerAndExpert(string name)
     {
