@@ -27,6 +27,11 @@ public sealed class AdamW : IDisposable
     private readonly ParameterState?[] _state;
     private readonly Tensor?[] _elementMasks;
     private readonly double _beta1, _beta2, _epsilon, _weightDecay;
+    /// <summary>Whether the parameters are large enough that handing freed memory back after each step pays (see <see cref="Step"/>).</summary>
+    private readonly bool _trimsAfterStep;
+
+    /// <summary>Above this many bytes of parameters a step's freed activations are worth a <c>malloc_trim</c>; below it the call would be most of a step.</summary>
+    private const long TrimAboveBytes = 256L << 20;
 
     /// <param name="Step">updates taken (for a restricted parameter: by its elements, counted in <see cref="ElementSteps"/>)</param>
     /// <param name="ElementSteps">float [mask's shape] updates per element; null until the parameter is restricted</param>
@@ -45,6 +50,7 @@ public sealed class AdamW : IDisposable
         _elementMasks = new Tensor?[_parameters.Length];
         LearningRate = learningRate;
         (_beta1, _beta2, _epsilon, _weightDecay) = (beta1, beta2, epsilon, weightDecay);
+        _trimsAfterStep = _parameters.Sum(p => p.numel() * p.ElementSize) > TrimAboveBytes;
     }
 
     public double LearningRate { get; set; }
@@ -99,6 +105,9 @@ public sealed class AdamW : IDisposable
         using var epsilon = _epsilon.ToScalar();
         for (int i = 0; i < _parameters.Length; i++)
         {
+            // Each update's temporaries (two of the parameter's size) go with it: held to the end of the step, they
+            // were 4.6 GB at 571 M trainable parameters, more than the moments themselves.
+            using var updateScope = NewDisposeScope();
             var param = _parameters[i];
             using var grad = param.grad;
             if (grad is null) continue;
@@ -106,6 +115,9 @@ public sealed class AdamW : IDisposable
             if (_elementMasks[i] is { } mask) StepElements(param, grad, state, mask, decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon);
             else StepWhole(param, grad, state, decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon);
         }
+        // The step's freed activations and temporaries stay in glibc's heap otherwise, and the next step's tensors of
+        // other sizes do not reuse them: a DES-MoE step on a 2.17 GB DeepSeek-V2-Lite copy peaked 0.6 GiB higher.
+        if (_trimsAfterStep) FreedMemory.ReturnToSystem();
     }
 
     /// <summary>TorchSharp's <c>optim.AdamW</c> update, op for op.</summary>
