@@ -33,11 +33,13 @@ internal static class ContribMoeExperts
     public static string BuildWithCopies(GraphBuilder g, WeightTable weights, MoeConfig config, string prefix, string tokens, string logits, LayerCopies copies)
     {
         var (fc1, fc2) = Weights(weights, config, prefix, "experts", 0, config.NumRoutedExperts);
-        // Concatenated here, in the main graph, where ONNX Runtime folds them into constants once.
+        // A domain that runs copies only (confined) gets an operator over its copies alone; one that may also run routed
+        // experts, over the routed experts and its copies, concatenated here in the main graph, where ONNX Runtime folds
+        // them into constants once (one more copy of the routed experts in memory per such domain).
         var domainWeights = copies.Domains.ToDictionary(d => d.Row, d =>
         {
             var (copyFc1, copyFc2) = Weights(weights, config, prefix, $"experts.domain_{d.Row - 1}", d.Slots);
-            return (Fc1: g.Concat(0, fc1, copyFc1), Fc2: g.Concat(0, fc2, copyFc2));
+            return d.CopiesOnly ? (Fc1: copyFc1, Fc2: copyFc2) : (Fc1: g.Concat(0, fc1, copyFc1), Fc2: g.Concat(0, fc2, copyFc2));
         });
         string Rows(string mask) => g.Reshape(g.NonZero(mask), g.Int64s("flat", -1));
         string Scatter(string into, string rows, string values) => g.Op("ScatterND", into, g.Unsqueeze(rows, g.Int64s("axes", 1)), values);
@@ -53,7 +55,9 @@ internal static class ContribMoeExperts
             {
                 var rows = Rows(g.Op("Equal", copies.TokenDomainRows, g.Int64Scalar("row", domain.Row)));
                 var (domainFc1, domainFc2) = domainWeights[domain.Row];
-                var domainLogits = DomainCopies.DomainLogits(g, g.Gather(logits, rows), copies, domain);
+                var domainLogits = domain.CopiesOnly
+                    ? g.Gather(g.Gather(logits, rows), g.Constant($"domain_copied_experts.{copies.Layer}", Tensors.Int64(domain.CopiedExperts, [domain.CopiedExperts.Length])), axis: 1)
+                    : DomainCopies.DomainLogits(g, g.Gather(logits, rows), copies, domain);
                 return Scatter(output, rows, Node(g, config, g.Gather(tokens, rows), domainLogits, domainFc1, domainFc2));
             });
     }

@@ -286,7 +286,7 @@ public sealed class DecoderGraph
         var prefix = $"{TensorNames.Layers}.{layer}.{TensorNames.Mlp}.";
         var tokens = _g.Reshape(x, _g.Int64s("tokens_shape", -1, _config.HiddenSize));
         var logits = _g.MatMul(tokens, _weights.Linear($"{prefix}{TensorNames.Router}.{TensorNames.RouterGate}.weight"));
-        var copies = _slots is null ? null : DomainCopies.ForLayer(_slots[layer], layer, _tokenDomainRows, _rowsInBatch!);
+        var copies = _slots is null ? null : DomainCopies.ForLayer(_slots[layer], _routing[layer], _config.TopK, layer, _tokenDomainRows, _rowsInBatch!);
         if (_config.AdaptiveRouterWidth > 0) logits = _g.Add(logits, AdaptiveRouterResidual(tokens, $"{prefix}{TensorNames.Router}.{TensorNames.RouterAdapter}."));
         logits = RestrictToDomain(logits, layer);
         string? keptMass = null;

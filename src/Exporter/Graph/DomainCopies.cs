@@ -6,7 +6,9 @@ using DataType = DesMoe.Exporter.Onnx.Schema.TensorProto.Types.DataType;
 namespace DesMoe.Exporter.Graph;
 
 /// <summary>A domain whose tokens run copies in a layer: its row of the slot table and its copy slots (ascending).</summary>
-internal sealed record CopiedDomain(int Row, long[] Slots);
+/// <param name="CopiedExperts">for each slot of <paramref name="Slots"/>, the routed expert it is a copy of</param>
+/// <param name="CopiesOnly">every expert the row's routing allows is one it runs as a copy (a confined domain): its tokens need no routed expert</param>
+internal sealed record CopiedDomain(int Row, long[] Slots, long[] CopiedExperts, bool CopiesOnly);
 
 /// <summary>
 /// Which rows of the slot tables a batch holds, computed once per run for every layer: <paramref name="RowsPresent"/>
@@ -41,7 +43,9 @@ internal static class DomainCopies
         return new RowsInBatch(present, anyCopies);
     }
 
-    public static LayerCopies ForLayer(long[,] table, int layer, string tokenDomainRows, RowsInBatch batch)
+    /// <param name="allowed">[domains + 1, experts] this layer's routing table: which experts each row may choose</param>
+    /// <param name="topK">experts each token runs: a row runs copies only if it has at least this many</param>
+    public static LayerCopies ForLayer(long[,] table, bool[,] allowed, int topK, int layer, string tokenDomainRows, RowsInBatch batch)
     {
         var domains = new List<CopiedDomain>();
         var taken = new HashSet<long>();
@@ -52,7 +56,10 @@ internal static class DomainCopies
             // Each copied domain's branch runs its own slots for every token routed there, so no slot may serve two.
             if (slots.FirstOrDefault(s => !taken.Add(s), -1) is var shared and >= 0)
                 throw new ArgumentException($"expert slot {shared} of layer {layer} is a copy of two domains; each domain's copies must be its own");
-            domains.Add(new CopiedDomain(row, slots));
+            var copied = slots.Select(s => (long)Enumerable.Range(0, table.GetLength(1)).First(e => table[row, e] == s)).ToArray();
+            var allowedExperts = Enumerable.Range(0, allowed.GetLength(1)).Where(e => allowed[row, e]).ToList();
+            bool copiesOnly = allowedExperts.Count >= topK && allowedExperts.All(e => table[row, e] != e);
+            domains.Add(new CopiedDomain(row, slots, copied, copiesOnly));
         }
         return new LayerCopies(layer, table, tokenDomainRows, batch, domains);
     }
