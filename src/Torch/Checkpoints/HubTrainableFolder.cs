@@ -32,10 +32,11 @@ public static class HubTrainableFolder
             throw new HubModelException($"{folder}: {HubModelFolder.TokenizerFileName} has {tokenizer.VocabSize} ids but config.json's vocab_size is {opened.Config.VocabSize}");
 
         // Every weight comes from the checkpoint, held in its dtype: a bf16 checkpoint loads into as much memory as the file.
-        var model = new MoeTransformer(opened.Config, initializeWeights: false, HeldType(hub.OpenWeights()));
+        var checkpoint = hub.OpenWeights();
+        var model = new MoeTransformer(opened.Config, initializeWeights: false, HeldType(checkpoint));
         try
         {
-            var (storedTypes, shards) = LoadWeights(model, hub, opened.Form.Names);
+            var (storedTypes, shards) = LoadWeights(model, hub, checkpoint, opened.Form.Names);
             model.eval();
             var origin = new HubOrigin(opened.Form.Names, storedTypes, PassThroughFiles(folder), shards);
             return new LoadedModel(model, opened.Config, tokenizer, Path.GetFullPath(folder)) { Hub = origin };
@@ -148,10 +149,9 @@ public static class HubTrainableFolder
     /// Copies every checkpoint tensor into its parameter, one at a time; names and shapes are all checked first so a
     /// mismatch fails before anything is copied. Returns each hub tensor's stored dtype, for saving back.
     /// </summary>
-    private static (Dictionary<string, ScalarType> StoredTypes, Dictionary<string, string>? Shards) LoadWeights(MoeTransformer model, HubFolder hub,
+    private static (Dictionary<string, ScalarType> StoredTypes, Dictionary<string, string>? Shards) LoadWeights(MoeTransformer model, HubFolder hub, SafetensorsCheckpoint checkpoint,
         HubParameterNames names)
     {
-        var checkpoint = hub.OpenWeights();
         bool sharded = File.Exists(Path.Combine(hub.Path, SafetensorsCheckpoint.IndexFileName));
         var routerPath = Path.Combine(hub.Path, HubModelFolder.RouterWeightsFileName);
         var router = model.Config.AdaptiveRouterWidth > 0

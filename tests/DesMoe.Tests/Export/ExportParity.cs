@@ -4,10 +4,12 @@ using DesMoe.Formats.Files;
 using DesMoe.Onnx;
 using DesMoe.Torch.Checkpoints;
 using DesMoe.Torch.Model;
+using Xunit;
+using Xunit.Abstractions;
 
 namespace DesMoe.Tests.Export;
 
-/// <summary>The export tests' two steps: domains assigned to a model folder, and an export held to TorchSharp on random prompts.</summary>
+/// <summary>The export tests' steps: domains assigned to a model folder, and an export held to TorchSharp on random prompts.</summary>
 public static class ExportParity
 {
     /// <summary>Writes an expert assignment giving each domain the same experts in every MoE layer.</summary>
@@ -33,5 +35,12 @@ public static class ExportParity
         var prompts = Enumerable.Range(0, 3)
             .Select(_ => (IReadOnlyList<int>)Enumerable.Range(0, random.Next(3, maxLength)).Select(_ => random.Next(3, loaded.Config.VocabSize)).ToList()).ToList();
         return ExportCheck.Run(loaded.Model, routing, decoder, prompts, decodeSteps);
+    }
+
+    /// <summary>Writes each path's largest logit gap to the test output, then holds every one within <paramref name="tolerance"/>.</summary>
+    public static void AssertWithin(IReadOnlyList<DomainParity> parity, double tolerance, ITestOutputHelper output, string label)
+    {
+        foreach (var p in parity) output.WriteLine($"{label} domain {p.Domain}: max |logit error| {p.MaxAbsError:E2}");
+        Assert.All(parity, p => Assert.InRange(p.MaxAbsError, 0, tolerance));
     }
 }
