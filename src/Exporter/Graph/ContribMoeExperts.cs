@@ -68,11 +68,10 @@ internal static class ContribMoeExperts
     /// <summary>fc1 (interleaved gate/up) and fc2 (down) of the expert <paramref name="slots"/>, stacked in that order.</summary>
     private static (string Fc1, string Fc2) Weights(WeightTable weights, MoeConfig config, string prefix, string name, long[] slots)
     {
-        var fc1 = weights.Computed($"{prefix}{name}.fc1_interleaved", find => stack(slots.Select(e =>
-            stack([find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.GateProj}.weight"), find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.UpProj}.weight")], dim: 1)
-                .reshape(2 * config.ExpertHiddenSize, config.HiddenSize)).ToArray()));
-        var fc2 = weights.Computed($"{prefix}{name}.fc2", find =>
-            stack(slots.Select(e => find($"{prefix}{TensorNames.Experts}.{e}.{TensorNames.DownProj}.weight")).ToArray()));
+        var fc1 = weights.Stacked($"{prefix}{name}.fc1_interleaved", slots.Length, (i, find) =>
+            stack([find($"{prefix}{TensorNames.Experts}.{slots[i]}.{TensorNames.GateProj}.weight"), find($"{prefix}{TensorNames.Experts}.{slots[i]}.{TensorNames.UpProj}.weight")], dim: 1)
+                .reshape(2 * config.ExpertHiddenSize, config.HiddenSize));
+        var fc2 = weights.Stacked($"{prefix}{name}.fc2", slots.Length, (i, find) => find($"{prefix}{TensorNames.Experts}.{slots[i]}.{TensorNames.DownProj}.weight"));
         return (fc1, fc2);
     }
 

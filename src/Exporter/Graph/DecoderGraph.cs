@@ -33,7 +33,7 @@ public sealed class DecoderGraph
         _slots = slots;
         _options = options;
         _g = new GraphBuilder("desmoe_decoder") { ExternalData = externalData };
-        _weights = new WeightTable(model, _g, options.Precision);
+        _weights = new WeightTable(model, _g, options.Precision, options.WeightBlockBytes);
     }
 
     /// <param name="routing">per layer, [domains + 1, experts] allowed experts; row 0 is the no-domain path (domain id -1)</param>

@@ -31,6 +31,11 @@ public sealed record ExportOptions
     public QuantizedCompute QuantizedCompute { get; init; } = QuantizedCompute.Float32;
     /// <summary>Weights in <c>model.onnx.data</c> beside the graph: true, false, or null for "when the weights pass <see cref="ExternalDataAbove"/>".</summary>
     public bool? ExternalData { get; init; }
+    /// <summary>
+    /// The most bytes of one weight converted and written at a time (<see cref="WeightTable"/>): what export holds
+    /// beside the model itself. Any value writes the same file.
+    /// </summary>
+    public long WeightBlockBytes { get; init; } = 64L << 20;
 
     /// <summary>Protobuf cannot hold a message over 2 GB; past this many weight bytes the export switches to external data.</summary>
     public const long ExternalDataAbove = 1L << 30;

@@ -9,20 +9,43 @@ namespace DesMoe.Exporter.Graph;
 /// <summary>
 /// The model's parameters as graph initializers, under their checkpoint names. In <see cref="WeightPrecision.Float16"/>
 /// mode each initializer is stored as float16 and followed by a Cast to float32, in the main graph even when a branch
-/// reads it, where ONNX Runtime folds the cast away.
+/// reads it, where ONNX Runtime folds the cast away. Each initializer is converted and written in blocks of at most
+/// <paramref name="blockBytes"/>: a model held in bf16 is exported without ever holding a float32 copy of a whole weight
+/// (a transposed LM head, a layer's stacked experts), so export peaks near the model itself (docs/hub-checkpoints.md).
 /// </summary>
-internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, WeightPrecision precision)
+internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, WeightPrecision precision, long blockBytes)
 {
     private readonly Dictionary<string, Tensor> _state = model.state_dict();
 
+    private DataType Type => precision == WeightPrecision.Float32 ? DataType.Float : DataType.Float16;
+    private ScalarType ElementType => precision == WeightPrecision.Float32 ? float32 : float16;
+
     /// <summary>The parameter as stored ([out, in] for linear layers).</summary>
-    public string Get(string name) => Add(name, () => Find(name));
+    public string Get(string name) => Computed(name, find => find(name));
 
     /// <summary>A linear layer's weight transposed to [in, out], ready for <c>MatMul(x, w)</c>.</summary>
-    public string Linear(string name) => Add(name + ".T", () => Find(name).t());
+    public string Linear(string name) => Computed(name + ".T", find => find(name).t());
 
-    /// <summary>Parameters built from several checkpoint tensors, e.g. every expert's down projection stacked as [experts, out, in].</summary>
-    public string Computed(string name, Func<Func<string, Tensor>, Tensor> build) => Add(name, () => build(Find));
+    /// <summary>A parameter built from checkpoint tensors: a view of one, or a small tensor computed from them.</summary>
+    public string Computed(string name, Func<Func<string, Tensor>, Tensor> build)
+    {
+        // The scope lets go of the views' handles here: one left open would keep its parameter's memory alive after the model is disposed.
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return Add(name, build(Find));
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> tensors of one shape stacked on a new first axis, e.g. every expert's down projection
+    /// as [experts, out, in]; each is built only when it is written.
+    /// </summary>
+    public string Stacked(string name, int count, Func<int, Func<string, Tensor>, Tensor> build)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var shape = build(0, Find).shape;
+        return Add(name, [count, .. shape], Enumerable.Range(0, count).Select(i => (Func<Tensor>)(() => build(i, Find).unsqueeze(0))));
+    }
 
     /// <summary>A linear layer's weight [N, K] blockwise-quantized for <c>MatMulNBits</c>: the packed values, scales and zero points.</summary>
     public (string Packed, string Scales, string ZeroPoints, QuantizedMatrix Matrix) Quantized(string name, int bits)
@@ -39,21 +62,43 @@ internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, Weig
     private Tensor Find(string name) =>
         _state.TryGetValue(name, out var t) ? t.detach() : throw new KeyNotFoundException($"the model has no parameter '{name}'");
 
-    private string Add(string name, Func<Tensor> source)
+    /// <summary>A tensor (a view of a parameter, typically) as blocks of rows.</summary>
+    private string Add(string name, Tensor source)
     {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var tensor = source().to(float32).cpu().contiguous();
-        if (precision == WeightPrecision.Float32) return graph.Initializer(Initializer(tensor, DataType.Float, name));
-        graph.Initializer(Initializer(tensor.to(float16).contiguous(), DataType.Float16, name + ".fp16"));
-        return graph.InMainGraph(() => graph.Cast(name + ".fp16", DataType.Float));
+        long rows = source.shape.Length == 0 ? 1 : source.shape[0];
+        long rowBytes = Math.Max(1, source.NumberOfElements / Math.Max(1, rows) * sizeof(float)); // converted, at most float32
+        long rowsPerBlock = Math.Clamp(blockBytes / rowBytes, 1, Math.Max(1, rows));
+        var blocks = source.shape.Length == 0
+            ? [() => source.alias()]
+            : Enumerable.Range(0, (int)((rows + rowsPerBlock - 1) / rowsPerBlock))
+                .Select(b => (Func<Tensor>)(() => source.narrow(0, b * rowsPerBlock, Math.Min(rowsPerBlock, rows - b * rowsPerBlock))));
+        return Add(name, source.shape, blocks);
     }
 
-    /// <summary>With external data, straight from the tensor's memory to the data file; inline, a copy into the graph.</summary>
-    private TensorProto Initializer(Tensor tensor, DataType type, string name)
+    /// <summary>The initializer <paramref name="name"/> of <paramref name="dims"/>, the concatenation of <paramref name="blocks"/> on its first axis.</summary>
+    private string Add(string name, long[] dims, IEnumerable<Func<Tensor>> blocks)
     {
-        if (graph.ExternalData is { } external && tensor.NumberOfElements * tensor.ElementSize >= ExternalDataFile.MinimumBytes)
-            return external.Write(tensor, type, name);
-        return Tensors.FromBytes(type, tensor.bytes, tensor.shape, name);
+        // Each block is converted under a scope of its own, and only the converted tensor leaves it (to be written and disposed).
+        var converted = blocks.Select(make => (Func<Tensor>)(() =>
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            return make().to(ElementType).cpu().contiguous().MoveToOuterDisposeScope();
+        }));
+        string stored = precision == WeightPrecision.Float32 ? name : name + ".fp16";
+        long bytes = dims.Aggregate(1L, (a, b) => a * b) * (precision == WeightPrecision.Float32 ? 4 : 2);
+        if (graph.ExternalData is { } external && bytes >= ExternalDataFile.MinimumBytes)
+            graph.Initializer(external.Write(stored, Type, dims, precision == WeightPrecision.Float32 ? 4 : 2, converted));
+        else
+            graph.Initializer(Inline(stored, dims, converted));
+        return precision == WeightPrecision.Float32 ? name : graph.InMainGraph(() => graph.Cast(stored, DataType.Float));
+    }
+
+    /// <summary>Without external data (small models), a copy into the graph.</summary>
+    private TensorProto Inline(string name, long[] dims, IEnumerable<Func<Tensor>> blocks)
+    {
+        using var scope = NewDisposeScope();
+        var whole = cat(blocks.Select(make => make()).ToArray(), 0).reshape(dims).contiguous();
+        return Tensors.FromBytes(Type, whole.bytes, dims, name);
     }
 }

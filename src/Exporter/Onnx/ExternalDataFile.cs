@@ -42,26 +42,29 @@ public sealed class ExternalDataFile : IDisposable
     }
 
     /// <summary>
-    /// A weight's initializer written straight from the (contiguous, CPU) TorchSharp tensor's memory: no managed
-    /// copy, which for gigabytes of weights would sit in the large-object heap until a full GC. Tensors past 2 GB
-    /// (a span's limit) are written in row slices.
+    /// A weight's initializer written block by block, each block straight from a (contiguous, CPU) TorchSharp tensor's
+    /// memory and disposed once written: no managed copy, which for gigabytes of weights would sit in the
+    /// large-object heap until a full GC, and no whole tensor in memory either (a stack of every expert of a layer in
+    /// float32 is 1.4 GB at Qwen1.5-MoE's size, more than half its bf16 checkpoint).
     /// </summary>
-    public TensorProto Write(Tensor tensor, TensorProto.Types.DataType type, string name)
+    /// <param name="dims">the whole tensor's shape; the blocks, concatenated, must fill it exactly</param>
+    /// <param name="blocks">makes each block in turn, in <paramref name="type"/>'s element type</param>
+    public TensorProto Write(string name, TensorProto.Types.DataType type, long[] dims, long elementSize, IEnumerable<Func<Tensor>> blocks)
     {
         var proto = new TensorProto { Name = name, DataType = (int)type };
-        proto.Dims.AddRange(tensor.shape);
-        long length = tensor.NumberOfElements * tensor.ElementSize;
+        proto.Dims.AddRange(dims);
+        long length = dims.Aggregate(1L, (a, b) => a * b) * elementSize;
         long offset = Align(length);
-        if (length <= int.MaxValue || tensor.shape.Length == 0) _stream.Write(tensor.bytes);
-        else
+        foreach (var make in blocks)
         {
-            long rowBytes = length / tensor.shape[0], rowsPerSlice = Math.Max(1, int.MaxValue / rowBytes);
-            for (long row = 0; row < tensor.shape[0]; row += rowsPerSlice)
-            {
-                using var slice = tensor.narrow(0, row, Math.Min(rowsPerSlice, tensor.shape[0] - row));
-                _stream.Write(slice.bytes);
-            }
+            using var block = make();
+            long bytes = block.NumberOfElements * block.ElementSize;
+            if (block.ElementSize != elementSize || _stream.Position + bytes > offset + length)
+                throw new ArgumentException($"tensor '{name}': a block of {block.dtype} {string.Join("x", block.shape)} does not fit its shape [{string.Join(", ", dims)}] of {type}");
+            _stream.Write(block.bytes);
         }
+        if (_stream.Position != offset + length)
+            throw new ArgumentException($"tensor '{name}': its blocks hold {_stream.Position - offset} bytes, its shape [{string.Join(", ", dims)}] of {type} {length}");
         Reference(proto, offset, length);
         return proto;
     }

@@ -165,9 +165,7 @@ public sealed class MoeTransformer : nn.Module
         var normed = _norm.forward(hidden);
         Tensor logits;
         if (_lmHead is not null) logits = _lmHead.Apply(normed);
-        else
-            using (var embedding = StoredWeights.Widened(_embed.weight!))
-                logits = nn.functional.linear(normed, embedding);
+        else logits = StoredWeights.Linear(normed, _embed.weight!, null);
         return new ModelOutput(logits, stack(balance).mean(), routing);
     }
 

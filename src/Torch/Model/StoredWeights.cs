@@ -16,13 +16,75 @@ public static class StoredWeights
     /// <summary>The dtypes weights may be held in.</summary>
     public static bool CanHold(ScalarType type) => type is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16;
 
+    /// <summary>
+    /// The float32 size of a weight above which a product that records no gradient runs in slices of the weight's
+    /// rows: widening a bf16 LM head of 151,936 x 2,048 for one product would cost 1.2 GB, half of a one-layer
+    /// Qwen1.5-MoE checkpoint, each time (what an export's reference decoding did).
+    /// </summary>
+    public const long SliceAboveBytes = 64L << 20;
+
     /// <summary><paramref name="layer"/>(<paramref name="x"/>) computed in x's dtype, whatever dtype the layer holds its weight in.</summary>
-    public static Tensor Apply(this Linear layer, Tensor x)
+    public static Tensor Apply(this Linear layer, Tensor x) => Linear(x, layer.weight!, layer.bias);
+
+    /// <summary>
+    /// x W^T + b in x's dtype. When no gradient is recorded and the weight is large, in slices of at most
+    /// <paramref name="sliceBytes"/> of the widened weight, whatever its dtype, so a model holding bf16 weights and the same model
+    /// widened still take the same path. With a gradient to record the weight is widened whole: backward keeps it anyway.
+    /// </summary>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, long sliceBytes = SliceAboveBytes)
     {
-        if (layer.weight.dtype == x.dtype) return layer.forward(x);
-        using var weight = layer.weight.to(x.dtype);
-        using var bias = layer.bias?.to(x.dtype);
-        return nn.functional.linear(x, weight, bias);
+        long rows = weight.shape[0], rowBytes = weight.shape[1] * x.ElementSize;
+        bool recording = is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true);
+        if (recording || rows * rowBytes <= sliceBytes)
+        {
+            if (weight.dtype == x.dtype && (bias is null || bias.dtype == x.dtype)) return nn.functional.linear(x, weight, bias);
+            using var widened = recording ? weight.to(x.dtype) : Widen(weight, x.dtype);
+            using var widenedBias = bias?.to(x.dtype);
+            return nn.functional.linear(x, widened, widenedBias);
+        }
+        long rowsPerSlice = Math.Max(1, sliceBytes / rowBytes);
+        var slices = new List<Tensor>();
+        try
+        {
+            for (long row = 0; row < rows; row += rowsPerSlice)
+            {
+                long count = Math.Min(rowsPerSlice, rows - row);
+                using var weightSlice = weight.narrow(0, row, count);
+                using var biasSlice = bias?.narrow(0, row, count);
+                slices.Add(Linear(x, weightSlice, biasSlice, long.MaxValue));
+            }
+            return cat(slices, -1);
+        }
+        finally
+        {
+            foreach (var slice in slices) slice.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The float32 memory products that record no gradient widen their weights into, one buffer a thread, reused:
+    /// decoding allocates no weight-sized blocks. Allocated and freed per product instead, megabytes each (every
+    /// expert a token chose, three times), they left the C heap fragmented, and it grew by 0.8 GiB over one step of a
+    /// one-layer Qwen1.5-MoE (an export's reference decoding, docs/hub-checkpoints.md). Its size is the largest weight
+    /// widened, at most <see cref="SliceAboveBytes"/> where products are sliced.
+    /// </summary>
+    [ThreadStatic] private static Tensor? _widenBuffer;
+
+    /// <summary><paramref name="weight"/> widened into this thread's buffer: a view valid until the next widening on the thread.</summary>
+    private static Tensor Widen(Tensor weight, ScalarType type)
+    {
+        long count = weight.NumberOfElements;
+        var buffer = _widenBuffer;
+        if (buffer is null || buffer.NumberOfElements < count || buffer.dtype != type
+            || buffer.device_type != weight.device_type || buffer.device_index != weight.device_index)
+        {
+            buffer?.Dispose();
+            buffer = _widenBuffer = empty(count, dtype: type, device: weight.device).DetachFromDisposeScope();
+        }
+        using var used = buffer.narrow(0, 0, count);
+        var view = used.view(weight.shape);
+        view.copy_(weight);
+        return view;
     }
 
     /// <summary>The embedding rows of <paramref name="ids"/> in float32.</summary>
@@ -32,7 +94,4 @@ public static class StoredWeights
         if (rows.dtype == ScalarType.Float32) return rows;
         using (rows) return rows.to(ScalarType.Float32);
     }
-
-    /// <summary><paramref name="weight"/> as a float32 tensor (the tensor itself when it is one already); the caller disposes it.</summary>
-    public static Tensor Widened(Tensor weight) => weight.dtype == ScalarType.Float32 ? weight.alias() : weight.to(ScalarType.Float32);
 }

@@ -107,6 +107,28 @@ public sealed class StoredWeightsTests
         Assert.Equal(before, Logits(loaded.Model, ids)); // no domain: the router never reaches the copies
     }
 
+    [Fact]
+    public void A_large_product_without_gradient_runs_in_slices_of_the_widened_weight_and_gives_the_whole_products_logits()
+    {
+        var generator = new TorchSharp.torch.Generator(7);
+        using var scope = NewDisposeScope();
+        var x = randn([3, 5, 64], generator: generator);
+        var weight = randn([1000, 64], generator: generator).to(bfloat16);
+        var bias = randn([1000], generator: generator);
+        var whole = nn.functional.linear(x, weight.to(float32), bias);
+
+        Tensor sliced;
+        using (no_grad()) sliced = StoredWeights.Linear(x, weight, bias, sliceBytes: 64 * 4 * 300); // 4 slices: 300, 300, 300, 100 rows
+        Assert.Equal(whole.shape, sliced.shape);
+        Assert.True(whole.allclose(sliced, rtol: 0, atol: 1e-5), $"max gap {(whole - sliced).abs().max().item<float>()}");
+
+        var learning = x.clone().requires_grad_(true);
+        var recorded = StoredWeights.Linear(learning, weight, bias, sliceBytes: 64 * 4 * 300); // a gradient to record: whole
+        recorded.sum().backward();
+        Assert.True(whole.allclose(recorded, rtol: 0, atol: 1e-5));
+        Assert.Equal(x.shape, learning.grad!.shape);
+    }
+
     /// <summary>The MoE layer and expert of a routed expert's tensor, under the model's names or the checkpoint's (<c>model.layers...</c>).</summary>
     private static (int Layer, int Expert) LayerAndExpert(string name)
     {

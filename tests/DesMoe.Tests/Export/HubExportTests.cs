@@ -83,6 +83,11 @@ public class HubExportTests(ITestOutputHelper output)
 
         var external = ModelExporter.Export(folder, dir.File("external"), new ExportOptions { ExternalData = true });
         var inline = ModelExporter.Export(folder, dir.File("inline"), new ExportOptions { ExternalData = false });
+        // Weights converted and written a few rows at a time (every linear weight in several blocks) make the same file.
+        var blocked = ModelExporter.Export(folder, dir.File("blocked"), new ExportOptions { ExternalData = true, WeightBlockBytes = 1000 });
+        Assert.Equal(File.ReadAllBytes(Path.Combine(external.OutputFolder, OnnxNames.ExternalDataFileName)),
+            File.ReadAllBytes(Path.Combine(blocked.OutputFolder, OnnxNames.ExternalDataFileName)));
+        Assert.Equal(File.ReadAllBytes(external.ModelPath), File.ReadAllBytes(blocked.ModelPath));
 
         var graphBytes = new FileInfo(external.ModelPath).Length;
         var dataBytes = new FileInfo(Path.Combine(external.OutputFolder, OnnxNames.ExternalDataFileName)).Length;
