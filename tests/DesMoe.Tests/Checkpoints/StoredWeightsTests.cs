@@ -6,6 +6,8 @@ using DesMoe.Torch.Checkpoints;
 using DesMoe.Torch.Model;
 using DesMoe.Torch.Safetensors;
 using DesMoe.Trainer.Adaptation;
+using DesMoe.Exporter.Export;
+using DesMoe.Exporter.Graph;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -105,6 +107,23 @@ public sealed class StoredWeightsTests
         Assert.Equal(ScalarType.BFloat16, loaded.Model.named_parameters().First(p => p.name.EndsWith("mlp.experts.0.up_proj.weight")).parameter.dtype);
         Assert.True(run.TrainableParameters == copies.Sum(p => p.parameter.numel()), $"{run.TrainableParameters:N0} trained, {copies.Sum(p => p.parameter.numel()):N0} in the copies");
         Assert.Equal(before, Logits(loaded.Model, ids)); // no domain: the router never reaches the copies
+    }
+
+    [Theory]
+    [InlineData("qwen2_moe")]
+    [InlineData("deepseek_v2")]
+    public void A_bf16_checkpoint_exports_in_float32_and_float16_each_matching_the_model_it_stores(string architecture)
+    {
+        using var dir = new TempDirectory();
+        var folder = EditedFixtures.RandomCheckpoint(dir, architecture, "{}", dtype: ScalarType.BFloat16);
+
+        // fp32 stores the bf16 weights exactly; fp16 rounds them, and its reference (the model held in float16) the same way.
+        var fp32 = ModelExporter.Export(folder, dir.File("fp32"), new ExportOptions { ExternalData = true, WeightBlockBytes = 4096 });
+        var fp16 = ModelExporter.Export(folder, dir.File("fp16"), new ExportOptions { ExternalData = true, WeightBlockBytes = 4096, Precision = WeightPrecision.Float16 });
+
+        Assert.All(fp32.Manifest.ParityMaxAbsError.Values, e => Assert.InRange(e, 0, ModelExporter.Tolerance));
+        Assert.All(fp16.Manifest.ParityMaxAbsError.Values, e => Assert.InRange(e, 0, ModelExporter.Tolerance));
+        Assert.InRange(fp16.Manifest.ModelBytes, fp32.Manifest.ModelBytes * 0.45, fp32.Manifest.ModelBytes * 0.55);
     }
 
     [Fact]
