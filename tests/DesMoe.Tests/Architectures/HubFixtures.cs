@@ -7,9 +7,16 @@ namespace DesMoe.Tests.Architectures;
 /// <summary>The hub fixtures copied next to the test assembly (tests/fixtures/hf-moe) and their reference outputs.</summary>
 internal static class HubFixtures
 {
-    public static readonly string[] Models = ["deepseek_v2", "qwen2_moe", "qwen3_moe", "olmoe", "mixtral"];
-
     public static string Root => Path.Combine(AppContext.BaseDirectory, "fixtures", "hf-moe");
+
+    /// <summary>
+    /// Every fixture folder with transformers' outputs (<c>expected.safetensors</c>): one per architecture, named by its
+    /// <c>model_type</c>, and the published-config ones <c>generate.py</c> makes (<c>qwen3_moe-yarn</c>, ...), so a
+    /// fixture that lands is held to everything the architectures are.
+    /// </summary>
+    public static readonly string[] Models = Directory.GetDirectories(Root)
+        .Where(folder => File.Exists(Path.Combine(folder, "expected.safetensors")))
+        .Select(folder => Path.GetFileName(folder)).Order(StringComparer.Ordinal).ToArray();
 
     public static string Folder(string name) => Path.Combine(Root, name);
 

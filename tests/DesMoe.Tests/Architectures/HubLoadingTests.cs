@@ -202,6 +202,7 @@ public class HubLoadingTests(ITestOutputHelper output)
     public void Registry_lists_five_architectures_each_building_a_module_named_like_its_checkpoint()
     {
         Assert.Equal(["deepseek_v2", "mixtral", "olmoe", "qwen2_moe", "qwen3_moe"], ArchitectureRegistry.SupportedModelTypes);
+        Assert.Subset(HubFixtures.Models.ToHashSet(), ArchitectureRegistry.SupportedModelTypes.ToHashSet()); // a fixture for each
         foreach (var model in HubFixtures.Models)
         {
             var folder = HubFolder.Open(HubFixtures.Folder(model));

@@ -22,7 +22,7 @@ public class HubTrainableTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-4;
 
-    public static readonly string[] TrainableModels = ["deepseek_v2", "qwen2_moe", "qwen3_moe", "olmoe", "mixtral"];
+    public static readonly string[] TrainableModels = HubFixtures.Models;
 
     public static TheoryData<string> Models => new(TrainableModels);
 
