@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using DesMoe.Torch.Tensors;
 
 namespace DesMoe.Torch.Model;
 
@@ -35,6 +36,8 @@ public static class StoredWeights
     {
         long rows = weight.shape[0], rowBytes = weight.shape[1] * x.ElementSize;
         bool recording = is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true);
+        if (recording && weight.dtype != x.dtype && !weight.requires_grad && bias?.requires_grad != true)
+            return FrozenLinear.Apply(x, weight, bias); // a frozen 16-bit weight: its float32 copy need not wait for backward
         if (recording || rows * rowBytes <= sliceBytes)
         {
             if (weight.dtype == x.dtype && (bias is null || bias.dtype == x.dtype)) return nn.functional.linear(x, weight, bias);
@@ -59,6 +62,29 @@ public static class StoredWeights
         {
             foreach (var slice in slices) slice.Dispose();
         }
+    }
+
+    /// <summary>
+    /// <paramref name="y"/> W, W widened (in slices of its rows past <paramref name="sliceBytes"/>, their products summed):
+    /// the gradient of x W^T with respect to x, for <see cref="FrozenLinear"/>.
+    /// </summary>
+    public static Tensor TransposedProduct(Tensor y, Tensor weight, long sliceBytes = SliceAboveBytes)
+    {
+        long rows = weight.shape[0], rowBytes = weight.shape[1] * y.ElementSize;
+        long rowsPerSlice = Math.Max(1, sliceBytes / rowBytes);
+        Tensor? sum = null;
+        for (long row = 0; row < rows; row += rowsPerSlice)
+        {
+            long count = Math.Min(rowsPerSlice, rows - row);
+            using var weightSlice = weight.narrow(0, row, count);
+            using var ySlice = y.narrow(-1, row, count);
+            using var widened = weight.dtype == y.dtype ? weightSlice.alias() : Widen(weightSlice, y.dtype);
+            var product = matmul(ySlice, widened);
+            if (sum is null) sum = product;
+            else
+                using (product) sum.add_(product, Scalars.One);
+        }
+        return sum!;
     }
 
     /// <summary>

@@ -139,13 +139,38 @@ public sealed class StoredWeightsTests
         Tensor sliced;
         using (no_grad()) sliced = StoredWeights.Linear(x, weight, bias, sliceBytes: 64 * 4 * 300); // 4 slices: 300, 300, 300, 100 rows
         Assert.Equal(whole.shape, sliced.shape);
-        Assert.True(whole.allclose(sliced, rtol: 0, atol: 1e-5), $"max gap {(whole - sliced).abs().max().item<float>()}");
+        Assert.True(whole.allclose(sliced, rtol: 1e-6, atol: 1e-5), $"max gap {(whole - sliced).abs().max().item<float>()}");
 
         var learning = x.clone().requires_grad_(true);
         var recorded = StoredWeights.Linear(learning, weight, bias, sliceBytes: 64 * 4 * 300); // a gradient to record: whole
         recorded.sum().backward();
         Assert.True(whole.allclose(recorded, rtol: 0, atol: 1e-5));
         Assert.Equal(x.shape, learning.grad!.shape);
+    }
+
+    [Fact]
+    public void A_frozen_bf16_weight_gives_its_input_the_gradient_the_widened_product_gives()
+    {
+        var generator = new TorchSharp.torch.Generator(11);
+        using var scope = NewDisposeScope();
+        var weight = randn([300, 64], generator: generator).to(bfloat16); // frozen: no gradient of its own
+        var bias = randn([300], generator: generator);
+        var upstream = randn([2, 5, 300], generator: generator);
+        var x = randn([2, 5, 64], generator: generator).requires_grad_(true);
+        var reference = x.detach().clone().requires_grad_(true);
+
+        var y = StoredWeights.Linear(x, weight, bias); // through FrozenLinear: backward widens the weight again
+        (y * upstream).sum().backward();
+        var expected = nn.functional.linear(reference, weight.to(float32), bias);
+        (expected * upstream).sum().backward();
+
+        Assert.True(expected.allclose(y, rtol: 0, atol: 1e-5));
+        Assert.True(reference.grad!.allclose(x.grad!, rtol: 0, atol: 1e-5), $"max gap {(reference.grad! - x.grad!).abs().max().item<float>()}");
+        Assert.False(weight.requires_grad);
+        // Backward's product in slices of the weight's rows (4 here) sums to the whole one.
+        var sliced = StoredWeights.TransposedProduct(upstream, weight, sliceBytes: 64 * 4 * 80);
+        var whole = matmul(upstream, weight.to(float32));
+        Assert.True(whole.allclose(sliced, rtol: 1e-6, atol: 1e-5), $"max gap {(whole - sliced).abs().max().item<float>()} of {whole.abs().max().item<float>()}");
     }
 
     /// <summary>The MoE layer and expert of a routed expert's tensor, under the model's names or the checkpoint's (<c>model.layers...</c>).</summary>
