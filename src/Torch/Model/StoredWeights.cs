@@ -30,7 +30,8 @@ public static class StoredWeights
     /// <summary>
     /// x W^T + b in x's dtype. When no gradient is recorded and the weight is large, in slices of at most
     /// <paramref name="sliceBytes"/> of the widened weight, whatever its dtype, so a model holding bf16 weights and the same model
-    /// widened still take the same path. With a gradient to record the weight is widened whole: backward keeps it anyway.
+    /// widened still take the same path. With a gradient to record, a frozen 16-bit weight goes through
+    /// <see cref="FrozenLinear"/> (nothing float32 kept for backward); any other weight is widened whole.
     /// </summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, long sliceBytes = SliceAboveBytes)
     {
@@ -90,8 +91,8 @@ public static class StoredWeights
     /// <summary>
     /// The float32 memory products that record no gradient widen their weights into, one buffer a thread, reused:
     /// decoding allocates no weight-sized blocks. Allocated and freed per product instead, megabytes each (every
-    /// expert a token chose, three times), they left the C heap fragmented, and it grew by 0.8 GiB over one step of a
-    /// one-layer Qwen1.5-MoE (an export's reference decoding, docs/hub-checkpoints.md). Its size is the largest weight
+    /// expert a token chose, three times), they left the C heap fragmented: it grew by 0.4-0.5 GiB over one prefill of
+    /// a one-layer Qwen1.5-MoE, 0.1 GiB a decode step (an export's reference decoding, docs/hub-checkpoints.md). Its size is the largest weight
     /// widened, at most <see cref="SliceAboveBytes"/> where products are sliced.
     /// </summary>
     [ThreadStatic] private static Tensor? _widenBuffer;
