@@ -47,22 +47,17 @@ public static class StoredWeights
             return nn.functional.linear(x, widened, widenedBias);
         }
         long rowsPerSlice = Math.Max(1, sliceBytes / rowBytes);
-        var slices = new List<Tensor>();
-        try
+        var output = empty([.. x.shape[..^1], rows], dtype: x.dtype, device: x.device);
+        for (long row = 0; row < rows; row += rowsPerSlice)
         {
-            for (long row = 0; row < rows; row += rowsPerSlice)
-            {
-                long count = Math.Min(rowsPerSlice, rows - row);
-                using var weightSlice = weight.narrow(0, row, count);
-                using var biasSlice = bias?.narrow(0, row, count);
-                slices.Add(Linear(x, weightSlice, biasSlice, long.MaxValue));
-            }
-            return cat(slices, -1);
+            long count = Math.Min(rowsPerSlice, rows - row);
+            using var weightSlice = weight.narrow(0, row, count);
+            using var biasSlice = bias?.narrow(0, row, count);
+            using var slice = Linear(x, weightSlice, biasSlice, long.MaxValue);
+            using var columns = output.narrow(-1, row, count);
+            columns.copy_(slice); // one slice's output at a time beside the result, not every slice's and then their concatenation
         }
-        finally
-        {
-            foreach (var slice in slices) slice.Dispose();
-        }
+        return output;
     }
 
     /// <summary>
