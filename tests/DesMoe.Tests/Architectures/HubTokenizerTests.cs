@@ -36,7 +36,7 @@ public class HubTokenizerTests
         using var hub = HubFixtures.Load(model);
         var tokenizer = Assert.IsType<HubTokenizer>(hub.Tokenizer);
         var reference = tokenizer.Kind == TokenizerKind.ByteLevelBpe ? "tokenizer-bytelevel" : "tokenizer-metaspace";
-        Assert.Equal(model == "mixtral" ? TokenizerKind.MetaspaceBpe : TokenizerKind.ByteLevelBpe, tokenizer.Kind);
+        Assert.Equal(model.Split('-')[0] == "mixtral" ? TokenizerKind.MetaspaceBpe : TokenizerKind.ByteLevelBpe, tokenizer.Kind); // a published-config fixture is named after its architecture
         Assert.InRange(tokenizer.VocabSize, 1, hub.Config.VocabSize);
 
         foreach (var sample in Cases(reference))
