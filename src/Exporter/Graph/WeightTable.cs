@@ -1,3 +1,4 @@
+using DesMoe.Torch.Tensors;
 using DesMoe.Torch.Model;
 using DesMoe.Exporter.Onnx;
 using DesMoe.Exporter.Onnx.Schema;
@@ -19,6 +20,7 @@ internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, Weig
 
     private DataType Type => precision == WeightPrecision.Float32 ? DataType.Float : DataType.Float16;
     private ScalarType ElementType => precision == WeightPrecision.Float32 ? float32 : float16;
+    private int ElementBytes => precision == WeightPrecision.Float32 ? sizeof(float) : 2;
 
     /// <summary>The parameter as stored ([out, in] for linear layers).</summary>
     public string Get(string name) => Computed(name, find => find(name));
@@ -65,14 +67,10 @@ internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, Weig
     /// <summary>A tensor (a view of a parameter, typically) as blocks of rows.</summary>
     private string Add(string name, Tensor source)
     {
-        long rows = source.shape.Length == 0 ? 1 : source.shape[0];
-        long rowBytes = Math.Max(1, source.NumberOfElements / Math.Max(1, rows) * sizeof(float)); // converted, at most float32
-        long rowsPerBlock = Math.Clamp(blockBytes / rowBytes, 1, Math.Max(1, rows));
-        var blocks = source.shape.Length == 0
-            ? [() => source.alias()]
-            : Enumerable.Range(0, (int)((rows + rowsPerBlock - 1) / rowsPerBlock))
-                .Select(b => (Func<Tensor>)(() => source.narrow(0, b * rowsPerBlock, Math.Min(rowsPerBlock, rows - b * rowsPerBlock))));
-        return Add(name, source.shape, blocks);
+        if (source.shape.Length == 0) return Add(name, source.shape, [() => source.alias()]);
+        long rows = source.shape[0], rowBytes = source.NumberOfElements / Math.Max(1, rows) * sizeof(float); // converted, at most float32
+        return Add(name, source.shape, RowSlices.Of(rows, rowBytes, blockBytes)
+            .Select(slice => (Func<Tensor>)(() => source.narrow(0, slice.Start, slice.Count))));
     }
 
     /// <summary>The initializer <paramref name="name"/> of <paramref name="dims"/>, the concatenation of <paramref name="blocks"/> on its first axis.</summary>
@@ -86,9 +84,9 @@ internal sealed class WeightTable(MoeTransformer model, GraphBuilder graph, Weig
             return make().to(ElementType).cpu().contiguous().MoveToOuterDisposeScope();
         }));
         string stored = precision == WeightPrecision.Float32 ? name : name + ".fp16";
-        long bytes = dims.Aggregate(1L, (a, b) => a * b) * (precision == WeightPrecision.Float32 ? 4 : 2);
+        long bytes = dims.Aggregate(1L, (a, b) => a * b) * ElementBytes;
         if (graph.ExternalData is { } external && bytes >= ExternalDataFile.MinimumBytes)
-            graph.Initializer(external.Write(stored, Type, dims, precision == WeightPrecision.Float32 ? 4 : 2, converted));
+            graph.Initializer(external.Write(stored, Type, dims, ElementBytes, converted));
         else
             graph.Initializer(Inline(stored, dims, converted));
         return precision == WeightPrecision.Float32 ? name : graph.InMainGraph(() => graph.Cast(stored, DataType.Float));

@@ -53,7 +53,7 @@ public static class RandomCheckpoint
         using var stdScalar = std.ToScalar();
         using (no_grad())
             foreach (var (name, tensor) in named)
-                if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name.EndsWith("layernorm.weight", StringComparison.Ordinal)) tensor.fill_(Scalars.One);
+                if (name.EndsWith("norm.weight", StringComparison.Ordinal)) tensor.fill_(Scalars.One);
                 else Draw(tensor, stdScalar);
         var weights = Path.Combine(outputFolder, "model.safetensors");
         SafetensorsWriter.Write(weights, named, storeAs: _ => dtype);
@@ -63,12 +63,17 @@ public static class RandomCheckpoint
     /// <summary>N(0, std) into <paramref name="tensor"/>, drawn in float32 (vectorised, unlike a 16-bit normal_) a 64 MB slice at a time.</summary>
     private static void Draw(Tensor tensor, Scalar std)
     {
-        long rows = tensor.shape.Length == 0 ? 1 : tensor.shape[0];
-        long rowsPerSlice = Math.Max(1, (64L << 20) / Math.Max(1, tensor.numel() / rows * sizeof(float)));
-        for (long row = 0; row < rows; row += rowsPerSlice)
+        if (tensor.shape.Length == 0)
+        {
+            using var draw = randn(tensor.shape);
+            tensor.copy_(draw.mul_(std));
+            return;
+        }
+        long rows = tensor.shape[0];
+        foreach (var (first, count) in RowSlices.Of(rows, tensor.numel() / Math.Max(1, rows) * sizeof(float), 64L << 20))
         {
             using var scope = NewDisposeScope();
-            var slice = tensor.shape.Length == 0 ? tensor.alias() : tensor.narrow(0, row, Math.Min(rowsPerSlice, rows - row));
+            var slice = tensor.narrow(0, first, count);
             slice.copy_(randn(slice.shape).mul_(std));
         }
     }

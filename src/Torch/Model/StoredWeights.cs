@@ -46,11 +46,9 @@ public static class StoredWeights
             using var widenedBias = bias?.to(x.dtype);
             return nn.functional.linear(x, widened, widenedBias);
         }
-        long rowsPerSlice = Math.Max(1, sliceBytes / rowBytes);
         var output = empty([.. x.shape[..^1], rows], dtype: x.dtype, device: x.device);
-        for (long row = 0; row < rows; row += rowsPerSlice)
+        foreach (var (row, count) in RowSlices.Of(rows, rowBytes, sliceBytes))
         {
-            long count = Math.Min(rowsPerSlice, rows - row);
             using var weightSlice = weight.narrow(0, row, count);
             using var biasSlice = bias?.narrow(0, row, count);
             using var slice = Linear(x, weightSlice, biasSlice, long.MaxValue);
@@ -66,12 +64,9 @@ public static class StoredWeights
     /// </summary>
     public static Tensor TransposedProduct(Tensor y, Tensor weight, long sliceBytes = SliceAboveBytes)
     {
-        long rows = weight.shape[0], rowBytes = weight.shape[1] * y.ElementSize;
-        long rowsPerSlice = Math.Max(1, sliceBytes / rowBytes);
         Tensor? sum = null;
-        for (long row = 0; row < rows; row += rowsPerSlice)
+        foreach (var (row, count) in RowSlices.Of(weight.shape[0], weight.shape[1] * y.ElementSize, sliceBytes))
         {
-            long count = Math.Min(rowsPerSlice, rows - row);
             using var weightSlice = weight.narrow(0, row, count);
             using var ySlice = y.narrow(-1, row, count);
             using var widened = weight.dtype == y.dtype ? weightSlice.alias() : Widen(weightSlice, y.dtype);

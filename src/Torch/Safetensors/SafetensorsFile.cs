@@ -1,3 +1,4 @@
+using DesMoe.Torch.Tensors;
 using DesMoe.Formats.Hub;
 using static TorchSharp.torch;
 
@@ -60,10 +61,8 @@ public sealed class SafetensorsFile
         }
         long rows = info.Shape[0];
         long rowBytes = rows == 0 ? 0 : (info.End - info.Begin) / rows;
-        long rowsPerSlice = rowBytes == 0 ? rows : Math.Max(1, MaxStagingBytes / rowBytes);
-        for (long first = 0; first < rows; first += rowsPerSlice)
+        foreach (var (first, count) in RowSlices.Of(rows, rowBytes, MaxStagingBytes))
         {
-            long count = Math.Min(rowsPerSlice, rows - first);
             var sliceShape = (long[])info.Shape.Clone();
             sliceShape[0] = count;
             using var staging = empty(sliceShape, dtype: storedType);

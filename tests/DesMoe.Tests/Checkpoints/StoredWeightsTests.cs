@@ -117,7 +117,7 @@ public sealed class StoredWeightsTests
         using var dir = new TempDirectory();
         var folder = EditedFixtures.RandomCheckpoint(dir, architecture, "{}", dtype: ScalarType.BFloat16);
 
-        // fp32 stores the bf16 weights exactly; fp16 rounds them, and its reference (the model held in float16) the same way.
+        // fp32 stores the bf16 weights exactly; fp16 rounds them, and the export rounds its reference the same way.
         var fp32 = ModelExporter.Export(folder, dir.File("fp32"), new ExportOptions { ExternalData = true, WeightBlockBytes = 4096 });
         var fp16 = ModelExporter.Export(folder, dir.File("fp16"), new ExportOptions { ExternalData = true, WeightBlockBytes = 4096, Precision = WeightPrecision.Float16 });
 
